@@ -1,0 +1,106 @@
+//! Typed architecture errors: which layer, what it received, why it fails, how to fix it.
+
+use thiserror::Error;
+
+/// A change the editor can apply with one click to repair an invalid model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QuickFix {
+    /// Set the padding of layer `index` to `same`.
+    UsePaddingSame { index: usize },
+    /// Insert a `Flatten` layer at position `index` (before the offending layer).
+    InsertFlatten { index: usize },
+    /// Remove layer `index`.
+    RemoveLayer { index: usize },
+    /// Set the units of the Dense layer `index`.
+    SetUnits { index: usize, units: usize },
+    /// Append `Flatten` + `Dense(units)` at the end of the model.
+    AppendClassifier { units: usize },
+}
+
+impl QuickFix {
+    /// The button label shown next to the error.
+    pub fn label(&self) -> String {
+        match self {
+            QuickFix::UsePaddingSame { .. } => "use padding 'same'".into(),
+            QuickFix::InsertFlatten { .. } => "insert Flatten".into(),
+            QuickFix::RemoveLayer { .. } => "remove this layer".into(),
+            QuickFix::SetUnits { units, .. } => format!("set units to {units}"),
+            QuickFix::AppendClassifier { units } => format!("append Flatten + Dense({units})"),
+        }
+    }
+}
+
+/// Why a model cannot be built. Layer numbers in messages count from 1, as users do.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum ArchError {
+    #[error("layer {} {kind}: {problem}; {fix}", index + 1)]
+    Layer {
+        /// 0-based position in the layer list.
+        index: usize,
+        kind: &'static str,
+        problem: String,
+        fix: String,
+        quick_fix: Option<QuickFix>,
+    },
+    #[error("the input shape {got} is invalid: {problem}; {fix}")]
+    Input {
+        got: String,
+        problem: String,
+        fix: String,
+    },
+    #[error("the model has no layers; add Flatten and Dense({classes}) at least")]
+    Empty { classes: usize },
+    #[error("the model ends with {ends_with}, but the data has {classes} classes; {fix}")]
+    Output {
+        ends_with: String,
+        classes: usize,
+        fix: String,
+        quick_fix: Option<QuickFix>,
+    },
+    #[error(
+        "the model is too large: about {} needed ({what}), more than the {} allowed; {fix}",
+        human_bytes(*needed_bytes),
+        human_bytes(*limit_bytes)
+    )]
+    TooLarge {
+        what: String,
+        needed_bytes: u64,
+        limit_bytes: u64,
+        fix: String,
+    },
+}
+
+impl ArchError {
+    /// The 0-based index of the offending layer, if the error is about one layer.
+    pub fn layer_index(&self) -> Option<usize> {
+        match self {
+            ArchError::Layer { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    pub fn quick_fix(&self) -> Option<&QuickFix> {
+        match self {
+            ArchError::Layer { quick_fix, .. } | ArchError::Output { quick_fix, .. } => {
+                quick_fix.as_ref()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `1536` → `1.5 KiB`, for memory estimates in messages and tables.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

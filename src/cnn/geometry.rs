@@ -1,0 +1,135 @@
+//! Output size and padding of a sliding window (convolution or pooling) along one axis.
+
+use super::spec::Padding;
+
+/// Where a window of size `f` and stride `s` lands on an axis of `n` pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Axis {
+    pub out: usize,
+    /// Zeros (or, for max pooling, ignored cells) before the first pixel.
+    pub pad_before: usize,
+    pub pad_after: usize,
+}
+
+/// Output size and padding, or `None` when the window does not fit even once.
+///
+/// `same` follows TensorFlow: out = ceil(n/s), total pad = max((out − 1)·s + f − n, 0), with the
+/// odd pixel after (bottom/right).
+pub fn axis(n: usize, f: usize, s: usize, padding: Padding) -> Option<Axis> {
+    if n == 0 || f == 0 || s == 0 {
+        return None;
+    }
+    match padding {
+        Padding::Valid => (n >= f).then(|| Axis {
+            out: (n - f) / s + 1,
+            pad_before: 0,
+            pad_after: 0,
+        }),
+        Padding::Same => {
+            let out = n.div_ceil(s);
+            let total = ((out - 1) * s + f).saturating_sub(n);
+            Some(Axis {
+                out,
+                pad_before: total / 2,
+                pad_after: total - total / 2,
+            })
+        }
+        Padding::Explicit(p) => {
+            let padded = n.checked_add(p.checked_mul(2)?)?;
+            (padded >= f).then(|| Axis {
+                out: (padded - f) / s + 1,
+                pad_before: p,
+                pad_after: p,
+            })
+        }
+    }
+}
+
+/// The same window in two dimensions: (rows, columns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub rows: Axis,
+    pub cols: Axis,
+}
+
+impl Window {
+    pub fn new(
+        h: usize,
+        w: usize,
+        kernel: (usize, usize),
+        strides: (usize, usize),
+        padding: Padding,
+    ) -> Option<Self> {
+        Some(Window {
+            kh: kernel.0,
+            kw: kernel.1,
+            sh: strides.0,
+            sw: strides.1,
+            rows: axis(h, kernel.0, strides.0, padding)?,
+            cols: axis(w, kernel.1, strides.1, padding)?,
+        })
+    }
+
+    pub fn out_hw(&self) -> (usize, usize) {
+        (self.rows.out, self.cols.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn course_formula_floor_n_plus_2p_minus_f_over_s_plus_1() {
+        // 32×32 input, 5×5 filter, stride 1, padding 2 → 32.
+        assert_eq!(axis(32, 5, 1, Padding::Explicit(2)).unwrap().out, 32);
+        // 6×6 input, 3×3 filter → 4×4.
+        assert_eq!(axis(6, 3, 1, Padding::Valid).unwrap().out, 4);
+        assert_eq!(axis(7, 3, 2, Padding::Valid).unwrap().out, 3);
+        assert_eq!(axis(2, 3, 1, Padding::Valid), None);
+    }
+
+    #[test]
+    fn same_padding_follows_tensorflow_on_even_inputs_with_stride_2() {
+        // n = 8, f = 3, s = 2: out 4, total pad (4−1)·2 + 3 − 8 = 1 → 0 before, 1 after.
+        assert_eq!(
+            axis(8, 3, 2, Padding::Same),
+            Some(Axis {
+                out: 4,
+                pad_before: 0,
+                pad_after: 1
+            })
+        );
+        // n = 7, f = 3, s = 2: out 4, total pad 2 → 1 and 1.
+        assert_eq!(
+            axis(7, 3, 2, Padding::Same),
+            Some(Axis {
+                out: 4,
+                pad_before: 1,
+                pad_after: 1
+            })
+        );
+        // n = 8, f = 4, s = 1: total pad 3 → 1 before, 2 after.
+        assert_eq!(
+            axis(8, 4, 1, Padding::Same),
+            Some(Axis {
+                out: 8,
+                pad_before: 1,
+                pad_after: 2
+            })
+        );
+        // Stride larger than the kernel: no padding needed.
+        assert_eq!(
+            axis(8, 1, 2, Padding::Same),
+            Some(Axis {
+                out: 4,
+                pad_before: 0,
+                pad_after: 0
+            })
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Activations (relu, leaky_relu, sigmoid, tanh, softmax): fused into Conv2D/Dense or standalone.
+
+use super::{Layer, Mode};
+use crate::cnn::spec::Activation;
+use crate::cnn::tensor::Tensor;
+
+/// How one sample's values are laid out for softmax: `channels` groups of `inner` values each;
+/// softmax runs across channels at every inner position (pixel), as Keras does on the last axis.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    pub channels: usize,
+    pub inner: usize,
+}
+
+impl Layout {
+    pub fn of(t: &Tensor) -> Self {
+        let (h, w) = t.shape().spatial();
+        Layout {
+            channels: t.shape().channels(),
+            inner: h * w,
+        }
+    }
+}
+
+/// Applies `act` in place to whole samples laid out as `layout`.
+pub fn forward_inplace(act: Activation, data: &mut [f32], layout: Layout) {
+    match act {
+        Activation::Linear => {}
+        Activation::Relu => data.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Activation::LeakyRelu(slope) => data.iter_mut().for_each(|v| {
+            if *v < 0.0 {
+                *v *= slope
+            }
+        }),
+        Activation::Sigmoid => data.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Activation::Tanh => data.iter_mut().for_each(|v| *v = v.tanh()),
+        Activation::Softmax => {
+            let sample = layout.channels * layout.inner;
+            for s in data.chunks_exact_mut(sample.max(1)) {
+                for i in 0..layout.inner {
+                    softmax_strided(s, i, layout.inner, layout.channels);
+                }
+            }
+        }
+    }
+}
+
+/// Turns `dy` into dL/dx in place, from the activation's output `y`.
+pub fn backward_inplace(act: Activation, y: &[f32], dy: &mut [f32], layout: Layout) {
+    match act {
+        Activation::Linear => {}
+        Activation::Relu => dy.iter_mut().zip(y).for_each(|(g, &y)| {
+            if y <= 0.0 {
+                *g = 0.0
+            }
+        }),
+        // y and x share their sign when the slope is positive, so y decides the branch.
+        Activation::LeakyRelu(slope) => dy.iter_mut().zip(y).for_each(|(g, &y)| {
+            if y < 0.0 || (y == 0.0 && slope == 0.0) {
+                *g *= slope
+            }
+        }),
+        Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),
+        Activation::Tanh => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
+        Activation::Softmax => {
+            let sample = layout.channels * layout.inner;
+            for (ys, gs) in y
+                .chunks_exact(sample.max(1))
+                .zip(dy.chunks_exact_mut(sample.max(1)))
+            {
+                for i in 0..layout.inner {
+                    // dx_j = y_j (dy_j − Σ_k dy_k y_k)
+                    let dot: f32 = (0..layout.channels)
+                        .map(|c| ys[c * layout.inner + i] * gs[c * layout.inner + i])
+                        .sum();
+                    for c in 0..layout.channels {
+                        let at = c * layout.inner + i;
+                        gs[at] = ys[at] * (gs[at] - dot);
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Stable softmax over `n` values starting at `start`, `stride` apart.
+fn softmax_strided(data: &mut [f32], start: usize, stride: usize, n: usize) {
+    let max = (0..n)
+        .map(|c| data[start + c * stride])
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for c in 0..n {
+        let e = (data[start + c * stride] - max).exp();
+        data[start + c * stride] = e;
+        sum += e;
+    }
+    for c in 0..n {
+        data[start + c * stride] /= sum;
+    }
+}
+
+/// Softmax of each row of a (rows × n) matrix, in place.
+pub fn softmax_rows(data: &mut [f32], n: usize) {
+    for row in data.chunks_exact_mut(n.max(1)) {
+        softmax_strided(row, 0, 1, n);
+    }
+}
+
+/// A standalone `Activation(...)` layer.
+pub struct ActivationLayer {
+    act: Activation,
+}
+
+impl ActivationLayer {
+    pub fn new(act: Activation) -> Self {
+        ActivationLayer { act }
+    }
+}
+
+impl Layer for ActivationLayer {
+    fn kind(&self) -> &'static str {
+        "Activation"
+    }
+
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
+        y.copy_from(x);
+        forward_inplace(self.act, y.data_mut(), Layout::of(x));
+    }
+
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
+        if let Some(dx) = dx {
+            backward_inplace(self.act, y.data(), dy.data_mut(), Layout::of(x));
+            dx.copy_from(dy);
+        }
+    }
+}

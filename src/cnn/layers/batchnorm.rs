@@ -1,0 +1,202 @@
+//! BatchNormalization (Keras semantics): per-channel batch statistics in training, moving
+//! averages at inference; a frozen layer always runs in inference mode, as in Keras.
+//!
+//! # Shapes
+//! x (N, C, H, W) or (N, C) → y of the same shape; gamma, beta, moving_mean, moving_variance (C).
+
+use super::{Layer, Mode, Param, ParamKind};
+use crate::cnn::shape::Shape;
+use crate::cnn::spec;
+use crate::cnn::tensor::Tensor;
+
+pub struct BatchNorm {
+    channels: usize,
+    inner: usize,
+    momentum: f32,
+    epsilon: f32,
+    trainable: bool,
+    gamma: Param,
+    beta: Param,
+    moving_mean: Param,
+    moving_variance: Param,
+    /// Cached by a training-mode forward pass for the backward pass.
+    x_hat: Vec<f32>,
+    inv_std: Vec<f32>,
+    last_mode: Mode,
+}
+
+impl BatchNorm {
+    pub fn new(spec: &spec::BatchNormalization, input: Shape) -> Self {
+        let channels = input.channels();
+        let (h, w) = input.spatial();
+        let mut gamma = Param::new("gamma", vec![channels], ParamKind::Bias);
+        gamma.value.fill(1.0);
+        let mut moving_variance = Param::new("moving_variance", vec![channels], ParamKind::State);
+        moving_variance.value.fill(1.0);
+        BatchNorm {
+            channels,
+            inner: h * w,
+            momentum: spec.momentum,
+            epsilon: spec.epsilon,
+            trainable: spec.trainable,
+            gamma,
+            beta: Param::new("beta", vec![channels], ParamKind::Bias),
+            moving_mean: Param::new("moving_mean", vec![channels], ParamKind::State),
+            moving_variance,
+            x_hat: Vec::new(),
+            inv_std: Vec::new(),
+            last_mode: Mode::Infer,
+        }
+    }
+
+    /// Runs `f(sample, channel_slice)` over every (sample, channel) plane.
+    fn planes(
+        data: &[f32],
+        channels: usize,
+        inner: usize,
+    ) -> impl Iterator<Item = (usize, &[f32])> {
+        data.chunks_exact(inner)
+            .enumerate()
+            .map(move |(i, plane)| (i % channels, plane))
+    }
+}
+
+impl Layer for BatchNorm {
+    fn kind(&self) -> &'static str {
+        "BatchNormalization"
+    }
+
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, mode: Mode) {
+        let (c, inner) = (self.channels, self.inner);
+        let mode = if self.trainable { mode } else { Mode::Infer };
+        self.last_mode = mode;
+        y.resize(x.batch(), x.shape());
+        let (mean, inv_std): (Vec<f32>, Vec<f32>) = match mode {
+            Mode::Infer => (
+                self.moving_mean.value.clone(),
+                self.moving_variance
+                    .value
+                    .iter()
+                    .map(|v| 1.0 / (v + self.epsilon).sqrt())
+                    .collect(),
+            ),
+            Mode::Train => {
+                let count = (x.batch() * inner) as f64;
+                let mut sum = vec![0.0f64; c];
+                for (ch, plane) in Self::planes(x.data(), c, inner) {
+                    sum[ch] += plane.iter().map(|&v| v as f64).sum::<f64>();
+                }
+                let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+                let mut sq = vec![0.0f64; c];
+                for (ch, plane) in Self::planes(x.data(), c, inner) {
+                    sq[ch] += plane
+                        .iter()
+                        .map(|&v| (v as f64 - mean[ch]).powi(2))
+                        .sum::<f64>();
+                }
+                // Keras normalizes with, and tracks, the biased batch variance.
+                let var: Vec<f64> = sq.iter().map(|s| s / count).collect();
+                let m = self.momentum;
+                for ch in 0..c {
+                    let mm = &mut self.moving_mean.value[ch];
+                    *mm = *mm * m + mean[ch] as f32 * (1.0 - m);
+                    let mv = &mut self.moving_variance.value[ch];
+                    *mv = *mv * m + var[ch] as f32 * (1.0 - m);
+                }
+                (
+                    mean.iter().map(|&v| v as f32).collect(),
+                    var.iter()
+                        .map(|&v| (1.0 / (v + self.epsilon as f64).sqrt()) as f32)
+                        .collect(),
+                )
+            }
+        };
+        self.x_hat.resize(x.data().len(), 0.0);
+        for (i, ((xp, yp), hp)) in x
+            .data()
+            .chunks_exact(inner)
+            .zip(y.data_mut().chunks_exact_mut(inner))
+            .zip(self.x_hat.chunks_exact_mut(inner))
+            .enumerate()
+        {
+            let ch = i % c;
+            let (g, b) = (self.gamma.value[ch], self.beta.value[ch]);
+            for ((&xv, yv), hv) in xp.iter().zip(yp).zip(hp) {
+                *hv = (xv - mean[ch]) * inv_std[ch];
+                *yv = g * *hv + b;
+            }
+        }
+        self.inv_std = inv_std;
+    }
+
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
+        let (c, inner) = (self.channels, self.inner);
+        let count = (x.batch() * inner) as f32;
+        let mut dgamma = vec![0.0f32; c];
+        let mut dbeta = vec![0.0f32; c];
+        for (i, (gp, hp)) in dy
+            .data()
+            .chunks_exact(inner)
+            .zip(self.x_hat.chunks_exact(inner))
+            .enumerate()
+        {
+            let ch = i % c;
+            dbeta[ch] += gp.iter().sum::<f32>();
+            dgamma[ch] += gp.iter().zip(hp).map(|(g, h)| g * h).sum::<f32>();
+        }
+        if self.trainable {
+            self.gamma.grad.copy_from_slice(&dgamma);
+            self.beta.grad.copy_from_slice(&dbeta);
+        }
+        let Some(dx) = dx else { return };
+        dx.resize(x.batch(), x.shape());
+        let train = self.last_mode == Mode::Train;
+        for (i, ((dxp, gp), hp)) in dx
+            .data_mut()
+            .chunks_exact_mut(inner)
+            .zip(dy.data().chunks_exact(inner))
+            .zip(self.x_hat.chunks_exact(inner))
+            .enumerate()
+        {
+            let ch = i % c;
+            let scale = self.gamma.value[ch] * self.inv_std[ch];
+            if train {
+                // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))
+                let (mb, mg) = (dbeta[ch] / count, dgamma[ch] / count);
+                for ((d, &g), &h) in dxp.iter_mut().zip(gp).zip(hp) {
+                    *d = scale * (g - mb - h * mg);
+                }
+            } else {
+                for (d, &g) in dxp.iter_mut().zip(gp) {
+                    *d = scale * g;
+                }
+            }
+        }
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        vec![
+            &self.gamma,
+            &self.beta,
+            &self.moving_mean,
+            &self.moving_variance,
+        ]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![
+            &mut self.gamma,
+            &mut self.beta,
+            &mut self.moving_mean,
+            &mut self.moving_variance,
+        ]
+    }
+
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+}

@@ -1,0 +1,400 @@
+//! Conv2D: every filter spans all input channels; im2col turns the convolution into one matrix
+//! product per sample, in the forward pass and in both gradients.
+//!
+//! # Shapes
+//! x (N, C, H, W) → y (N, F, OH, OW); kernel (F, C, KH, KW); bias (F).
+//! With K = C·KH·KW and P = OH·OW: cols (K, P) per sample, y_n = kernel (F, K) · cols (K, P).
+
+use super::activation::{self, Layout};
+use super::{Layer, Mode, Param, ParamKind, samples_per_task};
+use crate::cnn::gemm::{Op, sgemm};
+use crate::cnn::geometry::Window;
+use crate::cnn::init;
+use crate::cnn::shape::Shape;
+use crate::cnn::spec::{self, Activation};
+use crate::cnn::tensor::Tensor;
+use rand::rngs::StdRng;
+use rayon::prelude::*;
+
+pub struct Conv2DLayer {
+    c: usize,
+    h: usize,
+    w: usize,
+    filters: usize,
+    win: Window,
+    act: Activation,
+    use_bias: bool,
+    trainable: bool,
+    kernel: Param,
+    bias: Param,
+    /// im2col columns of the last forward batch, (N, K, P): the backward pass reuses them.
+    cols: Vec<f32>,
+    /// Per-task scratch for the backward pass.
+    scratch: Vec<Scratch>,
+}
+
+#[derive(Default)]
+struct Scratch {
+    dcols: Vec<f32>,
+    dkernel: Vec<f32>,
+    dbias: Vec<f32>,
+}
+
+impl Conv2DLayer {
+    /// Builds the layer for an (H, W, C) input; the spec must already have passed shape inference.
+    pub fn new(spec: &spec::Conv2D, input: Shape, rng: &mut StdRng) -> Option<Self> {
+        let Shape::Image { c, h, w } = input else {
+            return None;
+        };
+        let win = Window::new(h, w, spec.kernel_size, spec.strides, spec.padding)?;
+        let (kh, kw) = spec.kernel_size;
+        let mut kernel = Param::new("kernel", vec![spec.filters, c, kh, kw], ParamKind::Weight);
+        init::fill(
+            spec.kernel_initializer,
+            &mut kernel.value,
+            kh * kw * c,
+            kh * kw * spec.filters,
+            rng,
+        );
+        let bias_len = if spec.use_bias { spec.filters } else { 0 };
+        Some(Conv2DLayer {
+            c,
+            h,
+            w,
+            filters: spec.filters,
+            win,
+            act: spec.activation,
+            use_bias: spec.use_bias,
+            trainable: spec.trainable,
+            kernel,
+            bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
+            cols: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    fn k(&self) -> usize {
+        self.c * self.win.kh * self.win.kw
+    }
+
+    fn p(&self) -> usize {
+        self.win.rows.out * self.win.cols.out
+    }
+
+    pub fn output_shape(&self) -> Shape {
+        Shape::image(self.win.rows.out, self.win.cols.out, self.filters)
+    }
+
+    pub fn kernel(&self) -> &Param {
+        &self.kernel
+    }
+}
+
+impl Layer for Conv2DLayer {
+    fn kind(&self) -> &'static str {
+        "Conv2D"
+    }
+
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
+        let n = x.batch();
+        let (k, p, f) = (self.k(), self.p(), self.filters);
+        let chw = self.c * self.h * self.w;
+        y.resize(n, self.output_shape());
+        self.cols.resize(n * k * p, 0.0);
+        let per_task = samples_per_task(n);
+        let (kernel, bias, win, act) = (&self.kernel.value, &self.bias.value, &self.win, self.act);
+        let (c, h, w) = (self.c, self.h, self.w);
+        let layout = Layout {
+            channels: f,
+            inner: p,
+        };
+        y.data_mut()
+            .par_chunks_mut(per_task * f * p)
+            .zip(self.cols.par_chunks_mut(per_task * k * p))
+            .zip(x.data().par_chunks(per_task * chw))
+            .for_each(|((ys, cols), xs)| {
+                for ((y, cols), x) in ys
+                    .chunks_exact_mut(f * p)
+                    .zip(cols.chunks_exact_mut(k * p))
+                    .zip(xs.chunks_exact(chw))
+                {
+                    im2col(x, c, h, w, win, cols);
+                    if bias.is_empty() {
+                        sgemm(f, p, k, kernel, Op::N, cols, Op::N, y, false, false);
+                    } else {
+                        for (row, &b) in y.chunks_exact_mut(p).zip(bias) {
+                            row.fill(b);
+                        }
+                        sgemm(f, p, k, kernel, Op::N, cols, Op::N, y, true, false);
+                    }
+                    activation::forward_inplace(act, y, layout);
+                }
+            });
+    }
+
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
+        let n = x.batch();
+        let (k, p, f) = (self.k(), self.p(), self.filters);
+        let (c, h, w) = (self.c, self.h, self.w);
+        let chw = c * h * w;
+        let per_task = samples_per_task(n);
+        let tasks = n.div_ceil(per_task);
+        let want_params = self.trainable;
+        let want_dx = dx.is_some();
+        if self.scratch.len() < tasks {
+            self.scratch.resize_with(tasks, Scratch::default);
+        }
+        let dx_chunks: Vec<Option<&mut [f32]>> = match dx {
+            Some(dx) => {
+                dx.resize(n, x.shape());
+                dx.data_mut().chunks_mut(per_task * chw).map(Some).collect()
+            }
+            None => (0..tasks).map(|_| None).collect(),
+        };
+        let (kernel, win, act, use_bias) = (&self.kernel.value, &self.win, self.act, self.use_bias);
+        let layout = Layout {
+            channels: f,
+            inner: p,
+        };
+        let dy_chunks: Vec<&mut [f32]> = dy.data_mut().chunks_mut(per_task * f * p).collect();
+        dy_chunks
+            .into_par_iter()
+            .zip(y.data().par_chunks(per_task * f * p))
+            .zip(self.cols.par_chunks(per_task * k * p))
+            .zip(dx_chunks)
+            .zip(self.scratch[..tasks].par_iter_mut())
+            .for_each(|((((dys, ys), cols), dxs), scratch)| {
+                activation::backward_inplace(act, ys, dys, layout);
+                if want_params {
+                    // dkernel (F, K) = Σ_n dy_n (F, P) · cols_nᵀ (P, K); dbias = Σ_n Σ_p dy_n.
+                    scratch.dkernel.clear();
+                    scratch.dkernel.resize(f * k, 0.0);
+                    scratch.dbias.clear();
+                    scratch.dbias.resize(f, 0.0);
+                    for (dy, cols) in dys.chunks_exact(f * p).zip(cols.chunks_exact(k * p)) {
+                        sgemm(
+                            f,
+                            k,
+                            p,
+                            dy,
+                            Op::N,
+                            cols,
+                            Op::T,
+                            &mut scratch.dkernel,
+                            true,
+                            false,
+                        );
+                        if use_bias {
+                            for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
+                                *db += row.iter().sum::<f32>();
+                            }
+                        }
+                    }
+                }
+                if let Some(dxs) = dxs {
+                    // dcols (K, P) = kernelᵀ (K, F) · dy_n (F, P), then scattered back onto the image.
+                    scratch.dcols.resize(k * p, 0.0);
+                    for (dy, dx) in dys.chunks_exact(f * p).zip(dxs.chunks_exact_mut(chw)) {
+                        sgemm(
+                            k,
+                            p,
+                            f,
+                            kernel,
+                            Op::T,
+                            dy,
+                            Op::N,
+                            &mut scratch.dcols,
+                            false,
+                            false,
+                        );
+                        col2im(&scratch.dcols, c, h, w, win, dx);
+                    }
+                }
+            });
+        let _ = want_dx;
+        if want_params {
+            // Partial sums are added in task order, so the result is the same on every run.
+            self.kernel.grad.fill(0.0);
+            self.bias.grad.fill(0.0);
+            for s in &self.scratch[..tasks] {
+                self.kernel
+                    .grad
+                    .iter_mut()
+                    .zip(&s.dkernel)
+                    .for_each(|(g, d)| *g += d);
+                if use_bias {
+                    self.bias
+                        .grad
+                        .iter_mut()
+                        .zip(&s.dbias)
+                        .for_each(|(g, d)| *g += d);
+                }
+            }
+        }
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        if self.use_bias {
+            vec![&self.kernel, &self.bias]
+        } else {
+            vec![&self.kernel]
+        }
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        if self.use_bias {
+            vec![&mut self.kernel, &mut self.bias]
+        } else {
+            vec![&mut self.kernel]
+        }
+    }
+
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+}
+
+/// For input column `ox` of kernel column `kj`, the image column is `ox·s + kj − pad`; returns
+/// the range of `ox` for which it lies inside `0..w`.
+fn valid_range(out: usize, w: usize, s: usize, kj: usize, pad: usize) -> (usize, usize) {
+    // ox·s + kj ≥ pad  ⇔ ox ≥ ceil((pad − kj)/s)
+    let lo = if pad > kj { (pad - kj).div_ceil(s) } else { 0 };
+    // ox·s + kj − pad ≤ w − 1 ⇔ ox ≤ (w − 1 + pad − kj)/s
+    let hi = if w + pad > kj {
+        ((w - 1 + pad - kj) / s + 1).min(out)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
+}
+
+/// Unfolds one (C, H, W) image into (K, P) columns, zeros where the window hangs over the edge.
+fn im2col(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32]) {
+    let (oh, ow) = win.out_hw();
+    let p = oh * ow;
+    let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
+    let mut row = 0;
+    for ci in 0..c {
+        let plane = &x[ci * h * w..(ci + 1) * h * w];
+        for ki in 0..win.kh {
+            for kj in 0..win.kw {
+                let dst = &mut cols[row * p..(row + 1) * p];
+                row += 1;
+                let (lo, hi) = valid_range(ow, w, win.sw, kj, pl);
+                for oy in 0..oh {
+                    let d = &mut dst[oy * ow..(oy + 1) * ow];
+                    let iy = (oy * win.sh + ki) as isize - pt as isize;
+                    if iy < 0 || iy >= h as isize {
+                        d.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[iy as usize * w..(iy as usize + 1) * w];
+                    d[..lo].fill(0.0);
+                    d[hi..].fill(0.0);
+                    if win.sw == 1 {
+                        let start = lo + kj - pl;
+                        d[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                    } else {
+                        for (ox, v) in d[lo..hi].iter_mut().enumerate() {
+                            *v = src[(lo + ox) * win.sw + kj - pl];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every column entry back onto the pixel it came from.
+fn col2im(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32]) {
+    let (oh, ow) = win.out_hw();
+    let p = oh * ow;
+    let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
+    x.fill(0.0);
+    let mut row = 0;
+    for ci in 0..c {
+        let plane = &mut x[ci * h * w..(ci + 1) * h * w];
+        for ki in 0..win.kh {
+            for kj in 0..win.kw {
+                let src = &cols[row * p..(row + 1) * p];
+                row += 1;
+                let (lo, hi) = valid_range(ow, w, win.sw, kj, pl);
+                for oy in 0..oh {
+                    let iy = (oy * win.sh + ki) as isize - pt as isize;
+                    if iy < 0 || iy >= h as isize {
+                        continue;
+                    }
+                    let d = &mut plane[iy as usize * w..(iy as usize + 1) * w];
+                    let s = &src[oy * ow..(oy + 1) * ow];
+                    if win.sw == 1 {
+                        let start = lo + kj - pl;
+                        d[start..start + (hi - lo)]
+                            .iter_mut()
+                            .zip(&s[lo..hi])
+                            .for_each(|(d, s)| *d += s);
+                    } else {
+                        for ox in lo..hi {
+                            d[ox * win.sw + kj - pl] += s[ox];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cnn::spec::Padding;
+
+    #[test]
+    fn valid_range_clips_columns_to_the_image() {
+        // w = 8, kernel 3, stride 2, same: out 4, pad before 0.
+        assert_eq!(valid_range(4, 8, 2, 0, 0), (0, 4));
+        assert_eq!(valid_range(4, 8, 2, 2, 0), (0, 3)); // ox = 3 → column 8 is padding
+        // w = 5, explicit pad 2, kernel 5, stride 1: out 5.
+        assert_eq!(valid_range(5, 5, 1, 0, 2), (2, 5));
+        assert_eq!(valid_range(5, 5, 1, 4, 2), (0, 3));
+    }
+
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // <im2col(x), c> = <x, col2im(c)> for random x, c.
+        for (h, w, k, s, pad) in [
+            (7, 8, 3, 2, Padding::Same),
+            (5, 5, 3, 1, Padding::Explicit(1)),
+            (6, 7, 2, 3, Padding::Valid),
+        ] {
+            let win = Window::new(h, w, (k, k), (s, s), pad).unwrap();
+            let c = 2;
+            let kk = c * k * k;
+            let p = win.rows.out * win.cols.out;
+            let x: Vec<f32> = (0..c * h * w)
+                .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+                .collect();
+            let cvec: Vec<f32> = (0..kk * p)
+                .map(|i| ((i * 104729) % 97) as f32 / 48.0 - 1.0)
+                .collect();
+            let mut cols = vec![0.0; kk * p];
+            im2col(&x, c, h, w, &win, &mut cols);
+            let mut back = vec![0.0; c * h * w];
+            col2im(&cvec, c, h, w, &win, &mut back);
+            let lhs: f64 = cols
+                .iter()
+                .zip(&cvec)
+                .map(|(a, b)| (*a as f64) * (*b as f64))
+                .sum();
+            let rhs: f64 = x
+                .iter()
+                .zip(&back)
+                .map(|(a, b)| (*a as f64) * (*b as f64))
+                .sum();
+            assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Runtime layers: forward and backward passes over NCHW batches.
+//!
+//! Every layer writes its output into a tensor the model owns and reuses between steps, so a
+//! training step allocates nothing once the batch size is fixed.
+
+pub mod activation;
+pub mod batchnorm;
+pub mod conv2d;
+pub mod dense;
+pub mod dropout;
+pub mod pool;
+pub mod reshape;
+
+use super::tensor::Tensor;
+
+pub use activation::ActivationLayer;
+pub use batchnorm::BatchNorm;
+pub use conv2d::Conv2DLayer;
+pub use dense::DenseLayer;
+pub use dropout::DropoutLayer;
+pub use pool::{AvgPool, GlobalAvgPool, MaxPool};
+pub use reshape::FlattenLayer;
+
+/// Training uses batch statistics and dropout; inference uses running statistics and no dropout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Infer,
+}
+
+/// What a parameter is for: the optimizer updates weights and biases, never running state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Kernels: updated, and decayed when weight decay is on.
+    Weight,
+    /// Biases, BatchNormalization's gamma and beta: updated, never decayed.
+    Bias,
+    /// BatchNormalization's moving mean and variance: saved, never updated by the optimizer.
+    State,
+}
+
+/// A named array of values and, for trainable kinds, its gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: &'static str,
+    /// Dimensions, e.g. (filters, c_in, kh, kw) for a conv kernel or (in, out) for a dense kernel.
+    pub dims: Vec<usize>,
+    pub kind: ParamKind,
+    pub value: Vec<f32>,
+    pub grad: Vec<f32>,
+}
+
+impl Param {
+    pub fn new(name: &'static str, dims: Vec<usize>, kind: ParamKind) -> Self {
+        let len = dims.iter().product();
+        let grad = if kind == ParamKind::State {
+            Vec::new()
+        } else {
+            vec![0.0; len]
+        };
+        Param {
+            name,
+            dims,
+            kind,
+            value: vec![0.0; len],
+            grad,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// One layer of a sequential model.
+pub trait Layer: Send {
+    /// Keras class name.
+    fn kind(&self) -> &'static str;
+
+    /// `y = layer(x)`. `y` is resized by the layer. Caches what `backward` needs.
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, mode: Mode);
+
+    /// Given `dy` = dL/dy (which the layer may overwrite), sets parameter gradients (when the
+    /// layer is trainable) and, when `dx` is given, writes dL/dx into it.
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>);
+
+    /// Weights, biases and state, in a fixed order.
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+
+    /// Frozen layers keep running but their parameters never change.
+    fn trainable(&self) -> bool {
+        true
+    }
+
+    fn set_trainable(&mut self, _trainable: bool) {}
+}
+
+/// Samples per rayon task: one contiguous run of the batch per thread, so per-thread partial
+/// sums (and therefore results) depend only on the batch size and the thread count.
+pub(crate) fn samples_per_task(batch: usize) -> usize {
+    batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
+}

@@ -1,0 +1,25 @@
+//! The CNN engine: tensors, shapes, layers, shape inference, model, loss and optimizers.
+//! Pure Rust on `ndarray` + `rayon`; no GUI and no file formats.
+
+pub mod error;
+pub mod gemm;
+pub mod geometry;
+pub mod init;
+pub mod layers;
+pub mod loss;
+pub mod model;
+pub mod optim;
+pub mod shape;
+pub mod spec;
+pub mod summary;
+pub mod tensor;
+
+pub use error::{ArchError, QuickFix};
+pub use layers::{Layer, Mode, Param, ParamKind};
+pub use loss::{LossStats, softmax_cross_entropy};
+pub use model::{Model, Objective};
+pub use optim::{LrSchedule, Optimizer, OptimizerKind, OptimizerState};
+pub use shape::Shape;
+pub use spec::{Activation, Initializer, LayerSpec, Padding};
+pub use summary::{Analysis, LayerInfo, ModelSummary, analyze, infer};
+pub use tensor::Tensor;

@@ -1,0 +1,308 @@
+//! A sequential model: layers built from validated specs, the activations and gradients they
+//! exchange (allocated once per batch size), training steps, and gradients for inspection.
+
+use super::error::ArchError;
+use super::layers::activation::softmax_rows;
+use super::layers::*;
+use super::loss::{LossStats, softmax_cross_entropy};
+use super::optim::Optimizer;
+use super::shape::Shape;
+use super::spec::{Activation, LayerSpec};
+use super::summary::{ModelSummary, infer};
+use super::tensor::Tensor;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// What the input gradient is taken of (for saliency maps and activation maximization).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Objective {
+    /// The logit (pre-softmax score) of a class, summed over the batch.
+    ClassScore(usize),
+    /// The mean activation of one channel (feature map) of a layer's output, summed over the batch.
+    ChannelMean { layer: usize, channel: usize },
+}
+
+pub struct Model {
+    input: Shape,
+    specs: Vec<LayerSpec>,
+    summary: ModelSummary,
+    layers: Vec<Box<dyn Layer>>,
+    /// acts[0] is the input, acts[i + 1] the output of layer i.
+    acts: Vec<Tensor>,
+    /// grads[i] is dL/dacts[i].
+    grads: Vec<Tensor>,
+    /// Layers that produce the logits: a trailing softmax is left to the loss / `predict_proba`.
+    logits_layers: usize,
+}
+
+impl Model {
+    /// Validates `specs` on `input` (and, with `classes`, the output size) and builds the layers
+    /// with weights drawn from `seed`.
+    pub fn build(
+        input: Shape,
+        specs: &[LayerSpec],
+        classes: Option<usize>,
+        seed: u64,
+    ) -> Result<Model, ArchError> {
+        let summary = infer(input, specs, classes)?;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(specs.len());
+        let mut logits_layers = specs.len();
+        for (i, (spec, info)) in specs.iter().zip(&summary.layers).enumerate() {
+            let x = info.input;
+            let is_last = i + 1 == specs.len();
+            let built: Option<Box<dyn Layer>> = match spec {
+                LayerSpec::Conv2D(c) => {
+                    Conv2DLayer::new(c, x, &mut rng).map(|l| Box::new(l) as Box<dyn Layer>)
+                }
+                LayerSpec::Dense(d) => DenseLayer::new(d, x, &mut rng).map(|mut l| {
+                    if is_last {
+                        l.drop_softmax();
+                    }
+                    Box::new(l) as Box<dyn Layer>
+                }),
+                LayerSpec::MaxPooling2D(p) => {
+                    MaxPool::new(p, x).map(|l| Box::new(l) as Box<dyn Layer>)
+                }
+                LayerSpec::AveragePooling2D(p) => {
+                    AvgPool::new(p, x).map(|l| Box::new(l) as Box<dyn Layer>)
+                }
+                LayerSpec::GlobalAveragePooling2D => {
+                    GlobalAvgPool::new(x).map(|l| Box::new(l) as Box<dyn Layer>)
+                }
+                LayerSpec::Flatten => Some(Box::new(FlattenLayer)),
+                LayerSpec::Dropout { rate } => Some(Box::new(DropoutLayer::new(
+                    *rate,
+                    seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1)),
+                ))),
+                LayerSpec::BatchNormalization(b) => Some(Box::new(BatchNorm::new(b, x))),
+                LayerSpec::Activation(a) => {
+                    if is_last && *a == Activation::Softmax {
+                        logits_layers = i;
+                    }
+                    Some(Box::new(ActivationLayer::new(*a)))
+                }
+            };
+            // Shape inference accepted the layer, so construction cannot fail; if it ever did,
+            // report it as the layer's error rather than panic.
+            let layer = built.ok_or_else(|| ArchError::Layer {
+                index: i,
+                kind: spec.kind(),
+                problem: format!("cannot be built on input {}", x.hwc()),
+                fix: "check its sizes".into(),
+                quick_fix: None,
+            })?;
+            layers.push(layer);
+        }
+        let n = layers.len();
+        Ok(Model {
+            input,
+            specs: specs.to_vec(),
+            summary,
+            layers,
+            acts: vec![Tensor::default(); n + 1],
+            grads: vec![Tensor::default(); n + 1],
+            logits_layers,
+        })
+    }
+
+    pub fn input_shape(&self) -> Shape {
+        self.input
+    }
+
+    pub fn specs(&self) -> &[LayerSpec] {
+        &self.specs
+    }
+
+    pub fn summary(&self) -> &ModelSummary {
+        &self.summary
+    }
+
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    pub fn num_classes(&self) -> usize {
+        self.summary.output().len()
+    }
+
+    /// Runs every layer; afterwards [`Model::activations`] holds each layer's output.
+    pub fn forward(&mut self, x: &Tensor, mode: Mode) -> &Tensor {
+        self.forward_to(x, self.layers.len(), mode)
+    }
+
+    /// Runs the first `count` layers and returns the last output.
+    fn forward_to(&mut self, x: &Tensor, count: usize, mode: Mode) -> &Tensor {
+        self.acts[0].copy_from(x);
+        for i in 0..count {
+            let (before, after) = self.acts.split_at_mut(i + 1);
+            self.layers[i].forward(&before[i], &mut after[0], mode);
+        }
+        &self.acts[count]
+    }
+
+    /// The input (index 0) and every layer's output of the last forward pass.
+    pub fn activations(&self) -> &[Tensor] {
+        &self.acts
+    }
+
+    /// Class scores before softmax.
+    pub fn logits(&mut self, x: &Tensor, mode: Mode) -> &Tensor {
+        self.forward_to(x, self.logits_layers, mode)
+    }
+
+    /// Class probabilities (N × classes), inference mode.
+    pub fn predict_proba(&mut self, x: &Tensor) -> Tensor {
+        let mut out = self.logits(x, Mode::Infer).clone();
+        let k = out.sample_len();
+        softmax_rows(out.data_mut(), k);
+        out
+    }
+
+    /// Loss and accuracy without changing anything (inference mode).
+    pub fn evaluate(&mut self, x: &Tensor, labels: &[u32]) -> LossStats {
+        let n = self.logits_layers;
+        self.forward_to(x, n, Mode::Infer);
+        softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n])
+    }
+
+    /// Forward and backward in training mode: leaves dL/dθ in every trainable parameter.
+    pub fn compute_gradients(&mut self, x: &Tensor, labels: &[u32]) -> LossStats {
+        let n = self.logits_layers;
+        self.forward_to(x, n, Mode::Train);
+        let stats = softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n]);
+        let first = self.first_trainable().unwrap_or(n);
+        self.backward(first, n, false);
+        stats
+    }
+
+    /// One optimizer step on one batch.
+    pub fn train_step(
+        &mut self,
+        x: &Tensor,
+        labels: &[u32],
+        optimizer: &mut Optimizer,
+        lr: f32,
+    ) -> LossStats {
+        let stats = self.compute_gradients(x, labels);
+        if stats.loss.is_finite() {
+            let mut params = self.params_for_update();
+            optimizer.step(&mut params, lr);
+        }
+        stats
+    }
+
+    /// d(objective)/d(input), in inference mode (as the viewers need it).
+    pub fn input_gradient(&mut self, x: &Tensor, objective: Objective) -> Tensor {
+        let end = match objective {
+            Objective::ClassScore(_) => self.logits_layers,
+            Objective::ChannelMean { layer, .. } => (layer + 1).min(self.layers.len()),
+        };
+        self.forward_to(x, end, Mode::Infer);
+        let out = &self.acts[end];
+        let g = &mut self.grads[end];
+        g.resize(out.batch(), out.shape());
+        g.fill(0.0);
+        let k = out.sample_len();
+        match objective {
+            Objective::ClassScore(class) => {
+                for row in g.data_mut().chunks_exact_mut(k) {
+                    if let Some(v) = row.get_mut(class) {
+                        *v = 1.0;
+                    }
+                }
+            }
+            Objective::ChannelMean { channel, .. } => {
+                let (h, w) = out.shape().spatial();
+                let plane = h * w;
+                for sample in g.data_mut().chunks_exact_mut(k) {
+                    if let Some(p) = sample.get_mut(channel * plane..(channel + 1) * plane) {
+                        p.fill(1.0 / plane as f32);
+                    }
+                }
+            }
+        }
+        self.backward(0, end, true);
+        self.grads[0].clone()
+    }
+
+    /// Backpropagates grads[end] down to layer `first`; with `to_input`, also into grads[0].
+    fn backward(&mut self, first: usize, end: usize, to_input: bool) {
+        for i in (first..end).rev() {
+            let (g_lo, g_hi) = self.grads.split_at_mut(i + 1);
+            let dx = (i > first || to_input).then_some(&mut g_lo[i]);
+            self.layers[i].backward(&self.acts[i], &self.acts[i + 1], &mut g_hi[0], dx);
+        }
+    }
+
+    fn first_trainable(&self) -> Option<usize> {
+        self.layers
+            .iter()
+            .position(|l| l.trainable() && l.params().iter().any(|p| !p.grad.is_empty()))
+    }
+
+    /// Every parameter (state included) in a fixed order: layer by layer, as `Layer::params`.
+    pub fn params(&self) -> Vec<&Param> {
+        self.layers.iter().flat_map(|l| l.params()).collect()
+    }
+
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| l.params_mut())
+            .collect()
+    }
+
+    fn params_for_update(&mut self) -> Vec<(&mut Param, bool)> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| {
+                let trainable = l.trainable();
+                l.params_mut().into_iter().map(move |p| (p, trainable))
+            })
+            .collect()
+    }
+
+    /// Freezes (or unfreezes) layer `index`; layers without weights ignore it.
+    pub fn set_trainable(&mut self, index: usize, trainable: bool) {
+        if let Some(layer) = self.layers.get_mut(index) {
+            layer.set_trainable(trainable);
+        }
+        if let Some(spec) = self.specs.get_mut(index) {
+            spec.set_trainable(trainable);
+        }
+    }
+
+    /// Copies of every parameter's values, in [`Model::params`] order.
+    pub fn weights(&self) -> Vec<Vec<f32>> {
+        self.params().iter().map(|p| p.value.clone()).collect()
+    }
+
+    /// Loads values saved by [`Model::weights`]; fails without changing anything if the
+    /// number or sizes of the arrays do not match this model.
+    pub fn set_weights(&mut self, weights: &[Vec<f32>]) -> Result<(), String> {
+        let mut params = self.params_mut();
+        if params.len() != weights.len() {
+            return Err(format!(
+                "the model has {} weight arrays but {} were given",
+                params.len(),
+                weights.len()
+            ));
+        }
+        for (i, (p, w)) in params.iter().zip(weights).enumerate() {
+            if p.value.len() != w.len() {
+                return Err(format!(
+                    "weight array {} ({}) has {} values, expected {}",
+                    i + 1,
+                    p.name,
+                    w.len(),
+                    p.value.len()
+                ));
+            }
+        }
+        for (p, w) in params.iter_mut().zip(weights) {
+            p.value.copy_from_slice(w);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! Per-sample tensor shapes: an image (C, H, W) or a flat feature vector.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The shape of one sample as it flows between layers (the batch dimension is separate).
+///
+/// Storage is NCHW; the course writes shapes as H×W×C, which is what [`Shape::hwc`] prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Shape {
+    /// A stack of `c` feature maps of `h` × `w` pixels.
+    Image { c: usize, h: usize, w: usize },
+    /// A flat vector, as produced by `Flatten`, `GlobalAveragePooling2D` or `Dense`.
+    Flat { features: usize },
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape::Flat { features: 0 }
+    }
+}
+
+impl Shape {
+    pub const fn image(h: usize, w: usize, c: usize) -> Self {
+        Shape::Image { c, h, w }
+    }
+
+    pub const fn flat(features: usize) -> Self {
+        Shape::Flat { features }
+    }
+
+    /// Number of `f32` values in one sample.
+    pub fn len(&self) -> usize {
+        match *self {
+            Shape::Image { c, h, w } => c * h * w,
+            Shape::Flat { features } => features,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of values, saturating instead of overflowing for absurd user-entered sizes.
+    pub fn len_saturating(&self) -> u64 {
+        match *self {
+            Shape::Image { c, h, w } => {
+                (c as u64).saturating_mul(h as u64).saturating_mul(w as u64)
+            }
+            Shape::Flat { features } => features as u64,
+        }
+    }
+
+    /// Channels (feature maps) for images, features for flat vectors.
+    pub fn channels(&self) -> usize {
+        match *self {
+            Shape::Image { c, .. } => c,
+            Shape::Flat { features } => features,
+        }
+    }
+
+    /// (H, W) of an image; a flat vector counts as 1×1.
+    pub fn spatial(&self) -> (usize, usize) {
+        match *self {
+            Shape::Image { h, w, .. } => (h, w),
+            Shape::Flat { .. } => (1, 1),
+        }
+    }
+
+    pub fn is_image(&self) -> bool {
+        matches!(self, Shape::Image { .. })
+    }
+
+    /// The shape as the course writes it: `32×32×10` (H×W×C) or `64`.
+    pub fn hwc(&self) -> String {
+        match *self {
+            Shape::Image { c, h, w } => format!("{h}×{w}×{c}"),
+            Shape::Flat { features } => format!("{features}"),
+        }
+    }
+
+    /// Keras order, for machine-readable output: `[h, w, c]` or `[features]`.
+    pub fn keras_dims(&self) -> Vec<usize> {
+        match *self {
+            Shape::Image { c, h, w } => vec![h, w, c],
+            Shape::Flat { features } => vec![features],
+        }
+    }
+
+    /// NCHW dimensions of a batch of `batch` samples.
+    pub fn nchw(&self, batch: usize) -> Vec<usize> {
+        match *self {
+            Shape::Image { c, h, w } => vec![batch, c, h, w],
+            Shape::Flat { features } => vec![batch, features],
+        }
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.hwc())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_print_as_the_course_writes_them() {
+        assert_eq!(Shape::image(32, 32, 10).hwc(), "32×32×10");
+        assert_eq!(Shape::image(32, 32, 10).len(), 10240);
+        assert_eq!(Shape::flat(64).to_string(), "64");
+        assert_eq!(Shape::image(28, 14, 3).keras_dims(), vec![28, 14, 3]);
+        assert_eq!(Shape::image(28, 14, 3).nchw(2), vec![2, 3, 28, 14]);
+    }
+}

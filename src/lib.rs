@@ -1,0 +1,2 @@
+//! CNN Lab: build, train and look inside convolutional neural networks.
+pub mod cnn;
