@@ -43,11 +43,7 @@ pub enum ArchError {
         quick_fix: Option<QuickFix>,
     },
     #[error("the input shape {got} is invalid: {problem}; {fix}")]
-    Input {
-        got: String,
-        problem: String,
-        fix: String,
-    },
+    Input { got: String, problem: String, fix: String },
     #[error("the model has no layers; add Flatten and Dense({classes}) at least")]
     Empty { classes: usize },
     #[error("the model ends with {ends_with}, but the data has {classes} classes; {fix}")]
@@ -81,9 +77,7 @@ impl ArchError {
 
     pub fn quick_fix(&self) -> Option<&QuickFix> {
         match self {
-            ArchError::Layer { quick_fix, .. } | ArchError::Output { quick_fix, .. } => {
-                quick_fix.as_ref()
-            }
+            ArchError::Layer { quick_fix, .. } | ArchError::Output { quick_fix, .. } => quick_fix.as_ref(),
             _ => None,
         }
     }

@@ -110,12 +110,7 @@ mod tests {
         let (m, n, k) = (5, 7, 3);
         let a: Vec<f32> = (0..m * k).map(|v| (v as f32 * 0.37).sin()).collect();
         let b: Vec<f32> = (0..k * n).map(|v| (v as f32 * 0.11).cos()).collect();
-        for (a_op, b_op) in [
-            (Op::N, Op::N),
-            (Op::T, Op::N),
-            (Op::N, Op::T),
-            (Op::T, Op::T),
-        ] {
+        for (a_op, b_op) in [(Op::N, Op::N), (Op::T, Op::N), (Op::N, Op::T), (Op::T, Op::T)] {
             let want = naive(m, n, k, &a, a_op == Op::T, &b, b_op == Op::T);
             let mut c = vec![1.0; m * n];
             sgemm(m, n, k, &a, a_op, &b, b_op, &mut c, true, false);

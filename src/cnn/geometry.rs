@@ -57,13 +57,7 @@ pub struct Window {
 }
 
 impl Window {
-    pub fn new(
-        h: usize,
-        w: usize,
-        kernel: (usize, usize),
-        strides: (usize, usize),
-        padding: Padding,
-    ) -> Option<Self> {
+    pub fn new(h: usize, w: usize, kernel: (usize, usize), strides: (usize, usize), padding: Padding) -> Option<Self> {
         Some(Window {
             kh: kernel.0,
             kw: kernel.1,

@@ -6,20 +6,12 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 
 /// Fills `weights` for a layer with the given fans (for a conv: kh·kw·c_in and kh·kw·filters).
-pub fn fill(
-    init: Initializer,
-    weights: &mut [f32],
-    fan_in: usize,
-    fan_out: usize,
-    rng: &mut StdRng,
-) {
+pub fn fill(init: Initializer, weights: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut StdRng) {
     let (fan_in, fan_out) = (fan_in.max(1) as f32, fan_out.max(1) as f32);
     match init {
         Initializer::GlorotUniform => uniform(weights, (6.0 / (fan_in + fan_out)).sqrt(), rng),
         Initializer::HeUniform => uniform(weights, (6.0 / fan_in).sqrt(), rng),
-        Initializer::GlorotNormal => {
-            truncated_normal(weights, (2.0 / (fan_in + fan_out)).sqrt(), rng)
-        }
+        Initializer::GlorotNormal => truncated_normal(weights, (2.0 / (fan_in + fan_out)).sqrt(), rng),
         Initializer::HeNormal => truncated_normal(weights, (2.0 / fan_in).sqrt(), rng),
     }
 }

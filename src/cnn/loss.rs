@@ -38,12 +38,12 @@ pub fn softmax_cross_entropy(logits: &Tensor, labels: &[u32], dlogits: &mut Tens
         .zip(labels)
     {
         let label = label as usize;
-        let (argmax, max) = row
-            .iter()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+        let (argmax, max) = row.iter().enumerate().fold(
+            (0, f32::NEG_INFINITY),
+            |best, (i, &v)| {
                 if v > best.1 { (i, v) } else { best }
-            });
+            },
+        );
         if argmax == label {
             correct += 1;
         }

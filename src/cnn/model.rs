@@ -38,12 +38,7 @@ pub struct Model {
 impl Model {
     /// Validates `specs` on `input` (and, with `classes`, the output size) and builds the layers
     /// with weights drawn from `seed`.
-    pub fn build(
-        input: Shape,
-        specs: &[LayerSpec],
-        classes: Option<usize>,
-        seed: u64,
-    ) -> Result<Model, ArchError> {
+    pub fn build(input: Shape, specs: &[LayerSpec], classes: Option<usize>, seed: u64) -> Result<Model, ArchError> {
         let summary = infer(input, specs, classes)?;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(specs.len());
@@ -52,24 +47,16 @@ impl Model {
             let x = info.input;
             let is_last = i + 1 == specs.len();
             let built: Option<Box<dyn Layer>> = match spec {
-                LayerSpec::Conv2D(c) => {
-                    Conv2DLayer::new(c, x, &mut rng).map(|l| Box::new(l) as Box<dyn Layer>)
-                }
+                LayerSpec::Conv2D(c) => Conv2DLayer::new(c, x, &mut rng).map(|l| Box::new(l) as Box<dyn Layer>),
                 LayerSpec::Dense(d) => DenseLayer::new(d, x, &mut rng).map(|mut l| {
                     if is_last {
                         l.drop_softmax();
                     }
                     Box::new(l) as Box<dyn Layer>
                 }),
-                LayerSpec::MaxPooling2D(p) => {
-                    MaxPool::new(p, x).map(|l| Box::new(l) as Box<dyn Layer>)
-                }
-                LayerSpec::AveragePooling2D(p) => {
-                    AvgPool::new(p, x).map(|l| Box::new(l) as Box<dyn Layer>)
-                }
-                LayerSpec::GlobalAveragePooling2D => {
-                    GlobalAvgPool::new(x).map(|l| Box::new(l) as Box<dyn Layer>)
-                }
+                LayerSpec::MaxPooling2D(p) => MaxPool::new(p, x).map(|l| Box::new(l) as Box<dyn Layer>),
+                LayerSpec::AveragePooling2D(p) => AvgPool::new(p, x).map(|l| Box::new(l) as Box<dyn Layer>),
+                LayerSpec::GlobalAveragePooling2D => GlobalAvgPool::new(x).map(|l| Box::new(l) as Box<dyn Layer>),
                 LayerSpec::Flatten => Some(Box::new(FlattenLayer)),
                 LayerSpec::Dropout { rate } => Some(Box::new(DropoutLayer::new(
                     *rate,
@@ -177,13 +164,7 @@ impl Model {
     }
 
     /// One optimizer step on one batch.
-    pub fn train_step(
-        &mut self,
-        x: &Tensor,
-        labels: &[u32],
-        optimizer: &mut Optimizer,
-        lr: f32,
-    ) -> LossStats {
+    pub fn train_step(&mut self, x: &Tensor, labels: &[u32], optimizer: &mut Optimizer, lr: f32) -> LossStats {
         let stats = self.compute_gradients(x, labels);
         if stats.loss.is_finite() {
             let mut params = self.params_for_update();
@@ -247,10 +228,7 @@ impl Model {
     }
 
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.layers
-            .iter_mut()
-            .flat_map(|l| l.params_mut())
-            .collect()
+        self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
     }
 
     fn params_for_update(&mut self) -> Vec<(&mut Param, bool)> {

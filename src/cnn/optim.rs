@@ -110,10 +110,7 @@ impl Optimizer {
             match self.kind {
                 OptimizerKind::SGD { momentum, nesterov } => {
                     if momentum == 0.0 {
-                        p.value
-                            .iter_mut()
-                            .zip(&p.grad)
-                            .for_each(|(w, g)| *w -= lr * g);
+                        p.value.iter_mut().zip(&p.grad).for_each(|(w, g)| *w -= lr * g);
                         continue;
                     }
                     for ((w, g), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()) {
@@ -132,13 +129,7 @@ impl Optimizer {
                     }
                     let c1 = 1.0 - beta_1.powi(t);
                     let c2 = 1.0 - beta_2.powi(t);
-                    for (((w, g), m), v) in p
-                        .value
-                        .iter_mut()
-                        .zip(&p.grad)
-                        .zip(m.iter_mut())
-                        .zip(v.iter_mut())
-                    {
+                    for (((w, g), m), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
                         *m = beta_1 * *m + (1.0 - beta_1) * g;
                         *v = beta_2 * *v + (1.0 - beta_2) * g * g;
                         *w -= lr * (*m / c1) / ((*v / c2).sqrt() + epsilon);
@@ -168,10 +159,7 @@ impl LrSchedule {
     pub fn lr(&self, base: f32, epoch: f32, epochs: usize) -> f32 {
         match *self {
             LrSchedule::Constant => base,
-            LrSchedule::StepDecay {
-                every_epochs,
-                factor,
-            } => {
+            LrSchedule::StepDecay { every_epochs, factor } => {
                 let drops = (epoch.max(0.0) as usize) / every_epochs.max(1);
                 base * factor.powi(drops as i32)
             }
@@ -198,9 +186,7 @@ mod tests {
         assert_eq!(step.lr(0.1, 1.9, 10), 0.1);
         assert_eq!(step.lr(0.1, 2.0, 10), 0.05);
         assert!((step.lr(0.1, 5.5, 10) - 0.025).abs() < 1e-7);
-        let cos = LrSchedule::Cosine {
-            final_fraction: 0.0,
-        };
+        let cos = LrSchedule::Cosine { final_fraction: 0.0 };
         assert_eq!(cos.lr(0.1, 0.0, 10), 0.1);
         assert!((cos.lr(0.1, 5.0, 10) - 0.05).abs() < 1e-6);
         assert!(cos.lr(0.1, 10.0, 10).abs() < 1e-7);

@@ -32,7 +32,7 @@ impl Shape {
     /// Number of `f32` values in one sample.
     pub fn len(&self) -> usize {
         match *self {
-            Shape::Image { c, h, w } => c * h * w,
+            Shape::Image { c, h, w } => c.saturating_mul(h).saturating_mul(w),
             Shape::Flat { features } => features,
         }
     }
@@ -44,9 +44,7 @@ impl Shape {
     /// Number of values, saturating instead of overflowing for absurd user-entered sizes.
     pub fn len_saturating(&self) -> u64 {
         match *self {
-            Shape::Image { c, h, w } => {
-                (c as u64).saturating_mul(h as u64).saturating_mul(w as u64)
-            }
+            Shape::Image { c, h, w } => (c as u64).saturating_mul(h as u64).saturating_mul(w as u64),
             Shape::Flat { features } => features as u64,
         }
     }

@@ -314,9 +314,5 @@ impl LayerSpec {
 }
 
 fn pair((a, b): (usize, usize)) -> String {
-    if a == b {
-        format!("{a}")
-    } else {
-        format!("{a}×{b}")
-    }
+    if a == b { format!("{a}") } else { format!("{a}×{b}") }
 }

@@ -65,15 +65,14 @@ impl ModelSummary {
     }
     /// Forward activations of one sample, input included.
     pub fn activation_bytes_per_sample(&self) -> u64 {
-        self.input.len_saturating() * 4
-            + self.layers.iter().map(|l| l.activation_bytes).sum::<u64>()
+        self.input.len_saturating().saturating_mul(4) + self.layers.iter().map(|l| l.activation_bytes).sum::<u64>()
     }
     /// Estimated memory to train at `batch`: weights, gradients and two optimizer moments per
     /// parameter, plus activations, their gradients and backward caches per sample.
     pub fn training_memory_bytes(&self, batch: usize) -> u64 {
-        let per_sample = 2 * self.activation_bytes_per_sample()
-            + self.layers.iter().map(|l| l.cache_bytes).sum::<u64>();
-        16 * self.total_params() + batch as u64 * per_sample
+        let per_sample =
+            2 * self.activation_bytes_per_sample() + self.layers.iter().map(|l| l.cache_bytes).sum::<u64>();
+        self.total_params().saturating_mul(16).saturating_add((batch as u64).saturating_mul(per_sample))
     }
 }
 
@@ -85,11 +84,7 @@ pub struct Analysis {
 }
 
 /// Checks `layers` on `input`; with `classes`, also checks that the model ends in that many scores.
-pub fn infer(
-    input: Shape,
-    layers: &[LayerSpec],
-    classes: Option<usize>,
-) -> Result<ModelSummary, ArchError> {
+pub fn infer(input: Shape, layers: &[LayerSpec], classes: Option<usize>) -> Result<ModelSummary, ArchError> {
     let analysis = analyze(input, layers, classes);
     match analysis.error {
         Some(err) => Err(err),
@@ -142,7 +137,7 @@ pub fn analyze(input: Shape, layers: &[LayerSpec], classes: Option<usize>) -> An
                 error: Some(error),
             };
         }
-        if info.activation_bytes + info.cache_bytes > MAX_ACTIVATION_BYTES_PER_SAMPLE {
+        if info.activation_bytes.saturating_add(info.cache_bytes) > MAX_ACTIVATION_BYTES_PER_SAMPLE {
             let error = ArchError::TooLarge {
                 what: format!(
                     "layer {} {} outputs {} per image",
@@ -150,7 +145,7 @@ pub fn analyze(input: Shape, layers: &[LayerSpec], classes: Option<usize>) -> An
                     spec.kind(),
                     info.output.hwc()
                 ),
-                needed_bytes: info.activation_bytes + info.cache_bytes,
+                needed_bytes: info.activation_bytes.saturating_add(info.cache_bytes),
                 limit_bytes: MAX_ACTIVATION_BYTES_PER_SAMPLE,
                 fix: "use fewer filters, a larger stride, or pooling".into(),
             };
@@ -175,12 +170,9 @@ fn check_input(input: Shape) -> Result<(), ArchError> {
         fix: fix.into(),
     };
     if input.is_empty() {
-        return Err(bad(
-            "every dimension must be at least 1",
-            "use e.g. 28×28×1 or 32×32×3",
-        ));
+        return Err(bad("every dimension must be at least 1", "use e.g. 28×28×1 or 32×32×3"));
     }
-    if input.len_saturating() * 4 > MAX_ACTIVATION_BYTES_PER_SAMPLE {
+    if input.len_saturating().saturating_mul(4) > MAX_ACTIVATION_BYTES_PER_SAMPLE {
         return Err(bad(
             "one image would take more than 1 GiB",
             "resize the images to at most a few hundred pixels a side",
@@ -189,13 +181,7 @@ fn check_input(input: Shape) -> Result<(), ArchError> {
     Ok(())
 }
 
-fn layer_error(
-    index: usize,
-    spec: &LayerSpec,
-    problem: String,
-    fix: &str,
-    quick_fix: Option<QuickFix>,
-) -> ArchError {
+fn layer_error(index: usize, spec: &LayerSpec, problem: String, fix: &str, quick_fix: Option<QuickFix>) -> ArchError {
     ArchError::Layer {
         index,
         kind: spec.kind(),
@@ -214,13 +200,10 @@ fn layer_info(
     image_hw: (usize, usize),
     n_layers: usize,
 ) -> Result<LayerInfo, ArchError> {
-    let err = |problem: String, fix: &str, quick: Option<QuickFix>| {
-        Err(layer_error(index, spec, problem, fix, quick))
-    };
+    let err = |problem: String, fix: &str, quick: Option<QuickFix>| Err(layer_error(index, spec, problem, fix, quick));
     if spec.activation() == Some(Activation::Softmax) && index + 1 != n_layers {
         return err(
-            "softmax turns scores into class probabilities, so it only belongs on the last layer"
-                .into(),
+            "softmax turns scores into class probabilities, so it only belongs on the last layer".into(),
             "use relu here, or remove this layer",
             matches!(spec, LayerSpec::Activation(_)).then_some(QuickFix::RemoveLayer { index }),
         );
@@ -267,42 +250,29 @@ fn layer_info(
                 conv.padding,
                 (h, w),
             )?;
-            let win = Window::new(h, w, conv.kernel_size, conv.strides, conv.padding).ok_or_else(
-                || {
-                    layer_error(
-                        index,
-                        spec,
-                        "the kernel does not fit".into(),
-                        "use padding 'same'",
-                        None,
-                    )
-                },
-            )?;
+            let win = Window::new(h, w, conv.kernel_size, conv.strides, conv.padding).ok_or_else(|| {
+                layer_error(
+                    index,
+                    spec,
+                    "the kernel does not fit".into(),
+                    "use padding 'same'",
+                    None,
+                )
+            })?;
             let (oh, ow) = win.out_hw();
             let (kh, kw) = conv.kernel_size;
             let fan_in = (kh * kw * c) as u64;
             let weights = fan_in.saturating_mul(conv.filters as u64);
-            let params = weights
-                + if conv.use_bias {
-                    conv.filters as u64
-                } else {
-                    0
-                };
+            let params = weights.saturating_add(if conv.use_bias { conv.filters as u64 } else { 0 });
             info.output = Shape::image(oh, ow, conv.filters);
             info.params_formula = if conv.use_bias {
-                format!(
-                    "({kh}·{kw}·{c} + 1)·{} = {}",
-                    conv.filters,
-                    group_digits(params)
-                )
+                format!("({kh}·{kw}·{c} + 1)·{} = {}", conv.filters, group_digits(params))
             } else {
                 format!("{kh}·{kw}·{c}·{} = {}", conv.filters, group_digits(params))
             };
             set_params(&mut info, params, 0, conv.trainable);
             info.macs = (oh as u64 * ow as u64).saturating_mul(weights);
-            info.cache_bytes = (oh as u64 * ow as u64)
-                .saturating_mul(fan_in)
-                .saturating_mul(4);
+            info.cache_bytes = (oh as u64 * ow as u64).saturating_mul(fan_in).saturating_mul(4);
             slide_receptive_field(&mut info, (kh, kw), conv.strides);
         }
         LayerSpec::MaxPooling2D(pool) | LayerSpec::AveragePooling2D(pool) => {
@@ -317,20 +287,19 @@ fn layer_info(
                 );
             };
             check_pool(index, spec, pool, (h, w))?;
-            let win = Window::new(h, w, pool.pool_size, pool.effective_strides(), pool.padding)
-                .ok_or_else(|| {
-                    layer_error(
-                        index,
-                        spec,
-                        "the window does not fit".into(),
-                        "use padding 'same'",
-                        None,
-                    )
-                })?;
+            let win = Window::new(h, w, pool.pool_size, pool.effective_strides(), pool.padding).ok_or_else(|| {
+                layer_error(
+                    index,
+                    spec,
+                    "the window does not fit".into(),
+                    "use padding 'same'",
+                    None,
+                )
+            })?;
             let (oh, ow) = win.out_hw();
             info.output = Shape::image(oh, ow, c);
             if matches!(spec, LayerSpec::MaxPooling2D(_)) {
-                info.cache_bytes = info.output.len_saturating() * 4;
+                info.cache_bytes = info.output.len_saturating().saturating_mul(4);
             }
             slide_receptive_field(&mut info, pool.pool_size, pool.effective_strides());
         }
@@ -374,12 +343,7 @@ fn layer_info(
             }
             let n_in = input.len() as u64;
             let weights = n_in.saturating_mul(dense.units as u64);
-            let params = weights
-                + if dense.use_bias {
-                    dense.units as u64
-                } else {
-                    0
-                };
+            let params = weights.saturating_add(if dense.use_bias { dense.units as u64 } else { 0 });
             info.output = Shape::flat(dense.units);
             info.params_formula = if dense.use_bias {
                 format!("({n_in} + 1)·{} = {}", dense.units, group_digits(params))
@@ -393,22 +357,17 @@ fn layer_info(
         LayerSpec::Dropout { rate } => {
             if !(0.0..1.0).contains(rate) {
                 return err(
-                    format!(
-                        "rate is {rate}, but it is the fraction of units dropped and must be in [0, 1)"
-                    ),
+                    format!("rate is {rate}, but it is the fraction of units dropped and must be in [0, 1)"),
                     "use a rate such as 0.25 or 0.5",
                     None,
                 );
             }
-            info.cache_bytes = input.len_saturating() * 4;
+            info.cache_bytes = input.len_saturating().saturating_mul(4);
         }
         LayerSpec::BatchNormalization(bn) => {
             if !(bn.epsilon > 0.0) || !(0.0..1.0).contains(&bn.momentum) {
                 return err(
-                    format!(
-                        "momentum {} and epsilon {} are out of range",
-                        bn.momentum, bn.epsilon
-                    ),
+                    format!("momentum {} and epsilon {} are out of range", bn.momentum, bn.epsilon),
                     "use momentum 0.99 and epsilon 0.001 (Keras defaults)",
                     None,
                 );
@@ -420,7 +379,7 @@ fn layer_info(
                 group_digits(4 * c),
                 group_digits(info.trainable_params)
             );
-            info.cache_bytes = input.len_saturating() * 4;
+            info.cache_bytes = input.len_saturating().saturating_mul(4);
         }
         LayerSpec::Activation(act) => {
             if let Activation::LeakyRelu(slope) = act {
@@ -434,7 +393,7 @@ fn layer_info(
             }
         }
     }
-    info.activation_bytes = info.output.len_saturating() * 4;
+    info.activation_bytes = info.output.len_saturating().saturating_mul(4);
     Ok(info)
 }
 
@@ -449,10 +408,7 @@ fn set_params(info: &mut LayerInfo, weights: u64, state: u64, trainable: bool) {
 
 fn slide_receptive_field(info: &mut LayerInfo, kernel: (usize, usize), strides: (usize, usize)) {
     let (rf, jump) = (info.receptive_field, info.jump);
-    info.receptive_field = (
-        rf.0 + (kernel.0 - 1) * jump.0,
-        rf.1 + (kernel.1 - 1) * jump.1,
-    );
+    info.receptive_field = (rf.0 + (kernel.0 - 1) * jump.0, rf.1 + (kernel.1 - 1) * jump.1);
     info.jump = (jump.0 * strides.0, jump.1 * strides.1);
 }
 
@@ -465,8 +421,7 @@ fn check_window(
     padding: Padding,
     (h, w): (usize, usize),
 ) -> Result<(), ArchError> {
-    let err =
-        |problem: String, fix: &str, quick| Err(layer_error(index, spec, problem, fix, quick));
+    let err = |problem: String, fix: &str, quick| Err(layer_error(index, spec, problem, fix, quick));
     if kh == 0 || kw == 0 {
         return err(
             format!("{name} is {kh}×{kw}; it must be at least 1×1"),
@@ -486,8 +441,7 @@ fn check_window(
             Padding::Explicit(p) => p,
             _ => 0,
         };
-        let out =
-            |n: usize, k: usize, s: usize| ((n + 2 * p) as i64 - k as i64).div_euclid(s as i64) + 1;
+        let out = |n: usize, k: usize, s: usize| (n as i128 + 2 * p as i128 - k as i128).div_euclid(s as i128) + 1;
         let (oh, ow) = (out(h, kh, sh).max(0), out(w, kw, sw).max(0));
         return err(
             format!("input is {h}×{w} but {name} is {kh}×{kw}, so the output would be {oh}×{ow}"),
@@ -498,12 +452,7 @@ fn check_window(
     Ok(())
 }
 
-fn check_pool(
-    index: usize,
-    spec: &LayerSpec,
-    pool: &Pool2D,
-    hw: (usize, usize),
-) -> Result<(), ArchError> {
+fn check_pool(index: usize, spec: &LayerSpec, pool: &Pool2D, hw: (usize, usize)) -> Result<(), ArchError> {
     check_window(
         index,
         spec,
@@ -515,11 +464,7 @@ fn check_pool(
     )
 }
 
-fn check_output(
-    layers: &[LayerSpec],
-    summary: &ModelSummary,
-    classes: usize,
-) -> Result<(), ArchError> {
+fn check_output(layers: &[LayerSpec], summary: &ModelSummary, classes: usize) -> Result<(), ArchError> {
     if layers.is_empty() {
         return Err(ArchError::Empty { classes });
     }
@@ -527,19 +472,14 @@ fn check_output(
     match out {
         Shape::Flat { features } if features == classes => Ok(()),
         Shape::Flat { features } => {
-            let last_dense = layers
-                .iter()
-                .rposition(|l| matches!(l, LayerSpec::Dense(_)));
+            let last_dense = layers.iter().rposition(|l| matches!(l, LayerSpec::Dense(_)));
             let quick_fix = match last_dense {
                 Some(index)
                     if layers[index + 1..]
                         .iter()
                         .all(|l| !l.has_weights() && !matches!(l, LayerSpec::Flatten)) =>
                 {
-                    Some(QuickFix::SetUnits {
-                        index,
-                        units: classes,
-                    })
+                    Some(QuickFix::SetUnits { index, units: classes })
                 }
                 _ => Some(QuickFix::AppendClassifier { units: classes }),
             };

@@ -103,12 +103,7 @@ mod tests {
 
     #[test]
     fn view_has_nchw_axes() {
-        let t = Tensor::from_vec(
-            2,
-            Shape::image(2, 3, 1),
-            (0..12).map(|v| v as f32).collect(),
-        )
-        .unwrap();
+        let t = Tensor::from_vec(2, Shape::image(2, 3, 1), (0..12).map(|v| v as f32).collect()).unwrap();
         let v = t.view();
         assert_eq!(v.shape(), &[2, 1, 2, 3]);
         assert_eq!(v[[1, 0, 1, 2]], 11.0);

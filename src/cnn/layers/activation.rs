@@ -64,10 +64,7 @@ pub fn backward_inplace(act: Activation, y: &[f32], dy: &mut [f32], layout: Layo
         Activation::Tanh => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
         Activation::Softmax => {
             let sample = layout.channels * layout.inner;
-            for (ys, gs) in y
-                .chunks_exact(sample.max(1))
-                .zip(dy.chunks_exact_mut(sample.max(1)))
-            {
+            for (ys, gs) in y.chunks_exact(sample.max(1)).zip(dy.chunks_exact_mut(sample.max(1))) {
                 for i in 0..layout.inner {
                     // dx_j = y_j (dy_j − Σ_k dy_k y_k)
                     let dot: f32 = (0..layout.channels)

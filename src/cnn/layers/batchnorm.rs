@@ -50,11 +50,7 @@ impl BatchNorm {
     }
 
     /// Runs `f(sample, channel_slice)` over every (sample, channel) plane.
-    fn planes(
-        data: &[f32],
-        channels: usize,
-        inner: usize,
-    ) -> impl Iterator<Item = (usize, &[f32])> {
+    fn planes(data: &[f32], channels: usize, inner: usize) -> impl Iterator<Item = (usize, &[f32])> {
         data.chunks_exact(inner)
             .enumerate()
             .map(move |(i, plane)| (i % channels, plane))
@@ -89,10 +85,7 @@ impl Layer for BatchNorm {
                 let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
                 let mut sq = vec![0.0f64; c];
                 for (ch, plane) in Self::planes(x.data(), c, inner) {
-                    sq[ch] += plane
-                        .iter()
-                        .map(|&v| (v as f64 - mean[ch]).powi(2))
-                        .sum::<f64>();
+                    sq[ch] += plane.iter().map(|&v| (v as f64 - mean[ch]).powi(2)).sum::<f64>();
                 }
                 // Keras normalizes with, and tracks, the biased batch variance.
                 let var: Vec<f64> = sq.iter().map(|s| s / count).collect();
@@ -175,12 +168,7 @@ impl Layer for BatchNorm {
     }
 
     fn params(&self) -> Vec<&Param> {
-        vec![
-            &self.gamma,
-            &self.beta,
-            &self.moving_mean,
-            &self.moving_variance,
-        ]
+        vec![&self.gamma, &self.beta, &self.moving_mean, &self.moving_variance]
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {

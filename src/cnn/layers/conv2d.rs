@@ -104,10 +104,7 @@ impl Layer for Conv2DLayer {
         let per_task = samples_per_task(n);
         let (kernel, bias, win, act) = (&self.kernel.value, &self.bias.value, &self.win, self.act);
         let (c, h, w) = (self.c, self.h, self.w);
-        let layout = Layout {
-            channels: f,
-            inner: p,
-        };
+        let layout = Layout { channels: f, inner: p };
         y.data_mut()
             .par_chunks_mut(per_task * f * p)
             .zip(self.cols.par_chunks_mut(per_task * k * p))
@@ -152,10 +149,7 @@ impl Layer for Conv2DLayer {
             None => (0..tasks).map(|_| None).collect(),
         };
         let (kernel, win, act, use_bias) = (&self.kernel.value, &self.win, self.act, self.use_bias);
-        let layout = Layout {
-            channels: f,
-            inner: p,
-        };
+        let layout = Layout { channels: f, inner: p };
         let dy_chunks: Vec<&mut [f32]> = dy.data_mut().chunks_mut(per_task * f * p).collect();
         dy_chunks
             .into_par_iter()
@@ -172,18 +166,7 @@ impl Layer for Conv2DLayer {
                     scratch.dbias.clear();
                     scratch.dbias.resize(f, 0.0);
                     for (dy, cols) in dys.chunks_exact(f * p).zip(cols.chunks_exact(k * p)) {
-                        sgemm(
-                            f,
-                            k,
-                            p,
-                            dy,
-                            Op::N,
-                            cols,
-                            Op::T,
-                            &mut scratch.dkernel,
-                            true,
-                            false,
-                        );
+                        sgemm(f, k, p, dy, Op::N, cols, Op::T, &mut scratch.dkernel, true, false);
                         if use_bias {
                             for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
                                 *db += row.iter().sum::<f32>();
@@ -195,18 +178,7 @@ impl Layer for Conv2DLayer {
                     // dcols (K, P) = kernelᵀ (K, F) · dy_n (F, P), then scattered back onto the image.
                     scratch.dcols.resize(k * p, 0.0);
                     for (dy, dx) in dys.chunks_exact(f * p).zip(dxs.chunks_exact_mut(chw)) {
-                        sgemm(
-                            k,
-                            p,
-                            f,
-                            kernel,
-                            Op::T,
-                            dy,
-                            Op::N,
-                            &mut scratch.dcols,
-                            false,
-                            false,
-                        );
+                        sgemm(k, p, f, kernel, Op::T, dy, Op::N, &mut scratch.dcols, false, false);
                         col2im(&scratch.dcols, c, h, w, win, dx);
                     }
                 }
@@ -217,17 +189,9 @@ impl Layer for Conv2DLayer {
             self.kernel.grad.fill(0.0);
             self.bias.grad.fill(0.0);
             for s in &self.scratch[..tasks] {
-                self.kernel
-                    .grad
-                    .iter_mut()
-                    .zip(&s.dkernel)
-                    .for_each(|(g, d)| *g += d);
+                self.kernel.grad.iter_mut().zip(&s.dkernel).for_each(|(g, d)| *g += d);
                 if use_bias {
-                    self.bias
-                        .grad
-                        .iter_mut()
-                        .zip(&s.dbias)
-                        .for_each(|(g, d)| *g += d);
+                    self.bias.grad.iter_mut().zip(&s.dbias).for_each(|(g, d)| *g += d);
                 }
             }
         }
@@ -374,26 +338,14 @@ mod tests {
             let c = 2;
             let kk = c * k * k;
             let p = win.rows.out * win.cols.out;
-            let x: Vec<f32> = (0..c * h * w)
-                .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
-                .collect();
-            let cvec: Vec<f32> = (0..kk * p)
-                .map(|i| ((i * 104729) % 97) as f32 / 48.0 - 1.0)
-                .collect();
+            let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+            let cvec: Vec<f32> = (0..kk * p).map(|i| ((i * 104729) % 97) as f32 / 48.0 - 1.0).collect();
             let mut cols = vec![0.0; kk * p];
             im2col(&x, c, h, w, &win, &mut cols);
             let mut back = vec![0.0; c * h * w];
             col2im(&cvec, c, h, w, &win, &mut back);
-            let lhs: f64 = cols
-                .iter()
-                .zip(&cvec)
-                .map(|(a, b)| (*a as f64) * (*b as f64))
-                .sum();
-            let rhs: f64 = x
-                .iter()
-                .zip(&back)
-                .map(|(a, b)| (*a as f64) * (*b as f64))
-                .sum();
+            let lhs: f64 = cols.iter().zip(&cvec).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
         }
     }

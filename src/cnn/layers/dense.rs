@@ -27,13 +27,7 @@ impl DenseLayer {
             return None;
         };
         let mut kernel = Param::new("kernel", vec![n_in, spec.units], ParamKind::Weight);
-        init::fill(
-            spec.kernel_initializer,
-            &mut kernel.value,
-            n_in,
-            spec.units,
-            rng,
-        );
+        init::fill(spec.kernel_initializer, &mut kernel.value, n_in, spec.units, rng);
         let bias_len = if spec.use_bias { spec.units } else { 0 };
         Some(DenseLayer {
             n_in,
@@ -110,11 +104,7 @@ impl Layer for DenseLayer {
             if !self.bias.grad.is_empty() {
                 self.bias.grad.fill(0.0);
                 for row in dy.data().chunks_exact(self.units) {
-                    self.bias
-                        .grad
-                        .iter_mut()
-                        .zip(row)
-                        .for_each(|(g, d)| *g += d);
+                    self.bias.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d);
                 }
             }
         }

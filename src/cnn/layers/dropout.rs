@@ -38,27 +38,16 @@ impl Layer for DropoutLayer {
         let rate = self.rate;
         let rng = &mut self.rng;
         self.mask.clear();
-        self.mask.extend((0..x.data().len()).map(|_| {
-            if rng.random::<f32>() < rate {
-                0.0
-            } else {
-                scale
-            }
-        }));
-        y.data_mut()
-            .iter_mut()
-            .zip(&self.mask)
-            .for_each(|(v, m)| *v *= m);
+        self.mask
+            .extend((0..x.data().len()).map(|_| if rng.random::<f32>() < rate { 0.0 } else { scale }));
+        y.data_mut().iter_mut().zip(&self.mask).for_each(|(v, m)| *v *= m);
     }
 
     fn backward(&mut self, _x: &Tensor, _y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
         let Some(dx) = dx else { return };
         dx.copy_from(dy);
         if self.mask.len() == dx.data().len() {
-            dx.data_mut()
-                .iter_mut()
-                .zip(&self.mask)
-                .for_each(|(v, m)| *v *= m);
+            dx.data_mut().iter_mut().zip(&self.mask).for_each(|(v, m)| *v *= m);
         }
     }
 }

@@ -43,23 +43,11 @@ impl PoolGeom {
     }
 
     fn rows(&self, oy: usize) -> Range<usize> {
-        span(
-            oy,
-            self.win.sh,
-            self.win.kh,
-            self.win.rows.pad_before,
-            self.h,
-        )
+        span(oy, self.win.sh, self.win.kh, self.win.rows.pad_before, self.h)
     }
 
     fn cols(&self, ox: usize) -> Range<usize> {
-        span(
-            ox,
-            self.win.sw,
-            self.win.kw,
-            self.win.cols.pad_before,
-            self.w,
-        )
+        span(ox, self.win.sw, self.win.kw, self.win.cols.pad_before, self.w)
     }
 }
 
@@ -191,11 +179,7 @@ impl Layer for AvgPool {
                             let count = (rows.len() * cols.len()).max(1) as f32;
                             let sum: f32 = rows
                                 .clone()
-                                .map(|iy| {
-                                    plane[iy * g.w + cols.start..iy * g.w + cols.end]
-                                        .iter()
-                                        .sum::<f32>()
-                                })
+                                .map(|iy| plane[iy * g.w + cols.start..iy * g.w + cols.end].iter().sum::<f32>())
                                 .sum();
                             y[o] = sum / count;
                             o += 1;
