@@ -1,4 +1,4 @@
-//! Safe single-precision matrix multiply on row-major slices, backed by the `gemm` crate.
+//! Safe single-precision matrix multiply on row-major slices, backed by `matrixmultiply`.
 
 /// How a matrix operand is stored: as written (row-major) or transposed (its transpose is row-major).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -8,9 +8,6 @@ pub enum Op {
     /// An (rows × cols) operand whose storage is the row-major (cols × rows) transpose.
     T,
 }
-
-/// Below this many multiply-adds a product runs on the calling thread.
-const PARALLEL_MIN_MACS: usize = 1 << 20;
 
 /// `c (m×n) = [c +] a (m×k) · b (k×n)`; `accumulate` adds to `c` instead of overwriting it.
 ///
@@ -45,44 +42,37 @@ pub fn sgemm(
         }
         return;
     }
-    // (column stride, row stride) of each operand in elements.
-    let (a_cs, a_rs) = match a_op {
-        Op::N => (1, k as isize),
-        Op::T => (m as isize, 1),
+    // (row stride, column stride) of each operand in elements.
+    let (a_rs, a_cs) = match a_op {
+        Op::N => (k as isize, 1),
+        Op::T => (1, m as isize),
     };
-    let (b_cs, b_rs) = match b_op {
-        Op::N => (1, n as isize),
-        Op::T => (k as isize, 1),
+    let (b_rs, b_cs) = match b_op {
+        Op::N => (n as isize, 1),
+        Op::T => (1, k as isize),
     };
-    let parallelism = if parallel && m * n * k >= PARALLEL_MIN_MACS {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
+    let _ = parallel;
+    let beta = if accumulate { 1.0 } else { 0.0 };
     // SAFETY: the assert above guarantees every index the strides can reach is in bounds:
-    // a row-major (r × s) operand with strides (1, s) or its transpose with (r, 1) both touch
-    // exactly r·s elements, and `c` is m×n with strides (1, n).
+    // a row-major (r × s) operand with strides (s, 1) or its transpose with (1, r) both touch
+    // exactly r·s elements, and `c` is m×n with strides (n, 1). With beta = 0, matrixmultiply
+    // never reads `c`, so stale values (even NaN) cannot leak into the result.
     unsafe {
-        gemm::gemm(
+        matrixmultiply::sgemm(
             m,
-            n,
             k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
+            n,
+            1.0,
             a.as_ptr(),
-            a_cs,
             a_rs,
+            a_cs,
             b.as_ptr(),
-            b_cs,
             b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
+            b_cs,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
         );
     }
 }

@@ -13,6 +13,7 @@ pub mod shape;
 pub mod spec;
 pub mod summary;
 pub mod tensor;
+pub mod zoo;
 
 pub use error::{ArchError, QuickFix};
 pub use layers::{Layer, Mode, Param, ParamKind};

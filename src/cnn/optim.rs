@@ -13,7 +13,7 @@ pub enum OptimizerKind {
         #[serde(default)]
         nesterov: bool,
     },
-    /// m̂/(√v̂ + ε) with bias correction.
+    /// Keras form: w ← w − lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε).
     Adam {
         #[serde(default = "beta_1")]
         beta_1: f32,
@@ -127,12 +127,13 @@ impl Optimizer {
                     if v.len() != p.value.len() {
                         *v = vec![0.0; p.value.len()];
                     }
-                    let c1 = 1.0 - beta_1.powi(t);
-                    let c2 = 1.0 - beta_2.powi(t);
+                    // Keras folds the bias corrections into the step size, so ε is added to √v
+                    // rather than to √v̂ as in PyTorch.
+                    let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
                     for (((w, g), m), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
                         *m = beta_1 * *m + (1.0 - beta_1) * g;
                         *v = beta_2 * *v + (1.0 - beta_2) * g * g;
-                        *w -= lr * (*m / c1) / ((*v / c2).sqrt() + epsilon);
+                        *w -= alpha * *m / (v.sqrt() + epsilon);
                     }
                 }
             }

@@ -72,7 +72,9 @@ impl ModelSummary {
     pub fn training_memory_bytes(&self, batch: usize) -> u64 {
         let per_sample =
             2 * self.activation_bytes_per_sample() + self.layers.iter().map(|l| l.cache_bytes).sum::<u64>();
-        self.total_params().saturating_mul(16).saturating_add((batch as u64).saturating_mul(per_sample))
+        self.total_params()
+            .saturating_mul(16)
+            .saturating_add((batch as u64).saturating_mul(per_sample))
     }
 }
 

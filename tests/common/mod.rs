@@ -32,6 +32,9 @@ pub fn random_away_from_zero(rng: &mut StdRng, batch: usize, shape: Shape, gap: 
 /// max |a − b| / max |b|: the relative error of a whole tensor against a reference.
 pub fn rel_error(got: &[f32], want: &[f32]) -> f64 {
     assert_eq!(got.len(), want.len(), "length mismatch");
+    if got.iter().any(|v| !v.is_finite()) {
+        return f64::INFINITY;
+    }
     let scale = want.iter().map(|v| v.abs() as f64).fold(0.0, f64::max).max(1e-12);
     let diff = got
         .iter()

@@ -1,0 +1,22 @@
+//! Runs training steps of a reference model in a loop, for profilers: `perf record target/release/examples/profile_step cifar 30`.
+use cnn_lab::cnn::{Model, Optimizer, OptimizerKind, Tensor, zoo};
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let which = args.next().unwrap_or_else(|| "cifar".into());
+    let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(30);
+    let (input, specs) = if which == "lenet" { zoo::lenet() } else { zoo::cifar() };
+    let mut model = Model::build(input, &specs, Some(10), 1).expect("valid");
+    let x = Tensor::from_vec(
+        64,
+        input,
+        (0..64 * input.len()).map(|i| (i % 255) as f32 / 255.0).collect(),
+    )
+    .expect("sizes");
+    let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
+    let mut opt = Optimizer::new(OptimizerKind::sgd(0.9), 0.0);
+    let t = std::time::Instant::now();
+    for _ in 0..steps {
+        model.train_step(&x, &labels, &mut opt, 0.01);
+    }
+    println!("{:.0} images/s", (steps * 64) as f64 / t.elapsed().as_secs_f64());
+}

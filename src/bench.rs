@@ -1,0 +1,143 @@
+//! `cnn-lab bench`: training and inference images/s and GFLOP/s of the reference models, and
+//! the forward+backward GFLOP/s of one convolution layer.
+
+use crate::cnn::layers::{Conv2DLayer, Layer, Mode};
+use crate::cnn::spec::Conv2D;
+use crate::cnn::{Model, Optimizer, OptimizerKind, Shape, Tensor, zoo};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+pub const BATCH: usize = 64;
+
+/// Everything `bench --json` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub lenet_train_img_s: f64,
+    pub lenet_infer_img_s: f64,
+    pub cifar_train_img_s: f64,
+    pub cifar_infer_img_s: f64,
+    pub conv_fwd_bwd_gflops: f64,
+    pub lenet_train_gflops: f64,
+    pub lenet_infer_gflops: f64,
+    pub cifar_train_gflops: f64,
+    pub cifar_infer_gflops: f64,
+    pub batch: usize,
+    pub threads: usize,
+    pub seconds_per_measurement: f64,
+}
+
+/// Median seconds per call of `step`, calling it for about `budget` after a short warm-up.
+fn median_secs(budget: Duration, mut step: impl FnMut()) -> f64 {
+    for _ in 0..2 {
+        step();
+    }
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while start.elapsed() < budget || times.len() < 3 {
+        let t = Instant::now();
+        step();
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn random_batch(shape: Shape, classes: usize, seed: u64) -> (Tensor, Vec<u32>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let data = (0..BATCH * shape.len())
+        .map(|_| rng.random_range(0.0f32..1.0))
+        .collect();
+    let labels = (0..BATCH).map(|_| rng.random_range(0..classes as u32)).collect();
+    (Tensor::from_vec(BATCH, shape, data).expect("sizes match"), labels)
+}
+
+/// (training images/s, inference images/s, forward MACs per image) of one model.
+fn model_speed(input: Shape, specs: &[crate::cnn::LayerSpec], budget: Duration) -> (f64, f64, u64) {
+    let mut model = Model::build(input, specs, Some(10), 1).expect("reference models are valid");
+    let (x, labels) = random_batch(input, 10, 2);
+    let mut opt = Optimizer::new(OptimizerKind::sgd(0.9), 0.0);
+    let train = median_secs(budget, || {
+        model.train_step(&x, &labels, &mut opt, 0.01);
+    });
+    let infer = median_secs(budget, || {
+        model.logits(&x, Mode::Infer);
+    });
+    (
+        BATCH as f64 / train,
+        BATCH as f64 / infer,
+        model.summary().macs_per_sample(),
+    )
+}
+
+/// Conv2D 32→64, 3×3, same, on a 64×32×32×32 batch: forward, then both gradients.
+fn conv_gflops(budget: Duration) -> f64 {
+    let input = Shape::image(32, 32, 32);
+    let spec = Conv2D::new(64, 3).same();
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut layer = Conv2DLayer::new(&spec, input, &mut rng).expect("valid layer");
+    let (x, _) = random_batch(input, 10, 4);
+    let (mut y, mut dx) = (Tensor::default(), Tensor::default());
+    let mut dy = Tensor::default();
+    let secs = median_secs(budget, || {
+        layer.forward(&x, &mut y, Mode::Train);
+        if dy.data().len() != y.data().len() {
+            dy = y.clone();
+        }
+        layer.backward(&x, &y, &mut dy, Some(&mut dx));
+    });
+    let macs = (BATCH * 32 * 32 * 64 * 32 * 9) as f64;
+    3.0 * 2.0 * macs / secs / 1e9
+}
+
+pub fn run(seconds: f64) -> BenchReport {
+    let budget = Duration::from_secs_f64(seconds.max(0.05));
+    let (li, ls) = zoo::lenet();
+    let (lenet_train, lenet_infer, lenet_macs) = model_speed(li, &ls, budget);
+    let (ci, cs) = zoo::cifar();
+    let (cifar_train, cifar_infer, cifar_macs) = model_speed(ci, &cs, budget);
+    let conv = conv_gflops(budget);
+    // Training costs about three forward passes (forward, input gradient, weight gradient).
+    let gflops = |img_s: f64, macs: u64, passes: f64| img_s * macs as f64 * 2.0 * passes / 1e9;
+    BenchReport {
+        lenet_train_img_s: lenet_train,
+        lenet_infer_img_s: lenet_infer,
+        cifar_train_img_s: cifar_train,
+        cifar_infer_img_s: cifar_infer,
+        conv_fwd_bwd_gflops: conv,
+        lenet_train_gflops: gflops(lenet_train, lenet_macs, 3.0),
+        lenet_infer_gflops: gflops(lenet_infer, lenet_macs, 1.0),
+        cifar_train_gflops: gflops(cifar_train, cifar_macs, 3.0),
+        cifar_infer_gflops: gflops(cifar_infer, cifar_macs, 1.0),
+        batch: BATCH,
+        threads: rayon::current_num_threads(),
+        seconds_per_measurement: budget.as_secs_f64(),
+    }
+}
+
+impl BenchReport {
+    /// The human-readable table.
+    pub fn table(&self) -> String {
+        format!(
+            "CNN Lab engine benchmark (batch {}, {} threads, median step)\n\
+             model   pass        images/s     GFLOP/s\n\
+             lenet   train     {:>10.0}  {:>10.1}\n\
+             lenet   inference {:>10.0}  {:>10.1}\n\
+             cifar   train     {:>10.0}  {:>10.1}\n\
+             cifar   inference {:>10.0}  {:>10.1}\n\
+             Conv2D 32→64 3×3 same on 64×32×32×32, forward + backward: {:.1} GFLOP/s\n",
+            self.batch,
+            self.threads,
+            self.lenet_train_img_s,
+            self.lenet_train_gflops,
+            self.lenet_infer_img_s,
+            self.lenet_infer_gflops,
+            self.cifar_train_img_s,
+            self.cifar_train_gflops,
+            self.cifar_infer_img_s,
+            self.cifar_infer_gflops,
+            self.conv_fwd_bwd_gflops,
+        )
+    }
+}
