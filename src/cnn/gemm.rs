@@ -9,10 +9,14 @@ pub enum Op {
     T,
 }
 
+/// Below this many multiply-adds a product runs on the calling thread.
+const PARALLEL_MIN_MACS: usize = 1 << 20;
+
 /// `c (m×n) = [c +] a (m×k) · b (k×n)`; `accumulate` adds to `c` instead of overwriting it.
 ///
-/// `parallel` lets large products use all rayon threads; callers that already run one product
-/// per thread pass `false`.
+/// `parallel` lets large products split their rows over the rayon pool; callers that already
+/// run one product per thread pass `false`. Each output row is computed by one thread with the
+/// same kernel either way, so the result does not depend on `parallel`.
 ///
 /// # Panics
 /// If a slice is shorter than its dimensions require (a bug in the caller, never user input).
@@ -36,27 +40,74 @@ pub fn sgemm(
     if m == 0 || n == 0 {
         return;
     }
+    // (row stride, column stride) of each operand in elements.
+    let (a_rs, a_cs) = match a_op {
+        Op::N => (k, 1),
+        Op::T => (1, m),
+    };
+    let (b_rs, b_cs) = match b_op {
+        Op::N => (n, 1),
+        Op::T => (1, k),
+    };
+    let c = &mut c[..m * n];
+    let threads = rayon::current_num_threads();
+    if parallel && threads > 1 && m * n * k >= PARALLEL_MIN_MACS && m >= 2 * threads {
+        use rayon::prelude::*;
+        let rows = m.div_ceil(threads);
+        c.par_chunks_mut(rows * n).enumerate().for_each(|(i, c)| {
+            let first = i * rows;
+            strided(
+                c.len() / n,
+                n,
+                k,
+                &a[first * a_rs..],
+                a_rs,
+                a_cs,
+                b,
+                b_rs,
+                b_cs,
+                c,
+                accumulate,
+            );
+        });
+    } else {
+        strided(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate);
+    }
+}
+
+/// The product on explicit strides: `a[i][p] = a[i·a_rs + p·a_cs]`, likewise `b`; `c` row-major.
+#[allow(clippy::too_many_arguments)]
+fn strided(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[f32],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
     if k == 0 {
         if !accumulate {
-            c[..m * n].fill(0.0);
+            c.fill(0.0);
         }
         return;
     }
-    // (row stride, column stride) of each operand in elements.
-    let (a_rs, a_cs) = match a_op {
-        Op::N => (k as isize, 1),
-        Op::T => (1, m as isize),
-    };
-    let (b_rs, b_cs) = match b_op {
-        Op::N => (n as isize, 1),
-        Op::T => (1, k as isize),
-    };
-    let _ = parallel;
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(
+        last(m, k, a_rs, a_cs) < a.len() && last(k, n, b_rs, b_cs) < b.len() && m * n <= c.len(),
+        "sgemm strides reach past an operand"
+    );
     let beta = if accumulate { 1.0 } else { 0.0 };
-    // SAFETY: the assert above guarantees every index the strides can reach is in bounds:
-    // a row-major (r × s) operand with strides (s, 1) or its transpose with (1, r) both touch
-    // exactly r·s elements, and `c` is m×n with strides (n, 1). With beta = 0, matrixmultiply
-    // never reads `c`, so stale values (even NaN) cannot leak into the result.
+    // SAFETY: the assert above shows the largest index each operand's strides can reach is in
+    // bounds, and `c` holds m×n values with strides (n, 1). With beta = 0, matrixmultiply never
+    // reads `c`, so stale values (even NaN) cannot leak into the result.
     unsafe {
         matrixmultiply::sgemm(
             m,
@@ -64,11 +115,11 @@ pub fn sgemm(
             n,
             1.0,
             a.as_ptr(),
-            a_rs,
-            a_cs,
+            a_rs as isize,
+            a_cs as isize,
             b.as_ptr(),
-            b_rs,
-            b_cs,
+            b_rs as isize,
+            b_cs as isize,
             beta,
             c.as_mut_ptr(),
             n as isize,
@@ -93,6 +144,20 @@ mod tests {
             }
         }
         c
+    }
+
+    #[test]
+    fn parallel_rows_give_the_same_product() {
+        let (m, n, k) = (64, 300, 128);
+        let a: Vec<f32> = (0..m * k).map(|v| (v as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|v| (v as f32 * 0.11).cos()).collect();
+        for a_op in [Op::N, Op::T] {
+            let mut serial = vec![0.0; m * n];
+            let mut parallel = vec![0.0; m * n];
+            sgemm(m, n, k, &a, a_op, &b, Op::N, &mut serial, false, false);
+            sgemm(m, n, k, &a, a_op, &b, Op::N, &mut parallel, false, true);
+            assert_eq!(serial, parallel);
+        }
     }
 
     #[test]

@@ -455,6 +455,20 @@ fn check_window(
 }
 
 fn check_pool(index: usize, spec: &LayerSpec, pool: &Pool2D, hw: (usize, usize)) -> Result<(), ArchError> {
+    if let Padding::Explicit(p) = pool.padding {
+        let smallest = pool.pool_size.0.min(pool.pool_size.1);
+        if p > 0 && p >= smallest {
+            return Err(layer_error(
+                index,
+                spec,
+                format!(
+                    "padding {p} is as wide as the {smallest}-pixel window, so some windows would see only padding"
+                ),
+                &format!("use padding 'same', or at most {}", smallest.saturating_sub(1)),
+                Some(QuickFix::UsePaddingSame { index }),
+            ));
+        }
+    }
     check_window(
         index,
         spec,

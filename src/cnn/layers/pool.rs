@@ -16,7 +16,7 @@ use std::ops::Range;
 /// The clipped input rows (or columns) seen by output position `o` along one axis.
 fn span(o: usize, s: usize, k: usize, pad: usize, n: usize) -> Range<usize> {
     let start = (o * s) as isize - pad as isize;
-    let lo = start.max(0) as usize;
+    let lo = (start.max(0) as usize).min(n);
     let hi = ((start + k as isize).max(0) as usize).min(n);
     lo..hi.max(lo)
 }
@@ -50,6 +50,8 @@ impl PoolGeom {
         span(ox, self.win.sw, self.win.kw, self.win.cols.pad_before, self.w)
     }
 }
+
+const NO_INPUT: usize = u32::MAX as usize;
 
 pub struct MaxPool {
     geom: PoolGeom,
@@ -95,8 +97,10 @@ impl Layer for MaxPool {
                         for oy in 0..oh {
                             let rows = g.rows(oy);
                             for ox in 0..ow {
+                                // Shape inference keeps windows from lying wholly in padding;
+                                // if one ever did, it outputs 0 and passes no gradient.
                                 let mut best = f32::NEG_INFINITY;
-                                let mut at = base + rows.start * g.w + g.cols(ox).start;
+                                let mut at = NO_INPUT;
                                 for iy in rows.clone() {
                                     for ix in g.cols(ox) {
                                         let i = base + iy * g.w + ix;
@@ -106,7 +110,7 @@ impl Layer for MaxPool {
                                         }
                                     }
                                 }
-                                y[o] = best;
+                                y[o] = if at == NO_INPUT { 0.0 } else { best };
                                 arg[o] = at as u32;
                                 o += 1;
                             }
@@ -135,7 +139,9 @@ impl Layer for MaxPool {
                     .zip(args.chunks_exact(out_len))
                 {
                     for (&g, &a) in dy.iter().zip(arg) {
-                        dx[a as usize] += g;
+                        if let Some(d) = dx.get_mut(a as usize) {
+                            *d += g;
+                        }
                     }
                 }
             });
