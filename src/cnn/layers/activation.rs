@@ -27,11 +27,7 @@ pub fn forward_inplace(act: Activation, data: &mut [f32], layout: Layout) {
     match act {
         Activation::Linear => {}
         Activation::Relu => data.iter_mut().for_each(|v| *v = v.max(0.0)),
-        Activation::LeakyRelu(slope) => data.iter_mut().for_each(|v| {
-            if *v < 0.0 {
-                *v *= slope
-            }
-        }),
+        Activation::LeakyRelu(slope) => data.iter_mut().for_each(|v| *v *= if *v < 0.0 { slope } else { 1.0 }),
         Activation::Sigmoid => data.iter_mut().for_each(|v| *v = sigmoid(*v)),
         Activation::Tanh => data.iter_mut().for_each(|v| *v = v.tanh()),
         Activation::Softmax => {
@@ -49,15 +45,17 @@ pub fn forward_inplace(act: Activation, data: &mut [f32], layout: Layout) {
 pub fn backward_inplace(act: Activation, y: &[f32], dy: &mut [f32], layout: Layout) {
     match act {
         Activation::Linear => {}
-        Activation::Relu => dy.iter_mut().zip(y).for_each(|(g, &y)| {
-            if y <= 0.0 {
-                *g = 0.0
-            }
-        }),
+        // Written as selects so the loop vectorizes.
+        Activation::Relu => dy
+            .iter_mut()
+            .zip(y)
+            .for_each(|(g, &y)| *g = if y > 0.0 { *g } else { 0.0 }),
         // y and x share their sign when the slope is positive, so y decides the branch.
         Activation::LeakyRelu(slope) => dy.iter_mut().zip(y).for_each(|(g, &y)| {
-            if y < 0.0 || (y == 0.0 && slope == 0.0) {
-                *g *= slope
+            *g *= if y > 0.0 || (y == 0.0 && slope != 0.0) {
+                1.0
+            } else {
+                slope
             }
         }),
         Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),

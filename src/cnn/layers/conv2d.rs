@@ -29,6 +29,9 @@ pub struct Conv2DLayer {
     bias: Param,
     /// im2col columns of the last forward batch, (N, K, P): the backward pass reuses them.
     cols: Vec<f32>,
+    /// Whether `cols` holds every sample of the last forward pass (training mode). After an
+    /// inference pass only input gradients can be computed.
+    cols_hold_batch: bool,
     /// Per-task scratch for the backward pass.
     scratch: Vec<Scratch>,
 }
@@ -69,6 +72,7 @@ impl Conv2DLayer {
             kernel,
             bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
             cols: Vec::new(),
+            cols_hold_batch: false,
             scratch: Vec::new(),
         })
     }
@@ -95,26 +99,32 @@ impl Layer for Conv2DLayer {
         "Conv2D"
     }
 
-    fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, mode: Mode) {
         let n = x.batch();
         let (k, p, f) = (self.k(), self.p(), self.filters);
         let chw = self.c * self.h * self.w;
         y.resize(n, self.output_shape());
-        self.cols.resize(n * k * p, 0.0);
         let per_task = samples_per_task(n);
+        // Training keeps every sample's columns for the backward pass; inference reuses one
+        // buffer per task, so evaluating large batches needs no more memory than training.
+        let keep_all = mode == Mode::Train;
+        self.cols_hold_batch = keep_all;
+        let cols_per_task = if keep_all { per_task } else { 1 };
+        self.cols.resize(n.div_ceil(per_task) * cols_per_task * k * p, 0.0);
         let (kernel, bias, win, act) = (&self.kernel.value, &self.bias.value, &self.win, self.act);
         let (c, h, w) = (self.c, self.h, self.w);
         let layout = Layout { channels: f, inner: p };
         y.data_mut()
             .par_chunks_mut(per_task * f * p)
-            .zip(self.cols.par_chunks_mut(per_task * k * p))
+            .zip(self.cols.par_chunks_mut(cols_per_task * k * p))
             .zip(x.data().par_chunks(per_task * chw))
             .for_each(|((ys, cols), xs)| {
-                for ((y, cols), x) in ys
-                    .chunks_exact_mut(f * p)
-                    .zip(cols.chunks_exact_mut(k * p))
-                    .zip(xs.chunks_exact(chw))
-                {
+                for (i, (y, x)) in ys.chunks_exact_mut(f * p).zip(xs.chunks_exact(chw)).enumerate() {
+                    let cols = if keep_all {
+                        &mut cols[i * k * p..(i + 1) * k * p]
+                    } else {
+                        &mut cols[..]
+                    };
                     im2col(x, c, h, w, win, cols);
                     if bias.is_empty() {
                         sgemm(f, p, k, kernel, Op::N, cols, Op::N, y, false, false);
@@ -136,8 +146,7 @@ impl Layer for Conv2DLayer {
         let chw = c * h * w;
         let per_task = samples_per_task(n);
         let tasks = n.div_ceil(per_task);
-        let want_params = self.trainable;
-        let want_dx = dx.is_some();
+        let want_params = self.trainable && self.cols_hold_batch;
         if self.scratch.len() < tasks {
             self.scratch.resize_with(tasks, Scratch::default);
         }
@@ -151,10 +160,15 @@ impl Layer for Conv2DLayer {
         let (kernel, win, act, use_bias) = (&self.kernel.value, &self.win, self.act, self.use_bias);
         let layout = Layout { channels: f, inner: p };
         let dy_chunks: Vec<&mut [f32]> = dy.data_mut().chunks_mut(per_task * f * p).collect();
+        let cols_chunks: Vec<&[f32]> = if want_params {
+            self.cols.chunks(per_task * k * p).collect()
+        } else {
+            vec![&[][..]; tasks]
+        };
         dy_chunks
             .into_par_iter()
             .zip(y.data().par_chunks(per_task * f * p))
-            .zip(self.cols.par_chunks(per_task * k * p))
+            .zip(cols_chunks)
             .zip(dx_chunks)
             .zip(self.scratch[..tasks].par_iter_mut())
             .for_each(|((((dys, ys), cols), dxs), scratch)| {
@@ -183,7 +197,6 @@ impl Layer for Conv2DLayer {
                     }
                 }
             });
-        let _ = want_dx;
         if want_params {
             // Partial sums are added in task order, so the result is the same on every run.
             self.kernel.grad.fill(0.0);

@@ -1,0 +1,147 @@
+//! Datasets that ship with the app (MNIST subset, Fashion-MNIST, synthetic shapes) and where to find them.
+
+use std::path::{Path, PathBuf};
+
+use super::dataset::Dataset;
+use super::error::DataError;
+use super::idx_dir::{self, FASHION_CLASSES};
+use super::synthetic::{self, SyntheticSpec};
+
+/// Names accepted by [`load_bundled`], in menu order.
+pub const BUNDLED: [&str; 3] = ["mnist", "fashion-mnist", "shapes"];
+
+/// Environment variable that overrides where the assets folder is.
+pub const ASSETS_ENV: &str = "CNN_LAB_ASSETS";
+
+/// One-line description of a bundled dataset, for menus and tooltips.
+pub fn describe_bundled(name: &str) -> Option<&'static str> {
+    match name {
+        "mnist" => Some("10,000 real handwritten digits, 28x28 grayscale: 8,000 train / 2,000 test"),
+        "fashion-mnist" => Some("70,000 clothing images in 10 classes, 28x28 grayscale: 60,000 train / 10,000 test"),
+        "shapes" => Some(
+            "synthetic lines, circles and squares (6 classes), 28x28 grayscale: watch first-layer filters become edge detectors",
+        ),
+        _ => None,
+    }
+}
+
+/// Where the bundled data lives: `$CNN_LAB_ASSETS` if set, else an
+/// `assets/` folder beside the executable or in one of its parent folders
+/// (covers both an installed app and `target/debug/cnn-lab`), else the
+/// source tree's `assets/` (covers `cargo test` and `cargo run`).
+pub fn assets_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(ASSETS_ENV).filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(found) = exe
+            .ancestors()
+            .skip(1)
+            .map(|a| a.join("assets"))
+            .find(|a| a.join("mnist").is_dir() || a.join("fashion-mnist").is_dir())
+    {
+        return found;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))
+}
+
+/// Loads bundled dataset `name` (one of [`BUNDLED`]) from `assets_dir`.
+/// "shapes" is generated, so it needs no files.
+pub fn load_bundled(name: &str, assets_dir: &Path) -> Result<Dataset, DataError> {
+    let (class_names, title): (Vec<String>, &str) = match name {
+        "mnist" => ((0..10).map(|d| d.to_string()).collect(), "mnist"),
+        "fashion-mnist" => (FASHION_CLASSES.iter().map(|s| s.to_string()).collect(), "fashion-mnist"),
+        "shapes" => return synthetic::shapes(SyntheticSpec::default()),
+        _ => {
+            return Err(DataError::UnknownBundled { name: name.to_string() });
+        }
+    };
+    let dir = assets_dir.join(name);
+    for file in [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "test-images-idx3-ubyte.gz",
+        "test-labels-idx1-ubyte.gz",
+    ] {
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Err(DataError::AssetsMissing {
+                name: name.to_string(),
+                path,
+            });
+        }
+    }
+    let mut ds = idx_dir::load_idx(&dir)?;
+    ds.name = title.to_string();
+    ds.class_names = class_names;
+    ds.validate(&dir)?;
+    Ok(ds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source_assets() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))
+    }
+
+    #[test]
+    fn bundled_mnist_has_documented_counts() {
+        let ds = load_bundled("mnist", &source_assets()).unwrap();
+        assert_eq!(ds.shape(), (1, 28, 28));
+        assert_eq!(ds.train.len(), 8000);
+        let test = ds.test.as_ref().unwrap();
+        assert_eq!(test.len(), 2000);
+        assert_eq!(
+            ds.train.class_counts(10),
+            vec![801, 902, 793, 826, 784, 690, 811, 856, 755, 782]
+        );
+        assert_eq!(
+            test.class_counts(10),
+            vec![200, 225, 198, 206, 196, 173, 203, 214, 189, 196]
+        );
+        // Real 0..255 pixels, mostly background, with full-intensity ink.
+        assert_eq!(ds.train.pixels.iter().max(), Some(&255));
+        let zeros = ds.train.pixels.iter().filter(|&&p| p == 0).count();
+        assert!(zeros > ds.train.pixels.len() / 2);
+        assert!(ds.warnings.is_empty(), "{:?}", ds.warnings);
+    }
+
+    #[test]
+    fn bundled_fashion_mnist_has_documented_counts() {
+        let ds = load_bundled("fashion-mnist", &source_assets()).unwrap();
+        assert_eq!(ds.name, "fashion-mnist");
+        assert_eq!(ds.class_names[0], "T-shirt/top");
+        assert_eq!(ds.class_names[9], "Ankle boot");
+        assert_eq!(ds.train.class_counts(10), vec![6000; 10]);
+        assert_eq!(ds.test.as_ref().map(|t| t.class_counts(10)), Some(vec![1000; 10]));
+        assert_eq!(ds.train.pixels.len(), 60000 * 784);
+    }
+
+    #[test]
+    fn shapes_and_errors() {
+        let ds = load_bundled("shapes", Path::new("/nonexistent")).unwrap();
+        assert_eq!(ds.num_classes(), 6);
+        assert!(matches!(
+            load_bundled("cifar-100", &source_assets()),
+            Err(DataError::UnknownBundled { .. })
+        ));
+        assert!(matches!(
+            load_bundled("mnist", Path::new("/nonexistent")),
+            Err(DataError::AssetsMissing { .. })
+        ));
+        for name in BUNDLED {
+            assert!(describe_bundled(name).is_some());
+        }
+    }
+
+    #[test]
+    fn assets_dir_finds_the_source_tree() {
+        // Test binaries live in target/…/deps, below the crate root, so the
+        // ancestor search (or the manifest fallback) finds assets/mnist.
+        if std::env::var_os(ASSETS_ENV).is_none() {
+            assert!(assets_dir().join("mnist").is_dir(), "{}", assets_dir().display());
+        }
+    }
+}

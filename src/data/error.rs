@@ -1,0 +1,160 @@
+//! `DataError`: every way loading or preparing a dataset can fail, worded for the person who has to fix it.
+
+use std::path::PathBuf;
+
+/// A dataset could not be loaded or prepared.
+///
+/// Each message names the file involved and says what to do about it,
+/// because these strings are shown verbatim in the app's error dialogs.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("could not read {}: {source}. Check that the path exists and is readable.", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "could not decompress {}: {source}. The .gz file is damaged or incomplete; download or copy it again.",
+        path.display()
+    )]
+    Gzip {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{} is not an IDX {kind} file: its magic number is 0x{found:08X}, expected 0x{expected:08X}. \
+         Pick the matching *-{kind}-idx*-ubyte file (images are idx3, labels idx1) and check it is not \
+         an HTML error page or compressed twice.",
+        path.display()
+    )]
+    BadMagic {
+        path: PathBuf,
+        kind: &'static str,
+        found: u32,
+        expected: u32,
+    },
+
+    #[error(
+        "{} is truncated: expected {expected} bytes, got {got}. The download or copy was cut short; fetch the file again.",
+        path.display()
+    )]
+    Truncated { path: PathBuf, expected: u64, got: u64 },
+
+    #[error(
+        "{} holds {images} images but {} holds {labels} labels. Both files must come from the same split \
+         (e.g. train-images with train-labels).",
+        images_path.display(),
+        labels_path.display()
+    )]
+    CountMismatch {
+        images_path: PathBuf,
+        images: usize,
+        labels_path: PathBuf,
+        labels: usize,
+    },
+
+    #[error(
+        "class folder {} has no readable images (PNG, JPEG, BMP or GIF). Add images to it or remove the folder.",
+        path.display()
+    )]
+    EmptyClass { path: PathBuf },
+
+    #[error(
+        "{} has no class folders. Put one subfolder per class, e.g. {}/cat/*.png and {}/dog/*.png \
+         (optionally inside train/ and test/).",
+        path.display(),
+        path.display(),
+        path.display()
+    )]
+    NoClassFolders { path: PathBuf },
+
+    #[error(
+        "cannot tell what dataset format {} is: {reason}. Use a folder of IDX files \
+         (train-images-idx3-ubyte[.gz] and friends), a CIFAR-10 binary folder (data_batch_*.bin, test_batch.bin), \
+         or a folder with one subfolder of images per class.",
+        path.display()
+    )]
+    UnknownFormat { path: PathBuf, reason: String },
+
+    #[error(
+        "{}: sample {index} has label {label}, but the dataset has only {classes} classes (labels 0 to {}). \
+         The labels file does not belong to this dataset or is corrupt.",
+        path.display(),
+        classes.saturating_sub(1)
+    )]
+    LabelOutOfRange {
+        path: PathBuf,
+        index: usize,
+        label: u32,
+        classes: usize,
+    },
+
+    #[error(
+        "{} is {len} bytes, which is not a whole number of CIFAR-10 records ({record} bytes each: \
+         1 label byte + 3072 pixel bytes). The file is truncated or is not a CIFAR-10 binary batch \
+         (the Python-pickle version is not supported; use the \"binary version\").",
+        path.display()
+    )]
+    CifarRecordSize { path: PathBuf, len: u64, record: u64 },
+
+    #[error(
+        "the training and test parts of {} have different image shapes ({train} vs {test}). \
+         Make both splits use the same image size and channel count.",
+        path.display()
+    )]
+    ShapeMismatch { path: PathBuf, train: String, test: String },
+
+    #[error("unknown bundled dataset \"{name}\". Choose one of: {}.", super::bundled::BUNDLED.join(", "))]
+    UnknownBundled { name: String },
+
+    #[error(
+        "bundled dataset \"{name}\" is missing: {} not found. Set the CNN_LAB_ASSETS environment variable \
+         to the app's assets folder, or regenerate it with scripts/convert_datasets.py.",
+        path.display()
+    )]
+    AssetsMissing { name: String, path: PathBuf },
+
+    #[error("invalid dataset request: {0}")]
+    InvalidRequest(String),
+}
+
+impl DataError {
+    /// Wraps an I/O error with the path it happened on.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_file_and_the_numbers() {
+        let e = DataError::BadMagic {
+            path: PathBuf::from("x/train-images-idx3-ubyte"),
+            kind: "images",
+            found: 0x3c68746d,
+            expected: 0x803,
+        };
+        let s = e.to_string();
+        assert!(s.contains("x/train-images-idx3-ubyte"), "{s}");
+        assert!(s.contains("0x3C68746D") && s.contains("0x00000803"), "{s}");
+
+        let e = DataError::Truncated {
+            path: PathBuf::from("a.bin"),
+            expected: 100,
+            got: 7,
+        };
+        assert!(e.to_string().contains("expected 100 bytes, got 7"));
+        let e = DataError::UnknownBundled { name: "foo".into() };
+        assert!(e.to_string().contains("mnist, fashion-mnist, shapes"));
+    }
+}

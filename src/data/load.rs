@@ -1,0 +1,136 @@
+//! `load_path`: recognise whether a user-chosen path is IDX, CIFAR-10 binary or an image folder, and load it.
+
+use std::path::Path;
+
+use super::cifar;
+use super::dataset::Dataset;
+use super::error::DataError;
+use super::folder;
+use super::idx_dir;
+
+/// The on-disk formats `load_path` understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Idx,
+    Cifar10,
+    ImageFolder,
+}
+
+/// Decides which loader handles `path`, without decoding any images.
+pub fn detect_format(path: &Path) -> Result<Format, DataError> {
+    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    if meta.is_file() {
+        if idx_dir::looks_like_idx_file(path) {
+            return Ok(Format::Idx);
+        }
+        let is_bin = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("bin"));
+        if is_bin {
+            return Ok(Format::Cifar10);
+        }
+        let reason = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+            Some(e) if ["zip", "tar", "tgz", "gz", "7z"].contains(&e.as_str()) => {
+                "it looks like an archive; extract it first and open the extracted folder".to_string()
+            }
+            Some(e) if folder::IMAGE_EXTENSIONS.contains(&e.as_str()) => {
+                "it is a single image; open the folder that holds one subfolder per class".to_string()
+            }
+            _ => "the file is neither IDX nor a CIFAR-10 batch".to_string(),
+        };
+        return Err(DataError::UnknownFormat {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
+    if !idx_dir::find_idx_files(path)?.is_empty() {
+        return Ok(Format::Idx);
+    }
+    if cifar::find_cifar_files(path).is_some() {
+        return Ok(Format::Cifar10);
+    }
+    if folder::looks_like_image_folder(path) {
+        return Ok(Format::ImageFolder);
+    }
+    // Say the most helpful thing about a folder that matched nothing.
+    if folder::class_dirs(path)?.is_empty() {
+        return Err(DataError::NoClassFolders {
+            path: path.to_path_buf(),
+        });
+    }
+    Err(DataError::UnknownFormat {
+        path: path.to_path_buf(),
+        reason: "its subfolders contain no PNG, JPEG, BMP or GIF images".into(),
+    })
+}
+
+/// Loads whatever dataset `path` holds. `want = Some((channels, height,
+/// width))` converts the images to that shape (folder images are resized
+/// while decoding; IDX and CIFAR data afterwards, with a warning).
+pub fn load_path(path: &Path, want: Option<(usize, usize, usize)>) -> Result<Dataset, DataError> {
+    let ds = match detect_format(path)? {
+        Format::ImageFolder => return folder::load_folder(path, want),
+        Format::Idx => idx_dir::load_idx(path)?,
+        Format::Cifar10 => cifar::load_cifar(path)?,
+    };
+    match want {
+        Some((c, h, w)) if (c, h, w) != ds.shape() => ds.resampled(c, h, w),
+        _ => Ok(ds),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{TempDir, gzip, idx_images, idx_labels, write_image};
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn detects_each_format() {
+        let d = TempDir::new("detect");
+        let p = d.path();
+        let idx_dir = p.join("idx");
+        fs::create_dir_all(&idx_dir).unwrap();
+        fs::write(
+            idx_dir.join("train-images-idx3-ubyte.gz"),
+            gzip(&idx_images(2, 2, 2, &[1; 8])),
+        )
+        .unwrap();
+        fs::write(idx_dir.join("train-labels-idx1-ubyte.gz"), gzip(&idx_labels(&[0, 1]))).unwrap();
+        // An IDX file with an unhelpful name is still recognised by content.
+        fs::write(p.join("digits.dat"), idx_images(1, 1, 1, &[0])).unwrap();
+        let cifar_dir = p.join("c");
+        fs::create_dir_all(&cifar_dir).unwrap();
+        fs::write(cifar_dir.join("data_batch_1.bin"), vec![0u8; 3073]).unwrap();
+        let img_dir = p.join("imgs");
+        fs::create_dir_all(img_dir.join("a")).unwrap();
+        write_image(&img_dir.join("a/1.png"), 3, 3, [1, 1, 1]);
+        fs::create_dir_all(p.join("empty")).unwrap();
+        fs::write(p.join("x.zip"), b"PK").unwrap();
+
+        assert_eq!(detect_format(&idx_dir).unwrap(), Format::Idx);
+        assert_eq!(detect_format(&p.join("digits.dat")).unwrap(), Format::Idx);
+        assert_eq!(detect_format(&cifar_dir).unwrap(), Format::Cifar10);
+        assert_eq!(
+            detect_format(&cifar_dir.join("data_batch_1.bin")).unwrap(),
+            Format::Cifar10
+        );
+        assert_eq!(detect_format(&img_dir).unwrap(), Format::ImageFolder);
+        assert!(matches!(
+            detect_format(&p.join("empty")),
+            Err(DataError::NoClassFolders { .. })
+        ));
+        match detect_format(&p.join("x.zip")) {
+            Err(DataError::UnknownFormat { reason, .. }) => assert!(reason.contains("extract")),
+            other => panic!("expected UnknownFormat, got {other:?}"),
+        }
+        assert!(matches!(detect_format(&p.join("missing")), Err(DataError::Io { .. })));
+
+        let ds = load_path(&idx_dir, Some((3, 4, 4))).unwrap();
+        assert_eq!(ds.shape(), (3, 4, 4));
+        assert_eq!(ds.train.pixels.len(), 2 * 48);
+        assert!(ds.warnings.iter().any(|w| w.contains("converted")));
+        let ds = load_path(&img_dir, Some((1, 5, 5))).unwrap();
+        assert_eq!(ds.shape(), (1, 5, 5));
+        let ds = load_path(&cifar_dir, None).unwrap();
+        assert_eq!(ds.shape(), (3, 32, 32));
+    }
+}

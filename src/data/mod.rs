@@ -1,0 +1,38 @@
+//! Data: loading datasets (bundled, IDX, CIFAR-10, image folders, synthetic), splitting, batching, normalization, augmentation.
+//!
+//! Everything here is independent of the network engine: images are kept as
+//! `u8` CHW bytes in a [`Dataset`] and only become `f32` NCHW when a
+//! [`Batcher`] fills a batch buffer. All randomness goes through the seeded
+//! [`DataRng`], so a saved experiment reproduces its data exactly.
+//!
+//! Loading never panics on bad input: every problem is a [`DataError`]
+//! whose message names the file and the fix, or, for problems that need not
+//! stop the load (an unreadable photo), a line in [`Dataset::warnings`].
+
+pub mod augment;
+pub mod batch;
+pub mod bundled;
+pub mod cifar;
+pub mod dataset;
+pub mod error;
+pub mod folder;
+pub mod idx;
+pub mod idx_dir;
+pub mod load;
+pub mod normalize;
+pub mod resample;
+pub mod rng;
+pub mod synthetic;
+
+#[cfg(test)]
+mod testutil;
+
+pub use augment::Augmentation;
+pub use batch::{BatchIter, Batcher};
+pub use bundled::{BUNDLED, assets_dir, describe_bundled, load_bundled};
+pub use dataset::{Dataset, Split, split_validation};
+pub use error::DataError;
+pub use load::{Format, detect_format, load_path};
+pub use normalize::{Normalization, channel_stats};
+pub use rng::DataRng;
+pub use synthetic::{SHAPE_CLASSES, SyntheticSpec, shapes};

@@ -1,0 +1,164 @@
+//! From an experiment spec to runnable parts: its dataset and its model (fresh, with saved
+//! weights, or with the first layers taken from another experiment and frozen).
+
+use super::format::{DatasetSource, Experiment, WeightArray};
+use super::io::{self, ExperimentError};
+use crate::cnn::Model;
+use crate::data::{self, Dataset};
+use std::path::{Path, PathBuf};
+
+/// Every parameter array of `model`, tagged with its layer, in `Model::params` order.
+pub fn weights_of(model: &Model) -> Vec<WeightArray> {
+    model
+        .layers()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, layer)| {
+            layer
+                .params()
+                .into_iter()
+                .map(move |p| WeightArray::encode(i, p.name, &p.dims, &p.value))
+        })
+        .collect()
+}
+
+/// Loads `arrays` into `model`, checking that each matches the layer, name and size it goes to.
+fn apply_weights(model: &mut Model, arrays: &[WeightArray], only_layers_below: Option<usize>) -> Result<(), String> {
+    let mut slots: Vec<(usize, &'static str, Vec<usize>)> = Vec::new();
+    for (i, layer) in model.layers().iter().enumerate() {
+        for p in layer.params() {
+            slots.push((i, p.name, p.dims.clone()));
+        }
+    }
+    let keep = |layer: usize| only_layers_below.is_none_or(|k| layer < k);
+    let wanted: Vec<_> = slots.iter().filter(|s| keep(s.0)).collect();
+    let given: Vec<_> = arrays.iter().filter(|a| keep(a.layer)).collect();
+    if wanted.len() != given.len() {
+        return Err(format!(
+            "the model has {} weight arrays, the file {}",
+            wanted.len(),
+            given.len()
+        ));
+    }
+    let mut decoded = Vec::with_capacity(given.len());
+    for ((layer, name, dims), array) in wanted.iter().map(|s| (s.0, s.1, &s.2)).zip(&given) {
+        if array.layer != layer || array.name != name || &array.dims != dims {
+            return Err(format!(
+                "layer {} {name} {:?} does not match the saved layer {} {} {:?}",
+                layer + 1,
+                dims,
+                array.layer + 1,
+                array.name,
+                array.dims
+            ));
+        }
+        let values = array.decode()?;
+        if values.len() != dims.iter().product::<usize>() {
+            return Err(format!(
+                "layer {} {name} holds {} values, expected {}",
+                layer + 1,
+                values.len(),
+                dims.iter().product::<usize>()
+            ));
+        }
+        decoded.push(values);
+    }
+    let mut params = model.params_mut();
+    let targets: Vec<_> = params
+        .iter_mut()
+        .zip(&slots)
+        .filter(|(_, s)| keep(s.0))
+        .map(|(p, _)| p)
+        .collect();
+    for (p, values) in targets.into_iter().zip(decoded) {
+        p.value.copy_from_slice(&values);
+    }
+    Ok(())
+}
+
+impl Experiment {
+    /// A path from the file resolved against the folder the experiment lives in.
+    pub fn resolve(path: &Path, base_dir: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            base_dir.join(path)
+        }
+    }
+
+    /// Builds the model for `classes` classes: saved weights if the file has them, else fresh
+    /// weights from the seed, with transferred layers copied in and frozen.
+    pub fn build_model(&self, classes: usize, base_dir: &Path) -> Result<Model, ExperimentError> {
+        let mut model = Model::build(self.input.shape(), &self.layers, Some(classes), self.seed)?;
+        if let Some(arrays) = &self.weights {
+            apply_weights(&mut model, arrays, None).map_err(ExperimentError::Weights)?;
+        } else if let Some(transfer) = &self.transfer {
+            let path = Self::resolve(&transfer.from, base_dir);
+            let fail = |message: String| ExperimentError::Transfer {
+                path: path.clone(),
+                message,
+            };
+            let source = io::load(&path)?;
+            let arrays = source
+                .weights
+                .as_ref()
+                .ok_or_else(|| fail("that experiment has not been trained yet: train it first".into()))?;
+            if transfer.layers > self.layers.len() || transfer.layers > source.layers.len() {
+                return Err(fail(format!(
+                    "cannot take {} layers from a model of {}",
+                    transfer.layers,
+                    source.layers.len()
+                )));
+            }
+            for i in 0..transfer.layers {
+                if source.layers[i].kind() != self.layers[i].kind() {
+                    return Err(fail(format!(
+                        "layer {} is {} there but {} here; the transferred layers must be the same",
+                        i + 1,
+                        source.layers[i].kind(),
+                        self.layers[i].kind()
+                    )));
+                }
+            }
+            apply_weights(&mut model, arrays, Some(transfer.layers)).map_err(fail)?;
+            if transfer.freeze {
+                for i in 0..transfer.layers {
+                    model.set_trainable(i, false);
+                }
+            }
+        }
+        Ok(model)
+    }
+
+    /// Stores `model`'s weights in the experiment (replacing any saved before).
+    pub fn store_weights(&mut self, model: &Model) {
+        self.weights = Some(weights_of(model));
+    }
+}
+
+/// Loads the experiment's data (or `override_path` instead), converted to its input shape.
+pub fn load_dataset(
+    experiment: &Experiment,
+    base_dir: &Path,
+    override_path: Option<&Path>,
+) -> Result<Dataset, ExperimentError> {
+    let input = experiment.input;
+    let want = (input.channels, input.height, input.width);
+    let dataset = match (override_path, &experiment.dataset) {
+        (Some(path), _) => data::load_path(path, Some(want))?,
+        (None, DatasetSource::Path(path)) => data::load_path(&Experiment::resolve(path, base_dir), Some(want))?,
+        (None, DatasetSource::Bundled(name)) => data::load_bundled(name, &data::assets_dir())?,
+        (None, DatasetSource::Synthetic(spec)) => data::shapes(*spec)?,
+    };
+    if dataset.shape() != want {
+        let (c, h, w) = dataset.shape();
+        return Err(ExperimentError::Data(data::DataError::InvalidRequest(format!(
+            "the experiment's input is {}×{}×{} but the {} images are {h}×{w}×{c}; set input to (height: {h}, width: {w}, channels: {c})",
+            input.height,
+            input.width,
+            input.channels,
+            experiment.dataset.label()
+        ))));
+    }
+    Ok(dataset)
+}

@@ -1,0 +1,239 @@
+//! The `.ron` experiment format: what data, what model, how to train, and (once trained) the
+//! weights, the history and per-epoch filter snapshots. Versioned; missing optional fields take
+//! their defaults so hand-written files stay short.
+
+use super::codec;
+use crate::cnn::{LayerSpec, LrSchedule, OptimizerKind, OptimizerState, Shape};
+use crate::data::{Augmentation, Normalization, SyntheticSpec};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The version this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+fn format_version() -> u32 {
+    FORMAT_VERSION
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    #[serde(default = "format_version")]
+    pub version: u32,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    /// Seeds the weights, the shuffling, dropout and augmentation.
+    #[serde(default)]
+    pub seed: u64,
+    pub input: Input,
+    pub dataset: DatasetSource,
+    pub layers: Vec<LayerSpec>,
+    #[serde(default)]
+    pub training: Training,
+    /// Start from another experiment's first layers (transfer learning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<Transfer>,
+    /// Trained weights, present once the experiment has been trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Vec<WeightArray>>,
+    /// One record per finished epoch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<EpochRecord>,
+    /// The first Conv2D layer's kernels after each epoch (bounded: see `MAX_SNAPSHOTS`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter_snapshots: Vec<FilterSnapshot>,
+    /// Where a stopped run left off, so it can resume exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeState>,
+}
+
+/// The input image size, Keras order (H, W, C).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+}
+
+impl Input {
+    pub fn shape(&self) -> Shape {
+        Shape::image(self.height, self.width, self.channels)
+    }
+}
+
+/// Where the images come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DatasetSource {
+    /// A dataset shipped in `assets/`: "mnist", "fashion-mnist" or "shapes".
+    Bundled(String),
+    /// Generated shapes and edges, any size.
+    Synthetic(SyntheticSpec),
+    /// The user's own data: IDX files, CIFAR-10 batches or an image folder.
+    Path(PathBuf),
+}
+
+impl DatasetSource {
+    pub fn label(&self) -> String {
+        match self {
+            DatasetSource::Bundled(name) => name.clone(),
+            DatasetSource::Synthetic(s) => format!("synthetic shapes {}×{}×{}", s.height, s.width, s.channels),
+            DatasetSource::Path(p) => p.display().to_string(),
+        }
+    }
+}
+
+fn default_lr() -> f32 {
+    0.01
+}
+fn default_batch() -> usize {
+    64
+}
+fn default_epochs() -> usize {
+    5
+}
+fn default_validation() -> f32 {
+    0.1
+}
+fn default_optimizer() -> OptimizerKind {
+    OptimizerKind::SGD {
+        momentum: 0.9,
+        nesterov: false,
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Training {
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerKind,
+    #[serde(default = "default_lr")]
+    pub learning_rate: f32,
+    #[serde(default)]
+    pub schedule: LrSchedule,
+    /// Decoupled weight decay on kernels (0 = off).
+    #[serde(default)]
+    pub weight_decay: f32,
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Fraction of the training split held out for validation (never trained on).
+    #[serde(default = "default_validation")]
+    pub validation_split: f32,
+    #[serde(default)]
+    pub normalization: Normalization,
+    #[serde(default)]
+    pub augmentation: Augmentation,
+    /// Train on at most this many images (for quick demos); `None` = all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_train_samples: Option<usize>,
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Training {
+            optimizer: default_optimizer(),
+            learning_rate: default_lr(),
+            schedule: LrSchedule::Constant,
+            weight_decay: 0.0,
+            batch_size: default_batch(),
+            epochs: default_epochs(),
+            validation_split: default_validation(),
+            normalization: Normalization::default(),
+            augmentation: Augmentation::default(),
+            max_train_samples: None,
+        }
+    }
+}
+
+/// Copy the first `layers` layers' weights from another experiment file, optionally frozen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// Relative paths are resolved from the experiment file's folder.
+    pub from: PathBuf,
+    pub layers: usize,
+    #[serde(default = "yes")]
+    pub freeze: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One parameter array: which layer, which parameter, its dimensions, and its values as
+/// base64 of little-endian f32 (exact, and a third of the size of decimal text).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WeightArray {
+    pub layer: usize,
+    pub name: String,
+    pub dims: Vec<usize>,
+    pub data: String,
+}
+
+impl WeightArray {
+    pub fn encode(layer: usize, name: &str, dims: &[usize], values: &[f32]) -> Self {
+        WeightArray {
+            layer,
+            name: name.into(),
+            dims: dims.to_vec(),
+            data: codec::encode_f32(values),
+        }
+    }
+
+    pub fn decode(&self) -> Result<Vec<f32>, String> {
+        codec::decode_f32(&self.data)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub train_loss: f32,
+    pub train_accuracy: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f32>,
+    pub learning_rate: f32,
+    pub seconds: f32,
+}
+
+/// The kernels of one Conv2D layer after an epoch, for the filter timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FilterSnapshot {
+    /// 0 = the initial weights, before training.
+    pub epoch: usize,
+    pub layer: usize,
+    pub weights: WeightArray,
+}
+
+/// Keep at most this many filter snapshots; older ones are thinned out evenly.
+pub const MAX_SNAPSHOTS: usize = 50;
+
+/// Optimizer moments and progress of a stopped run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResumeState {
+    pub epochs_done: usize,
+    pub iterations: u64,
+    pub m: Vec<String>,
+    pub v: Vec<String>,
+}
+
+impl ResumeState {
+    pub fn encode(epochs_done: usize, state: &OptimizerState) -> Self {
+        ResumeState {
+            epochs_done,
+            iterations: state.iterations,
+            m: state.m.iter().map(|v| codec::encode_f32(v)).collect(),
+            v: state.v.iter().map(|v| codec::encode_f32(v)).collect(),
+        }
+    }
+
+    pub fn decode(&self) -> Result<OptimizerState, String> {
+        Ok(OptimizerState {
+            iterations: self.iterations,
+            m: self.m.iter().map(|s| codec::decode_f32(s)).collect::<Result<_, _>>()?,
+            v: self.v.iter().map(|s| codec::decode_f32(s)).collect::<Result<_, _>>()?,
+        })
+    }
+}

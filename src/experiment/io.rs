@@ -1,0 +1,118 @@
+//! Reading and writing experiment files: precise parse errors, version checks, atomic saves.
+
+use super::format::{Experiment, FORMAT_VERSION};
+use ron::extensions::Extensions;
+use ron::ser::PrettyConfig;
+use serde::Deserialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ExperimentError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{} line {line}, column {col}: {message}; fix the file there (or open a bundled example)", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error(
+        "{} was written by a newer CNN Lab (format version {found}); this build reads up to version {FORMAT_VERSION}: update CNN Lab",
+        path.display()
+    )]
+    NewerVersion { path: PathBuf, found: u32 },
+    #[error("cannot save {}: {source}; the previous file is unchanged", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("the saved weights do not fit this model: {0}; retrain, or remove the `weights` section")]
+    Weights(String),
+    #[error("transfer learning from {}: {message}", path.display())]
+    Transfer { path: PathBuf, message: String },
+    #[error("{0}")]
+    Model(#[from] crate::cnn::ArchError),
+    #[error("{0}")]
+    Data(#[from] crate::data::DataError),
+}
+
+fn options() -> ron::Options {
+    // `Conv2D(filters: 8, ...)` instead of `Conv2D((filters: 8, ...))`, and `strides: (2, 2)`
+    // for optional values: the file reads like the Keras call it describes.
+    ron::Options::default().with_default_extension(Extensions::UNWRAP_VARIANT_NEWTYPES | Extensions::IMPLICIT_SOME)
+}
+
+/// Parses experiment text; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        #[serde(default)]
+        version: Option<u32>,
+    }
+    // Check the version first, so a newer file gets "update CNN Lab" rather than a confusing
+    // complaint about a field this build has never heard of.
+    if let Ok(VersionOnly { version: Some(found) }) = options().from_str::<VersionOnly>(text) {
+        if found > FORMAT_VERSION {
+            return Err(ExperimentError::NewerVersion {
+                path: path.into(),
+                found,
+            });
+        }
+    }
+    options().from_str(text).map_err(|e| ExperimentError::Parse {
+        path: path.into(),
+        line: e.span.start.line,
+        col: e.span.start.col,
+        message: e.code.to_string(),
+    })
+}
+
+pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+        path: path.into(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// The file text for `experiment`.
+pub fn to_text(experiment: &Experiment) -> String {
+    let pretty = PrettyConfig::new()
+        .struct_names(false)
+        .depth_limit(4)
+        .indentor("  ".to_string());
+    options()
+        .to_string_pretty(experiment, pretty)
+        .expect("experiments contain only serializable values")
+        + "\n"
+}
+
+/// Writes `experiment` to `path` atomically: a temporary file in the same folder is written and
+/// flushed to disk, then renamed over `path`, so a crash mid-save leaves the old file intact.
+pub fn save(experiment: &Experiment, path: &Path) -> Result<(), ExperimentError> {
+    write_atomic(path, to_text(experiment).as_bytes()).map_err(|source| ExperimentError::Write {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Atomic replace of `path` with `bytes` (temporary file + fsync + rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("experiment");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

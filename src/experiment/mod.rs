@@ -1,0 +1,11 @@
+//! Experiments: the versioned `.ron` format, loading and atomic saving, and turning a spec into
+//! a model (with saved weights or layers transferred from another experiment).
+
+pub mod build;
+pub mod codec;
+pub mod format;
+pub mod io;
+
+pub use build::{load_dataset, weights_of};
+pub use format::*;
+pub use io::{ExperimentError, load, parse, save, to_text};
