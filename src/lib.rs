@@ -2,6 +2,8 @@
 //!
 //! Dependencies point one way: `cnn` (engine) ← `data` ← `experiment` ← `training` ← app.
 pub mod bench;
+pub mod cli;
 pub mod cnn;
 pub mod data;
 pub mod experiment;
+pub mod training;

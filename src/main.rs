@@ -1,7 +1,9 @@
 //! The `cnn-lab` binary: parses arguments and runs a command.
 
-use anyhow::Result;
 use clap::{Parser, Subcommand};
+use cnn_lab::cli;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -16,32 +18,121 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the layer table: output shapes, parameters (with the course formula), MACs,
+    /// receptive fields, totals. Exits with 1 if the model is invalid.
+    Summary {
+        file: PathBuf,
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train an experiment in the background worker, with a progress bar; Ctrl-C stops and saves.
+    Train {
+        file: PathBuf,
+        /// Train this many epochs (default: the file's `training.epochs`).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Train on this dataset instead (IDX files, CIFAR-10 batches or an image folder).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the trained experiment here instead of back to FILE.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Ignore saved weights and history: start from the seed.
+        #[arg(long)]
+        fresh: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score a trained experiment: accuracy, per-class accuracy, confusion matrix.
+    Eval {
+        file: PathBuf,
+        /// Score this dataset instead of the experiment's own test split.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Classify images with a trained experiment: top classes and probabilities.
+    Predict {
+        file: PathBuf,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure training and inference speed of the reference models (images/s, GFLOP/s).
     Bench {
         /// Seconds spent on each measurement.
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
-        /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
     },
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Bench { seconds, json }) => {
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return ExitCode::SUCCESS;
+    };
+    let json = match &command {
+        Command::Summary { json, .. }
+        | Command::Train { json, .. }
+        | Command::Eval { json, .. }
+        | Command::Predict { json, .. }
+        | Command::Bench { json, .. } => *json,
+    };
+    let outcome = match command {
+        Command::Summary { file, json } => cli::summary(&file, json).map(|(text, valid)| (text, valid)),
+        Command::Train {
+            file,
+            epochs,
+            data,
+            seed,
+            out,
+            fresh,
+            json,
+        } => cli::train(cli::TrainArgs {
+            file,
+            epochs,
+            data,
+            seed,
+            out,
+            fresh,
+            json,
+        })
+        .map(|t| (t, true)),
+        Command::Eval { file, data, json } => cli::eval(&file, data, json).map(|t| (t, true)),
+        Command::Predict { file, images, json } => cli::predict(&file, &images, json).map(|t| (t, true)),
+        Command::Bench { seconds, json } => {
             let report = cnn_lab::bench::run(seconds);
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
+            Ok((
+                if json {
+                    serde_json::to_string(&report).unwrap_or_default()
+                } else {
+                    report.table()
+                },
+                true,
+            ))
         }
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
+    };
+    match outcome {
+        Ok((text, ok)) => {
+            println!("{}", text.trim_end());
+            if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(err) => {
+            if json {
+                println!("{}", cli::json_error(&err));
+            } else {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::FAILURE
         }
     }
-    Ok(())
 }

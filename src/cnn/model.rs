@@ -256,6 +256,16 @@ impl Model {
         self.params().iter().map(|p| p.value.clone()).collect()
     }
 
+    /// Copies every parameter's values into `out`, reusing its allocations.
+    pub fn weights_into(&self, out: &mut Vec<Vec<f32>>) {
+        let params = self.params();
+        out.resize_with(params.len(), Vec::new);
+        for (dst, p) in out.iter_mut().zip(params) {
+            dst.clear();
+            dst.extend_from_slice(&p.value);
+        }
+    }
+
     /// Loads values saved by [`Model::weights`]; fails without changing anything if the
     /// number or sizes of the arrays do not match this model.
     pub fn set_weights(&mut self, weights: &[Vec<f32>]) -> Result<(), String> {

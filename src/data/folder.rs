@@ -398,3 +398,13 @@ mod tests {
         assert!(ds.warnings.iter().any(|w| w.contains("\"x\"")));
     }
 }
+
+/// Decodes one image file into CHW bytes of shape `(channels, height, width)` (resized and
+/// converted to grayscale or RGB as needed), for predicting on a user's own picture.
+pub fn load_image(path: &Path, (channels, height, width): (usize, usize, usize)) -> Result<Vec<u8>, DataError> {
+    let img = decode(path)
+        .map_err(|e| DataError::InvalidRequest(format!("cannot read the image {}: {e}", path.display())))?;
+    let mut out = Vec::with_capacity(channels * height * width);
+    push_chw(&img, channels, height, width, &mut out);
+    Ok(out)
+}

@@ -33,6 +33,9 @@ pub struct Experiment {
     /// Start from another experiment's first layers (transfer learning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<Transfer>,
+    /// The dataset's class names, recorded by training so predictions can be named offline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_names: Vec<String>,
     /// Trained weights, present once the experiment has been trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<Vec<WeightArray>>,
@@ -73,6 +76,16 @@ pub enum DatasetSource {
 }
 
 impl DatasetSource {
+    /// The number of classes, when it is known without reading any files.
+    pub fn known_classes(&self) -> Option<usize> {
+        match self {
+            DatasetSource::Bundled(name) if name == "mnist" || name == "fashion-mnist" => Some(10),
+            DatasetSource::Bundled(name) if name == "shapes" => Some(crate::data::SHAPE_CLASSES.len()),
+            DatasetSource::Synthetic(_) => Some(crate::data::SHAPE_CLASSES.len()),
+            _ => None,
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             DatasetSource::Bundled(name) => name.clone(),
@@ -214,15 +227,18 @@ pub const MAX_SNAPSHOTS: usize = 50;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResumeState {
     pub epochs_done: usize,
+    /// The epoch the stopped run was heading for.
+    pub last_epoch: usize,
     pub iterations: u64,
     pub m: Vec<String>,
     pub v: Vec<String>,
 }
 
 impl ResumeState {
-    pub fn encode(epochs_done: usize, state: &OptimizerState) -> Self {
+    pub fn encode(epochs_done: usize, last_epoch: usize, state: &OptimizerState) -> Self {
         ResumeState {
             epochs_done,
+            last_epoch,
             iterations: state.iterations,
             m: state.m.iter().map(|v| codec::encode_f32(v)).collect(),
             v: state.v.iter().map(|v| codec::encode_f32(v)).collect(),

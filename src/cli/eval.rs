@@ -1,0 +1,73 @@
+//! `cnn-lab eval FILE [--data PATH]`: test accuracy, per-class accuracy and the confusion matrix.
+
+use super::{load_experiment, require_weights};
+use crate::experiment::load_dataset;
+use crate::training::evaluate;
+use anyhow::Result;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String> {
+    let (experiment, base_dir) = load_experiment(file)?;
+    require_weights(&experiment, file)?;
+    let dataset = load_dataset(&experiment, &base_dir, data.as_deref())?;
+    let mut model = experiment.build_model(dataset.num_classes(), &base_dir)?;
+    // Score the test split; a folder without one is scored whole (it is new data to the model).
+    let (split, which) = match &dataset.test {
+        Some(test) if !test.is_empty() => (test, "test split"),
+        _ => (&dataset.train, "whole dataset (no test split)"),
+    };
+    let result = evaluate(
+        &mut model,
+        split,
+        experiment.input.shape(),
+        &experiment.training.normalization,
+    )?;
+    let per_class = result.per_class_accuracy();
+    if as_json {
+        return Ok(json!({
+            "accuracy": result.accuracy,
+            "loss": result.loss,
+            "count": result.count(),
+            "scored": which,
+            "class_names": dataset.class_names,
+            "per_class_accuracy": per_class,
+            "confusion_matrix": result.confusion,
+        })
+        .to_string());
+    }
+    let mut text = format!(
+        "{}: accuracy {:.2}% on {} images ({which}), loss {:.4}\n\nper class:\n",
+        dataset.name,
+        result.accuracy * 100.0,
+        result.count(),
+        result.loss
+    );
+    let name_w = dataset.class_names.iter().map(|n| n.chars().count()).max().unwrap_or(1);
+    for (name, acc) in dataset.class_names.iter().zip(&per_class) {
+        let acc = acc.map_or("—".to_string(), |a| format!("{:.2}%", a * 100.0));
+        text += &format!("  {name:<name_w$}  {acc}\n");
+    }
+    text += "\nconfusion matrix (rows: true class, columns: predicted):\n";
+    let cell_w = result
+        .confusion
+        .iter()
+        .flatten()
+        .map(|c| c.to_string().len())
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    text += &format!("  {:<name_w$}  ", "");
+    for i in 0..dataset.class_names.len() {
+        text += &format!("{i:>cell_w$} ");
+    }
+    text.push('\n');
+    for (i, (name, row)) in dataset.class_names.iter().zip(&result.confusion).enumerate() {
+        text += &format!("{i:>2} {name:<name_w$} ");
+        for c in row {
+            text += &format!("{c:>cell_w$} ");
+        }
+        text.push('\n');
+    }
+    Ok(text)
+}

@@ -1,0 +1,45 @@
+//! Headless commands: `summary`, `train`, `eval`, `predict` (and `bench` in `crate::bench`).
+//! They use `training` and `experiment`, never the app. Errors surface here as `anyhow` with
+//! context; `--json` turns every outcome, errors included, into one JSON object.
+
+mod eval;
+mod predict;
+mod summary;
+mod train;
+
+pub use eval::eval;
+pub use predict::predict;
+pub use summary::summary;
+pub use train::{TrainArgs, train};
+
+use crate::experiment::{self, Experiment};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// Loads an experiment and the folder its relative paths are resolved from.
+pub(crate) fn load_experiment(path: &Path) -> Result<(Experiment, PathBuf)> {
+    let experiment = experiment::load(path)?;
+    Ok((experiment, base_dir(path)))
+}
+
+pub(crate) fn base_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Prints `{"error": "..."}` for `--json` callers.
+pub fn json_error(err: &anyhow::Error) -> String {
+    serde_json::json!({ "error": format!("{err:#}") }).to_string()
+}
+
+pub(crate) fn require_weights(experiment: &Experiment, path: &Path) -> Result<()> {
+    if experiment.weights.is_none() {
+        anyhow::bail!(
+            "{} has no trained weights yet; run `cnn-lab train {}` first",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}

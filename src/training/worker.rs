@@ -1,0 +1,476 @@
+//! The background trainer: a named thread that owns the model and the data, obeys commands
+//! between batches and streams events. The CLI's progress bar and the app's plots are two
+//! listeners of the same loop.
+
+use super::evaluate::evaluate;
+use super::events::{Command, Event, Progress, RunSummary};
+use crate::cnn::{Model, Optimizer, Shape, Tensor};
+use crate::data::{Batcher, Split, split_validation};
+use crate::experiment::{
+    EpochRecord, Experiment, FilterSnapshot, MAX_SNAPSHOTS, ResumeState, WeightArray, load_dataset, weights_of,
+};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Overrides for one run (the command line's flags).
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Relative paths in the experiment are resolved from here (the file's folder).
+    pub base_dir: PathBuf,
+    /// Train this many epochs instead of `training.epochs`.
+    pub epochs: Option<usize>,
+    /// Use this dataset path instead of the experiment's.
+    pub data: Option<PathBuf>,
+    pub seed: Option<u64>,
+    /// Ignore saved weights, history and resume state: train from the seed.
+    pub fresh: bool,
+}
+
+/// Events waiting beyond this are dropped if they are per-batch (the listener is slow); all
+/// other events wait for room.
+const EVENT_QUEUE: usize = 4096;
+
+/// The handle the caller keeps. Dropping it stops the worker and waits for it.
+pub struct Trainer {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Trainer {
+    pub fn spawn(experiment: Experiment, options: RunOptions) -> std::io::Result<Trainer> {
+        let (command_tx, command_rx) = mpsc::channel();
+        let (event_tx, event_rx) = mpsc::sync_channel(EVENT_QUEUE);
+        let thread = std::thread::Builder::new().name("cnn-lab-trainer".into()).spawn(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run(experiment, options, &command_rx, &event_tx)
+            }));
+            let result = match outcome {
+                Ok(result) => result.map(Box::new),
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown cause".into());
+                    Err(format!(
+                        "the training worker crashed ({what}); the experiment in the editor is unchanged: save it, and please report this"
+                    ))
+                }
+            };
+            let _ = event_tx.send(Event::Finished(result));
+        })?;
+        Ok(Trainer {
+            commands: command_tx,
+            events: event_rx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Sends a command; a worker that has already finished ignores it.
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    pub fn try_recv(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+
+    /// Waits for the next event; `None` once the worker is gone and every event was read.
+    pub fn recv(&self) -> Option<Event> {
+        self.events.recv().ok()
+    }
+
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvTimeoutError> {
+        self.events.recv_timeout(timeout)
+    }
+
+    /// Reads events until `Finished` and returns its result (the CLI and tests use this).
+    pub fn wait(self, mut on_event: impl FnMut(&Event)) -> Result<(Experiment, RunSummary), String> {
+        while let Some(event) = self.recv() {
+            on_event(&event);
+            if let Event::Finished(result) = event {
+                return result.map(|b| *b);
+            }
+        }
+        Err("the training worker ended without a result".into())
+    }
+}
+
+impl Drop for Trainer {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        // Unblock a worker waiting for room in the event queue.
+        while self.events.try_recv().is_ok() {}
+        if let Some(thread) = self.thread.take() {
+            let handle = std::thread::spawn(move || thread.join());
+            // Give the worker a moment to finish its batch; never hang the caller forever.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !handle.is_finished() && Instant::now() < deadline {
+                while self.events.try_recv().is_ok() {}
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+/// What the command loop decided.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+struct Worker<'a> {
+    commands: &'a Receiver<Command>,
+    events: &'a SyncSender<Event>,
+    paused: bool,
+    step_once: bool,
+    base_lr: f32,
+    weights_requested: bool,
+}
+
+impl Worker<'_> {
+    /// Sends an event that must arrive; `false` if nobody listens any more.
+    fn emit(&self, event: Event) -> bool {
+        self.events.send(event).is_ok()
+    }
+
+    /// Per-batch events may be dropped when the listener falls behind.
+    fn emit_lossy(&self, event: Event) -> bool {
+        !matches!(self.events.try_send(event), Err(TrySendError::Disconnected(_)))
+    }
+
+    fn apply(&mut self, command: Command) -> Flow {
+        match command {
+            Command::Pause => self.paused = true,
+            Command::Resume => {
+                self.paused = false;
+                self.emit(Event::Resumed);
+            }
+            Command::Stop => return Flow::Stop,
+            Command::Step => {
+                self.step_once = true;
+            }
+            Command::SetLearningRate(lr) if lr.is_finite() && lr > 0.0 => self.base_lr = lr,
+            Command::SetLearningRate(_) => {}
+            Command::RequestWeights => self.weights_requested = true,
+            Command::InjectPanic => panic!("injected by a test"),
+        }
+        Flow::Continue
+    }
+
+    /// Drains pending commands; while paused, blocks until told to resume, step or stop.
+    fn between_batches(&mut self, progress: Progress) -> Flow {
+        loop {
+            match self.commands.try_recv() {
+                Ok(c) => {
+                    if let Flow::Stop = self.apply(c) {
+                        return Flow::Stop;
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return Flow::Stop,
+            }
+        }
+        if self.step_once {
+            self.step_once = false;
+            self.paused = true;
+            return Flow::Continue;
+        }
+        if self.paused {
+            if !self.emit(Event::Paused(progress)) {
+                return Flow::Stop;
+            }
+            while self.paused {
+                match self.commands.recv() {
+                    Ok(c) => {
+                        if let Flow::Stop = self.apply(c) {
+                            return Flow::Stop;
+                        }
+                        if self.step_once {
+                            self.step_once = false;
+                            return Flow::Continue;
+                        }
+                    }
+                    Err(_) => return Flow::Stop,
+                }
+            }
+        }
+        Flow::Continue
+    }
+}
+
+fn first_conv(model: &Model) -> Option<usize> {
+    model.layers().iter().position(|l| l.kind() == "Conv2D")
+}
+
+fn filter_snapshot(model: &Model, epoch: usize) -> Option<FilterSnapshot> {
+    let layer = first_conv(model)?;
+    let kernel = model.layers()[layer]
+        .params()
+        .into_iter()
+        .find(|p| p.name == "kernel")?;
+    Some(FilterSnapshot {
+        epoch,
+        layer,
+        weights: WeightArray::encode(layer, "kernel", &kernel.dims, &kernel.value),
+    })
+}
+
+/// Keeps the snapshot list bounded: drops every other middle snapshot when it is full.
+fn push_snapshot(snapshots: &mut Vec<FilterSnapshot>, snapshot: FilterSnapshot) {
+    if snapshots.len() >= MAX_SNAPSHOTS {
+        let last = snapshots.len() - 1;
+        let mut i = 0;
+        snapshots.retain(|_| {
+            let keep = i == 0 || i == last || i % 2 == 0;
+            i += 1;
+            keep
+        });
+    }
+    snapshots.push(snapshot);
+}
+
+fn check_training(experiment: &Experiment) -> Result<(), String> {
+    let t = &experiment.training;
+    if t.batch_size == 0 {
+        return Err("batch_size is 0; use 32 or 64".into());
+    }
+    if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+        return Err(format!(
+            "learning_rate is {}; use a small positive value such as 0.01",
+            t.learning_rate
+        ));
+    }
+    if !(0.0..1.0).contains(&t.validation_split) {
+        return Err(format!(
+            "validation_split is {}; use a fraction in [0, 1) such as 0.1",
+            t.validation_split
+        ));
+    }
+    Ok(())
+}
+
+fn run(
+    mut experiment: Experiment,
+    options: RunOptions,
+    commands: &Receiver<Command>,
+    events: &SyncSender<Event>,
+) -> Result<(Experiment, RunSummary), String> {
+    let started = Instant::now();
+    if let Some(seed) = options.seed {
+        experiment.seed = seed;
+    }
+    if options.fresh {
+        experiment.weights = None;
+        experiment.history.clear();
+        experiment.filter_snapshots.clear();
+        experiment.resume = None;
+    }
+    check_training(&experiment)?;
+    let mut worker = Worker {
+        commands,
+        events,
+        paused: false,
+        step_once: false,
+        base_lr: experiment.training.learning_rate,
+        weights_requested: false,
+    };
+    worker.emit(Event::Preparing(format!(
+        "loading {}",
+        options
+            .data
+            .as_ref()
+            .map_or_else(|| experiment.dataset.label(), |p| p.display().to_string())
+    )));
+    let dataset = load_dataset(&experiment, &options.base_dir, options.data.as_deref()).map_err(|e| e.to_string())?;
+    let input: Shape = experiment.input.shape();
+    let classes = dataset.num_classes();
+    let mut model = experiment
+        .build_model(classes, &options.base_dir)
+        .map_err(|e| e.to_string())?;
+    experiment.class_names = dataset.class_names.clone();
+    let t = experiment.training.clone();
+    let (mut train, val) = split_validation(&dataset.train, t.validation_split, experiment.seed);
+    if let Some(max) = t.max_train_samples.filter(|&m| m < train.len()) {
+        train = train.subset(&(0..max).collect::<Vec<_>>());
+    }
+    if train.is_empty() {
+        return Err(format!(
+            "the {} data has no training images left after the validation split",
+            experiment.dataset.label()
+        ));
+    }
+    let mut optimizer = Optimizer::new(t.optimizer.clone(), t.weight_decay);
+    let done = experiment.history.len();
+    let first_epoch = done + 1;
+    let last_epoch = match (&experiment.resume, options.epochs) {
+        (Some(resume), None) if resume.last_epoch > done && experiment.weights.is_some() => resume.last_epoch,
+        (_, Some(epochs)) => done + epochs,
+        _ => done + t.epochs,
+    };
+    if let Some(resume) = experiment.resume.take().filter(|_| experiment.weights.is_some()) {
+        optimizer.state = resume.decode()?;
+    }
+    let (h, w) = input.spatial();
+    let batcher = Batcher::new(&train, (input.channels(), h, w), t.batch_size)
+        .map_err(|e| e.to_string())?
+        .shuffle(experiment.seed)
+        .normalization(&t.normalization)
+        .augmentation(t.augmentation.clone());
+    let batches = batcher.num_batches();
+    if !worker.emit(Event::Started {
+        first_epoch,
+        last_epoch,
+        batches_per_epoch: batches,
+        train_samples: train.len(),
+        val_samples: val.len(),
+        test_samples: dataset.test.as_ref().map_or(0, Split::len),
+        class_names: dataset.class_names.clone(),
+    }) {
+        return Err("nobody is listening to the trainer".into());
+    }
+    if experiment.filter_snapshots.is_empty() {
+        if let Some(s) = filter_snapshot(&model, 0) {
+            push_snapshot(&mut experiment.filter_snapshots, s);
+        }
+    }
+
+    let (mut images, mut labels) = (Vec::new(), Vec::new());
+    let mut last_good = Vec::new();
+    let mut train_secs = 0.0f64;
+    let mut trained_images = 0usize;
+    let mut stopped = false;
+    let mut diverged = None;
+    let mut last_record: Option<EpochRecord> = None;
+    'epochs: for epoch in first_epoch..=last_epoch {
+        let epoch_start = Instant::now();
+        let mut iter = batcher.epoch(epoch as u64);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let mut lr = worker.base_lr;
+        let mut batch = 0;
+        loop {
+            let progress = Progress {
+                epoch,
+                last_epoch,
+                batch,
+                batches,
+            };
+            if let Flow::Stop = worker.between_batches(progress) {
+                stopped = true;
+                break 'epochs;
+            }
+            let Some(n) = iter.next_batch(&mut images, &mut labels) else {
+                break;
+            };
+            batch += 1;
+            let progress = Progress { batch, ..progress };
+            lr = t.schedule.lr(
+                worker.base_lr,
+                (epoch - 1) as f32 + batch as f32 / batches as f32,
+                last_epoch,
+            );
+            model.weights_into(&mut last_good);
+            let step_start = Instant::now();
+            let x = Tensor::from_vec(n, input, std::mem::take(&mut images))
+                .ok_or("a batch does not match the input shape")?;
+            let stats = model.train_step(&x, &labels, &mut optimizer, lr);
+            images = x.into_vec();
+            let step_secs = step_start.elapsed().as_secs_f64();
+            if !stats.loss.is_finite() {
+                model.set_weights(&last_good)?;
+                let message = format!(
+                    "the loss became {} at epoch {epoch}, batch {batch}: training diverged, most likely because the learning rate {lr} is too high; \
+                     lower it (try {}) and train again. The weights from before that batch are kept.",
+                    stats.loss,
+                    lr / 10.0
+                );
+                worker.emit(Event::Diverged(message.clone()));
+                diverged = Some(message);
+                break 'epochs;
+            }
+            train_secs += step_secs;
+            trained_images += n;
+            loss_sum += stats.loss as f64 * n as f64;
+            correct += stats.correct;
+            seen += n;
+            let event = Event::Batch {
+                progress,
+                loss: stats.loss,
+                accuracy: stats.accuracy(),
+                images_per_sec: (n as f64 / step_secs.max(1e-9)) as f32,
+                learning_rate: lr,
+            };
+            if !worker.emit_lossy(event) {
+                stopped = true;
+                break 'epochs;
+            }
+            if worker.weights_requested {
+                worker.weights_requested = false;
+                worker.emit(Event::Weights {
+                    progress,
+                    values: model.weights(),
+                });
+            }
+        }
+        let val_eval = if val.is_empty() {
+            None
+        } else {
+            Some(evaluate(&mut model, &val, input, &t.normalization).map_err(|e| e.to_string())?)
+        };
+        let record = EpochRecord {
+            epoch,
+            train_loss: (loss_sum / seen.max(1) as f64) as f32,
+            train_accuracy: correct as f32 / seen.max(1) as f32,
+            val_loss: val_eval.as_ref().map(|e| e.loss),
+            val_accuracy: val_eval.as_ref().map(|e| e.accuracy),
+            learning_rate: lr,
+            seconds: epoch_start.elapsed().as_secs_f32(),
+        };
+        experiment.history.push(record.clone());
+        if let Some(s) = filter_snapshot(&model, epoch) {
+            push_snapshot(&mut experiment.filter_snapshots, s);
+        }
+        worker.emit(Event::Epoch(record.clone()));
+        worker.emit(Event::Weights {
+            progress: Progress {
+                epoch,
+                last_epoch,
+                batch,
+                batches,
+            },
+            values: model.weights(),
+        });
+        last_record = Some(record);
+    }
+
+    let epochs_done = experiment.history.len();
+    experiment.resume =
+        (epochs_done < last_epoch).then(|| ResumeState::encode(epochs_done, last_epoch, &optimizer.state));
+    experiment.weights = Some(weights_of(&model));
+    let test_accuracy = match &dataset.test {
+        Some(test) if !test.is_empty() => {
+            worker.emit(Event::Preparing("scoring the test split".into()));
+            Some(
+                evaluate(&mut model, test, input, &t.normalization)
+                    .map_err(|e| e.to_string())?
+                    .accuracy,
+            )
+        }
+        _ => None,
+    };
+    let summary = RunSummary {
+        epochs_run: epochs_done + 1 - first_epoch.min(epochs_done + 1),
+        train_loss: last_record.as_ref().map_or(f32::NAN, |r| r.train_loss),
+        train_accuracy: last_record.as_ref().map_or(0.0, |r| r.train_accuracy),
+        val_accuracy: last_record.as_ref().and_then(|r| r.val_accuracy),
+        test_accuracy,
+        wall_secs: started.elapsed().as_secs_f64(),
+        images_per_sec: trained_images as f64 / train_secs.max(1e-9),
+        stopped,
+        diverged,
+    };
+    Ok((experiment, summary))
+}
