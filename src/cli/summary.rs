@@ -12,13 +12,14 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
     let (experiment, _) = load_experiment(path)?;
     let input = experiment.input.shape();
     let classes = experiment.dataset.known_classes();
-    let analysis = analyze(input, &experiment.layers, classes);
+    let layers = experiment.effective_layers();
+    let analysis = analyze(input, &layers, classes);
     let s = &analysis.summary;
     if as_json {
         let layers: Vec<_> = s
             .layers
             .iter()
-            .zip(&experiment.layers)
+            .zip(&layers)
             .map(|(info, spec)| {
                 json!({
                     "kind": info.kind,
@@ -56,7 +57,7 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
         "receptive field".into(),
     ]];
     rows.push(["".into(), "Input".into(), input.hwc(), "".into(), "".into(), "".into()]);
-    for (info, spec) in s.layers.iter().zip(&experiment.layers) {
+    for (info, spec) in s.layers.iter().zip(&layers) {
         let frozen = if spec.has_weights() && !spec.trainable() {
             " (frozen)"
         } else {

@@ -86,10 +86,22 @@ impl Experiment {
         }
     }
 
+    /// The layers as they will train: those taken over by transfer learning with `freeze` are
+    /// marked frozen, so tables and the editor show them as non-trainable.
+    pub fn effective_layers(&self) -> Vec<crate::cnn::LayerSpec> {
+        let mut layers = self.layers.clone();
+        if let Some(t) = self.transfer.as_ref().filter(|t| t.freeze) {
+            for layer in layers.iter_mut().take(t.layers) {
+                layer.set_trainable(false);
+            }
+        }
+        layers
+    }
+
     /// Builds the model for `classes` classes: saved weights if the file has them, else fresh
     /// weights from the seed, with transferred layers copied in and frozen.
     pub fn build_model(&self, classes: usize, base_dir: &Path) -> Result<Model, ExperimentError> {
-        let mut model = Model::build(self.input.shape(), &self.layers, Some(classes), self.seed)?;
+        let mut model = Model::build(self.input.shape(), &self.effective_layers(), Some(classes), self.seed)?;
         if let Some(arrays) = &self.weights {
             apply_weights(&mut model, arrays, None).map_err(ExperimentError::Weights)?;
         } else if let Some(transfer) = &self.transfer {
@@ -121,11 +133,6 @@ impl Experiment {
                 }
             }
             apply_weights(&mut model, arrays, Some(transfer.layers)).map_err(fail)?;
-            if transfer.freeze {
-                for i in 0..transfer.layers {
-                    model.set_trainable(i, false);
-                }
-            }
         }
         Ok(model)
     }
