@@ -55,7 +55,7 @@ fn layer(max: usize) -> impl Strategy<Value = LayerSpec> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig { cases: 1000, max_global_rejects: 200_000, ..ProptestConfig::default() })]
 
     #[test]
     fn inference_never_panics_even_on_absurd_sizes(

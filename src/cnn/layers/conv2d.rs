@@ -126,13 +126,12 @@ impl Layer for Conv2DLayer {
                         &mut cols[..]
                     };
                     im2col(x, c, h, w, win, cols);
-                    if bias.is_empty() {
-                        sgemm(f, p, k, kernel, Op::N, cols, Op::N, y, false, false);
-                    } else {
+                    sgemm(f, p, k, kernel, Op::N, cols, Op::N, y, false, false);
+                    // Bias and activation in one pass while the output is still in cache.
+                    if !bias.is_empty() {
                         for (row, &b) in y.chunks_exact_mut(p).zip(bias) {
-                            row.fill(b);
+                            row.iter_mut().for_each(|v| *v += b);
                         }
-                        sgemm(f, p, k, kernel, Op::N, cols, Op::N, y, true, false);
                     }
                     activation::forward_inplace(act, y, layout);
                 }
@@ -175,12 +174,11 @@ impl Layer for Conv2DLayer {
                 activation::backward_inplace(act, ys, dys, layout);
                 if want_params {
                     // dkernel (F, K) = Σ_n dy_n (F, P) · cols_nᵀ (P, K); dbias = Σ_n Σ_p dy_n.
-                    scratch.dkernel.clear();
                     scratch.dkernel.resize(f * k, 0.0);
                     scratch.dbias.clear();
                     scratch.dbias.resize(f, 0.0);
-                    for (dy, cols) in dys.chunks_exact(f * p).zip(cols.chunks_exact(k * p)) {
-                        sgemm(f, k, p, dy, Op::N, cols, Op::T, &mut scratch.dkernel, true, false);
+                    for (i, (dy, cols)) in dys.chunks_exact(f * p).zip(cols.chunks_exact(k * p)).enumerate() {
+                        sgemm(f, k, p, dy, Op::N, cols, Op::T, &mut scratch.dkernel, i > 0, false);
                         if use_bias {
                             for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
                                 *db += row.iter().sum::<f32>();
@@ -272,7 +270,9 @@ fn im2col(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32
                     let src = &plane[iy as usize * w..(iy as usize + 1) * w];
                     d[..lo].fill(0.0);
                     d[hi..].fill(0.0);
-                    if win.sw == 1 {
+                    if hi == lo {
+                        // The window column lies wholly in the padding for every output.
+                    } else if win.sw == 1 {
                         let start = lo + kj - pl;
                         d[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
                     } else {
@@ -307,7 +307,9 @@ fn col2im(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32
                     }
                     let d = &mut plane[iy as usize * w..(iy as usize + 1) * w];
                     let s = &src[oy * ow..(oy + 1) * ow];
-                    if win.sw == 1 {
+                    if hi == lo {
+                        // Nothing of this kernel column lands inside the image.
+                    } else if win.sw == 1 {
                         let start = lo + kj - pl;
                         d[start..start + (hi - lo)]
                             .iter_mut()

@@ -1,4 +1,7 @@
-//! Safe single-precision matrix multiply on row-major slices, backed by `matrixmultiply`.
+//! Safe single-precision matrix multiply on row-major slices: our AVX-512 kernel where the CPU
+//! has it, `matrixmultiply` elsewhere.
+
+mod avx512;
 
 /// How a matrix operand is stored: as written (row-major) or transposed (its transpose is row-major).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +107,9 @@ fn strided(
         last(m, k, a_rs, a_cs) < a.len() && last(k, n, b_rs, b_cs) < b.len() && m * n <= c.len(),
         "sgemm strides reach past an operand"
     );
+    if avx512::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate) {
+        return;
+    }
     let beta = if accumulate { 1.0 } else { 0.0 };
     // SAFETY: the assert above shows the largest index each operand's strides can reach is in
     // bounds, and `c` holds m×n values with strides (n, 1). With beta = 0, matrixmultiply never
