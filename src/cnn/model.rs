@@ -173,6 +173,41 @@ impl Model {
         stats
     }
 
+    /// Mean seconds per training step spent in each layer's forward and backward pass, over
+    /// `reps` steps on `x` (no weight update): where a step's time goes.
+    pub fn layer_times(&mut self, x: &Tensor, labels: &[u32], reps: usize) -> Vec<(&'static str, f64, f64)> {
+        use std::time::Instant;
+        let n = self.logits_layers;
+        let mut times = vec![(0.0, 0.0); n];
+        for _ in 0..reps.max(1) {
+            self.acts[0].copy_from(x);
+            for (i, time) in times.iter_mut().enumerate() {
+                let (before, after) = self.acts.split_at_mut(i + 1);
+                let t = Instant::now();
+                self.layers[i].forward(&before[i], &mut after[0], Mode::Train);
+                time.0 += t.elapsed().as_secs_f64();
+            }
+            softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n]);
+            for i in (0..n).rev() {
+                let (g_lo, g_hi) = self.grads.split_at_mut(i + 1);
+                let t = Instant::now();
+                self.layers[i].backward(
+                    &self.acts[i],
+                    &self.acts[i + 1],
+                    &mut g_hi[0],
+                    (i > 0).then_some(&mut g_lo[i]),
+                );
+                times[i].1 += t.elapsed().as_secs_f64();
+            }
+        }
+        let reps = reps.max(1) as f64;
+        self.layers[..n]
+            .iter()
+            .zip(times)
+            .map(|(l, (f, b))| (l.kind(), f / reps, b / reps))
+            .collect()
+    }
+
     /// d(objective)/d(input), in inference mode (as the viewers need it).
     pub fn input_gradient(&mut self, x: &Tensor, objective: Objective) -> Tensor {
         let end = match objective {

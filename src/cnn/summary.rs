@@ -30,8 +30,10 @@ pub struct LayerInfo {
     pub jump: (usize, usize),
     /// Bytes of this layer's output for one sample.
     pub activation_bytes: u64,
-    /// Bytes the layer keeps per sample for its backward pass (im2col columns, argmax, masks).
+    /// Bytes the layer keeps per sample for its backward pass (argmax indices, masks).
     pub cache_bytes: u64,
+    /// Scratch bytes per worker thread, whatever the batch size (im2col columns).
+    pub workspace_bytes: u64,
 }
 
 impl LayerInfo {
@@ -139,7 +141,11 @@ pub fn analyze(input: Shape, layers: &[LayerSpec], classes: Option<usize>) -> An
                 error: Some(error),
             };
         }
-        if info.activation_bytes.saturating_add(info.cache_bytes) > MAX_ACTIVATION_BYTES_PER_SAMPLE {
+        let per_sample = info
+            .activation_bytes
+            .saturating_add(info.cache_bytes)
+            .saturating_add(info.workspace_bytes);
+        if per_sample > MAX_ACTIVATION_BYTES_PER_SAMPLE {
             let error = ArchError::TooLarge {
                 what: format!(
                     "layer {} {} outputs {} per image",
@@ -147,7 +153,7 @@ pub fn analyze(input: Shape, layers: &[LayerSpec], classes: Option<usize>) -> An
                     spec.kind(),
                     info.output.hwc()
                 ),
-                needed_bytes: info.activation_bytes.saturating_add(info.cache_bytes),
+                needed_bytes: per_sample,
                 limit_bytes: MAX_ACTIVATION_BYTES_PER_SAMPLE,
                 fix: "use fewer filters, a larger stride, or pooling".into(),
             };
@@ -223,6 +229,7 @@ fn layer_info(
         jump,
         activation_bytes: 0,
         cache_bytes: 0,
+        workspace_bytes: 0,
     };
     match spec {
         LayerSpec::Conv2D(conv) => {
@@ -274,7 +281,8 @@ fn layer_info(
             };
             set_params(&mut info, params, 0, conv.trainable);
             info.macs = (oh as u64 * ow as u64).saturating_mul(weights);
-            info.cache_bytes = (oh as u64 * ow as u64).saturating_mul(fan_in).saturating_mul(4);
+            // im2col columns: one (K, P) buffer per thread, forward and backward.
+            info.workspace_bytes = (oh as u64 * ow as u64).saturating_mul(fan_in).saturating_mul(4);
             slide_receptive_field(&mut info, (kh, kw), conv.strides);
         }
         LayerSpec::MaxPooling2D(pool) | LayerSpec::AveragePooling2D(pool) => {

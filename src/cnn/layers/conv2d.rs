@@ -27,17 +27,15 @@ pub struct Conv2DLayer {
     trainable: bool,
     kernel: Param,
     bias: Param,
-    /// im2col columns of the last forward batch, (N, K, P): the backward pass reuses them.
+    /// im2col columns, (K, P) per forward task.
     cols: Vec<f32>,
-    /// Whether `cols` holds every sample of the last forward pass (training mode). After an
-    /// inference pass only input gradients can be computed.
-    cols_hold_batch: bool,
     /// Per-task scratch for the backward pass.
     scratch: Vec<Scratch>,
 }
 
 #[derive(Default)]
 struct Scratch {
+    cols: Vec<f32>,
     dcols: Vec<f32>,
     dkernel: Vec<f32>,
     dbias: Vec<f32>,
@@ -72,7 +70,6 @@ impl Conv2DLayer {
             kernel,
             bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
             cols: Vec::new(),
-            cols_hold_batch: false,
             scratch: Vec::new(),
         })
     }
@@ -99,32 +96,25 @@ impl Layer for Conv2DLayer {
         "Conv2D"
     }
 
-    fn forward(&mut self, x: &Tensor, y: &mut Tensor, mode: Mode) {
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
         let n = x.batch();
         let (k, p, f) = (self.k(), self.p(), self.filters);
         let chw = self.c * self.h * self.w;
         y.resize(n, self.output_shape());
         let per_task = samples_per_task(n);
-        // Training keeps every sample's columns for the backward pass; inference reuses one
-        // buffer per task, so evaluating large batches needs no more memory than training.
-        let keep_all = mode == Mode::Train;
-        self.cols_hold_batch = keep_all;
-        let cols_per_task = if keep_all { per_task } else { 1 };
-        self.cols.resize(n.div_ceil(per_task) * cols_per_task * k * p, 0.0);
+        // One column buffer per task, reused sample after sample: it stays in cache between
+        // im2col and the product. (Keeping every sample's columns for the backward pass would
+        // stream the whole batch's columns through memory twice; recomputing them is cheaper.)
+        self.cols.resize(n.div_ceil(per_task) * k * p, 0.0);
         let (kernel, bias, win, act) = (&self.kernel.value, &self.bias.value, &self.win, self.act);
         let (c, h, w) = (self.c, self.h, self.w);
         let layout = Layout { channels: f, inner: p };
         y.data_mut()
             .par_chunks_mut(per_task * f * p)
-            .zip(self.cols.par_chunks_mut(cols_per_task * k * p))
+            .zip(self.cols.par_chunks_mut(k * p))
             .zip(x.data().par_chunks(per_task * chw))
             .for_each(|((ys, cols), xs)| {
-                for (i, (y, x)) in ys.chunks_exact_mut(f * p).zip(xs.chunks_exact(chw)).enumerate() {
-                    let cols = if keep_all {
-                        &mut cols[i * k * p..(i + 1) * k * p]
-                    } else {
-                        &mut cols[..]
-                    };
+                for (y, x) in ys.chunks_exact_mut(f * p).zip(xs.chunks_exact(chw)) {
                     im2col(x, c, h, w, win, cols);
                     sgemm(f, p, k, kernel, Op::N, cols, Op::N, y, false, false);
                     // Bias and activation in one pass while the output is still in cache.
@@ -145,7 +135,7 @@ impl Layer for Conv2DLayer {
         let chw = c * h * w;
         let per_task = samples_per_task(n);
         let tasks = n.div_ceil(per_task);
-        let want_params = self.trainable && self.cols_hold_batch;
+        let want_params = self.trainable;
         if self.scratch.len() < tasks {
             self.scratch.resize_with(tasks, Scratch::default);
         }
@@ -159,26 +149,34 @@ impl Layer for Conv2DLayer {
         let (kernel, win, act, use_bias) = (&self.kernel.value, &self.win, self.act, self.use_bias);
         let layout = Layout { channels: f, inner: p };
         let dy_chunks: Vec<&mut [f32]> = dy.data_mut().chunks_mut(per_task * f * p).collect();
-        let cols_chunks: Vec<&[f32]> = if want_params {
-            self.cols.chunks(per_task * k * p).collect()
-        } else {
-            vec![&[][..]; tasks]
-        };
         dy_chunks
             .into_par_iter()
             .zip(y.data().par_chunks(per_task * f * p))
-            .zip(cols_chunks)
+            .zip(x.data().par_chunks(per_task * chw))
             .zip(dx_chunks)
             .zip(self.scratch[..tasks].par_iter_mut())
-            .for_each(|((((dys, ys), cols), dxs), scratch)| {
+            .for_each(|((((dys, ys), xs), dxs), scratch)| {
                 activation::backward_inplace(act, ys, dys, layout);
                 if want_params {
                     // dkernel (F, K) = Σ_n dy_n (F, P) · cols_nᵀ (P, K); dbias = Σ_n Σ_p dy_n.
                     scratch.dkernel.resize(f * k, 0.0);
                     scratch.dbias.clear();
                     scratch.dbias.resize(f, 0.0);
-                    for (i, (dy, cols)) in dys.chunks_exact(f * p).zip(cols.chunks_exact(k * p)).enumerate() {
-                        sgemm(f, k, p, dy, Op::N, cols, Op::T, &mut scratch.dkernel, i > 0, false);
+                    scratch.cols.resize(k * p, 0.0);
+                    for (i, (dy, x)) in dys.chunks_exact(f * p).zip(xs.chunks_exact(chw)).enumerate() {
+                        im2col(x, c, h, w, win, &mut scratch.cols);
+                        sgemm(
+                            f,
+                            k,
+                            p,
+                            dy,
+                            Op::N,
+                            &scratch.cols,
+                            Op::T,
+                            &mut scratch.dkernel,
+                            i > 0,
+                            false,
+                        );
                         if use_bias {
                             for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
                                 *db += row.iter().sum::<f32>();
