@@ -1,18 +1,21 @@
-//! Runs training steps of a reference model in a loop, for profilers: `perf record target/release/examples/profile_step cifar 30`.
+//! Training steps of a reference model in a loop, for profilers, and where a step's time goes:
+//! `target/release/examples/profile_step cifar 30` (`perf record` it), or `... cifar 20 layers`.
 use cnn_lab::cnn::{Model, Optimizer, OptimizerKind, Tensor, zoo};
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "cifar".into());
     let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(30);
+    let per_layer = args.next().is_some_and(|a| a == "layers");
     let (input, specs) = if which == "lenet" { zoo::lenet() } else { zoo::cifar() };
     let mut model = Model::build(input, &specs, Some(10), 1).expect("valid");
-    let x = Tensor::from_vec(
-        64,
-        input,
-        (0..64 * input.len()).map(|i| (i % 255) as f32 / 255.0).collect(),
-    )
-    .expect("sizes");
+    let x = Tensor::from_vec(64, input, (0..64 * input.len()).map(|i| (i % 255) as f32 / 255.0).collect()).expect("sizes");
     let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
+    if per_layer {
+        for (i, (kind, f, b)) in model.layer_times(&x, &labels, steps).into_iter().enumerate() {
+            println!("{i:2} {kind:22} forward {:6.2} ms  backward {:6.2} ms", f * 1e3, b * 1e3);
+        }
+        return;
+    }
     let mut opt = Optimizer::new(OptimizerKind::sgd(0.9), 0.0);
     let t = std::time::Instant::now();
     for _ in 0..steps {

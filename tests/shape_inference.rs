@@ -4,15 +4,7 @@ use cnn_lab::cnn::spec::{Conv2D, Dense, Pool2D};
 use cnn_lab::cnn::{Activation, ArchError, LayerSpec, Padding, QuickFix, Shape, analyze, infer};
 
 fn lenet() -> Vec<LayerSpec> {
-    vec![
-        LayerSpec::Conv2D(Conv2D::new(8, 3).relu()),
-        LayerSpec::MaxPooling2D(Pool2D::new(2)),
-        LayerSpec::Conv2D(Conv2D::new(16, 3).relu()),
-        LayerSpec::MaxPooling2D(Pool2D::new(2)),
-        LayerSpec::Flatten,
-        LayerSpec::Dense(Dense::new(64).relu()),
-        LayerSpec::Dense(Dense::new(10)),
-    ]
+    cnn_lab::cnn::zoo::lenet().1
 }
 
 #[test]
