@@ -8,11 +8,20 @@ fn main() {
     let per_layer = args.next().is_some_and(|a| a == "layers");
     let (input, specs) = if which == "lenet" { zoo::lenet() } else { zoo::cifar() };
     let mut model = Model::build(input, &specs, Some(10), 1).expect("valid");
-    let x = Tensor::from_vec(64, input, (0..64 * input.len()).map(|i| (i % 255) as f32 / 255.0).collect()).expect("sizes");
+    let x = Tensor::from_vec(
+        64,
+        input,
+        (0..64 * input.len()).map(|i| (i % 255) as f32 / 255.0).collect(),
+    )
+    .expect("sizes");
     let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
     if per_layer {
         for (i, (kind, f, b)) in model.layer_times(&x, &labels, steps).into_iter().enumerate() {
-            println!("{i:2} {kind:22} forward {:6.2} ms  backward {:6.2} ms", f * 1e3, b * 1e3);
+            println!(
+                "{i:2} {kind:22} forward {:6.2} ms  backward {:6.2} ms",
+                f * 1e3,
+                b * 1e3
+            );
         }
         return;
     }

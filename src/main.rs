@@ -130,7 +130,7 @@ fn main() -> ExitCode {
             if json {
                 println!("{}", cli::json_error(&err));
             } else {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", cli::describe(&err));
             }
             ExitCode::FAILURE
         }

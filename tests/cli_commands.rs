@@ -250,10 +250,10 @@ fn train_text_mode_reports_and_saves_back_to_the_file_then_continues() {
     json_ok(&["train", s(&file), "--epochs", "1", "--fresh", "--json"]);
     let fresh = experiment::load(&file).unwrap();
     assert_eq!(fresh.history.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![1]);
-    assert_eq!(
-        bits(&decoded_weights(&fresh)),
-        bits(&decoded_weights(&once)),
-        "same seed, same start"
+    assert_bit_identical(
+        &decoded_weights(&fresh),
+        &decoded_weights(&once),
+        "same seed, same start",
     );
 }
 
@@ -287,7 +287,11 @@ fn cli_and_worker_api_give_identical_results() {
     let (from_api, summary) = trainer.wait(|_| {}).unwrap();
 
     assert_eq!(from_cli.seed, 17);
-    assert_eq!(bits(&decoded_weights(&from_cli)), bits(&decoded_weights(&from_api)));
+    assert_bit_identical(
+        &decoded_weights(&from_cli),
+        &decoded_weights(&from_api),
+        "CLI weights vs worker weights",
+    );
     let losses = |e: &Experiment| e.history.iter().map(|r| r.train_loss.to_bits()).collect::<Vec<_>>();
     assert_eq!(losses(&from_cli), losses(&from_api));
     assert_eq!(v["train_loss"].as_f64().unwrap() as f32, summary.train_loss);
@@ -306,7 +310,11 @@ fn cli_and_worker_api_give_identical_results() {
         "--json",
     ]);
     let other = experiment::load(&other).unwrap();
-    assert_ne!(bits(&decoded_weights(&other)), bits(&decoded_weights(&from_api)));
+    assert_bits_differ(
+        &decoded_weights(&other),
+        &decoded_weights(&from_api),
+        "seed 18 vs seed 17",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -651,4 +659,136 @@ fn truncated_idx_data_is_a_clear_error() {
     ]);
     let message = json_error(&["eval", s(&trained), "--data", s(&data), "--json"]);
     assert!(message.contains("train-images-idx3-ubyte.gz"), "{message}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image folders beyond the happy path
+
+/// Trains the pattern experiment on a fresh 3-class folder (40 pictures per class) and returns
+/// the trained file. `training` replaces the experiment's training section.
+fn trained_patterns(dir: &TempDir, training: &str) -> PathBuf {
+    write_pattern_folder(&dir.join("photos"), 40, 1);
+    let file = dir.join("patterns.ron");
+    let ron = PATTERNS_RON.replace(
+        "training: (optimizer: Adam(), learning_rate: 0.01, batch_size: 16, epochs: 12)",
+        training,
+    );
+    std::fs::write(&file, ron).unwrap();
+    json_ok(&["train", s(&file), "--json"]);
+    file
+}
+
+/// An image folder lists its pictures class by class; `max_train_samples` must still train on
+/// every class (a subset of each), not on the first classes only.
+#[test]
+fn max_train_samples_keeps_every_class_of_an_image_folder() {
+    let dir = TempDir::new("cli-folder-max");
+    let file = trained_patterns(
+        &dir,
+        "training: (optimizer: Adam(), learning_rate: 0.01, batch_size: 16, epochs: 12, max_train_samples: 60)",
+    );
+    let fresh = dir.join("fresh");
+    write_pattern_folder(&fresh, 20, 2);
+    let v = json_ok(&["eval", s(&file), "--data", s(&fresh), "--json"]);
+    let per_class: Vec<f64> = v["per_class_accuracy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_f64().unwrap())
+        .collect();
+    assert!(
+        per_class.iter().all(|&a| a >= 0.5),
+        "a class was never trained on: per-class accuracy {per_class:?} for {:?}, confusion {}",
+        PATTERN_CLASSES,
+        v["confusion_matrix"]
+    );
+}
+
+/// New pictures of only some of the classes (here no "checks") are scored against the classes
+/// the model was trained on, matched by folder name.
+#[test]
+fn eval_on_a_folder_with_some_of_the_classes_scores_them_by_name() {
+    let dir = TempDir::new("cli-folder-subset");
+    let file = trained_patterns(
+        &dir,
+        "training: (optimizer: Adam(), learning_rate: 0.01, batch_size: 16, epochs: 12)",
+    );
+    let fresh = dir.join("fresh");
+    write_pattern_folder(&fresh, 10, 2);
+    std::fs::remove_dir_all(fresh.join("checks")).unwrap();
+    let out = cnn_lab(&["eval", s(&file), "--data", s(&fresh), "--json"]);
+    assert!(
+        out.status.success(),
+        "evaluating horizontal and vertical pictures only fails: {}",
+        stdout(&out)
+    );
+    let v: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["count"], 20);
+    assert!(v["accuracy"].as_f64().unwrap() >= 0.8, "{v}");
+}
+
+/// A folder whose class names are not the trained ones cannot be scored by position: that
+/// silently pairs "zz_checks" pictures with the "vertical" output.
+#[test]
+fn eval_on_a_folder_with_other_class_names_is_an_error_not_a_silent_mismatch() {
+    let dir = TempDir::new("cli-folder-renamed");
+    let file = trained_patterns(
+        &dir,
+        "training: (optimizer: Adam(), learning_rate: 0.01, batch_size: 16, epochs: 12)",
+    );
+    let renamed = dir.join("renamed");
+    write_pattern_folder(&renamed, 10, 2);
+    std::fs::rename(renamed.join("checks"), renamed.join("zz_checks")).unwrap();
+    let out = cnn_lab(&["eval", s(&file), "--data", s(&renamed), "--json"]);
+    assert!(
+        !out.status.success(),
+        "scored a folder with an unknown class by position: {}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("zz_checks"), "{}", stdout(&out));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+/// Each error is said once: no message repeated after a colon.
+#[test]
+fn error_messages_say_things_once() {
+    let dir = TempDir::new("cli-messages");
+    // A file that does not exist.
+    let message = json_error(&["summary", s(&dir.join("missing.ron")), "--json"]);
+    assert_eq!(count(&message, "No such file or directory"), 1, "{message}");
+    // Broken data given to eval.
+    let trained = trained_tiny(&dir);
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    let (pixels, labels) = digits(4);
+    std::fs::write(
+        data.join("train-images-idx3-ubyte"),
+        idx_images(0x3C68_746D, 4, 28, 28, &pixels),
+    )
+    .unwrap();
+    std::fs::write(data.join("train-labels-idx1-ubyte"), idx_labels(&labels)).unwrap();
+    let message = json_error(&["eval", s(&trained), "--data", s(&data), "--json"]);
+    assert_eq!(count(&message, "magic number"), 1, "{message}");
+    let out = cnn_lab(&["eval", s(&trained), "--data", s(&data)]);
+    assert_eq!(count(&stderr(&out), "magic number"), 1, "{}", stderr(&out));
+    // A save that cannot happen.
+    let file = write_tiny(&dir);
+    let message = json_error(&[
+        "train",
+        s(&file),
+        "--epochs",
+        "1",
+        "--out",
+        s(&dir.join("no-such-folder").join("x.ron")),
+        "--json",
+    ]);
+    assert!(message.contains("cannot save"), "{message}");
+    // Checked before training, so no time is lost; said once.
+    assert_eq!(count(&message, "does not exist"), 1, "{message}");
 }

@@ -98,7 +98,7 @@ fn the_pretrained_lenet_holds_weights_for_every_parameter() {
     let model = e.build_model(10, &projects_dir().join("pretrained")).unwrap();
     let saved = decoded_weights(&e);
     assert_eq!(saved.len(), model.params().len());
-    assert_eq!(bits(&saved), bits(&model.weights()));
+    assert_bit_identical(&saved, &model.weights(), "saved vs built model");
     assert!(saved.iter().flatten().all(|v| v.is_finite()));
     assert_eq!(e.class_names.len(), 10);
     assert!(!e.history.is_empty(), "a trained copy records its history");
@@ -157,30 +157,35 @@ fn a_trained_experiment_round_trips_with_bit_identical_weights() {
     assert_eq!(trained.history.len(), 1);
     assert_eq!(trained.class_names.len(), 6);
     assert_eq!(trained.filter_snapshots.len(), 2, "initial + after epoch 1");
-    assert_eq!(bits(&decoded_weights(&trained)), bits(&model_weights));
+    assert_bit_identical(
+        &decoded_weights(&trained),
+        &model_weights,
+        "experiment vs last Weights event",
+    );
 
     let dir = TempDir::new("roundtrip-weights");
     let path = dir.join("shapes.ron");
     experiment::save(&trained, &path).unwrap();
     let back = experiment::load(&path).unwrap();
     assert_eq!(back, trained);
-    assert_eq!(bits(&decoded_weights(&back)), bits(&model_weights));
+    assert_bit_identical(&decoded_weights(&back), &model_weights, "reloaded file vs model");
     for (a, b) in back.filter_snapshots.iter().zip(&trained.filter_snapshots) {
-        assert_eq!(
-            bits(&[a.weights.decode().unwrap()]),
-            bits(&[b.weights.decode().unwrap()])
+        assert_bit_identical(
+            &[a.weights.decode().unwrap()],
+            &[b.weights.decode().unwrap()],
+            "filter snapshot",
         );
     }
 
     // A model rebuilt from the reloaded file is the trained model: same weights, same outputs.
     let mut rebuilt = back.build_model(6, dir.path()).unwrap();
-    assert_eq!(bits(&rebuilt.weights()), bits(&model_weights));
+    assert_bit_identical(&rebuilt.weights(), &model_weights, "rebuilt model vs trained model");
     let mut reference = Model::build(back.input.shape(), &back.layers, Some(6), 12345).unwrap();
     reference.set_weights(&model_weights).unwrap();
     let x = random_input(5, back.input.shape(), 1);
     let p1 = rebuilt.predict_proba(&x);
     let p2 = reference.predict_proba(&x);
-    assert_eq!(bits(&[p1.data().to_vec()]), bits(&[p2.data().to_vec()]));
+    assert_bit_identical(&[p1.data().to_vec()], &[p2.data().to_vec()], "predictions");
 }
 
 #[test]
@@ -204,7 +209,7 @@ fn stored_weights_survive_save_and_load_exactly_even_for_extreme_values() {
     experiment::save(&e, &path).unwrap();
     let back = experiment::load(&path).unwrap();
     assert_eq!(back, e);
-    assert_eq!(bits(&decoded_weights(&back)), bits(&model.weights()));
+    assert_bit_identical(&decoded_weights(&back), &model.weights(), "saved vs model");
     let weights = back.weights.as_ref().unwrap();
     let tags: Vec<(usize, &str, Vec<usize>)> = weights
         .iter()
@@ -221,7 +226,7 @@ fn stored_weights_survive_save_and_load_exactly_even_for_extreme_values() {
         "one array per parameter, tagged with its layer"
     );
     let rebuilt = back.build_model(6, dir.path()).unwrap();
-    assert_eq!(bits(&rebuilt.weights()), bits(&model.weights()));
+    assert_bit_identical(&rebuilt.weights(), &model.weights(), "rebuilt vs model");
 }
 
 #[test]
@@ -238,18 +243,14 @@ fn a_model_rebuilt_from_saved_weights_predicts_identically() {
     let back = parse(&experiment::to_text(&e)).unwrap();
     let mut rebuilt = back.build_model(6, Path::new(".")).unwrap();
     let fresh = Model::build(e.input.shape(), &e.layers, Some(6), e.seed).unwrap();
-    assert_ne!(
-        bits(&fresh.weights()),
-        bits(&model.weights()),
-        "training changed the weights"
-    );
+    assert_bits_differ(&fresh.weights(), &model.weights(), "training changed the weights");
     let probe = random_input(4, e.input.shape(), 3);
     let want = model.predict_proba(&probe);
     let got = rebuilt.predict_proba(&probe);
-    assert_eq!(bits(&[got.data().to_vec()]), bits(&[want.data().to_vec()]));
+    assert_bit_identical(&[got.data().to_vec()], &[want.data().to_vec()], "probabilities");
     let want_logits = model.forward(&probe, Mode::Infer).data().to_vec();
     let got_logits = rebuilt.forward(&probe, Mode::Infer).data().to_vec();
-    assert_eq!(bits(&[got_logits]), bits(&[want_logits]));
+    assert_bit_identical(&[got_logits], &[want_logits], "logits");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +332,40 @@ fn a_missing_required_field_is_named() {
         assert_ne!(text, SMALL, "the edit for {field} applies");
         let (_, _, message, shown) = parse_error(&text);
         assert!(message.contains(&format!("`{field}`")), "{field}: {shown}");
-        assert!(message.contains("missing"), "{field}: {shown}");
+        // A misspelling is reported as the unexpected name, listing the expected ones.
+        assert!(
+            message.contains("missing") || message.contains("Unexpected field"),
+            "{field}: {shown}"
+        );
+    }
+}
+
+/// A misspelt field must not be dropped silently: `stride: (2, 2)` would train a stride-1 model
+/// and `trainning: (...)` would train with every default, with nothing to tell the student.
+#[test]
+fn a_misspelt_field_is_reported_not_ignored() {
+    for (typo, from, to) in [
+        ("stride", "kernel_size: (3, 3),", "kernel_size: (3, 3), stride: (2, 2),"),
+        (
+            "paddding",
+            "kernel_size: (3, 3),",
+            "kernel_size: (3, 3), paddding: same,",
+        ),
+        ("trainning", "  seed: 3,", "  seed: 3,\n  trainning: (epochs: 1),"),
+        ("sed", "  seed: 3,", "  sed: 3,"),
+    ] {
+        let text = SMALL.replace(from, to);
+        assert_ne!(text, SMALL);
+        match parse(&text) {
+            Err(ExperimentError::Parse { message, .. }) => {
+                assert!(message.contains(typo), "{typo}: {message}")
+            }
+            Ok(e) => panic!(
+                "`{typo}` was ignored: the file loads with layer 1 = {:?}, training = {:?}, seed {}",
+                e.layers[0], e.training.epochs, e.seed
+            ),
+            Err(other) => panic!("{typo}: {other}"),
+        }
     }
 }
 
@@ -655,7 +689,7 @@ fn transfer_project_copies_and_freezes_the_pretrained_layers() {
     let mut model = e.build_model(10, &projects_dir()).unwrap();
     let copied = saved_arrays_below(&source, 4);
     assert_eq!(copied.len(), 4, "two Conv2D layers, kernel and bias each");
-    assert_eq!(bits(&model_arrays_below(&model, 4)), bits(&copied));
+    assert_bit_identical(&model_arrays_below(&model, 4), &copied, "copied layers vs pretrained");
     for (i, layer) in model.layers().iter().enumerate() {
         let frozen = i < 4 && !layer.params().is_empty();
         assert_eq!(layer.trainable(), !frozen, "layer {} {}", i + 1, layer.kind());
@@ -686,12 +720,12 @@ fn transfer_project_copies_and_freezes_the_pretrained_layers() {
         let stats = model.train_step(&x, &labels, &mut opt, 0.01);
         assert!(stats.loss.is_finite());
     }
-    assert_eq!(
-        bits(&model_arrays_below(&model, 4)),
-        bits(&copied),
-        "frozen layers unchanged"
+    assert_bit_identical(&model_arrays_below(&model, 4), &copied, "frozen layers unchanged");
+    assert_bits_differ(
+        &[model.params()[4].value.clone()],
+        &[dense_before],
+        "a trainable Dense kernel changed",
     );
-    assert_ne!(bits(&[model.params()[4].value.clone()]), bits(&[dense_before]));
 }
 
 /// The whole path through the worker: a transfer experiment trained on a small IDX folder keeps
@@ -723,18 +757,26 @@ fn training_a_transfer_experiment_keeps_the_copied_layers_exactly() {
         ..RunOptions::default()
     };
     let (trained, _) = train(e.clone(), options.clone());
-    assert_eq!(bits(&saved_arrays_below(&trained, 4)), bits(&copied));
+    assert_bit_identical(
+        &saved_arrays_below(&trained, 4),
+        &copied,
+        "copied layers after training",
+    );
     let fresh = e.build_model(10, &projects_dir()).unwrap();
     let new_layers = |w: &[Vec<f32>]| w[4..].to_vec();
-    assert_ne!(
-        bits(&new_layers(&decoded_weights(&trained))),
-        bits(&new_layers(&fresh.weights())),
-        "the new layers learned"
+    assert_bits_differ(
+        &new_layers(&decoded_weights(&trained)),
+        &new_layers(&fresh.weights()),
+        "the new layers learned",
     );
     // Train the saved result once more: its weights now come from the file, still frozen.
     let (again, _) = train(trained, options);
     assert_eq!(again.history.len(), 2);
-    assert_eq!(bits(&saved_arrays_below(&again, 4)), bits(&copied));
+    assert_bit_identical(
+        &saved_arrays_below(&again, 4),
+        &copied,
+        "copied layers after retraining",
+    );
 }
 
 fn transfer_error(e: &Experiment, base: &Path) -> (std::path::PathBuf, String) {

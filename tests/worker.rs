@@ -48,10 +48,12 @@ fn batches(events: &[Event]) -> Vec<(Progress, f32)> {
         .collect()
 }
 
-/// Events arriving within `QUIET` (a paused worker sends none).
+/// Events arriving until `QUIET` passes without one (a paused worker sends none); at most 50.
 fn quiet_events(trainer: &Trainer) -> Vec<Event> {
     let mut seen = Vec::new();
-    while let Ok(e) = trainer.recv_timeout(QUIET) {
+    while seen.len() < 50
+        && let Ok(e) = trainer.recv_timeout(QUIET)
+    {
         seen.push(e);
     }
     seen
@@ -64,18 +66,78 @@ fn endless() -> Experiment {
     e
 }
 
-/// Spawns and pauses before the first batch: the command is read before any batch runs.
-fn spawn_paused(e: Experiment) -> Trainer {
+/// Like [`tiny_experiment`] but with 90 batches per epoch (2,400 images, 2,160 after the
+/// validation split, batches of 24), so that a pause requested right after spawning lands well
+/// inside the first epoch.
+fn long_epochs() -> Experiment {
+    let mut e = tiny_experiment();
+    if let cnn_lab::experiment::DatasetSource::Synthetic(spec) = &mut e.dataset {
+        spec.n_train = 2400;
+    }
+    e
+}
+const LONG_BATCHES: usize = 90;
+
+/// Where a freshly spawned, paused trainer stopped.
+struct PausedAt {
+    trainer: Trainer,
+    at: Progress,
+    /// Batches that ran before the Pause command was read.
+    batches_before: usize,
+}
+
+/// Spawns and asks for a pause at once. The worker reads commands between batches, so it may
+/// run a batch or a few before it sees the request (there is no way to start paused); tests
+/// work from wherever it paused.
+fn spawn_paused(e: Experiment) -> PausedAt {
+    // A run resumed mid-epoch starts where it stopped.
+    let start_batch = e
+        .resume
+        .as_ref()
+        .and_then(|r| r.position.as_ref())
+        .map_or(0, |p| p.batches_done);
     let trainer = Trainer::spawn(e, RunOptions::default()).unwrap();
     trainer.send(Command::Pause);
     let (before, at) = until_paused(&trainer);
-    assert_eq!((at.epoch, at.batch), (1, 0), "paused before the first batch");
-    assert!(batches(&before).is_empty(), "no batch before the first pause");
-    assert!(matches!(
-        before.as_slice(),
-        [Event::Preparing(_), Event::Started { .. }]
-    ));
-    trainer
+    assert!(
+        matches!(before.as_slice(), [Event::Preparing(_), Event::Started { .. }, ..]),
+        "{before:?}"
+    );
+    let ran = batches(&before);
+    if let Some((last, _)) = ran.last() {
+        assert_eq!(
+            (last.epoch, last.batch),
+            (at.epoch, at.batch),
+            "paused after the last batch"
+        );
+    } else {
+        assert_eq!(
+            at.batch, start_batch,
+            "paused before the run's first batch: {before:?} {at:?}"
+        );
+    }
+    PausedAt {
+        trainer,
+        at,
+        batches_before: ran.len(),
+    }
+}
+
+/// Spawns paused inside epoch 1 (see [`long_epochs`]).
+fn spawn_paused_in_first_epoch(e: Experiment) -> PausedAt {
+    let p = spawn_paused(e);
+    assert!(
+        p.at.epoch == 1 && p.at.batch + 10 < p.at.batches,
+        "the pause landed too late to test from: {:?}",
+        p.at
+    );
+    p
+}
+
+/// One Step: the events it caused and where it paused again.
+fn step(trainer: &Trainer) -> (Vec<Event>, Progress) {
+    trainer.send(Command::Step);
+    until_paused(trainer)
 }
 
 fn stop(trainer: Trainer) -> (Experiment, cnn_lab::training::RunSummary) {
@@ -162,7 +224,11 @@ fn events_arrive_in_order_and_agree_with_the_result() {
     assert!(it.next().is_none(), "Finished is the last event");
 
     assert_eq!(trained.history, records);
-    assert_eq!(bits(&decoded_weights(&trained)), bits(&last_weights.unwrap()));
+    assert_bit_identical(
+        &decoded_weights(&trained),
+        &last_weights.unwrap(),
+        "result vs last Weights event",
+    );
     assert_eq!(trained.filter_snapshots.len(), 4, "initial + one per epoch");
     assert_eq!(
         trained.filter_snapshots.iter().map(|s| s.epoch).collect::<Vec<_>>(),
@@ -182,7 +248,7 @@ fn events_arrive_in_order_and_agree_with_the_result() {
 
 #[test]
 fn pause_stops_the_batches_and_resume_continues_them() {
-    let trainer = spawn_paused(endless());
+    let PausedAt { trainer, at, .. } = spawn_paused_in_first_epoch(long_epochs());
     let quiet = quiet_events(&trainer);
     assert!(quiet.is_empty(), "a paused worker sends nothing: {quiet:?}");
 
@@ -193,18 +259,22 @@ fn pause_stops_the_batches_and_resume_continues_them() {
         seen.push(next(&trainer));
     }
     let progress: Vec<_> = batches(&seen).iter().map(|(p, _)| (p.epoch, p.batch)).collect();
-    assert_eq!(progress, vec![(1, 1), (1, 2), (1, 3)], "batches continue in order");
+    let b = at.batch;
+    assert_eq!(
+        progress,
+        vec![(1, b + 1), (1, b + 2), (1, b + 3)],
+        "batches continue in order"
+    );
 
     // Pausing a running worker: a Paused event, then silence.
     trainer.send(Command::Pause);
     let (before, at) = until_paused(&trainer);
     let last = batches(&before).last().map(|(p, _)| *p);
     if let Some(last) = last {
-        assert_eq!(
-            (last.epoch, last.batch),
-            (at.epoch, at.batch),
-            "paused right after the last batch"
-        );
+        // Right after the last batch, or at the start of the next epoch if that batch ended one.
+        let right_after = (last.epoch, last.batch) == (at.epoch, at.batch)
+            || (last.batch == last.batches && (at.epoch, at.batch) == (last.epoch + 1, 0));
+        assert!(right_after, "paused at {at:?} after batch {last:?}");
     }
     let quiet = quiet_events(&trainer);
     assert!(batches(&quiet).is_empty(), "no batches while paused: {quiet:?}");
@@ -227,14 +297,17 @@ fn pause_stops_the_batches_and_resume_continues_them() {
 
 #[test]
 fn step_while_paused_runs_exactly_one_batch_then_pauses_again() {
-    let trainer = spawn_paused(endless());
+    let PausedAt {
+        trainer,
+        at: start,
+        batches_before,
+    } = spawn_paused_in_first_epoch(long_epochs());
     for k in 1..=4 {
-        trainer.send(Command::Step);
-        let (events, at) = until_paused(&trainer);
+        let (events, at) = step(&trainer);
         let b = batches(&events);
         assert_eq!(b.len(), 1, "step {k}: exactly one batch, got {events:?}");
-        assert_eq!((b[0].0.epoch, b[0].0.batch), (1, k));
-        assert_eq!((at.epoch, at.batch), (1, k));
+        assert_eq!((b[0].0.epoch, b[0].0.batch), (1, start.batch + k));
+        assert_eq!((at.epoch, at.batch), (1, start.batch + k));
         let quiet = quiet_events(&trainer);
         assert!(quiet.is_empty(), "step {k}: paused again, nothing more: {quiet:?}");
     }
@@ -242,8 +315,8 @@ fn step_while_paused_runs_exactly_one_batch_then_pauses_again() {
     assert!(summary.stopped);
     assert_eq!(
         e.resume.as_ref().map(|r| r.iterations),
-        Some(4),
-        "four steps, four updates"
+        Some(batches_before as u64 + 4),
+        "one update per batch"
     );
 }
 
@@ -251,67 +324,66 @@ fn step_while_paused_runs_exactly_one_batch_then_pauses_again() {
 /// last batch of epoch 1 runs batch 1 of epoch 2.
 #[test]
 fn step_runs_one_batch_per_step_across_an_epoch_boundary() {
-    let trainer = spawn_paused(endless());
+    let PausedAt { trainer, at, .. } = spawn_paused(endless());
     let mut ran = Vec::new();
-    for k in 1..=TINY_BATCHES + 2 {
-        trainer.send(Command::Step);
-        let (events, at) = until_paused(&trainer);
+    let mut now = at;
+    while ran.len() < 2 * TINY_BATCHES && now.epoch < 3 {
+        let (events, at) = step(&trainer);
         let b = batches(&events);
         assert_eq!(
             b.len(),
             1,
-            "step {k} (after {ran:?}) ran {} batches; now paused at epoch {}, batch {}",
+            "a step from epoch {}, batch {} (after stepping through {ran:?}) ran {} batches; now paused at epoch {}, batch {}",
+            now.epoch,
+            now.batch,
             b.len(),
             at.epoch,
             at.batch
         );
         ran.push((b[0].0.epoch, b[0].0.batch));
+        now = at;
     }
-    let want: Vec<_> = (1..=TINY_BATCHES).map(|b| (1, b)).chain([(2, 1), (2, 2)]).collect();
-    assert_eq!(ran, want);
+    assert!(
+        ran.iter().any(|&(epoch, _)| epoch > at.epoch),
+        "crossed an epoch: {ran:?}"
+    );
     stop(trainer);
 }
 
 #[test]
 fn request_weights_sends_the_current_weights_after_the_next_batch() {
-    let trainer = spawn_paused(endless());
+    let PausedAt { trainer, at, .. } = spawn_paused_in_first_epoch(long_epochs());
     trainer.send(Command::RequestWeights);
-    trainer.send(Command::Step);
-    let (events, _) = until_paused(&trainer);
+    let (events, _) = step(&trainer);
     let values = match events.as_slice() {
         [Event::Batch { progress: b, .. }, Event::Weights { progress: w, values }] => {
             assert_eq!(b, w);
-            assert_eq!((w.epoch, w.batch), (1, 1));
+            assert_eq!((w.epoch, w.batch), (1, at.batch + 1));
             values.clone()
         }
         other => panic!("expected Batch then Weights, got {other:?}"),
     };
     let (e, _) = stop(trainer);
-    assert_eq!(
-        bits(&decoded_weights(&e)),
-        bits(&values),
-        "nothing ran after the request"
-    );
+    assert_bit_identical(&decoded_weights(&e), &values, "nothing ran after the request");
 }
 
 #[test]
 fn set_learning_rate_changes_the_rate_of_the_next_batches() {
-    let trainer = spawn_paused(endless());
-    let step = |t: &Trainer| {
-        t.send(Command::Step);
-        let (events, _) = until_paused(t);
+    let PausedAt { trainer, .. } = spawn_paused_in_first_epoch(long_epochs());
+    let lr_of_step = |t: &Trainer| {
+        let (events, _) = step(t);
         let b = batches(&events);
         assert_eq!(b.len(), 1);
         b[0].1
     };
-    assert_eq!(step(&trainer), 0.01);
+    assert_eq!(lr_of_step(&trainer), 0.01);
     trainer.send(Command::SetLearningRate(0.002));
-    assert_eq!(step(&trainer), 0.002);
+    assert_eq!(lr_of_step(&trainer), 0.002);
     // Nonsense rates are ignored.
     for bad in [f32::NAN, f32::INFINITY, -1.0, 0.0] {
         trainer.send(Command::SetLearningRate(bad));
     }
-    assert_eq!(step(&trainer), 0.002);
+    assert_eq!(lr_of_step(&trainer), 0.002);
     // The epoch record shows the new rate too.
     trainer.send(Command::Resume);
     let record = loop {
@@ -325,29 +397,35 @@ fn set_learning_rate_changes_the_rate_of_the_next_batches() {
 
 #[test]
 fn set_learning_rate_changes_the_base_of_the_schedule() {
-    let mut e = endless();
+    let mut e = long_epochs();
     e.training.epochs = 4;
     e.training.schedule = LrSchedule::Cosine { final_fraction: 0.1 };
     let schedule = e.training.schedule.clone();
-    let trainer = spawn_paused(e);
-    trainer.send(Command::Step);
-    let (events, _) = until_paused(&trainer);
-    assert_eq!(batches(&events)[0].1, schedule.lr(0.01, 1.0 / 9.0, 4));
+    let PausedAt { trainer, .. } = spawn_paused_in_first_epoch(e);
+    let expected =
+        |base: f32, p: Progress| schedule.lr(base, (p.epoch - 1) as f32 + p.batch as f32 / p.batches as f32, 4);
+    let (events, _) = step(&trainer);
+    let (p, lr) = batches(&events)[0];
+    assert_eq!(lr, expected(0.01, p));
+    assert!(lr < 0.01, "the cosine has started to fall: {lr}");
     trainer.send(Command::SetLearningRate(0.5));
-    trainer.send(Command::Step);
-    let (events, _) = until_paused(&trainer);
-    assert_eq!(batches(&events)[0].1, schedule.lr(0.5, 2.0 / 9.0, 4));
+    let (events, _) = step(&trainer);
+    let (p, lr) = batches(&events)[0];
+    assert_eq!(lr, expected(0.5, p));
     stop(trainer);
 }
 
 #[test]
 fn stop_keeps_what_was_learned_and_a_second_run_resumes_to_the_asked_epochs() {
-    let trainer = spawn_paused(tiny_experiment());
+    let PausedAt {
+        trainer,
+        batches_before,
+        ..
+    } = spawn_paused(tiny_experiment());
     // Step into epoch 2 so that epoch 1 is complete and recorded.
-    let mut steps_run = 0;
+    let mut steps_run = batches_before as u64;
     loop {
-        trainer.send(Command::Step);
-        let (events, at) = until_paused(&trainer);
+        let (events, at) = step(&trainer);
         steps_run += batches(&events).len() as u64;
         if at.epoch == 2 {
             break;
@@ -372,32 +450,30 @@ fn stop_keeps_what_was_learned_and_a_second_run_resumes_to_the_asked_epochs() {
     assert!(moments.m.iter().flatten().any(|&x| x != 0.0));
     assert!(moments.v.iter().flatten().all(|&x| x >= 0.0) && moments.v.iter().flatten().any(|&x| x > 0.0));
 
-    // The saved file resumes: the optimizer state continues (two more steps on top of it).
+    // The saved file resumes: the optimizer state continues (more steps on top of it).
     let text = cnn_lab::experiment::to_text(&stopped);
     let reloaded = cnn_lab::experiment::parse(&text, std::path::Path::new("stopped.ron")).unwrap();
     assert_eq!(reloaded, stopped);
-    let trainer = Trainer::spawn(reloaded.clone(), RunOptions::default()).unwrap();
-    trainer.send(Command::Pause);
-    let (before, at) = until_paused(&trainer);
-    assert!(
-        before.iter().any(|e| matches!(
-            e,
-            Event::Started {
-                first_epoch: 2,
-                last_epoch: 3,
-                ..
-            }
-        )),
-        "{before:?}"
-    );
-    assert_eq!((at.epoch, at.batch), (2, 0));
+    let PausedAt {
+        trainer,
+        at,
+        batches_before,
+    } = spawn_paused(reloaded.clone());
+    assert_eq!(at.epoch, 2, "the second run starts at epoch 2: {at:?}");
+    let mut more = batches_before as u64;
     for _ in 0..2 {
-        trainer.send(Command::Step);
-        until_paused(&trainer);
+        let (events, at) = step(&trainer);
+        more += batches(&events).len() as u64;
+        assert_eq!(at.epoch, 2);
     }
     let (again, _) = stop(trainer);
     let r = again.resume.unwrap();
-    assert_eq!((r.epochs_done, r.last_epoch, r.iterations), (1, 3, steps_run + 2));
+    assert_eq!((r.epochs_done, r.last_epoch), (1, 3));
+    assert_eq!(
+        r.iterations,
+        steps_run + more,
+        "the update count continues from the saved state"
+    );
 
     // Resumed to the end: the history continues its numbering and ends at the asked 3 epochs.
     let (events, result) = run_collect(reloaded, RunOptions::default());
@@ -418,6 +494,57 @@ fn stop_keeps_what_was_learned_and_a_second_run_resumes_to_the_asked_epochs() {
     assert!(!summary.stopped);
 }
 
+/// "The optimizer state of a stopped run so it resumes exactly" (README): stopping a few batches
+/// into epoch 1 and training the result again must end where an uninterrupted run ends.
+#[test]
+fn a_run_stopped_mid_epoch_resumes_exactly() {
+    let mut e = long_epochs();
+    e.training.epochs = 2;
+    let (uninterrupted, _) = train(e.clone(), RunOptions::default());
+
+    let PausedAt {
+        trainer,
+        batches_before,
+        ..
+    } = spawn_paused_in_first_epoch(e);
+    for _ in 0..3 {
+        step(&trainer);
+    }
+    let (stopped, _) = stop(trainer);
+    let ran = batches_before as u64 + 3;
+    assert_eq!(stopped.resume.as_ref().map(|r| r.iterations), Some(ran));
+    let (resumed, _) = train(stopped, RunOptions::default());
+    assert_eq!(resumed.history.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![1, 2]);
+    assert_bit_identical(
+        &decoded_weights(&resumed),
+        &decoded_weights(&uninterrupted),
+        &format!("stopped after {ran} of {LONG_BATCHES} batches, resumed, vs uninterrupted"),
+    );
+}
+
+/// Stopping while paused after the last batch of an epoch: every batch of that epoch ran, so the
+/// epoch counts (it is recorded, and a resumed run does not train it again).
+#[test]
+fn stopping_after_the_last_batch_of_an_epoch_keeps_that_epoch() {
+    let mut e = tiny_experiment();
+    e.training.epochs = 2;
+    let PausedAt { trainer, mut at, .. } = spawn_paused(e);
+    assert_eq!(at.epoch, 1, "paused in epoch 1: {at:?}");
+    while at.batch < TINY_BATCHES {
+        let (_, now) = step(&trainer);
+        at = now;
+    }
+    assert_eq!((at.epoch, at.batch), (1, TINY_BATCHES));
+    let (stopped, _) = stop(trainer);
+    let resume = stopped.resume.clone().unwrap();
+    assert_eq!(resume.iterations, TINY_BATCHES as u64);
+    assert_eq!(
+        (stopped.history.len(), resume.epochs_done),
+        (1, 1),
+        "all {TINY_BATCHES} batches of epoch 1 ran, but the epoch was not recorded"
+    );
+}
+
 #[test]
 fn explicit_epochs_extend_a_finished_run_and_numbering_continues() {
     let mut e = tiny_experiment();
@@ -434,7 +561,11 @@ fn explicit_epochs_extend_a_finished_run_and_numbering_continues() {
         vec![1, 2, 3, 4]
     );
     assert_eq!(summary.epochs_run, 2);
-    assert_ne!(bits(&decoded_weights(&second)), bits(&decoded_weights(&first)));
+    assert_bits_differ(
+        &decoded_weights(&second),
+        &decoded_weights(&first),
+        "more epochs changed the weights",
+    );
     // `fresh` starts over from the seed.
     let options = RunOptions {
         epochs: Some(1),
@@ -544,6 +675,40 @@ fn a_loss_that_explodes_without_overflowing_is_reported_as_divergence() {
 }
 
 #[test]
+fn filter_snapshots_start_at_the_initial_weights_and_stay_bounded() {
+    let mut e = tiny_experiment();
+    e.training.epochs = 60;
+    let initial = cnn_lab::cnn::Model::build(e.input.shape(), &e.layers, Some(6), e.seed).unwrap();
+    let (trained, _) = train(e, RunOptions::default());
+    let snaps = &trained.filter_snapshots;
+    assert!(
+        snaps.len() <= cnn_lab::experiment::MAX_SNAPSHOTS,
+        "{} snapshots",
+        snaps.len()
+    );
+    assert!(snaps.len() >= 20, "thinned, not emptied: {}", snaps.len());
+    let epochs: Vec<usize> = snaps.iter().map(|s| s.epoch).collect();
+    assert_eq!(epochs.first(), Some(&0));
+    assert_eq!(epochs.last(), Some(&60));
+    assert!(epochs.windows(2).all(|w| w[0] < w[1]), "{epochs:?}");
+    for s in snaps {
+        assert_eq!((s.layer, s.weights.layer, s.weights.name.as_str()), (0, 0, "kernel"));
+        assert_eq!(s.weights.dims, vec![4, 1, 3, 3]);
+    }
+    let kernel = |s: &cnn_lab::experiment::FilterSnapshot| s.weights.decode().unwrap();
+    assert_bit_identical(
+        &[kernel(&snaps[0])],
+        &[initial.weights()[0].clone()],
+        "snapshot 0 vs the initial kernel",
+    );
+    assert_bit_identical(
+        &[kernel(snaps.last().unwrap())],
+        &[decoded_weights(&trained)[0].clone()],
+        "last snapshot vs the final kernel",
+    );
+}
+
+#[test]
 fn a_crash_in_the_worker_becomes_an_error_and_the_caller_carries_on() {
     let trainer = Trainer::spawn(endless(), RunOptions::default()).unwrap();
     loop {
@@ -553,7 +718,7 @@ fn a_crash_in_the_worker_becomes_an_error_and_the_caller_carries_on() {
     }
     trainer.send(Command::InjectPanic);
     let result = trainer.wait(|_| {});
-    let message = result.err().expect("the crash is an error");
+    let message = result.expect_err("the crash is an error");
     assert!(message.contains("crashed"), "{message}");
     assert!(message.contains("injected by a test"), "{message}");
     // The caller's thread is fine, and so is the next run.
@@ -630,7 +795,7 @@ fn the_same_file_and_seed_give_bit_identical_weights() {
     e.training.max_train_samples = Some(256);
     let (a, sa) = train(e.clone(), RunOptions::default());
     let (b, sb) = train(e.clone(), RunOptions::default());
-    assert_eq!(bits(&decoded_weights(&a)), bits(&decoded_weights(&b)));
+    assert_bit_identical(&decoded_weights(&a), &decoded_weights(&b), "two runs of one file");
     assert_eq!(a.history[0].train_loss.to_bits(), b.history[0].train_loss.to_bits());
     assert_eq!(sa.test_accuracy, sb.test_accuracy);
     // The seed given as an option is the seed in the file: same result.
@@ -639,7 +804,7 @@ fn the_same_file_and_seed_give_bit_identical_weights() {
         ..RunOptions::default()
     };
     let (c, _) = train(e.clone(), same_seed);
-    assert_eq!(bits(&decoded_weights(&c)), bits(&decoded_weights(&a)));
+    assert_bit_identical(&decoded_weights(&c), &decoded_weights(&a), "seed option = file seed");
     // Another seed: other weights (so the comparison above can fail).
     let other_seed = RunOptions {
         seed: Some(e.seed + 1),
@@ -647,7 +812,7 @@ fn the_same_file_and_seed_give_bit_identical_weights() {
     };
     let (d, _) = train(e, other_seed);
     assert_eq!(d.seed, 2);
-    assert_ne!(bits(&decoded_weights(&d)), bits(&decoded_weights(&a)));
+    assert_bits_differ(&decoded_weights(&d), &decoded_weights(&a), "another seed");
 }
 
 #[test]
@@ -657,8 +822,16 @@ fn two_runs_at_the_same_time_do_not_disturb_each_other() {
     let t2 = Trainer::spawn(tiny_experiment(), RunOptions::default()).unwrap();
     let (r2, _) = t2.wait(|_| {}).unwrap();
     let (r1, _) = t1.wait(|_| {}).unwrap();
-    assert_eq!(bits(&decoded_weights(&r1)), bits(&decoded_weights(&alone)));
-    assert_eq!(bits(&decoded_weights(&r2)), bits(&decoded_weights(&alone)));
+    assert_bit_identical(
+        &decoded_weights(&r1),
+        &decoded_weights(&alone),
+        "run 1 next to run 2 vs alone",
+    );
+    assert_bit_identical(
+        &decoded_weights(&r2),
+        &decoded_weights(&alone),
+        "run 2 next to run 1 vs alone",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -689,8 +862,8 @@ fn drop_scenarios() {
     assert_eq!(trainer_threads(), 0, "dropped mid-run: the worker has ended");
 
     // While paused (the worker is blocked waiting for a command).
-    let trainer = spawn_paused(endless());
-    drop(trainer);
+    let paused = spawn_paused(endless());
+    drop(paused.trainer);
     assert_eq!(trainer_threads(), 0, "dropped while paused: the worker has ended");
 
     // Nobody ever reads the events: they pile up (the queue may fill and block the worker).

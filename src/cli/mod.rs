@@ -28,9 +28,25 @@ pub(crate) fn base_dir(path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// The error and its causes on one line, each said once (our messages already quote their
+/// cause, which would otherwise appear twice).
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out += ": ";
+            }
+            out += &text;
+        }
+    }
+    out
+}
+
 /// Prints `{"error": "..."}` for `--json` callers.
 pub fn json_error(err: &anyhow::Error) -> String {
-    serde_json::json!({ "error": format!("{err:#}") }).to_string()
+    serde_json::json!({ "error": describe(err) }).to_string()
 }
 
 pub(crate) fn require_weights(experiment: &Experiment, path: &Path) -> Result<()> {

@@ -25,12 +25,23 @@ pub struct TrainArgs {
 /// Returns what to print on success.
 pub fn train(args: TrainArgs) -> Result<String> {
     let (experiment, base_dir) = load_experiment(&args.file)?;
+    let out = args.out.clone().unwrap_or_else(|| args.file.clone());
+    // Check the destination before spending minutes training into a folder that is not there.
+    let out_dir = super::base_dir(&out);
+    if !out_dir.is_dir() {
+        anyhow::bail!(
+            "cannot save to {}: the folder {} does not exist",
+            out.display(),
+            out_dir.display()
+        );
+    }
     let options = RunOptions {
         base_dir,
         epochs: args.epochs,
         data: args.data.clone(),
         seed: args.seed,
         fresh: args.fresh,
+        start_paused: false,
     };
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -114,7 +125,6 @@ pub fn train(args: TrainArgs) -> Result<String> {
     };
     bar.finish_and_clear();
     let (trained, summary) = result.map_err(anyhow::Error::msg)?;
-    let out = args.out.clone().unwrap_or_else(|| args.file.clone());
     experiment::save(&trained, &out)?;
     Ok(report(&summary, &out, args.json))
 }

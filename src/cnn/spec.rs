@@ -90,6 +90,7 @@ fn bn_epsilon() -> f32 {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Conv2D {
     pub filters: usize,
     /// (height, width)
@@ -142,6 +143,7 @@ impl Conv2D {
 
 /// `MaxPooling2D` / `AveragePooling2D`: `strides` default to `pool_size`, padding to `valid`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pool2D {
     pub pool_size: (usize, usize),
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +170,7 @@ impl Pool2D {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Dense {
     pub units: usize,
     #[serde(default)]
@@ -197,6 +200,7 @@ impl Dense {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchNormalization {
     #[serde(default = "bn_momentum")]
     pub momentum: f32,

@@ -9,7 +9,7 @@ use super::rng::DataRng;
 /// The default does nothing, so old experiment files without this section
 /// load unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Augmentation {
     /// Maximum shift in pixels, drawn independently for x and y from
     /// `-random_shift..=random_shift`; uncovered pixels become 0 (black).

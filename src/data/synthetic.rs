@@ -27,7 +27,7 @@ pub const SHAPE_CLASSES: [&str; 6] = [
 
 /// What to generate. Stored in experiment files, hence serde with defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SyntheticSpec {
     pub n_train: usize,
     pub n_test: usize,

@@ -157,6 +157,13 @@ pub fn load_dataset(
         (None, DatasetSource::Bundled(name)) => data::load_bundled(name, &data::assets_dir())?,
         (None, DatasetSource::Synthetic(spec)) => data::shapes(*spec)?,
     };
+    // A trained model knows its classes by name: score or continue training on other data by
+    // matching names, not folder order.
+    let dataset = if experiment.weights.is_some() && !experiment.class_names.is_empty() {
+        align_classes(dataset, &experiment.class_names)?
+    } else {
+        dataset
+    };
     if dataset.shape() != want {
         let (c, h, w) = dataset.shape();
         return Err(ExperimentError::Data(data::DataError::InvalidRequest(format!(
@@ -167,5 +174,30 @@ pub fn load_dataset(
             experiment.dataset.label()
         ))));
     }
+    Ok(dataset)
+}
+
+/// Relabels `dataset` so its class indices follow `names` (the model's classes). Every class of
+/// the data must be one of them; the data may hold only some.
+fn align_classes(mut dataset: Dataset, names: &[String]) -> Result<Dataset, ExperimentError> {
+    if dataset.class_names == names {
+        return Ok(dataset);
+    }
+    let mut map = Vec::with_capacity(dataset.class_names.len());
+    for name in &dataset.class_names {
+        let index = names.iter().position(|n| n == name).ok_or_else(|| {
+            ExperimentError::Data(data::DataError::InvalidRequest(format!(
+                "the data has a class \"{name}\" that the model was not trained on (its classes: {}); rename the folder or train the model on it",
+                names.join(", ")
+            )))
+        })?;
+        map.push(index as u32);
+    }
+    let relabel = |split: &mut data::Split| split.labels.iter_mut().for_each(|l| *l = map[*l as usize]);
+    relabel(&mut dataset.train);
+    if let Some(test) = dataset.test.as_mut() {
+        relabel(test);
+    }
+    dataset.class_names = names.to_vec();
     Ok(dataset)
 }

@@ -16,6 +16,7 @@ fn format_version() -> u32 {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Experiment {
     #[serde(default = "format_version")]
     pub version: u32,
@@ -52,6 +53,7 @@ pub struct Experiment {
 
 /// The input image size, Keras order (H, W, C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Input {
     pub height: usize,
     pub width: usize,
@@ -115,6 +117,7 @@ fn default_optimizer() -> OptimizerKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Training {
     #[serde(default = "default_optimizer")]
     pub optimizer: OptimizerKind,
@@ -160,6 +163,7 @@ impl Default for Training {
 
 /// Copy the first `layers` layers' weights from another experiment file, optionally frozen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Transfer {
     /// Relative paths are resolved from the experiment file's folder.
     pub from: PathBuf,
@@ -175,6 +179,7 @@ fn yes() -> bool {
 /// One parameter array: which layer, which parameter, its dimensions, and its values as
 /// base64 of little-endian f32 (exact, and a third of the size of decimal text).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WeightArray {
     pub layer: usize,
     pub name: String,
@@ -198,6 +203,7 @@ impl WeightArray {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
@@ -213,6 +219,7 @@ pub struct EpochRecord {
 
 /// The kernels of one Conv2D layer after an epoch, for the filter timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FilterSnapshot {
     /// 0 = the initial weights, before training.
     pub epoch: usize,
@@ -225,6 +232,7 @@ pub const MAX_SNAPSHOTS: usize = 50;
 
 /// Optimizer moments and progress of a stopped run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResumeState {
     pub epochs_done: usize,
     /// The epoch the stopped run was heading for.
@@ -232,6 +240,23 @@ pub struct ResumeState {
     pub iterations: u64,
     pub m: Vec<String>,
     pub v: Vec<String>,
+    /// Where in its epoch a run stopped mid-epoch (the batches of that epoch are replayed up to
+    /// here, so the resumed run matches an uninterrupted one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<EpochPosition>,
+}
+
+/// Progress within the epoch a run stopped in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpochPosition {
+    /// 1-based epoch.
+    pub epoch: usize,
+    pub batches_done: usize,
+    /// Running sums for the epoch's mean training loss and accuracy.
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub seen: usize,
 }
 
 impl ResumeState {
@@ -242,6 +267,7 @@ impl ResumeState {
             iterations: state.iterations,
             m: state.m.iter().map(|v| codec::encode_f32(v)).collect(),
             v: state.v.iter().map(|v| codec::encode_f32(v)).collect(),
+            position: None,
         }
     }
 

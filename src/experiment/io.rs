@@ -30,9 +30,9 @@ pub enum ExperimentError {
     Weights(String),
     #[error("transfer learning from {}: {message}", path.display())]
     Transfer { path: PathBuf, message: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Model(#[from] crate::cnn::ArchError),
-    #[error("{0}")]
+    #[error(transparent)]
     Data(#[from] crate::data::DataError),
 }
 
@@ -59,12 +59,35 @@ pub fn parse(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
             });
         }
     }
-    options().from_str(text).map_err(|e| ExperimentError::Parse {
-        path: path.into(),
-        line: e.span.start.line,
-        col: e.span.start.col,
-        message: e.code.to_string(),
+    options().from_str(text).map_err(|e| {
+        let (line, col) = skip_whitespace(text, e.span.start.line, e.span.start.col);
+        ExperimentError::Parse {
+            path: path.into(),
+            line,
+            col,
+            message: e.code.to_string(),
+        }
     })
+}
+
+/// ron reports some errors at the end of the previous token; move forward over white space so
+/// the position names the offending value itself.
+fn skip_whitespace(text: &str, line: usize, col: usize) -> (usize, usize) {
+    let (mut line, mut col) = (line.max(1), col.max(1));
+    let line_start: usize = text.split_inclusive('\n').take(line - 1).map(str::len).sum();
+    let Some(rest) = text.get(line_start..) else {
+        return (line, col);
+    };
+    let start = rest.char_indices().nth(col - 1).map_or(rest.len(), |(i, _)| i);
+    for c in rest[start..].chars().take_while(|c| c.is_whitespace()) {
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    (line, col)
 }
 
 pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {

@@ -7,7 +7,8 @@ use super::events::{Command, Event, Progress, RunSummary};
 use crate::cnn::{Model, Optimizer, Shape, Tensor};
 use crate::data::{Batcher, Split, split_validation};
 use crate::experiment::{
-    EpochRecord, Experiment, FilterSnapshot, MAX_SNAPSHOTS, ResumeState, WeightArray, load_dataset, weights_of,
+    EpochPosition, EpochRecord, Experiment, FilterSnapshot, MAX_SNAPSHOTS, ResumeState, WeightArray, load_dataset,
+    weights_of,
 };
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, TrySendError};
@@ -26,6 +27,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Ignore saved weights, history and resume state: train from the seed.
     pub fresh: bool,
+    /// Wait for `Resume` or `Step` before the first batch (the app's step-by-step mode).
+    pub start_paused: bool,
 }
 
 /// Events waiting beyond this are dropped if they are per-batch (the listener is slow); all
@@ -273,7 +276,7 @@ fn run(
     let mut worker = Worker {
         commands,
         events,
-        paused: false,
+        paused: options.start_paused,
         step_once: false,
         base_lr: experiment.training.learning_rate,
         weights_requested: false,
@@ -295,7 +298,10 @@ fn run(
     let t = experiment.training.clone();
     let (mut train, val) = split_validation(&dataset.train, t.validation_split, experiment.seed);
     if let Some(max) = t.max_train_samples.filter(|&m| m < train.len()) {
-        train = train.subset(&(0..max).collect::<Vec<_>>());
+        // A stratified, seeded subset: the first `max` images could leave out whole classes
+        // (image folders are stored class by class).
+        let dropped = 1.0 - max as f32 / train.len() as f32;
+        train = split_validation(&train, dropped, experiment.seed ^ 0x5EED).0;
     }
     if train.is_empty() {
         return Err(format!(
@@ -311,8 +317,10 @@ fn run(
         (_, Some(epochs)) => done + epochs,
         _ => done + t.epochs,
     };
+    let mut resume_position = None;
     if let Some(resume) = experiment.resume.take().filter(|_| experiment.weights.is_some()) {
         optimizer.state = resume.decode()?;
+        resume_position = resume.position.clone();
     }
     let (h, w) = input.spatial();
     let batcher = Batcher::new(&train, (input.channels(), h, w), t.batch_size)
@@ -339,58 +347,87 @@ fn run(
     }
 
     let (mut images, mut labels) = (Vec::new(), Vec::new());
-    let mut last_good = Vec::new();
     let mut train_secs = 0.0f64;
     let mut trained_images = 0usize;
     let mut stopped = false;
     let mut diverged = None;
     let mut last_record: Option<EpochRecord> = None;
+    // `good` holds the newest weights known to give a finite loss; `candidate` the weights about
+    // to be tried. A diverging batch restores `good`.
+    let (mut good, mut candidate) = (Vec::new(), Vec::new());
+    model.weights_into(&mut good);
+    let mut first_loss: Option<f32> = None;
+    let mut stopped_at: Option<EpochPosition> = None;
+    // Commands are read after every batch (and once before the first): a pause shows where the
+    // run stands, and a stop after an epoch's last batch keeps that epoch.
+    let start = Progress {
+        epoch: first_epoch,
+        last_epoch,
+        batch: resume_position.as_ref().map_or(0, |p| p.batches_done),
+        batches,
+    };
+    if let Flow::Stop = worker.between_batches(start) {
+        stopped = true;
+        stopped_at = resume_position.take();
+    }
     'epochs: for epoch in first_epoch..=last_epoch {
+        if stopped {
+            break;
+        }
         let epoch_start = Instant::now();
         let mut iter = batcher.epoch(epoch as u64);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut lr = worker.base_lr;
         let mut batch = 0;
-        loop {
+        // A run stopped mid-epoch continues exactly: the epoch's order and augmentation are
+        // replayed (and skipped) up to where it stopped.
+        if let Some(pos) = resume_position.take().filter(|p| p.epoch == epoch) {
+            while batch < pos.batches_done && iter.next_batch(&mut images, &mut labels).is_some() {
+                batch += 1;
+            }
+            (loss_sum, correct, seen) = (pos.loss_sum, pos.correct, pos.seen);
+        }
+        while let Some(n) = iter.next_batch(&mut images, &mut labels) {
+            batch += 1;
             let progress = Progress {
                 epoch,
                 last_epoch,
                 batch,
                 batches,
             };
-            if let Flow::Stop = worker.between_batches(progress) {
-                stopped = true;
-                break 'epochs;
-            }
-            let Some(n) = iter.next_batch(&mut images, &mut labels) else {
-                break;
-            };
-            batch += 1;
-            let progress = Progress { batch, ..progress };
             lr = t.schedule.lr(
                 worker.base_lr,
                 (epoch - 1) as f32 + batch as f32 / batches as f32,
                 last_epoch,
             );
-            model.weights_into(&mut last_good);
+            model.weights_into(&mut candidate);
             let step_start = Instant::now();
             let x = Tensor::from_vec(n, input, std::mem::take(&mut images))
                 .ok_or("a batch does not match the input shape")?;
             let stats = model.train_step(&x, &labels, &mut optimizer, lr);
             images = x.into_vec();
             let step_secs = step_start.elapsed().as_secs_f64();
-            if !stats.loss.is_finite() {
-                model.set_weights(&last_good)?;
+            let reference = *first_loss.get_or_insert(stats.loss);
+            // Cross-entropy starts near ln(classes); a loss a thousand times its first value has
+            // left any useful region even if it is still finite.
+            let exploded = stats.loss.is_finite() && stats.loss > 1000.0 * reference.max(1.0);
+            if !stats.loss.is_finite() || exploded {
+                model.set_weights(&good)?;
+                let what = if exploded {
+                    format!("exploded to {:.3e}", stats.loss)
+                } else {
+                    format!("became {}", stats.loss)
+                };
                 let message = format!(
-                    "the loss became {} at epoch {epoch}, batch {batch}: training diverged, most likely because the learning rate {lr} is too high; \
-                     lower it (try {}) and train again. The weights from before that batch are kept.",
-                    stats.loss,
+                    "the loss {what} at epoch {epoch}, batch {batch}: training diverged, most likely because the learning rate {lr} is too high; \
+                     lower it (try {}) and train again. The last weights that gave a finite loss are kept.",
                     lr / 10.0
                 );
                 worker.emit(Event::Diverged(message.clone()));
                 diverged = Some(message);
                 break 'epochs;
             }
+            std::mem::swap(&mut good, &mut candidate);
             train_secs += step_secs;
             trained_images += n;
             loss_sum += stats.loss as f64 * n as f64;
@@ -413,6 +450,20 @@ fn run(
                     progress,
                     values: model.weights(),
                 });
+            }
+            // After an epoch's last batch, the epoch is recorded before commands are read.
+            if batch < batches {
+                if let Flow::Stop = worker.between_batches(progress) {
+                    stopped = true;
+                    stopped_at = Some(EpochPosition {
+                        epoch,
+                        batches_done: batch,
+                        loss_sum,
+                        correct,
+                        seen,
+                    });
+                    break 'epochs;
+                }
             }
         }
         let val_eval = if val.is_empty() {
@@ -444,11 +495,25 @@ fn run(
             values: model.weights(),
         });
         last_record = Some(record);
+        if epoch < last_epoch {
+            if let Flow::Stop = worker.between_batches(Progress {
+                epoch,
+                last_epoch,
+                batch,
+                batches,
+            }) {
+                stopped = true;
+                break;
+            }
+        }
     }
 
     let epochs_done = experiment.history.len();
-    experiment.resume =
-        (epochs_done < last_epoch).then(|| ResumeState::encode(epochs_done, last_epoch, &optimizer.state));
+    experiment.resume = (epochs_done < last_epoch).then(|| {
+        let mut state = ResumeState::encode(epochs_done, last_epoch, &optimizer.state);
+        state.position = stopped_at;
+        state
+    });
     experiment.weights = Some(weights_of(&model));
     let test_accuracy = match &dataset.test {
         Some(test) if !test.is_empty() => {

@@ -221,3 +221,39 @@ pub fn idx_labels(labels: &[u8]) -> Vec<u8> {
     out.extend_from_slice(labels);
     out
 }
+
+/// `None` when `a` and `b` hold the same values bit for bit, else where they first differ.
+pub fn bit_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> Option<String> {
+    if a.len() != b.len() {
+        return Some(format!("{} arrays vs {}", a.len(), b.len()));
+    }
+    let differing: Vec<usize> = (0..a.len()).filter(|&i| bits(&a[i..=i]) != bits(&b[i..=i])).collect();
+    let &first = differing.first()?;
+    let (x, y) = (&a[first], &b[first]);
+    if x.len() != y.len() {
+        return Some(format!("array {first} holds {} values vs {}", x.len(), y.len()));
+    }
+    let at = (0..x.len()).find(|&j| x[j].to_bits() != y[j].to_bits()).unwrap();
+    let max = x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    Some(format!(
+        "arrays {differing:?} differ; array {first} first at [{at}]: {} vs {}; max |difference| {max:e}",
+        x[at], y[at]
+    ))
+}
+
+/// Asserts bit-identical weights, reporting the first difference rather than every value.
+#[track_caller]
+pub fn assert_bit_identical(a: &[Vec<f32>], b: &[Vec<f32>], what: &str) {
+    if let Some(diff) = bit_diff(a, b) {
+        panic!("{what}: not bit-identical: {diff}");
+    }
+}
+
+/// Asserts that two weight lists differ somewhere.
+#[track_caller]
+pub fn assert_bits_differ(a: &[Vec<f32>], b: &[Vec<f32>], what: &str) {
+    assert!(
+        bit_diff(a, b).is_some(),
+        "{what}: expected different values, got identical ones"
+    );
+}
