@@ -56,6 +56,18 @@ pub fn train(args: TrainArgs) -> Result<String> {
     } else {
         ProgressBar::new(1)
     };
+    // Without a terminal the bar draws nothing; the epoch lines then go to stderr as plain text
+    // (logs, CI); with --json, stdout and stderr stay clean.
+    let say = |text: String| {
+        if args.json {
+            return;
+        }
+        if bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            bar.println(text);
+        }
+    };
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {pos}/{len} {msg} (ETA {eta})")
             .expect("valid template")
@@ -66,7 +78,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
         if interrupted.load(Ordering::SeqCst) && !stop_sent {
             trainer.send(Command::Stop);
             stop_sent = true;
-            bar.println("stopping after this batch (Ctrl-C); the run so far will be saved");
+            say("stopping after this batch (Ctrl-C); the run so far will be saved".into());
         }
         let event = match trainer.recv_timeout(Duration::from_millis(100)) {
             Ok(event) => event,
@@ -87,7 +99,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
                 ..
             } => {
                 bar.set_length(((last_epoch + 1 - first_epoch) * batches_per_epoch) as u64);
-                bar.println(format!(
+                say(format!(
                     "training epochs {first_epoch}–{last_epoch} on {train_samples} images ({val_samples} validation, {test_samples} test)"
                 ));
             }
@@ -110,7 +122,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
                     (Some(l), Some(a)) => format!(", validation loss {l:.4} accuracy {:.2}%", a * 100.0),
                     _ => String::new(),
                 };
-                bar.println(format!(
+                say(format!(
                     "epoch {}: loss {:.4} accuracy {:.2}%{val} ({:.1} s)",
                     r.epoch,
                     r.train_loss,
@@ -118,7 +130,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
                     r.seconds
                 ));
             }
-            Event::Diverged(message) => bar.println(format!("warning: {message}")),
+            Event::Diverged(message) => say(format!("warning: {message}")),
             Event::Finished(result) => break result.map(|b| *b),
             Event::Weights { .. } | Event::Paused(_) | Event::Resumed => {}
         }
