@@ -6,4 +6,5 @@ pub mod cli;
 pub mod cnn;
 pub mod data;
 pub mod experiment;
+pub mod inspect;
 pub mod training;

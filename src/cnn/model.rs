@@ -210,6 +210,13 @@ impl Model {
 
     /// d(objective)/d(input), in inference mode (as the viewers need it).
     pub fn input_gradient(&mut self, x: &Tensor, objective: Objective) -> Tensor {
+        self.gradient_at(x, objective, 0)
+    }
+
+    /// d(objective)/d(activations()[index]) in inference mode: index 0 is the input, index
+    /// i + 1 the output of layer i (after its activation), as Grad-CAM needs it. Afterwards
+    /// [`Model::activations`] holds the forward pass.
+    pub fn gradient_at(&mut self, x: &Tensor, objective: Objective, index: usize) -> Tensor {
         let end = match objective {
             Objective::ClassScore(_) => self.logits_layers,
             Objective::ChannelMean { layer, .. } => (layer + 1).min(self.layers.len()),
@@ -238,8 +245,11 @@ impl Model {
                 }
             }
         }
-        self.backward(0, end, true);
-        self.grads[0].clone()
+        let index = index.min(end);
+        // Layer `index` writes grads[index] last, so it is d/d(acts[index]) itself (layers apply
+        // their activation's derivative to their own dy in place).
+        self.backward(index, end, true);
+        self.grads[index].clone()
     }
 
     /// Backpropagates grads[end] down to layer `first`; with `to_input`, also into grads[0].

@@ -1,0 +1,141 @@
+//! The window of input pixels one feature-map pixel sees.
+
+use crate::cnn::Shape;
+use crate::cnn::geometry::axis;
+use crate::cnn::spec::LayerSpec;
+
+/// Inclusive input-pixel rectangle, already clipped to the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub top: usize,
+    pub left: usize,
+    pub bottom: usize,
+    pub right: usize,
+}
+
+/// The input window seen by pixel (`y`, `x`) of layer `layer`'s output, for a model with input
+/// `input` and layers `specs` (valid ones: see `cnn::infer`). Layers after a Flatten, Dense or
+/// global pooling see the whole image.
+pub fn receptive_window(input: Shape, specs: &[LayerSpec], layer: usize, y: usize, x: usize) -> Window {
+    let (h, w) = input.spatial();
+    let whole = Window {
+        top: 0,
+        left: 0,
+        bottom: h.saturating_sub(1),
+        right: w.saturating_sub(1),
+    };
+    // Per axis: top-left of the first unit's window (may be negative: padding), window size, jump.
+    let (mut start, mut size, mut jump) = ([0isize; 2], [1usize; 2], [1usize; 2]);
+    let mut shape = input;
+    for spec in specs.iter().take(layer + 1) {
+        let (kernel, strides, padding) = match spec {
+            LayerSpec::Conv2D(c) => (c.kernel_size, c.strides, c.padding),
+            LayerSpec::MaxPooling2D(p) | LayerSpec::AveragePooling2D(p) => {
+                (p.pool_size, p.effective_strides(), p.padding)
+            }
+            LayerSpec::Flatten | LayerSpec::Dense(_) | LayerSpec::GlobalAveragePooling2D => return whole,
+            _ => continue,
+        };
+        let Shape::Image { c, h: sh, w: sw } = shape else {
+            return whole;
+        };
+        let k = [kernel.0, kernel.1];
+        let s = [strides.0, strides.1];
+        let mut out = [0usize; 2];
+        for (d, n) in [sh, sw].into_iter().enumerate() {
+            let Some(a) = axis(n, k[d], s[d], padding) else {
+                return whole;
+            };
+            start[d] -= (a.pad_before * jump[d]) as isize;
+            size[d] += (k[d] - 1) * jump[d];
+            jump[d] *= s[d];
+            out[d] = a.out;
+        }
+        let channels = if let LayerSpec::Conv2D(conv) = spec {
+            conv.filters
+        } else {
+            c
+        };
+        shape = Shape::image(out[0], out[1], channels);
+    }
+    let span = |d: usize, i: usize, n: usize| {
+        let lo = start[d] + (i * jump[d]) as isize;
+        let hi = lo + size[d] as isize - 1;
+        (
+            lo.clamp(0, n as isize - 1) as usize,
+            hi.clamp(0, n as isize - 1) as usize,
+        )
+    };
+    let (top, bottom) = span(0, y, h);
+    let (left, right) = span(1, x, w);
+    Window {
+        top,
+        left,
+        bottom,
+        right,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cnn::spec::{Conv2D, Pool2D};
+
+    #[test]
+    fn windows_grow_with_depth_and_follow_the_stride() {
+        let input = Shape::image(28, 28, 1);
+        let specs = vec![
+            LayerSpec::Conv2D(Conv2D::new(8, 3)),
+            LayerSpec::MaxPooling2D(Pool2D::new(2)),
+            LayerSpec::Conv2D(Conv2D::new(16, 3).same()),
+        ];
+        // First conv, valid: pixel (0, 0) sees rows/cols 0..=2; pixel (5, 7) sees 5..=7, 7..=9.
+        assert_eq!(
+            receptive_window(input, &specs, 0, 0, 0),
+            Window {
+                top: 0,
+                left: 0,
+                bottom: 2,
+                right: 2
+            }
+        );
+        assert_eq!(
+            receptive_window(input, &specs, 0, 5, 7),
+            Window {
+                top: 5,
+                left: 7,
+                bottom: 7,
+                right: 9
+            }
+        );
+        // After pooling: 4×4 windows two pixels apart.
+        assert_eq!(
+            receptive_window(input, &specs, 1, 3, 1),
+            Window {
+                top: 6,
+                left: 2,
+                bottom: 9,
+                right: 5
+            }
+        );
+        // Same-padded conv after the pool: 8×8, starting one pooled pixel (2 input px) earlier; clipped at 0.
+        assert_eq!(
+            receptive_window(input, &specs, 2, 0, 0),
+            Window {
+                top: 0,
+                left: 0,
+                bottom: 5,
+                right: 5
+            }
+        );
+        assert_eq!(
+            receptive_window(input, &specs, 2, 4, 4),
+            Window {
+                top: 6,
+                left: 6,
+                bottom: 13,
+                right: 13
+            }
+        );
+    }
+}
