@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         | Command::Bench { json, .. } => *json,
     };
     let outcome = match command {
-        Command::Summary { file, json } => cli::summary(&file, json).map(|(text, valid)| (text, valid)),
+        Command::Summary { file, json } => cli::summary(&file, json),
         Command::Train {
             file,
             epochs,
