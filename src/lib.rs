@@ -1,6 +1,7 @@
 //! CNN Lab: build, train and look inside convolutional neural networks.
 //!
 //! Dependencies point one way: `cnn` (engine) ← `data` ← `experiment` ← `training` ← app.
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod cnn;

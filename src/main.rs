@@ -9,11 +9,21 @@ use std::process::ExitCode;
 #[command(
     name = "cnn-lab",
     version,
-    about = "Build, train and look inside convolutional neural networks"
+    about = "Build, train and look inside convolutional neural networks",
+    long_about = "Build, train and look inside convolutional neural networks.\n\nWithout a command, opens the app (on FILE, or on the last experiment).",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Open this experiment in the app.
+    file: Option<PathBuf>,
+    /// Render the app's window to this PNG file and exit.
+    #[arg(long, value_name = "OUT.png")]
+    screenshot: Option<PathBuf>,
+    /// With --screenshot: train first, and take the picture after N epochs.
+    #[arg(long, value_name = "N", requires = "screenshot")]
+    after_epochs: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -76,9 +86,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        let _ = Cli::command().print_help();
-        return ExitCode::SUCCESS;
+        let launch = cnn_lab::app::LaunchOptions {
+            file: cli.file,
+            screenshot: cli.screenshot,
+            after_epochs: cli.after_epochs,
+        };
+        return match cnn_lab::app::run_native(launch) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::FAILURE
+            }
+        };
     };
     let json = match &command {
         Command::Summary { json, .. }

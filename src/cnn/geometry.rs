@@ -27,7 +27,7 @@ pub fn axis(n: usize, f: usize, s: usize, padding: Padding) -> Option<Axis> {
         }),
         Padding::Same => {
             let out = n.div_ceil(s);
-            let total = ((out - 1) * s + f).saturating_sub(n);
+            let total = ((out - 1) * s).checked_add(f)?.saturating_sub(n);
             Some(Axis {
                 out,
                 pad_before: total / 2,

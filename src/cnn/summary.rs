@@ -270,7 +270,7 @@ fn layer_info(
             })?;
             let (oh, ow) = win.out_hw();
             let (kh, kw) = conv.kernel_size;
-            let fan_in = (kh * kw * c) as u64;
+            let fan_in = (kh as u64).saturating_mul(kw as u64).saturating_mul(c as u64);
             let weights = fan_in.saturating_mul(conv.filters as u64);
             let params = weights.saturating_add(if conv.use_bias { conv.filters as u64 } else { 0 });
             info.output = Shape::image(oh, ow, conv.filters);

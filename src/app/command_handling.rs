@@ -1,0 +1,285 @@
+//! Applying `AppCommand`s: edits (through the document, so they can be undone), files,
+//! dialogs, and the training run's controls.
+
+use super::commands::{AppCommand, Edit};
+use super::dialogs::{FileDialog, Purpose};
+use super::run::{Curves, TrainingRun};
+use super::{Document, LabApp, MAX_RECENT, Pending, plots};
+use crate::training::{Command, RunOptions};
+use std::path::Path;
+
+impl LabApp {
+    pub(super) fn apply(&mut self, ctx: &egui::Context, command: AppCommand) {
+        match command {
+            AppCommand::Edit(edit) => self.apply_edit(edit),
+            AppCommand::Undo | AppCommand::Redo if self.run.is_some() => {
+                self.status.warn("Stop training before undoing or redoing changes")
+            }
+            AppCommand::Undo => {
+                if !self.doc.undo() {
+                    self.status.info("Nothing to undo");
+                }
+            }
+            AppCommand::Redo => {
+                if !self.doc.redo() {
+                    self.status.info("Nothing to redo");
+                }
+            }
+            AppCommand::New => self.guard(Pending::New),
+            AppCommand::OpenDialog => self.guard(Pending::OpenDialog),
+            AppCommand::Open(path) => self.guard(Pending::Open(path)),
+            AppCommand::Quit => self.guard(Pending::Quit),
+            AppCommand::Save => match self.doc.path().map(Path::to_path_buf) {
+                Some(path) => {
+                    self.save_to(&path);
+                }
+                None => self.spawn_dialog(Purpose::SaveAs(None)),
+            },
+            AppCommand::SaveAsDialog => self.spawn_dialog(Purpose::SaveAs(None)),
+            AppCommand::SaveAs(path) => {
+                self.save_to(&path);
+            }
+            AppCommand::ExportCsvDialog => self.spawn_dialog(Purpose::ExportCsv),
+            AppCommand::ExportCsv(path) => self.export_csv(&path),
+            AppCommand::ChooseDataDialog => self.spawn_dialog(Purpose::DataFolder),
+            AppCommand::ConfirmSave => {
+                if let Some(pending) = self.pending.take() {
+                    match self.doc.path().map(Path::to_path_buf) {
+                        Some(path) => {
+                            if self.save_to(&path) {
+                                self.proceed(pending);
+                            }
+                        }
+                        None => self.spawn_dialog(Purpose::SaveAs(Some(pending))),
+                    }
+                }
+            }
+            AppCommand::ConfirmDiscard => {
+                if let Some(pending) = self.pending.take() {
+                    self.proceed(pending);
+                }
+            }
+            AppCommand::ConfirmCancel => self.pending = None,
+            AppCommand::DismissError => self.error = None,
+            AppCommand::StartTraining => self.start_training(false),
+            AppCommand::Pause => self.send_to_run(Command::Pause),
+            AppCommand::Resume => self.send_to_run(Command::Resume),
+            AppCommand::Stop => {
+                if self.run.is_some() {
+                    self.status.info("Stopping after the current batch…");
+                }
+                self.send_to_run(Command::Stop);
+            }
+            AppCommand::Step => match &self.run {
+                Some(run) => run.send(Command::Step),
+                None => self.start_training(true),
+            },
+            AppCommand::SetDarkMode(dark) => {
+                self.state.dark_mode = dark;
+                self.apply_theme(ctx);
+            }
+        }
+    }
+
+    pub(super) fn apply_edit(&mut self, edit: Edit) {
+        if let Some(run) = &self.run {
+            if edit.changes_architecture() {
+                self.status
+                    .warn("Training is running: stop it before changing the layers, input or dataset");
+                return;
+            }
+            if let Edit::SetTraining(training) = &edit
+                && training.learning_rate != self.doc.experiment().training.learning_rate
+            {
+                run.send(Command::SetLearningRate(training.learning_rate));
+            }
+        }
+        let resets = matches!(edit, Edit::ResetWeights);
+        match self.doc.edit(&edit) {
+            Ok(()) => {
+                if resets {
+                    self.curves = Curves::default();
+                    self.last_summary = None;
+                    self.status
+                        .info("Weights and history reset: the next run starts from the seed");
+                }
+            }
+            Err(message) => self.status.warn(message),
+        }
+    }
+
+    /// Runs `action` now, or first asks about unsaved changes / an active run.
+    fn guard(&mut self, action: Pending) {
+        if self.doc.is_dirty() || self.run.is_some() {
+            self.pending = Some(action);
+        } else {
+            self.proceed(action);
+        }
+    }
+
+    pub(super) fn proceed(&mut self, action: Pending) {
+        // Dropping the trainer stops it after its current batch.
+        if self.run.take().is_some() {
+            self.status.info("Training stopped");
+        }
+        match action {
+            Pending::New => {
+                self.replace_document(Document::untitled());
+                self.state.last_file = None;
+                self.status.info("New experiment");
+            }
+            Pending::Open(path) => self.open_now(&path),
+            Pending::OpenDialog => self.spawn_dialog(Purpose::Open),
+            Pending::Quit => {
+                self.allow_close = true;
+                self.close_now = true;
+            }
+        }
+    }
+
+    /// Opens `path`; on failure shows why and leaves the current experiment as it was.
+    pub(super) fn open_now(&mut self, path: &Path) {
+        match Document::open(path) {
+            Ok(doc) => {
+                self.replace_document(doc);
+                self.remember(path);
+                self.status.info(format!("Opened {}", path.display()));
+            }
+            Err(error) => {
+                let name = path
+                    .file_name()
+                    .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                self.status.error(format!("Could not open {name}: {error}"));
+                self.error = Some((format!("Could not open {name}"), error.to_string()));
+            }
+        }
+    }
+
+    fn replace_document(&mut self, doc: Document) {
+        self.curves = Curves::from_history(&doc.experiment().history);
+        self.last_summary = None;
+        self.doc = doc;
+    }
+
+    /// Saves to `path`; `false` (with the reason in the status bar) if that failed.
+    pub(super) fn save_to(&mut self, path: &Path) -> bool {
+        match self.doc.save_as(path) {
+            Ok(()) => {
+                self.remember(path);
+                self.status.info(format!("Saved {}", path.display()));
+                true
+            }
+            Err(error) => {
+                self.status.error(error.to_string());
+                false
+            }
+        }
+    }
+
+    pub(super) fn export_csv(&mut self, path: &Path) {
+        let history = if self.run.is_some() {
+            &self.curves.epochs
+        } else {
+            &self.doc.experiment().history
+        };
+        let csv = plots::history_csv(history);
+        match crate::experiment::io::write_atomic(path, csv.as_bytes()) {
+            Ok(()) => self
+                .status
+                .info(format!("Exported {} epochs to {}", history.len(), path.display())),
+            Err(error) => self.status.error(format!("Cannot write {}: {error}", path.display())),
+        }
+    }
+
+    pub(super) fn remember(&mut self, path: &Path) {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        self.state.recent.retain(|p| *p != path);
+        self.state.recent.insert(0, path.clone());
+        self.state.recent.truncate(MAX_RECENT);
+        self.state.last_file = Some(path);
+    }
+
+    fn spawn_dialog(&mut self, purpose: Purpose) {
+        if self.file_dialog.is_some() {
+            self.status.info("A file dialog is already open");
+            return;
+        }
+        let dir = match &purpose {
+            Purpose::Open => Some(self.doc.base_dir()),
+            _ => self.doc.path().and_then(Path::parent).map(Path::to_path_buf),
+        };
+        let stem = self.doc.path().and_then(Path::file_stem).map_or_else(
+            || slug(&self.doc.experiment().name),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let file_name = match &purpose {
+            Purpose::SaveAs(_) => Some(format!("{stem}.ron")),
+            Purpose::ExportCsv => Some(format!("{stem}_history.csv")),
+            _ => None,
+        };
+        match FileDialog::spawn(purpose, dir, file_name) {
+            Ok(dialog) => self.file_dialog = Some(dialog),
+            Err(error) => self.status.error(format!("Cannot show the file dialog: {error}")),
+        }
+    }
+
+    fn start_training(&mut self, paused: bool) {
+        if self.run.is_some() {
+            return;
+        }
+        if let Some(reason) = self.doc.training_blocker() {
+            self.status.error(format!("Cannot train: {reason}"));
+            return;
+        }
+        let fresh = !self.doc.weights_fit();
+        let options = RunOptions {
+            base_dir: self.doc.base_dir(),
+            fresh,
+            ..RunOptions::default()
+        };
+        match TrainingRun::start(self.doc.experiment().clone(), options) {
+            Ok(run) => {
+                if paused {
+                    run.send(Command::Pause);
+                    run.send(Command::Step);
+                }
+                if fresh {
+                    self.curves = Curves::default();
+                } else {
+                    self.curves.epochs = self.doc.experiment().history.clone();
+                }
+                self.doc.break_undo_group();
+                self.run = Some(run);
+                self.status.info(if fresh {
+                    "Training from fresh weights (the saved ones do not fit the edited layers)"
+                } else {
+                    "Training started"
+                });
+            }
+            Err(error) => self.status.error(format!("Cannot start the training thread: {error}")),
+        }
+    }
+
+    fn send_to_run(&mut self, command: Command) {
+        match &self.run {
+            Some(run) => run.send(command),
+            None => self.status.info("No training run is active"),
+        }
+    }
+}
+
+/// "MNIST LeNet" → "mnist_lenet", for suggested file names.
+fn slug(name: &str) -> String {
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let slug = slug.trim_matches('_').to_string();
+    if slug.is_empty() { "experiment".into() } else { slug }
+}

@@ -1,0 +1,231 @@
+//! Every state change the app can make, as data: panels push commands while they draw, and
+//! `LabApp` applies them once per frame, after layout (so nothing changes under a widget).
+
+use crate::cnn::{LayerSpec, Padding, QuickFix, Shape, analyze};
+use crate::experiment::{DatasetSource, Experiment, Input, Training};
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+/// A change to the experiment being edited. Each one is undoable.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    SetLayer {
+        index: usize,
+        layer: LayerSpec,
+    },
+    Insert {
+        index: usize,
+        layer: LayerSpec,
+    },
+    Remove {
+        index: usize,
+    },
+    Duplicate {
+        index: usize,
+    },
+    /// Swap layer `index` with layer `index + 1`.
+    SwapWithNext {
+        index: usize,
+    },
+    ApplyFix(QuickFix),
+    SetInput(Input),
+    SetDataset(DatasetSource),
+    SetTraining(Training),
+    SetName(String),
+    SetNotes(String),
+    SetSeed(u64),
+    /// Forget the trained weights, history and resume state: the next run starts from the seed.
+    ResetWeights,
+}
+
+impl Edit {
+    /// Edits that change the model's structure (blocked while a run is training it).
+    pub fn changes_architecture(&self) -> bool {
+        !matches!(
+            self,
+            Edit::SetTraining(_) | Edit::SetName(_) | Edit::SetNotes(_) | Edit::SetSeed(_)
+        )
+    }
+
+    /// Consecutive edits with the same key (dragging a value, typing a name) form one undo step.
+    pub fn coalesce_key(&self) -> Option<String> {
+        match self {
+            Edit::SetLayer { index, .. } => Some(format!("layer {index}")),
+            Edit::SetInput(_) => Some("input".into()),
+            Edit::SetTraining(_) => Some("training".into()),
+            Edit::SetName(_) => Some("name".into()),
+            Edit::SetNotes(_) => Some("notes".into()),
+            Edit::SetSeed(_) => Some("seed".into()),
+            Edit::SetDataset(DatasetSource::Synthetic(_) | DatasetSource::Path(_)) => Some("dataset".into()),
+            _ => None,
+        }
+    }
+
+    /// Applies the edit; `Err` explains why it cannot be applied (nothing changed then).
+    pub fn apply(&self, experiment: &mut Experiment) -> Result<(), String> {
+        let layers = &mut experiment.layers;
+        let missing = |index: usize| format!("there is no layer {}", index + 1);
+        match self {
+            Edit::SetLayer { index, layer } => {
+                let slot = layers.get_mut(*index).ok_or_else(|| missing(*index))?;
+                *slot = layer.clone();
+            }
+            Edit::Insert { index, layer } => {
+                layers.insert((*index).min(layers.len()), layer.clone());
+            }
+            Edit::Remove { index } => {
+                if *index >= layers.len() {
+                    return Err(missing(*index));
+                }
+                layers.remove(*index);
+            }
+            Edit::Duplicate { index } => {
+                let copy = layers.get(*index).cloned().ok_or_else(|| missing(*index))?;
+                layers.insert(index + 1, copy);
+            }
+            Edit::SwapWithNext { index } => {
+                if index + 1 >= layers.len() {
+                    return Err(format!("layer {} has no layer below it", index + 1));
+                }
+                layers.swap(*index, index + 1);
+            }
+            Edit::ApplyFix(fix) => apply_fix(experiment, fix)?,
+            Edit::SetInput(input) => {
+                experiment.input = *input;
+                // Synthetic data is drawn at the input size, so the two stay in step.
+                if let DatasetSource::Synthetic(spec) = &mut experiment.dataset {
+                    spec.height = input.height;
+                    spec.width = input.width;
+                    spec.channels = input.channels;
+                }
+            }
+            Edit::SetDataset(source) => {
+                match source {
+                    DatasetSource::Bundled(_) => {
+                        experiment.input = Input {
+                            height: 28,
+                            width: 28,
+                            channels: 1,
+                        }
+                    }
+                    DatasetSource::Synthetic(spec) => {
+                        experiment.input = Input {
+                            height: spec.height,
+                            width: spec.width,
+                            channels: spec.channels,
+                        }
+                    }
+                    DatasetSource::Path(_) => {}
+                }
+                experiment.dataset = source.clone();
+            }
+            Edit::SetTraining(training) => experiment.training = training.clone(),
+            Edit::SetName(name) => experiment.name = name.clone(),
+            Edit::SetNotes(notes) => experiment.notes = notes.clone(),
+            Edit::SetSeed(seed) => experiment.seed = *seed,
+            Edit::ResetWeights => {
+                experiment.weights = None;
+                experiment.history.clear();
+                experiment.filter_snapshots.clear();
+                experiment.resume = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), String> {
+    let stale = || "that fix no longer applies to the model".to_string();
+    match fix {
+        QuickFix::UsePaddingSame { index } => match experiment.layers.get_mut(*index) {
+            Some(LayerSpec::Conv2D(conv)) => conv.padding = Padding::Same,
+            Some(LayerSpec::MaxPooling2D(pool) | LayerSpec::AveragePooling2D(pool)) => pool.padding = Padding::Same,
+            _ => return Err(stale()),
+        },
+        QuickFix::InsertFlatten { index } => {
+            if *index > experiment.layers.len() {
+                return Err(stale());
+            }
+            experiment.layers.insert(*index, LayerSpec::Flatten);
+        }
+        QuickFix::RemoveLayer { index } => {
+            if *index >= experiment.layers.len() {
+                return Err(stale());
+            }
+            experiment.layers.remove(*index);
+        }
+        QuickFix::SetUnits { index, units } => match experiment.layers.get_mut(*index) {
+            Some(LayerSpec::Dense(dense)) => dense.units = *units,
+            _ => return Err(stale()),
+        },
+        QuickFix::AppendClassifier { units } => {
+            let output = analyze(experiment.input.shape(), &experiment.layers, None)
+                .summary
+                .output();
+            if matches!(output, Shape::Image { .. }) {
+                experiment.layers.push(LayerSpec::Flatten);
+            }
+            experiment
+                .layers
+                .push(LayerSpec::Dense(crate::cnn::spec::Dense::new(*units)));
+        }
+    }
+    Ok(())
+}
+
+/// What a user (or a test) can ask the app to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AppCommand {
+    Edit(Edit),
+    Undo,
+    Redo,
+    /// A fresh experiment (asks about unsaved changes first).
+    New,
+    /// Shows the native file picker, then opens the file chosen.
+    OpenDialog,
+    /// Opens this file (asks about unsaved changes first).
+    Open(PathBuf),
+    /// Saves to the current file, or asks where if there is none.
+    Save,
+    /// Shows the native save dialog.
+    SaveAsDialog,
+    /// Saves to this file, which becomes the current file.
+    SaveAs(PathBuf),
+    ExportCsvDialog,
+    /// Shows the native folder picker for the dataset.
+    ChooseDataDialog,
+    /// Writes the per-epoch history as CSV to this file.
+    ExportCsv(PathBuf),
+    /// Closes the window (asks about unsaved changes first).
+    Quit,
+    /// Answers to "Save changes?": save then continue, continue without saving, or stay.
+    ConfirmSave,
+    ConfirmDiscard,
+    ConfirmCancel,
+    DismissError,
+    StartTraining,
+    Pause,
+    Resume,
+    Stop,
+    /// One batch, then pause (starts a paused run if none is active).
+    Step,
+    SetDarkMode(bool),
+}
+
+/// Commands pushed by panels during a frame; drained by `LabApp` after layout.
+#[derive(Default)]
+pub struct CommandQueue(RefCell<Vec<AppCommand>>);
+
+impl CommandQueue {
+    pub fn send(&self, command: AppCommand) {
+        self.0.borrow_mut().push(command);
+    }
+
+    pub fn edit(&self, edit: Edit) {
+        self.send(AppCommand::Edit(edit));
+    }
+
+    pub fn take(&self) -> Vec<AppCommand> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+}

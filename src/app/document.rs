@@ -1,0 +1,264 @@
+//! The experiment being edited: its file, whether it has unsaved changes, its undo history and
+//! its live analysis (shapes, parameters, the first error).
+
+use super::commands::Edit;
+use super::undo::UndoHistory;
+use crate::cnn::spec::{Conv2D, Dense, Pool2D};
+use crate::cnn::{Analysis, LayerSpec, OptimizerKind, analyze};
+use crate::experiment::{self, DatasetSource, Experiment, ExperimentError, Input, Training};
+use std::path::{Path, PathBuf};
+
+pub struct Document {
+    experiment: Experiment,
+    path: Option<PathBuf>,
+    dirty: bool,
+    undo: UndoHistory,
+    analysis: Analysis,
+}
+
+impl Document {
+    pub fn new(experiment: Experiment, path: Option<PathBuf>) -> Self {
+        let analysis = analysis_of(&experiment);
+        Document {
+            experiment,
+            path,
+            dirty: false,
+            undo: UndoHistory::default(),
+            analysis,
+        }
+    }
+
+    /// A small model on synthetic shapes that trains in seconds: a starting point to edit.
+    pub fn untitled() -> Self {
+        let experiment = Experiment {
+            version: experiment::FORMAT_VERSION,
+            name: "Untitled".into(),
+            notes: String::new(),
+            seed: 1,
+            input: Input {
+                height: 28,
+                width: 28,
+                channels: 1,
+            },
+            dataset: DatasetSource::Bundled("shapes".into()),
+            layers: vec![
+                LayerSpec::Conv2D(Conv2D::new(8, 3).same().relu()),
+                LayerSpec::MaxPooling2D(Pool2D::new(2)),
+                LayerSpec::Flatten,
+                LayerSpec::Dense(Dense::new(6)),
+            ],
+            training: Training {
+                optimizer: OptimizerKind::adam(),
+                learning_rate: 0.001,
+                epochs: 3,
+                ..Training::default()
+            },
+            transfer: None,
+            class_names: Vec::new(),
+            weights: None,
+            history: Vec::new(),
+            filter_snapshots: Vec::new(),
+            resume: None,
+        };
+        Document::new(experiment, None)
+    }
+
+    pub fn open(path: &Path) -> Result<Self, ExperimentError> {
+        Ok(Document::new(experiment::load(path)?, Some(path.to_path_buf())))
+    }
+
+    pub fn experiment(&self) -> &Experiment {
+        &self.experiment
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn analysis(&self) -> &Analysis {
+        &self.analysis
+    }
+
+    pub fn can_undo(&self) -> bool {
+        self.undo.can_undo()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        self.undo.can_redo()
+    }
+
+    /// "seed_quiz.ron" or "untitled".
+    pub fn file_label(&self) -> String {
+        self.path
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map_or_else(|| "untitled".into(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// Relative paths in the experiment (transfer sources, data folders) start here.
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.as_ref().and_then(|p| p.parent()) {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            Some(_) => PathBuf::from("."),
+            None => super::paths::projects_dir(),
+        }
+    }
+
+    /// The number of classes the model must end with, when known without loading the data.
+    pub fn classes(&self) -> Option<usize> {
+        classes_of(&self.experiment)
+    }
+
+    /// Applies `edit` as one undoable step.
+    pub fn edit(&mut self, edit: &Edit) -> Result<(), String> {
+        let before = self.experiment.clone();
+        edit.apply(&mut self.experiment)?;
+        if self.experiment != before {
+            self.undo.record(&before, edit.coalesce_key());
+            self.changed();
+        }
+        Ok(())
+    }
+
+    /// Ends a group of merged edits (e.g. when a drag is released).
+    pub fn break_undo_group(&mut self) {
+        self.undo.break_group();
+    }
+
+    pub fn undo(&mut self) -> bool {
+        match self.undo.undo(&self.experiment) {
+            Some(previous) => {
+                self.experiment = previous;
+                self.changed();
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn redo(&mut self) -> bool {
+        match self.undo.redo(&self.experiment) {
+            Some(next) => {
+                self.experiment = next;
+                self.changed();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes what a finished run learned (weights, history, filter snapshots, resume state,
+    /// class names), keeping everything else as the user has it now. Undoable.
+    pub fn absorb_run(&mut self, trained: Experiment) {
+        let before = self.experiment.clone();
+        let e = &mut self.experiment;
+        e.weights = trained.weights;
+        e.history = trained.history;
+        e.filter_snapshots = trained.filter_snapshots;
+        e.resume = trained.resume;
+        e.class_names = trained.class_names;
+        self.undo.record(&before, None);
+        self.undo.break_group();
+        self.changed();
+    }
+
+    pub fn save_as(&mut self, path: &Path) -> Result<(), ExperimentError> {
+        experiment::save(&self.experiment, path)?;
+        self.path = Some(path.to_path_buf());
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Whether the saved weights still match the layers' parameter counts (an edited
+    /// architecture makes them stale: the next run then starts from fresh weights).
+    pub fn weights_fit(&self) -> bool {
+        let Some(weights) = &self.experiment.weights else {
+            return true;
+        };
+        if self.analysis.error.is_some() || self.analysis.summary.layers.len() != self.experiment.layers.len() {
+            return false;
+        }
+        let mut per_layer = vec![0u64; self.experiment.layers.len()];
+        for array in weights {
+            let Some(count) = per_layer.get_mut(array.layer) else {
+                return false;
+            };
+            *count += array.dims.iter().map(|&d| d as u64).product::<u64>();
+        }
+        per_layer
+            .iter()
+            .zip(&self.analysis.summary.layers)
+            .all(|(&count, info)| count == info.params())
+    }
+
+    /// Why the model cannot be trained as it is, in a sentence; `None` when it can.
+    pub fn training_blocker(&self) -> Option<String> {
+        if let Some(error) = &self.analysis.error {
+            return Some(error.to_string());
+        }
+        let e = &self.experiment;
+        let input = e.input;
+        match &e.dataset {
+            DatasetSource::Bundled(name) if !crate::data::BUNDLED.contains(&name.as_str()) => {
+                return Some(format!(
+                    "there is no bundled dataset \"{name}\"; choose mnist, fashion-mnist or shapes"
+                ));
+            }
+            DatasetSource::Bundled(name) if (input.height, input.width, input.channels) != (28, 28, 1) => {
+                return Some(format!(
+                    "the {name} images are 28×28×1 but the input is {}×{}×{}; set the input to 28×28×1",
+                    input.height, input.width, input.channels
+                ));
+            }
+            DatasetSource::Synthetic(spec) if spec.channels != 1 && spec.channels != 3 => {
+                return Some("synthetic shapes have 1 or 3 channels; set the input channels to 1 or 3".into());
+            }
+            DatasetSource::Path(path) if !experiment::Experiment::resolve(path, &self.base_dir()).exists() => {
+                return Some(format!(
+                    "the data folder {} does not exist; choose another dataset",
+                    path.display()
+                ));
+            }
+            _ => {}
+        }
+        let t = &e.training;
+        if t.batch_size == 0 {
+            return Some("the batch size is 0; use 32 or 64".into());
+        }
+        if t.epochs == 0 {
+            return Some("epochs is 0; train for at least 1 epoch".into());
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return Some("the learning rate must be a small positive number, such as 0.001".into());
+        }
+        if !(0.0..1.0).contains(&t.validation_split) {
+            return Some("the validation split must be a fraction below 1, such as 0.1".into());
+        }
+        None
+    }
+
+    fn changed(&mut self) {
+        self.dirty = true;
+        self.analysis = analysis_of(&self.experiment);
+    }
+}
+
+/// The classes the dataset has, when known without reading it (or recorded by a past run).
+pub fn classes_of(experiment: &Experiment) -> Option<usize> {
+    experiment
+        .dataset
+        .known_classes()
+        .or_else(|| (!experiment.class_names.is_empty()).then_some(experiment.class_names.len()))
+}
+
+fn analysis_of(experiment: &Experiment) -> Analysis {
+    analyze(
+        experiment.input.shape(),
+        &experiment.effective_layers(),
+        classes_of(experiment),
+    )
+}

@@ -1,0 +1,645 @@
+//! The model editor, the heart of the screen: the experiment's name, input and dataset, then
+//! one row per layer with its hyperparameters editable inline and, computed live by the shape
+//! inference, its output shape, parameters with the course formula, MACs and receptive field.
+//! An invalid layer's row turns red with the engine's sentence and a one-click fix.
+
+use super::LabContext;
+use super::commands::{AppCommand, Edit};
+use super::layer_fields::{PALETTE, default_layer, drag, kind_color, layer_fields_ui};
+use crate::cnn::summary::{format_bytes, group_digits};
+use crate::cnn::{ArchError, LayerInfo, LayerSpec, analyze};
+use crate::data::{BUNDLED, SyntheticSpec, describe_bundled};
+use crate::experiment::{DatasetSource, Input};
+use egui::{Align, Color32, Layout, RichText, Ui, vec2};
+
+/// Column widths of the layer table (the hyperparameters go on a second line).
+const W_NUMBER: f32 = 28.0;
+const W_KIND: f32 = 168.0;
+const W_OUTPUT: f32 = 96.0;
+const W_PARAMS: f32 = 206.0;
+const W_MACS: f32 = 92.0;
+const W_RF: f32 = 60.0;
+
+#[derive(Default)]
+pub struct EditorPanel {
+    /// Where the palette inserts: before layer `insert_at` (0-based); `None` = at the end.
+    insert_at: Option<usize>,
+}
+
+impl EditorPanel {
+    pub fn insert_at(&self) -> Option<usize> {
+        self.insert_at
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, lab: &LabContext) {
+        let locked = lab.run.is_some();
+        let n_layers = lab.experiment.layers.len();
+        if self.insert_at.is_some_and(|i| i >= n_layers) {
+            self.insert_at = None;
+        }
+        header_ui(ui, lab, locked);
+        ui.separator();
+        if locked {
+            banner(
+                ui,
+                ui.visuals().warn_fg_color,
+                "Training is running: stop it to change the layers, input or dataset. \
+                 Training settings apply to the next run; the learning rate applies at once.",
+            );
+        }
+        // Palette and totals stay visible at the bottom; the layer list scrolls above them.
+        egui::Panel::bottom("editor_bottom")
+            .resizable(false)
+            .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(0, 6)))
+            .show(ui, |ui| {
+                totals_ui(ui, lab);
+                ui.separator();
+                ui.add_enabled_ui(!locked, |ui| self.palette_ui(ui, lab));
+            });
+        egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
+            // Locked rows still scroll.
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| ui.add_enabled_ui(!locked, |ui| self.table_ui(ui, lab)));
+        });
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, lab: &LabContext) {
+        let analysis = lab.analysis;
+        let error = analysis.error.as_ref();
+        column_titles_ui(ui);
+        input_row_ui(ui, lab);
+        let effective = lab.experiment.effective_layers();
+        let transferred = lab
+            .experiment
+            .transfer
+            .as_ref()
+            .filter(|t| t.freeze)
+            .map_or(0, |t| t.layers);
+        for (index, layer) in lab.experiment.layers.iter().enumerate() {
+            if self.insert_at == Some(index) {
+                insert_marker(ui);
+            }
+            let info = analysis.summary.layers.get(index);
+            let row_error = error.filter(|e| e.layer_index() == Some(index));
+            let row = RowView {
+                index,
+                layer,
+                trainable: effective.get(index).is_none_or(LayerSpec::trainable),
+                frozen_by_transfer: index < transferred,
+                info,
+                error: row_error,
+                count: lab.experiment.layers.len(),
+            };
+            self.layer_row_ui(ui, lab, &row);
+        }
+        if self.insert_at.is_none() && !lab.experiment.layers.is_empty() {
+            insert_marker(ui);
+        }
+        // Errors about the whole model (its end, its input, its size) go below the rows.
+        if let Some(error) = error.filter(|e| e.layer_index().is_none()) {
+            ui.add_space(4.0);
+            error_box_ui(ui, lab, error);
+        }
+        if !lab.weights_fit {
+            ui.add_space(4.0);
+            banner(
+                ui,
+                ui.visuals().warn_fg_color,
+                "The trained weights no longer fit the edited layers: the next run starts from fresh weights (Undo brings the old model back).",
+            );
+        }
+    }
+
+    fn layer_row_ui(&mut self, ui: &mut Ui, lab: &LabContext, row: &RowView) {
+        let visuals = ui.visuals().clone();
+        let number = row.index + 1;
+        let (fill, stroke) = if row.error.is_some() {
+            let red = visuals.error_fg_color;
+            (red.gamma_multiply(0.12), egui::Stroke::new(1.5, red))
+        } else {
+            (
+                visuals.faint_bg_color,
+                egui::Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
+            )
+        };
+        egui::Frame::new()
+            .fill(fill)
+            .stroke(stroke)
+            .corner_radius(4)
+            .inner_margin(egui::Margin::symmetric(6, 4))
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.horizontal(|ui| {
+                    cell(ui, W_NUMBER, |ui| {
+                        ui.weak(format!("{number}"));
+                    });
+                    cell(ui, W_KIND, |ui| {
+                        let color = kind_color(row.layer.kind(), visuals.dark_mode);
+                        let (rect, _) = ui.allocate_exact_size(vec2(4.0, 16.0), egui::Sense::hover());
+                        ui.painter().rect_filled(rect, 2.0, color);
+                        ui.add(egui::Label::new(RichText::new(row.layer.kind()).strong()).truncate());
+                        if !row.trainable {
+                            ui.label("❄").on_hover_text("frozen: its weights do not train");
+                        }
+                    });
+                    computed_cells_ui(ui, row.info);
+                    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                        self.row_actions_ui(ui, lab, row);
+                    });
+                });
+                ui.horizontal_wrapped(|ui| {
+                    ui.add_space(W_NUMBER + ui.spacing().item_spacing.x);
+                    let mut edited = row.layer.clone();
+                    if layer_fields_ui(ui, number, &mut edited, row.frozen_by_transfer) {
+                        lab.commands.edit(Edit::SetLayer {
+                            index: row.index,
+                            layer: edited,
+                        });
+                    }
+                });
+                if let Some(error) = row.error {
+                    ui.horizontal(|ui| {
+                        ui.add_space(W_NUMBER + ui.spacing().item_spacing.x);
+                        ui.vertical(|ui| error_line_ui(ui, lab, error));
+                    });
+                }
+            });
+        ui.add_space(2.0);
+    }
+
+    fn row_actions_ui(&mut self, ui: &mut Ui, lab: &LabContext, row: &RowView) {
+        let number = row.index + 1;
+        let icon = |ui: &mut Ui, enabled: bool, icon: &str, name: String| {
+            ui.add_enabled(enabled, egui::Button::new(icon).small().frame(false))
+                .on_hover_text(&name)
+                .accessible_name(name)
+                .clicked()
+        };
+        if icon(ui, true, "🗑", format!("remove layer {number}")) {
+            lab.commands.edit(Edit::Remove { index: row.index });
+        }
+        if icon(ui, true, "⎘", format!("duplicate layer {number}")) {
+            lab.commands.edit(Edit::Duplicate { index: row.index });
+        }
+        if icon(ui, number < row.count, "⏷", format!("move layer {number} down")) {
+            lab.commands.edit(Edit::SwapWithNext { index: row.index });
+        }
+        if icon(ui, row.index > 0, "⏶", format!("move layer {number} up")) {
+            lab.commands.edit(Edit::SwapWithNext { index: row.index - 1 });
+        }
+        let menu = ui.menu_button("➕", |ui| {
+            ui.label(RichText::new(format!("Insert after layer {number}")).strong());
+            for kind in PALETTE {
+                let name = format!("insert {kind} after layer {number}");
+                if let Some(layer) = palette_button_ui(ui, lab, kind, number, name) {
+                    lab.commands.edit(Edit::Insert { index: number, layer });
+                }
+            }
+        });
+        let name = format!("insert a layer after layer {number}");
+        menu.response.on_hover_text(&name).accessible_name(name);
+    }
+
+    fn palette_ui(&mut self, ui: &mut Ui, lab: &LabContext) {
+        let layers = &lab.experiment.layers;
+        let position = self.insert_at.unwrap_or(layers.len()).min(layers.len());
+        ui.horizontal(|ui| {
+            ui.strong("Add a layer");
+            let where_text = |p: usize| -> String {
+                match p {
+                    0 => "at the start (after the input)".into(),
+                    p if p == layers.len() => "at the end".into(),
+                    p => format!("after layer {p} ({})", layers[p - 1].kind()),
+                }
+            };
+            egui::ComboBox::from_id_salt("insert position")
+                .selected_text(where_text(position))
+                .width(230.0)
+                .show_ui(ui, |ui| {
+                    for p in 0..=layers.len() {
+                        if ui.selectable_label(p == position, where_text(p)).clicked() {
+                            self.insert_at = (p < layers.len()).then_some(p);
+                        }
+                    }
+                })
+                .response
+                .accessible_name("insert position");
+        });
+        ui.horizontal_wrapped(|ui| {
+            for kind in PALETTE {
+                if let Some(layer) = palette_button_ui(ui, lab, kind, position, format!("add {kind}")) {
+                    lab.commands.edit(Edit::Insert { index: position, layer });
+                    // Keep inserting below what was just added.
+                    self.insert_at = self.insert_at.map(|_| position + 1);
+                }
+            }
+        });
+    }
+}
+
+/// A button that inserts a `kind` layer at `position`, showing the shape it would output
+/// there (or why it does not fit). Returns the layer when clicked.
+fn palette_button_ui(ui: &mut Ui, lab: &LabContext, kind: &str, position: usize, name: String) -> Option<LayerSpec> {
+    let layer = default_layer(kind)?;
+    let layers = &lab.experiment.layers;
+    let position = position.min(layers.len());
+    let mut trial = layers[..position].to_vec();
+    trial.push(layer.clone());
+    let preview = analyze(lab.experiment.input.shape(), &trial, None);
+    let (shape, problem) = match preview.summary.layers.get(position) {
+        Some(info) => (info.output.hwc(), None),
+        None => match preview.error {
+            Some(e) if e.layer_index() == Some(position) => ("✖".to_string(), Some(e.to_string())),
+            _ => (
+                "?".to_string(),
+                Some("the layers before this position are invalid".to_string()),
+            ),
+        },
+    };
+    let style = ui.style();
+    let mut job = egui::text::LayoutJob::single_section(
+        kind.to_string(),
+        egui::TextFormat::simple(
+            egui::TextStyle::Button.resolve(style),
+            kind_color(kind, ui.visuals().dark_mode),
+        ),
+    );
+    let shape_color = if problem.is_some() {
+        ui.visuals().error_fg_color
+    } else {
+        ui.visuals().weak_text_color()
+    };
+    job.append(
+        &format!("  → {shape}"),
+        0.0,
+        egui::TextFormat::simple(egui::TextStyle::Monospace.resolve(style), shape_color),
+    );
+    let hover = match &problem {
+        Some(problem) => format!("{} does not fit here: {problem}", layer.describe()),
+        None => format!("Insert {} here; it would output {shape}", layer.describe()),
+    };
+    ui.button(job)
+        .on_hover_text(hover)
+        .accessible_name(name)
+        .clicked()
+        .then_some(layer)
+}
+
+struct RowView<'a> {
+    index: usize,
+    layer: &'a LayerSpec,
+    trainable: bool,
+    frozen_by_transfer: bool,
+    info: Option<&'a LayerInfo>,
+    error: Option<&'a ArchError>,
+    count: usize,
+}
+
+/// A fixed-width cell, so the rows line up like a table.
+fn cell<R>(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui) -> R) -> R {
+    ui.allocate_ui_with_layout(
+        vec2(width, ui.spacing().interact_size.y),
+        Layout::left_to_right(Align::Center),
+        |ui| {
+            ui.set_width(width);
+            add(ui)
+        },
+    )
+    .inner
+}
+
+fn column_titles_ui(ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        ui.add_space(6.0);
+        let title = |ui: &mut Ui, w: f32, t: &str, tip: &str| {
+            cell(ui, w, |ui| {
+                ui.small(RichText::new(t).strong()).on_hover_text(tip);
+            })
+        };
+        title(ui, W_NUMBER, "#", "Layer number");
+        title(ui, W_KIND, "Layer", "Keras layer class");
+        title(ui, W_OUTPUT, "Output H×W×C", "Shape of one image's output");
+        title(
+            ui,
+            W_PARAMS,
+            "Parameters",
+            "Weights and biases, with the course formula",
+        );
+        title(ui, W_MACS, "MACs", "Multiply-accumulates per image");
+        title(ui, W_RF, "RF", "Receptive field: input pixels one output value sees");
+    });
+}
+
+fn computed_cells_ui(ui: &mut Ui, info: Option<&LayerInfo>) {
+    let Some(info) = info else {
+        for w in [W_OUTPUT, W_PARAMS, W_MACS, W_RF] {
+            cell(ui, w, |ui| {
+                ui.weak("—");
+            });
+        }
+        return;
+    };
+    cell(ui, W_OUTPUT, |ui| {
+        ui.label(RichText::new(info.output.hwc()).monospace().strong())
+            .on_hover_text(format!("input {}, output {}", info.input.hwc(), info.output.hwc()));
+    });
+    cell(ui, W_PARAMS, |ui| {
+        let text = if info.params() == 0 {
+            "0".to_string()
+        } else {
+            info.params_formula.clone()
+        };
+        let mut rich = RichText::new(text).monospace();
+        if info.trainable_params == 0 && info.params() > 0 {
+            rich = rich.weak();
+        }
+        ui.add(egui::Label::new(rich).truncate()).on_hover_text(format!(
+            "{} parameters: {} trainable, {} non-trainable",
+            group_digits(info.params()),
+            group_digits(info.trainable_params),
+            group_digits(info.non_trainable_params)
+        ));
+    });
+    cell(ui, W_MACS, |ui| {
+        ui.label(RichText::new(short_count(info.macs)).monospace())
+            .on_hover_text(format!("{} multiply-accumulates per image", group_digits(info.macs)));
+    });
+    cell(ui, W_RF, |ui| {
+        let (h, w) = info.receptive_field;
+        ui.label(RichText::new(format!("{h}×{w}")).monospace())
+            .on_hover_text(format!(
+                "Each output value sees {h}×{w} input pixels; neighbours are {}×{} pixels apart",
+                info.jump.0, info.jump.1
+            ));
+    });
+}
+
+fn input_row_ui(ui: &mut Ui, lab: &LabContext) {
+    egui::Frame::new()
+        .fill(ui.visuals().extreme_bg_color)
+        .corner_radius(4)
+        .inner_margin(egui::Margin::symmetric(6, 4))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                cell(ui, W_NUMBER, |ui| {
+                    ui.weak("0");
+                });
+                cell(ui, W_KIND, |ui| {
+                    ui.strong("Input");
+                });
+                cell(ui, W_OUTPUT, |ui| {
+                    ui.label(RichText::new(lab.experiment.input.shape().hwc()).monospace().strong());
+                });
+                ui.weak(format!(
+                    "{} values per image",
+                    group_digits(lab.experiment.input.shape().len_saturating())
+                ));
+            });
+        });
+    ui.add_space(2.0);
+}
+
+fn insert_marker(ui: &mut Ui) {
+    let color = ui.visuals().selection.bg_fill;
+    ui.horizontal(|ui| {
+        ui.add_space(W_NUMBER);
+        ui.label(RichText::new("➕ new layers go here").small().color(color));
+        let (rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), 2.0), egui::Sense::hover());
+        ui.painter().rect_filled(rect, 1.0, color);
+    });
+}
+
+fn error_line_ui(ui: &mut Ui, lab: &LabContext, error: &ArchError) {
+    let red = ui.visuals().error_fg_color;
+    ui.add(egui::Label::new(RichText::new(format!("✖ {error}")).color(red)).wrap());
+    if let Some(fix) = error.quick_fix()
+        && ui
+            .button(RichText::new(format!("🔧 {}", fix.label())).strong())
+            .on_hover_text("Apply this fix (Ctrl+Z undoes it)")
+            .accessible_name(fix.label())
+            .clicked()
+    {
+        lab.commands.edit(Edit::ApplyFix(fix.clone()));
+    }
+}
+
+fn error_box_ui(ui: &mut Ui, lab: &LabContext, error: &ArchError) {
+    let red = ui.visuals().error_fg_color;
+    egui::Frame::new()
+        .fill(red.gamma_multiply(0.12))
+        .stroke(egui::Stroke::new(1.5, red))
+        .corner_radius(4)
+        .inner_margin(egui::Margin::same(6))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            error_line_ui(ui, lab, error);
+        });
+}
+
+fn banner(ui: &mut Ui, color: Color32, text: &str) {
+    egui::Frame::new()
+        .fill(color.gamma_multiply(0.12))
+        .corner_radius(4)
+        .inner_margin(egui::Margin::same(6))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(text).color(color));
+        });
+}
+
+/// Name, notes, input shape and dataset.
+fn header_ui(ui: &mut Ui, lab: &LabContext, locked: bool) {
+    let experiment = lab.experiment;
+    ui.horizontal(|ui| {
+        let mut name = experiment.name.clone();
+        let response = ui.add(
+            egui::TextEdit::singleline(&mut name)
+                .font(egui::TextStyle::Heading)
+                .desired_width(ui.available_width() - 8.0)
+                .hint_text("experiment name"),
+        );
+        if response.accessible_name("experiment name").changed() {
+            lab.commands.edit(Edit::SetName(name));
+        }
+    });
+    egui::CollapsingHeader::new("Notes").default_open(false).show(ui, |ui| {
+        let mut notes = experiment.notes.clone();
+        let response = ui.add(
+            egui::TextEdit::multiline(&mut notes)
+                .desired_rows(3)
+                .desired_width(f32::INFINITY)
+                .hint_text("what this experiment is about"),
+        );
+        if response.accessible_name("notes").changed() {
+            lab.commands.edit(Edit::SetNotes(notes));
+        }
+    });
+    ui.add_enabled_ui(!locked, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.strong("Input");
+            let mut input = experiment.input;
+            let mut changed = false;
+            let mut dim = |ui: &mut Ui, value: &mut usize, label: &str, max: usize| {
+                changed |= ui
+                    .add(drag(value).range(1..=max).speed(0.2))
+                    .accessible_name(format!("input {label}"))
+                    .changed();
+            };
+            dim(ui, &mut input.height, "height", 1024);
+            ui.label("×");
+            dim(ui, &mut input.width, "width", 1024);
+            ui.label("×");
+            dim(ui, &mut input.channels, "channels", 64);
+            ui.weak("(H×W×C)");
+            if changed {
+                lab.commands.edit(Edit::SetInput(input));
+            }
+            ui.add_space(16.0);
+            ui.strong("Dataset");
+            dataset_ui(ui, lab, input);
+        });
+    });
+}
+
+fn dataset_ui(ui: &mut Ui, lab: &LabContext, input: Input) {
+    let source = &lab.experiment.dataset;
+    let current = match source {
+        DatasetSource::Bundled(name) => name.clone(),
+        DatasetSource::Synthetic(_) => "synthetic shapes".into(),
+        DatasetSource::Path(_) => "your own files".into(),
+    };
+    egui::ComboBox::from_id_salt("dataset")
+        .selected_text(&current)
+        .width(150.0)
+        .show_ui(ui, |ui| {
+            for name in BUNDLED {
+                let label = ui
+                    .selectable_label(current == name, name)
+                    .on_hover_text(describe_bundled(name).unwrap_or_default());
+                if label.clicked() && current != name {
+                    lab.commands.edit(Edit::SetDataset(DatasetSource::Bundled(name.into())));
+                }
+            }
+            if ui
+                .selectable_label(matches!(source, DatasetSource::Synthetic(_)), "synthetic shapes")
+                .on_hover_text("Lines, circles and squares drawn at the input size, 1 or 3 channels")
+                .clicked()
+                && !matches!(source, DatasetSource::Synthetic(_))
+            {
+                let spec = SyntheticSpec {
+                    height: input.height,
+                    width: input.width,
+                    channels: if input.channels >= 3 { 3 } else { 1 },
+                    ..SyntheticSpec::default()
+                };
+                lab.commands.edit(Edit::SetDataset(DatasetSource::Synthetic(spec)));
+            }
+            if ui
+                .selectable_label(matches!(source, DatasetSource::Path(_)), "your own files…")
+                .on_hover_text("An image folder (one subfolder per class), IDX files or CIFAR-10 batches")
+                .clicked()
+            {
+                lab.commands.send(AppCommand::ChooseDataDialog);
+            }
+        })
+        .response
+        .accessible_name("dataset");
+    match source {
+        DatasetSource::Synthetic(spec) => {
+            let mut spec = *spec;
+            let mut changed = false;
+            ui.label("train");
+            changed |= ui
+                .add(drag(&mut spec.n_train).range(10..=200_000).speed(10))
+                .accessible_name("synthetic train images")
+                .changed();
+            ui.label("test");
+            changed |= ui
+                .add(drag(&mut spec.n_test).range(0..=50_000).speed(10))
+                .accessible_name("synthetic test images")
+                .changed();
+            if changed {
+                lab.commands.edit(Edit::SetDataset(DatasetSource::Synthetic(spec)));
+            }
+        }
+        DatasetSource::Path(path) => {
+            let mut text = path.display().to_string();
+            let response = ui.add(egui::TextEdit::singleline(&mut text).desired_width(220.0));
+            if response.accessible_name("dataset path").changed() {
+                lab.commands.edit(Edit::SetDataset(DatasetSource::Path(text.into())));
+            }
+            if ui.button("Browse…").clicked() {
+                lab.commands.send(AppCommand::ChooseDataDialog);
+            }
+        }
+        DatasetSource::Bundled(_) => {}
+    }
+    match lab.classes {
+        Some(classes) => ui.weak(format!("{classes} classes")),
+        None => ui.weak("classes: known after loading"),
+    };
+}
+
+fn totals_ui(ui: &mut Ui, lab: &LabContext) {
+    let summary = &lab.analysis.summary;
+    let partial = lab.analysis.error.is_some();
+    let batch = lab.experiment.training.batch_size.max(1);
+    ui.horizontal_wrapped(|ui| {
+        let stat = |ui: &mut Ui, title: &str, value: String, tip: String| {
+            ui.vertical(|ui| {
+                ui.small(title);
+                ui.label(RichText::new(value).strong().monospace()).on_hover_text(tip);
+            });
+            ui.add_space(14.0);
+        };
+        stat(
+            ui,
+            "Parameters",
+            group_digits(summary.total_params()),
+            format!(
+                "{} trainable, {} non-trainable (frozen layers, BatchNormalization statistics)",
+                group_digits(summary.trainable_params()),
+                group_digits(summary.non_trainable_params())
+            ),
+        );
+        stat(
+            ui,
+            "Trainable",
+            group_digits(summary.trainable_params()),
+            "Parameters the optimizer updates".into(),
+        );
+        stat(
+            ui,
+            "MACs / image",
+            short_count(summary.macs_per_sample()),
+            format!("{} multiply-accumulates per image, forward pass", group_digits(summary.macs_per_sample())),
+        );
+        stat(
+            ui,
+            &format!("Training memory (batch {batch})"),
+            format_bytes(summary.training_memory_bytes(batch)),
+            "Estimate: weights, gradients and optimizer moments, plus activations, their gradients and backward caches for one batch".into(),
+        );
+        stat(
+            ui,
+            "Output",
+            summary.output().hwc(),
+            "What the model ends with: one score per class".into(),
+        );
+        if partial {
+            ui.label(RichText::new("(up to the first invalid layer)").small().color(ui.visuals().error_fg_color));
+        }
+    });
+}
+
+/// 768000 → "768 k", 3_400_000 → "3.4 M".
+pub fn short_count(n: u64) -> String {
+    match n {
+        0..=9_999 => group_digits(n),
+        10_000..=999_999 => format!("{:.0} k", n as f64 / 1e3),
+        1_000_000..=999_999_999 => format!("{:.1} M", n as f64 / 1e6),
+        _ => format!("{:.2} G", n as f64 / 1e9),
+    }
+}

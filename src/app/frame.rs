@@ -1,0 +1,268 @@
+//! One frame of the app: read the trainer, dialogs and dropped files, draw the panels, then
+//! apply the commands they pushed.
+
+use super::commands::{AppCommand, Edit};
+use super::dialogs::{self, Purpose};
+use super::run::Notice;
+use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, menu};
+use crate::experiment::{EpochRecord, Experiment};
+use crate::training::RunSummary;
+use std::path::PathBuf;
+
+impl LabApp {
+    /// Draws the whole window into `ui` and applies what the user did.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.apply_theme(&ctx);
+        self.intercept_close(&ctx);
+        self.drain_training();
+        self.poll_file_dialog();
+        self.take_dropped_files(&ctx);
+
+        let epochs: &[EpochRecord] = if self.run.is_some() {
+            &self.curves.epochs
+        } else {
+            &self.doc.experiment().history
+        };
+        let lab = LabContext {
+            experiment: self.doc.experiment(),
+            analysis: self.doc.analysis(),
+            classes: self.doc.classes(),
+            blocker: self.doc.training_blocker(),
+            weights_fit: self.doc.weights_fit(),
+            run: self.run.as_ref(),
+            last_summary: self.last_summary.as_ref(),
+            curves: &self.curves,
+            epochs,
+            commands: &self.commands,
+            file: self.doc.path(),
+            dirty: self.doc.is_dirty(),
+            can_undo: self.doc.can_undo() && self.run.is_none(),
+            can_redo: self.doc.can_redo() && self.run.is_none(),
+            recent: &self.state.recent,
+            examples: &self.examples,
+            dark_mode: self.state.dark_mode,
+        };
+        menu::shortcuts(ui, &lab);
+        egui::Panel::top("menu").show(ui, |ui| menu::menu_bar_ui(ui, &lab));
+        egui::Panel::bottom("status").show(ui, |ui| self.status.ui(ui, &lab));
+        egui::Panel::right("training")
+            .resizable(true)
+            .default_size(560.0)
+            .min_size(400.0)
+            .show(ui, |ui| {
+                ui.add_space(4.0);
+                self.training.ui(ui, &lab);
+                ui.separator();
+                self.state.plots.ui(ui, &lab);
+            });
+        egui::CentralPanel::default().show(ui, |ui| self.editor.ui(ui, &lab));
+
+        let send = |c| self.commands.send(c);
+        if let Some(pending) = &self.pending {
+            dialogs::confirm_ui(ui, pending, &self.doc.file_label(), lab.dirty, lab.run.is_some(), &send);
+        }
+        if let Some((title, message)) = &self.error {
+            dialogs::error_ui(ui, title, message, &send);
+        }
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            drop_overlay(&ctx);
+        }
+        drop(lab);
+
+        let commands = self.commands.take();
+        if !commands.is_empty() {
+            // What changed is drawn at once, not at the next mouse move.
+            ctx.request_repaint();
+        }
+        for command in commands {
+            self.apply(&ctx, command);
+        }
+        if std::mem::take(&mut self.close_now) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        self.update_title(&ctx);
+        if self.run.is_some() || self.file_dialog.is_some() {
+            ctx.request_repaint_after(TRAINING_REPAINT);
+        }
+        self.screenshot_frame(&ctx);
+    }
+
+    pub(super) fn apply_theme(&mut self, ctx: &egui::Context) {
+        if self.applied_theme.is_none() {
+            // Hack (the monospace font) covers arrows and symbols Ubuntu lacks, e.g. the "→"
+            // users put in experiment names: let proportional text fall back to it.
+            let mut fonts = egui::FontDefinitions::default();
+            fonts
+                .families
+                .entry(egui::FontFamily::Proportional)
+                .or_default()
+                .push("Hack".into());
+            ctx.set_fonts(fonts);
+        }
+        if self.applied_theme != Some(self.state.dark_mode) {
+            ctx.set_theme(if self.state.dark_mode {
+                egui::Theme::Dark
+            } else {
+                egui::Theme::Light
+            });
+            self.applied_theme = Some(self.state.dark_mode);
+        }
+    }
+
+    /// Closing the window with unsaved changes or an active run asks first.
+    fn intercept_close(&mut self, ctx: &egui::Context) {
+        if !ctx.input(|i| i.viewport().close_requested()) || self.allow_close || self.screenshot.is_some() {
+            return;
+        }
+        if self.doc.is_dirty() || self.run.is_some() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.pending = Some(Pending::Quit);
+        }
+    }
+
+    fn drain_training(&mut self) {
+        let Some(run) = &mut self.run else {
+            return;
+        };
+        for notice in run.drain(&mut self.curves, EVENT_BUDGET) {
+            match notice {
+                Notice::Diverged(message) => self.status.error(message),
+                Notice::Finished(result) => self.finish_run(result),
+            }
+        }
+    }
+
+    fn finish_run(&mut self, result: Result<Box<(Experiment, RunSummary)>, String>) {
+        self.run = None;
+        match result {
+            Ok(done) => {
+                let (trained, summary) = *done;
+                self.doc.absorb_run(trained);
+                self.curves.epochs = self.doc.experiment().history.clone();
+                let test = summary
+                    .test_accuracy
+                    .map_or_else(String::new, |a| format!(", test accuracy {:.2}%", a * 100.0));
+                let how = if summary.diverged.is_some() {
+                    "Training diverged"
+                } else if summary.stopped {
+                    "Stopped"
+                } else {
+                    "Trained"
+                };
+                let text = format!(
+                    "{how} after {} epoch(s): loss {:.4}, accuracy {:.1}%{test}, {:.0} img/s; not saved yet (Ctrl+S)",
+                    summary.epochs_run,
+                    summary.train_loss,
+                    summary.train_accuracy * 100.0,
+                    summary.images_per_sec
+                );
+                if summary.diverged.is_some() {
+                    self.status.warn(text);
+                } else {
+                    self.status.info(text);
+                }
+                self.last_summary = Some(summary);
+            }
+            Err(message) => self.status.error(format!("Training failed: {message}")),
+        }
+    }
+
+    fn poll_file_dialog(&mut self) {
+        let Some(dialog) = &self.file_dialog else {
+            return;
+        };
+        let Some(choice) = dialog.poll() else {
+            return;
+        };
+        let purpose = dialog.purpose.clone();
+        self.file_dialog = None;
+        let Some(path) = choice else {
+            self.status.info("Cancelled");
+            return;
+        };
+        match purpose {
+            Purpose::Open => self.open_now(&path),
+            Purpose::SaveAs(then) => {
+                let path = with_extension(path, "ron");
+                if self.save_to(&path)
+                    && let Some(then) = then
+                {
+                    self.proceed(then);
+                }
+            }
+            Purpose::ExportCsv => self.export_csv(&with_extension(path, "csv")),
+            Purpose::DataFolder => {
+                let edit = Edit::SetDataset(crate::experiment::DatasetSource::Path(path));
+                self.apply_edit(edit);
+            }
+        }
+    }
+
+    fn take_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+        if dropped.is_empty() {
+            return;
+        }
+        let experiment = dropped
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .find(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("ron")));
+        match experiment {
+            Some(path) => self.commands.send(AppCommand::Open(path)),
+            None => self.status.warn("Drop a .ron experiment file to open it"),
+        }
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let title = format!(
+            "{}{} — {} · CNN Lab",
+            if self.doc.is_dirty() { "● " } else { "" },
+            self.doc.experiment().name,
+            self.doc.file_label()
+        );
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    fn screenshot_frame(&mut self, ctx: &egui::Context) {
+        let Some(plan) = &mut self.screenshot else {
+            return;
+        };
+        let ready = match plan.after_epochs {
+            None => true,
+            // Once the epochs are done, or the run ended early (an error shows in the picture).
+            Some(n) => self.run.as_ref().is_none_or(|r| r.epochs_completed >= n),
+        };
+        if plan.frame(ctx, ready) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+fn drop_overlay(ctx: &egui::Context) {
+    let screen = ctx.content_rect();
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop overlay"),
+    ));
+    painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(160));
+    painter.text(
+        screen.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop a .ron experiment to open it",
+        egui::FontId::proportional(24.0),
+        egui::Color32::WHITE,
+    );
+}
+
+/// Adds `.ext` when the user typed a name without it.
+fn with_extension(path: PathBuf, ext: &str) -> PathBuf {
+    if path.extension().is_some() {
+        path
+    } else {
+        path.with_extension(ext)
+    }
+}

@@ -1,0 +1,182 @@
+//! The menu bar (File, Edit, Training, View, the theme switch) and the keyboard shortcuts.
+
+use super::LabContext;
+use super::commands::{AppCommand, Edit};
+use egui::{Button, Key, KeyboardShortcut, Modifiers, Ui};
+
+const CMD_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);
+pub const NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
+pub const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+pub const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+pub const SAVE_AS: KeyboardShortcut = KeyboardShortcut::new(CMD_SHIFT, Key::S);
+pub const QUIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
+pub const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+pub const REDO: KeyboardShortcut = KeyboardShortcut::new(CMD_SHIFT, Key::Z);
+pub const REDO_Y: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y);
+pub const TRAIN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F5);
+pub const STOP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::SHIFT, Key::F5);
+pub const PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F6);
+pub const STEP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F10);
+
+/// Turns this frame's shortcut key presses into commands.
+pub fn shortcuts(ui: &Ui, lab: &LabContext) {
+    let typing = ui.ctx().egui_wants_keyboard_input();
+    ui.ctx().input_mut(|input| {
+        // Most specific first: Ctrl+Shift+S must not also count as Ctrl+S.
+        if input.consume_shortcut(&SAVE_AS) {
+            lab.commands.send(AppCommand::SaveAsDialog);
+        }
+        if input.consume_shortcut(&SAVE) {
+            lab.commands.send(AppCommand::Save);
+        }
+        if input.consume_shortcut(&NEW) {
+            lab.commands.send(AppCommand::New);
+        }
+        if input.consume_shortcut(&OPEN) {
+            lab.commands.send(AppCommand::OpenDialog);
+        }
+        if input.consume_shortcut(&QUIT) {
+            lab.commands.send(AppCommand::Quit);
+        }
+        // While a text field has focus, Ctrl+Z belongs to it.
+        if !typing {
+            if input.consume_shortcut(&REDO) || input.consume_shortcut(&REDO_Y) {
+                lab.commands.send(AppCommand::Redo);
+            }
+            if input.consume_shortcut(&UNDO) {
+                lab.commands.send(AppCommand::Undo);
+            }
+        }
+        if input.consume_shortcut(&STOP) {
+            lab.commands.send(AppCommand::Stop);
+        }
+        if input.consume_shortcut(&TRAIN) {
+            match lab.run {
+                Some(run) if run.is_paused() => lab.commands.send(AppCommand::Resume),
+                Some(_) => {}
+                None => lab.commands.send(AppCommand::StartTraining),
+            }
+        }
+        if input.consume_shortcut(&PAUSE) {
+            lab.commands.send(match lab.run {
+                Some(run) if run.is_paused() => AppCommand::Resume,
+                _ => AppCommand::Pause,
+            });
+        }
+        if input.consume_shortcut(&STEP) {
+            lab.commands.send(AppCommand::Step);
+        }
+    });
+}
+
+fn item(ui: &mut Ui, enabled: bool, text: &str, shortcut: Option<&KeyboardShortcut>) -> bool {
+    let mut button = Button::new(text);
+    if let Some(shortcut) = shortcut {
+        button = button.shortcut_text(ui.ctx().format_shortcut(shortcut));
+    }
+    ui.add_enabled(enabled, button).clicked()
+}
+
+pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
+    let send = |c| lab.commands.send(c);
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if item(ui, true, "New", Some(&NEW)) {
+                send(AppCommand::New);
+            }
+            if item(ui, true, "Open…", Some(&OPEN)) {
+                send(AppCommand::OpenDialog);
+            }
+            ui.menu_button("Open recent", |ui| {
+                if lab.recent.is_empty() {
+                    ui.weak("no recent files");
+                }
+                for path in lab.recent {
+                    if ui.button(path.display().to_string()).clicked() {
+                        send(AppCommand::Open(path.clone()));
+                    }
+                }
+            });
+            ui.menu_button("Examples", |ui| {
+                if lab.examples.is_empty() {
+                    ui.weak("no examples found (projects/ is missing)");
+                }
+                for path in lab.examples {
+                    let name = path
+                        .file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                    if ui.button(name).on_hover_text(path.display().to_string()).clicked() {
+                        send(AppCommand::Open(path.clone()));
+                    }
+                }
+            });
+            ui.separator();
+            if item(ui, true, "Save", Some(&SAVE)) {
+                send(AppCommand::Save);
+            }
+            if item(ui, true, "Save As…", Some(&SAVE_AS)) {
+                send(AppCommand::SaveAsDialog);
+            }
+            if item(ui, !lab.epochs.is_empty(), "Export history as CSV…", None) {
+                send(AppCommand::ExportCsvDialog);
+            }
+            ui.separator();
+            if item(ui, true, "Quit", Some(&QUIT)) {
+                send(AppCommand::Quit);
+            }
+        });
+        ui.menu_button("Edit", |ui| {
+            if item(ui, lab.can_undo, "Undo", Some(&UNDO)) {
+                send(AppCommand::Undo);
+            }
+            if item(ui, lab.can_redo, "Redo", Some(&REDO)) {
+                send(AppCommand::Redo);
+            }
+        });
+        ui.menu_button("Training", |ui| {
+            let running = lab.run.is_some();
+            let paused = lab.run.is_some_and(|r| r.is_paused());
+            if item(ui, !running && lab.blocker.is_none(), "Train", Some(&TRAIN)) {
+                send(AppCommand::StartTraining);
+            }
+            if paused {
+                if item(ui, true, "Resume", Some(&PAUSE)) {
+                    send(AppCommand::Resume);
+                }
+            } else if item(ui, running, "Pause", Some(&PAUSE)) {
+                send(AppCommand::Pause);
+            }
+            if item(
+                ui,
+                paused || (!running && lab.blocker.is_none()),
+                "Step one batch",
+                Some(&STEP),
+            ) {
+                send(AppCommand::Step);
+            }
+            if item(ui, running, "Stop", Some(&STOP)) {
+                send(AppCommand::Stop);
+            }
+            ui.separator();
+            if item(ui, !running && lab.experiment.weights.is_some(), "Reset weights", None) {
+                send(AppCommand::Edit(Edit::ResetWeights));
+            }
+        });
+        ui.menu_button("View", |ui| {
+            let mut dark = lab.dark_mode;
+            if ui.checkbox(&mut dark, "Dark theme").changed() {
+                send(AppCommand::SetDarkMode(dark));
+            }
+        });
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let (icon, tip, dark) = if lab.dark_mode {
+                ("☀", "Switch to the light theme", false)
+            } else {
+                ("🌙", "Switch to the dark theme", true)
+            };
+            if ui.button(icon).on_hover_text(tip).accessible_name(tip).clicked() {
+                send(AppCommand::SetDarkMode(dark));
+            }
+        });
+    });
+}

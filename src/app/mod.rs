@@ -1,0 +1,281 @@
+//! The desktop app: a layer editor with live shape flow, background training with live plots,
+//! open / save. `LabApp` owns the state; panels draw it and push `AppCommand`s, which are
+//! applied once per frame after layout (`frame.rs` runs a frame, `command_handling.rs` applies
+//! commands). What is saved between sessions is `AppState`; live handles (the trainer, dialogs,
+//! the document) are rebuilt at start-up.
+
+mod command_handling;
+pub mod commands;
+mod dialogs;
+pub mod document;
+mod editor;
+mod frame;
+mod layer_fields;
+mod menu;
+pub mod paths;
+pub mod plots;
+pub mod run;
+mod screenshot;
+pub mod status;
+mod training_panel;
+mod undo;
+
+pub use commands::{AppCommand, Edit};
+pub use dialogs::Pending;
+pub use document::Document;
+pub use run::{Curves, Phase, TrainingRun};
+
+use crate::cnn::Analysis;
+use crate::experiment::{EpochRecord, Experiment};
+use crate::training::RunSummary;
+use commands::CommandQueue;
+use dialogs::FileDialog;
+use editor::EditorPanel;
+use plots::PlotsPanel;
+use screenshot::ScreenshotPlan;
+use serde::{Deserialize, Serialize};
+use status::StatusBar;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use training_panel::TrainingPanel;
+
+/// How long a frame may spend reading the trainer's events.
+const EVENT_BUDGET: Duration = Duration::from_millis(6);
+/// Repaint interval while training: smooth enough to watch, and leaves the cores to training.
+const TRAINING_REPAINT: Duration = Duration::from_millis(50);
+const MAX_RECENT: usize = 10;
+
+/// What the app remembers between sessions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppState {
+    /// Reopened at start-up.
+    pub last_file: Option<PathBuf>,
+    pub recent: Vec<PathBuf>,
+    pub dark_mode: bool,
+    pub plots: PlotsPanel,
+}
+
+/// How the app was started from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct LaunchOptions {
+    /// Open this experiment instead of the last one.
+    pub file: Option<PathBuf>,
+    /// Photograph the window to this PNG and exit.
+    pub screenshot: Option<PathBuf>,
+    /// With `screenshot`: train first, and take the picture after this many epochs.
+    pub after_epochs: Option<usize>,
+}
+
+/// What panels see of the app while they draw: read-only state plus the command queue.
+pub struct LabContext<'a> {
+    pub experiment: &'a Experiment,
+    pub analysis: &'a Analysis,
+    pub classes: Option<usize>,
+    /// Why training cannot start, if it cannot.
+    pub blocker: Option<String>,
+    pub weights_fit: bool,
+    pub run: Option<&'a TrainingRun>,
+    pub last_summary: Option<&'a RunSummary>,
+    pub curves: &'a Curves,
+    /// Per-epoch records to plot: the history, plus the epochs of an active run.
+    pub epochs: &'a [EpochRecord],
+    pub commands: &'a CommandQueue,
+    pub file: Option<&'a Path>,
+    pub dirty: bool,
+    pub can_undo: bool,
+    pub can_redo: bool,
+    pub recent: &'a [PathBuf],
+    pub examples: &'a [PathBuf],
+    pub dark_mode: bool,
+}
+
+pub struct LabApp {
+    state: AppState,
+    doc: Document,
+    run: Option<TrainingRun>,
+    last_summary: Option<RunSummary>,
+    curves: Curves,
+    commands: CommandQueue,
+    status: StatusBar,
+    editor: EditorPanel,
+    training: TrainingPanel,
+    pending: Option<Pending>,
+    error: Option<(String, String)>,
+    file_dialog: Option<FileDialog>,
+    allow_close: bool,
+    /// Set by "quit" once confirmed; the close is sent at the end of the frame.
+    close_now: bool,
+    screenshot: Option<ScreenshotPlan>,
+    examples: Vec<PathBuf>,
+    applied_theme: Option<bool>,
+    title: String,
+}
+
+impl LabApp {
+    /// The app on `launch.file`, else the last file, else the first-run example.
+    pub fn new(state: AppState, launch: &LaunchOptions) -> Self {
+        let mut status = StatusBar::default();
+        let first_run = paths::projects_dir().join(paths::FIRST_RUN_EXAMPLE);
+        let candidates = [
+            launch.file.clone(),
+            state.last_file.clone().filter(|p| p.is_file()),
+            Some(first_run),
+        ];
+        let mut doc = None;
+        for path in candidates.into_iter().flatten() {
+            match Document::open(&path) {
+                Ok(opened) => {
+                    status.info(format!("Opened {}", path.display()));
+                    doc = Some(opened);
+                    break;
+                }
+                Err(error) => status.error(error.to_string()),
+            }
+        }
+        let doc = doc.unwrap_or_else(Document::untitled);
+        let curves = Curves::from_history(&doc.experiment().history);
+        let mut app = LabApp {
+            state,
+            doc,
+            run: None,
+            last_summary: None,
+            curves,
+            commands: CommandQueue::default(),
+            status,
+            editor: EditorPanel::default(),
+            training: TrainingPanel,
+            pending: None,
+            error: None,
+            file_dialog: None,
+            allow_close: false,
+            close_now: false,
+            screenshot: None,
+            examples: paths::experiments_in(&paths::projects_dir()),
+            applied_theme: None,
+            title: String::new(),
+        };
+        if let Some(path) = app.doc.path().map(Path::to_path_buf) {
+            app.remember(&path);
+        }
+        app
+    }
+
+    fn from_creation_context(
+        cc: &eframe::CreationContext<'_>,
+        launch: &LaunchOptions,
+        plan: Option<ScreenshotPlan>,
+    ) -> Self {
+        // A screenshot shows the app as a first-time user sees it, whatever this machine saved.
+        let state = match (&plan, cc.storage) {
+            (None, Some(storage)) => eframe::get_value(storage, eframe::APP_KEY).unwrap_or_default(),
+            _ => AppState::default(),
+        };
+        let mut app = LabApp::new(state, launch);
+        if let Some(plan) = plan {
+            if plan.after_epochs.is_some() {
+                app.commands.send(AppCommand::StartTraining);
+            }
+            app.screenshot = Some(plan);
+        }
+        app
+    }
+
+    // ---- read access, for tests and tools ----
+
+    pub fn document(&self) -> &Document {
+        &self.doc
+    }
+
+    pub fn experiment(&self) -> &Experiment {
+        self.doc.experiment()
+    }
+
+    pub fn run(&self) -> Option<&TrainingRun> {
+        self.run.as_ref()
+    }
+
+    pub fn last_summary(&self) -> Option<&RunSummary> {
+        self.last_summary.as_ref()
+    }
+
+    pub fn curves(&self) -> &Curves {
+        &self.curves
+    }
+
+    pub fn status(&self) -> &StatusBar {
+        &self.status
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn pending(&self) -> Option<&Pending> {
+        self.pending.as_ref()
+    }
+
+    /// The error window's title and text, if it is open.
+    pub fn error_window(&self) -> Option<(&str, &str)> {
+        self.error.as_ref().map(|(t, m)| (t.as_str(), m.as_str()))
+    }
+
+    /// Where the palette inserts (0-based), `None` = at the end.
+    pub fn insert_position(&self) -> Option<usize> {
+        self.editor.insert_at()
+    }
+
+    /// Queues a command; it is applied at the end of the next frame, like a click.
+    pub fn send(&self, command: AppCommand) {
+        self.commands.send(command);
+    }
+}
+
+impl eframe::App for LabApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.screenshot.is_none() {
+            eframe::set_value(storage, eframe::APP_KEY, &self.state);
+        }
+    }
+
+    /// A screenshot run leaves the user's saved state alone.
+    fn persist_egui_memory(&self) -> bool {
+        self.screenshot.is_none()
+    }
+}
+
+/// Opens the window and runs the app until it is closed.
+pub fn run_native(launch: LaunchOptions) -> Result<(), String> {
+    let plan = launch
+        .screenshot
+        .clone()
+        .map(|out| ScreenshotPlan::new(out, launch.after_epochs));
+    let outcome = plan.as_ref().map(ScreenshotPlan::outcome);
+    let viewport = egui::ViewportBuilder::default()
+        .with_title("CNN Lab")
+        .with_app_id("cnn-lab")
+        .with_inner_size([1440.0, 900.0])
+        .with_min_inner_size([960.0, 600.0])
+        .with_drag_and_drop(true);
+    let options = eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Glow,
+        persist_window: plan.is_none(),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "CNN Lab",
+        options,
+        Box::new(move |cc| Ok(Box::new(LabApp::from_creation_context(cc, &launch, plan)))),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))?;
+    match outcome.map(|o| o.lock().map(|slot| slot.clone()).unwrap_or(None)) {
+        None => Ok(()),
+        Some(Some(result)) => result,
+        Some(None) => Err("the window closed before the screenshot was taken".into()),
+    }
+}

@@ -1,0 +1,34 @@
+//! Where the bundled example experiments are, found like the bundled data.
+
+use std::path::{Path, PathBuf};
+
+/// The experiment opened on first run.
+pub const FIRST_RUN_EXAMPLE: &str = "mnist_lenet.ron";
+
+/// `projects/` beside the executable or in one of its parent folders (an installed app,
+/// `target/release/cnn-lab`), else the source tree's (`cargo run`, `cargo test`).
+pub fn projects_dir() -> PathBuf {
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(found) = exe
+            .ancestors()
+            .skip(1)
+            .map(|a| a.join("projects"))
+            .find(|p| p.join(FIRST_RUN_EXAMPLE).is_file())
+    {
+        return found;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/projects"))
+}
+
+/// The `.ron` files directly in `dir`, sorted by name.
+pub fn experiments_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    files.sort();
+    files
+}
