@@ -30,36 +30,28 @@ impl Document {
 
     /// A small model on synthetic shapes that trains in seconds: a starting point to edit.
     pub fn untitled() -> Self {
-        let experiment = Experiment {
-            version: experiment::FORMAT_VERSION,
-            name: "Untitled".into(),
-            notes: String::new(),
-            seed: 1,
-            input: Input {
+        let experiment = Experiment::new(
+            "Untitled",
+            1,
+            Input {
                 height: 28,
                 width: 28,
                 channels: 1,
             },
-            dataset: DatasetSource::Bundled("shapes".into()),
-            layers: vec![
+            DatasetSource::Bundled("shapes".into()),
+            vec![
                 LayerSpec::Conv2D(Conv2D::new(8, 3).same().relu()),
                 LayerSpec::MaxPooling2D(Pool2D::new(2)),
                 LayerSpec::Flatten,
                 LayerSpec::Dense(Dense::new(6)),
             ],
-            training: Training {
+            Training {
                 optimizer: OptimizerKind::adam(),
                 learning_rate: 0.001,
                 epochs: 3,
                 ..Training::default()
             },
-            transfer: None,
-            class_names: Vec::new(),
-            weights: None,
-            history: Vec::new(),
-            filter_snapshots: Vec::new(),
-            resume: None,
-        };
+        );
         Document::new(experiment, None)
     }
 

@@ -51,6 +51,35 @@ pub struct Experiment {
     pub resume: Option<ResumeState>,
 }
 
+impl Experiment {
+    /// A new, untrained experiment: no notes, transfer, weights, history or resume state.
+    pub fn new(
+        name: &str,
+        seed: u64,
+        input: Input,
+        dataset: DatasetSource,
+        layers: Vec<LayerSpec>,
+        training: Training,
+    ) -> Self {
+        Experiment {
+            version: FORMAT_VERSION,
+            name: name.into(),
+            notes: String::new(),
+            seed,
+            input,
+            dataset,
+            layers,
+            training,
+            transfer: None,
+            class_names: Vec::new(),
+            weights: None,
+            history: Vec::new(),
+            filter_snapshots: Vec::new(),
+            resume: None,
+        }
+    }
+}
+
 /// The input image size, Keras order (H, W, C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

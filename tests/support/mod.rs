@@ -6,7 +6,7 @@
 use cnn_lab::cnn::spec::{Conv2D, Dense, Pool2D};
 use cnn_lab::cnn::{LayerSpec, OptimizerKind};
 use cnn_lab::data::SyntheticSpec;
-use cnn_lab::experiment::{self, DatasetSource, Experiment, FORMAT_VERSION, Input, Training};
+use cnn_lab::experiment::{self, DatasetSource, Experiment, Input, Training};
 use cnn_lab::training::{Event, RunOptions, RunSummary, Trainer};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -82,17 +82,15 @@ pub fn project_files() -> Vec<PathBuf> {
 /// validation split, 9 batches of 24), 60 test images; Conv2D(4, 3×3) relu → MaxPool 2 → Flatten →
 /// Dense(6); Adam 0.01, 3 epochs.
 pub fn tiny_experiment() -> Experiment {
-    Experiment {
-        version: FORMAT_VERSION,
-        name: "tiny synthetic".into(),
-        notes: String::new(),
-        seed: 5,
-        input: Input {
+    Experiment::new(
+        "tiny synthetic",
+        5,
+        Input {
             height: 12,
             width: 12,
             channels: 1,
         },
-        dataset: DatasetSource::Synthetic(SyntheticSpec {
+        DatasetSource::Synthetic(SyntheticSpec {
             n_train: 240,
             n_test: 60,
             channels: 1,
@@ -100,13 +98,13 @@ pub fn tiny_experiment() -> Experiment {
             width: 12,
             seed: 9,
         }),
-        layers: vec![
+        vec![
             LayerSpec::Conv2D(Conv2D::new(4, 3).relu()),
             LayerSpec::MaxPooling2D(Pool2D::new(2)),
             LayerSpec::Flatten,
             LayerSpec::Dense(Dense::new(6)),
         ],
-        training: Training {
+        Training {
             optimizer: OptimizerKind::adam(),
             learning_rate: 0.01,
             batch_size: 24,
@@ -114,13 +112,7 @@ pub fn tiny_experiment() -> Experiment {
             validation_split: 0.1,
             ..Training::default()
         },
-        transfer: None,
-        class_names: Vec::new(),
-        weights: None,
-        history: Vec::new(),
-        filter_snapshots: Vec::new(),
-        resume: None,
-    }
+    )
 }
 
 /// Batches per epoch of [`tiny_experiment`]: 216 training images in batches of 24.
