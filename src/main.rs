@@ -24,6 +24,15 @@ struct Cli {
     /// With --screenshot: train first, and take the picture after N epochs.
     #[arg(long, value_name = "N", requires = "screenshot")]
     after_epochs: Option<usize>,
+    /// Open this view: model, filters, feature-maps or mistakes. With --screenshot the view also
+    /// shows itself off (maximizes the filters, draws a digit, opens the most-confused cell).
+    #[arg(long, value_name = "VIEW", value_parser = parse_view)]
+    view: Option<cnn_lab::app::inspect::View>,
+}
+
+fn parse_view(name: &str) -> Result<cnn_lab::app::inspect::View, String> {
+    cnn_lab::app::inspect::View::parse(name)
+        .ok_or_else(|| format!("unknown view \"{name}\"; use model, filters, feature-maps or mistakes"))
 }
 
 #[derive(Subcommand)]
@@ -90,6 +99,7 @@ fn main() -> ExitCode {
             file: cli.file,
             screenshot: cli.screenshot,
             after_epochs: cli.after_epochs,
+            view: cli.view,
         };
         return match cnn_lab::app::run_native(launch) {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,45 +1,14 @@
 //! The desktop app, driven headless through egui_kittest: widgets are found by their label,
 //! clicked, and what the app shows (and holds) is read back.
 
+mod app_support;
+
+use app_support::{app_on, project, step_until, temp_dir};
 use cnn_lab::app::{AppCommand, AppState, LabApp, LaunchOptions, Phase};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-fn project(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("projects").join(name)
-}
-
-/// The app on a bundled project, in a window-sized harness, with nothing remembered.
-fn app_on(name: &str) -> Harness<'static, LabApp> {
-    let launch = LaunchOptions {
-        file: Some(project(name)),
-        ..LaunchOptions::default()
-    };
-    let app = LabApp::new(AppState::default(), &launch);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1440.0, 900.0))
-        .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
-    harness.run();
-    harness
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cnn-lab-app-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Steps frames (in real time) until `done` holds, or fails after `timeout`.
-fn step_until(harness: &mut Harness<'_, LabApp>, timeout: Duration, what: &str, done: impl Fn(&LabApp) -> bool) {
-    let start = Instant::now();
-    while !done(harness.state()) {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use std::time::Duration;
 
 #[test]
 fn adding_a_conv2d_to_the_seed_quiz_shows_its_shape_and_parameters() {

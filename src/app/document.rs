@@ -14,6 +14,13 @@ pub struct Document {
     dirty: bool,
     undo: UndoHistory,
     analysis: Analysis,
+    /// Unique for every state of every document (views rebuild what they show when it changes).
+    revision: u64,
+}
+
+fn next_revision() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Document {
@@ -25,6 +32,7 @@ impl Document {
             dirty: false,
             undo: UndoHistory::default(),
             analysis,
+            revision: next_revision(),
         }
     }
 
@@ -69,6 +77,10 @@ impl Document {
 
     pub fn is_dirty(&self) -> bool {
         self.dirty
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     pub fn analysis(&self) -> &Analysis {
@@ -235,6 +247,7 @@ impl Document {
 
     fn changed(&mut self) {
         self.dirty = true;
+        self.revision = next_revision();
         self.analysis = analysis_of(&self.experiment);
     }
 }

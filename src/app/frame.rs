@@ -4,7 +4,7 @@
 use super::commands::{AppCommand, Edit};
 use super::dialogs::{self, Purpose};
 use super::run::Notice;
-use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, menu};
+use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, View, menu};
 use crate::experiment::{EpochRecord, Experiment};
 use crate::training::RunSummary;
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ impl LabApp {
         self.drain_training();
         self.poll_file_dialog();
         self.take_dropped_files(&ctx);
+        self.inspector.update(&ctx, &self.doc, self.run.as_ref());
 
         let epochs: &[EpochRecord] = if self.run.is_some() {
             &self.curves.epochs
@@ -56,7 +57,15 @@ impl LabApp {
                 ui.separator();
                 self.state.plots.ui(ui, &lab);
             });
-        egui::CentralPanel::default().show(ui, |ui| self.editor.ui(ui, &lab));
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.inspector.tabs_ui(ui);
+            ui.separator();
+            if self.inspector.view == View::Model {
+                self.editor.ui(ui, &lab);
+            } else {
+                self.inspector.ui(ui, lab.experiment);
+            }
+        });
 
         let send = |c| self.commands.send(c);
         if let Some(pending) = &self.pending {
@@ -236,6 +245,11 @@ impl LabApp {
             // Once the epochs are done, or the run ended early (an error shows in the picture).
             Some(n) => self.run.as_ref().is_none_or(|r| r.epochs_completed >= n),
         };
+        // Once trained far enough, the open view shows itself off; the picture waits for it.
+        if ready && !self.inspector.showcase() {
+            self.inspector.set_showcase(true);
+        }
+        let ready = ready && !self.inspector.busy();
         if plan.frame(ctx, ready) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }

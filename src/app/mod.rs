@@ -10,6 +10,7 @@ mod dialogs;
 pub mod document;
 mod editor;
 mod frame;
+pub mod inspect;
 mod layer_fields;
 mod menu;
 pub mod paths;
@@ -31,6 +32,7 @@ use crate::training::RunSummary;
 use commands::CommandQueue;
 use dialogs::FileDialog;
 use editor::EditorPanel;
+use inspect::{Inspector, View};
 use plots::PlotsPanel;
 use screenshot::ScreenshotPlan;
 use serde::{Deserialize, Serialize};
@@ -65,6 +67,9 @@ pub struct LaunchOptions {
     pub screenshot: Option<PathBuf>,
     /// With `screenshot`: train first, and take the picture after this many epochs.
     pub after_epochs: Option<usize>,
+    /// Open this room (model, filters, feature maps, mistakes). With `screenshot`, the view also
+    /// shows itself off: maximizes the filters, draws a digit, or opens the most-confused cell.
+    pub view: Option<View>,
 }
 
 /// What panels see of the app while they draw: read-only state plus the command queue.
@@ -100,6 +105,7 @@ pub struct LabApp {
     status: StatusBar,
     editor: EditorPanel,
     training: TrainingPanel,
+    inspector: Inspector,
     pending: Option<Pending>,
     error: Option<(String, String)>,
     file_dialog: Option<FileDialog>,
@@ -145,6 +151,7 @@ impl LabApp {
             status,
             editor: EditorPanel::default(),
             training: TrainingPanel,
+            inspector: Inspector::default(),
             pending: None,
             error: None,
             file_dialog: None,
@@ -157,6 +164,9 @@ impl LabApp {
         };
         if let Some(path) = app.doc.path().map(Path::to_path_buf) {
             app.remember(&path);
+        }
+        if let Some(view) = launch.view {
+            app.inspector.view = view;
         }
         app
     }
@@ -223,6 +233,14 @@ impl LabApp {
     /// Where the palette inserts (0-based), `None` = at the end.
     pub fn insert_position(&self) -> Option<usize> {
         self.editor.insert_at()
+    }
+
+    pub fn inspector(&self) -> &Inspector {
+        &self.inspector
+    }
+
+    pub fn inspector_mut(&mut self) -> &mut Inspector {
+        &mut self.inspector
     }
 
     /// Queues a command; it is applied at the end of the next frame, like a click.

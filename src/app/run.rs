@@ -3,6 +3,7 @@
 
 use crate::experiment::{EpochRecord, Experiment};
 use crate::training::{Command, Event, Progress, RunOptions, RunSummary, Trainer};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +59,8 @@ pub struct TrainingRun {
     pub fresh: bool,
     secs_per_batch: Option<f64>,
     last_batch_at: Option<Instant>,
+    /// The newest weights the worker sent (numbered from 1), for the inspection views.
+    weights: Option<(u64, Progress, Arc<Vec<Vec<f32>>>)>,
 }
 
 impl TrainingRun {
@@ -82,6 +85,7 @@ impl TrainingRun {
             fresh,
             secs_per_batch: None,
             last_batch_at: None,
+            weights: None,
         })
     }
 
@@ -177,7 +181,10 @@ impl TrainingRun {
                 curves.epochs.retain(|r| r.epoch != record.epoch);
                 curves.epochs.push(record);
             }
-            Event::Weights { .. } => {}
+            Event::Weights { progress, values } => {
+                let number = self.weights.as_ref().map_or(1, |w| w.0 + 1);
+                self.weights = Some((number, progress, Arc::new(values)));
+            }
             Event::Paused(progress) => {
                 self.phase = Phase::Paused;
                 self.progress = progress;
@@ -207,6 +214,11 @@ impl TrainingRun {
         let p = self.progress;
         let left = (p.last_epoch.saturating_sub(p.epoch)) * p.batches + p.batches.saturating_sub(p.batch);
         Some(Duration::from_secs_f64(per_batch * left as f64))
+    }
+
+    /// The newest weights the worker sent: their number (counting from 1), when, and values.
+    pub fn latest_weights(&self) -> Option<(u64, Progress, &Arc<Vec<Vec<f32>>>)> {
+        self.weights.as_ref().map(|(n, p, w)| (*n, *p, w))
     }
 
     pub fn is_paused(&self) -> bool {

@@ -1,0 +1,952 @@
+//! The feature-map view: choose an input (browse the dataset, or draw a digit), see the
+//! prediction, where the model looks (saliency or Grad-CAM over the input) and every layer's
+//! activations as a grid of maps; hover a map pixel to read it and see the input window it sees.
+//! Everything is computed by one background job per input (the newest request wins).
+
+use super::colormap::{self, Scale};
+use super::jobs::{Job, Latest};
+use super::{Lens, browse_split};
+use crate::cnn::{LayerSpec, Shape, Tensor};
+use crate::data::Dataset;
+use crate::inspect::attribution::upsample_bilinear;
+use crate::inspect::{Window, feature_maps, grad_cam, mnist_preprocess, receptive_window, saliency};
+use egui::{Color32, ColorImage, Pos2, Rect, RichText, Sense, Stroke, TextureHandle, TextureOptions, Ui, pos2, vec2};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where the input comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InputSource {
+    #[default]
+    Dataset,
+    Canvas,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Attribution {
+    None,
+    Saliency,
+    #[default]
+    GradCam,
+}
+
+/// Side of the square ink grid behind the canvas.
+const INK: usize = 112;
+/// On-screen size of the canvas and of the input picture.
+const CANVAS_PX: f32 = 224.0;
+const INPUT_PX: f32 = 196.0;
+const LEFT_WIDTH: f32 = 300.0;
+
+/// A digit drawn with the mouse.
+pub struct Canvas {
+    ink: Vec<f32>,
+    /// Brush radius in ink pixels.
+    brush: f32,
+    generation: u64,
+    last: Option<Pos2>,
+    texture: Option<(u64, TextureHandle)>,
+}
+
+impl Default for Canvas {
+    fn default() -> Self {
+        Canvas {
+            ink: vec![0.0; INK * INK],
+            brush: 4.5,
+            generation: 0,
+            last: None,
+            texture: None,
+        }
+    }
+}
+
+impl Canvas {
+    fn clear(&mut self) {
+        self.ink.fill(0.0);
+        self.generation += 1;
+        self.last = None;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ink.iter().all(|&v| v == 0.0)
+    }
+
+    /// Inks a round, soft-edged brush along the segment a → b (ink-grid coordinates).
+    fn line(&mut self, a: Pos2, b: Pos2) {
+        let steps = ((b - a).length() * 2.0).ceil().max(1.0) as usize;
+        let r = self.brush;
+        for s in 0..=steps {
+            let p = a + (b - a) * (s as f32 / steps as f32);
+            let (x0, x1) = (
+                (p.x - r - 1.0).floor().max(0.0) as usize,
+                (p.x + r + 1.0).ceil() as usize,
+            );
+            let (y0, y1) = (
+                (p.y - r - 1.0).floor().max(0.0) as usize,
+                (p.y + r + 1.0).ceil() as usize,
+            );
+            for y in y0..y1.min(INK) {
+                for x in x0..x1.min(INK) {
+                    let d = (pos2(x as f32 + 0.5, y as f32 + 0.5) - p).length();
+                    let v = (r + 0.5 - d).clamp(0.0, 1.0);
+                    let cell = &mut self.ink[y * INK + x];
+                    *cell = cell.max(v);
+                }
+            }
+        }
+        self.generation += 1;
+    }
+
+    /// Draws the canvas; returns `true` when the ink changed.
+    fn ui(&mut self, ui: &mut Ui) -> bool {
+        let (rect, response) = ui.allocate_exact_size(vec2(CANVAS_PX, CANVAS_PX), Sense::drag());
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "drawing canvas"));
+        let before = self.generation;
+        let to_ink = |p: Pos2| {
+            let t = (p - rect.min) / rect.size();
+            pos2(t.x * INK as f32, t.y * INK as f32)
+        };
+        if let Some(pointer) = response.interact_pointer_pos()
+            && (response.dragged() || response.drag_started())
+        {
+            let p = to_ink(pointer);
+            let from = self.last.unwrap_or(p);
+            self.line(from, p);
+            self.last = Some(p);
+        }
+        if response.drag_stopped() || !response.dragged() {
+            self.last = None;
+        }
+        if self.texture.as_ref().is_none_or(|(g, _)| *g != self.generation) {
+            let image = colormap::grey_image(&self.ink, INK, INK, 0.0, 1.0);
+            let texture = ui.ctx().load_texture("canvas", image, TextureOptions::LINEAR);
+            self.texture = Some((self.generation, texture));
+        }
+        let painter = ui.painter_at(rect);
+        if let Some((_, texture)) = &self.texture {
+            painter.image(texture.id(), rect, unit_rect(), Color32::WHITE);
+        }
+        painter.rect_stroke(
+            rect,
+            2.0,
+            Stroke::new(1.0, ui.visuals().weak_text_color()),
+            egui::StrokeKind::Inside,
+        );
+        if self.is_empty() {
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "draw a digit here",
+                egui::FontId::proportional(14.0),
+                Color32::from_gray(150),
+            );
+        }
+        response.on_hover_cursor(egui::CursorIcon::Crosshair);
+        self.generation != before
+    }
+
+    /// The drawing as the model's input: MNIST's centring and scaling to 28×28, then resized to
+    /// the input (and repeated over its channels), as u8 pixels.
+    fn to_pixels(&self, input: Shape) -> Vec<u8> {
+        let digit = mnist_preprocess(&self.ink, INK, INK);
+        let (h, w) = input.spatial();
+        let plane = if (h, w) == (28, 28) {
+            digit
+        } else {
+            upsample_bilinear(&digit, 28, 28, h, w)
+        };
+        let bytes: Vec<u8> = plane
+            .iter()
+            .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        bytes.repeat(input.channels())
+    }
+}
+
+fn unit_rect() -> Rect {
+    Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0))
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum InputKey {
+    Sample(usize),
+    Drawing(u64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct RequestKey {
+    lens: u64,
+    input: InputKey,
+    attribution: Attribution,
+    target: Option<usize>,
+    cam_layer: Option<usize>,
+}
+
+struct Request {
+    key: RequestKey,
+    lens: Arc<Lens>,
+    pixels: Vec<u8>,
+}
+
+/// One layer's maps as a single picture (an atlas of tiles).
+struct LayerMaps {
+    layer: usize,
+    label: String,
+    /// Tiles across, tile size (w, h), number of tiles.
+    columns: usize,
+    tile: [usize; 2],
+    count: usize,
+    atlas: ColorImage,
+    scale: Scale,
+    /// The layer's values (C·H·W, or the flat vector), for read-outs.
+    values: Vec<f32>,
+    image: bool,
+}
+
+struct Computed {
+    input: ColorImage,
+    probs: Vec<f32>,
+    layers: Vec<LayerMaps>,
+    heat: Option<ColorImage>,
+    /// The class the attribution explains.
+    target: usize,
+    attribution_note: Option<String>,
+}
+
+/// A computed result with its pictures uploaded.
+struct Shown {
+    computed: Computed,
+    input: TextureHandle,
+    heat: Option<TextureHandle>,
+    atlases: Vec<TextureHandle>,
+}
+
+/// Which map pixel the pointer is over.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Hover {
+    window: Window,
+}
+
+#[derive(Default)]
+pub struct FeaturesView {
+    source: InputSource,
+    index: usize,
+    class_filter: Option<usize>,
+    /// Split indices of the chosen class, cached: (dataset identity, class, indices).
+    filtered: Option<(usize, Option<usize>, Vec<usize>)>,
+    canvas: Canvas,
+    attribution: Attribution,
+    target: Option<usize>,
+    cam_layer: Option<usize>,
+    opacity: Option<f32>,
+    requested: Option<RequestKey>,
+    latest: Latest<Request, Computed>,
+    shown: Option<Shown>,
+    error: Option<String>,
+    thumbs: HashMap<usize, TextureHandle>,
+    thumbs_of: usize,
+    hover: Option<Hover>,
+    showcased: bool,
+}
+
+impl FeaturesView {
+    pub fn busy(&self) -> bool {
+        self.latest.busy() || self.shown.is_none() && self.error.is_none()
+    }
+
+    /// Shows sample `index` of the browsed split (from the mistakes gallery).
+    pub fn show_sample(&mut self, index: usize) {
+        self.source = InputSource::Dataset;
+        self.class_filter = None;
+        self.index = index;
+    }
+
+    /// Inks a stroke through `points` (0..=1 canvas coordinates) and shows the drawing.
+    pub fn draw_stroke(&mut self, points: &[[f32; 2]]) {
+        self.source = InputSource::Canvas;
+        let to_ink = |p: &[f32; 2]| pos2(p[0] * INK as f32, p[1] * INK as f32);
+        for pair in points.windows(2) {
+            self.canvas.line(to_ink(&pair[0]), to_ink(&pair[1]));
+        }
+        if let [single] = points {
+            self.canvas.line(to_ink(single), to_ink(single));
+        }
+    }
+
+    pub fn prediction(&self) -> Option<(usize, f32)> {
+        let probs = &self.shown.as_ref()?.computed.probs;
+        argmax(probs).map(|i| (i, probs[i]))
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, lens: &Arc<Lens>, dataset: Option<&Arc<Dataset>>, showcase: bool) {
+        if showcase && !self.showcased {
+            self.showcased = true;
+            // A hand-drawn "7": the stroke a user would make, top bar then the diagonal.
+            self.draw_stroke(&[[0.28, 0.24], [0.72, 0.22], [0.66, 0.40], [0.52, 0.62], [0.44, 0.80]]);
+        }
+        self.poll(ui.ctx());
+        let (split_name, split) = match dataset {
+            Some(d) => {
+                let (name, split) = browse_split(d);
+                (name, Some(split))
+            }
+            None => ("", None),
+        };
+        let dataset_id = dataset.map_or(0, |d| Arc::as_ptr(d) as usize);
+        if self.thumbs_of != dataset_id {
+            self.thumbs.clear();
+            self.thumbs_of = dataset_id;
+            self.filtered = None;
+        }
+
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width(LEFT_WIDTH);
+                egui::ScrollArea::vertical()
+                    .id_salt("features input")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        ui.horizontal(|ui| {
+                            ui.label("Input");
+                            ui.selectable_value(&mut self.source, InputSource::Dataset, "🖼 Dataset");
+                            ui.selectable_value(&mut self.source, InputSource::Canvas, "✏ Draw");
+                        });
+                        let pixels = match (self.source, dataset, split) {
+                            (InputSource::Dataset, Some(d), Some(split)) => {
+                                self.browser_ui(ui, lens, d, split, split_name, dataset_id)
+                            }
+                            (InputSource::Dataset, _, _) => {
+                                ui.label("The data is still loading…");
+                                None
+                            }
+                            (InputSource::Canvas, _, _) => self.canvas_ui(ui, lens),
+                        };
+                        if let Some((key, pixels)) = pixels {
+                            self.request(lens, key, pixels);
+                        }
+                        ui.separator();
+                        self.input_ui(ui, lens);
+                        ui.separator();
+                        self.prediction_ui(ui, lens, dataset, split);
+                    });
+            });
+            ui.separator();
+            ui.vertical(|ui| {
+                egui::ScrollArea::both()
+                    .id_salt("feature maps")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| self.maps_ui(ui, lens));
+            });
+        });
+    }
+
+    fn request(&mut self, lens: &Arc<Lens>, input: InputKey, pixels: Vec<u8>) {
+        let key = RequestKey {
+            lens: lens.id,
+            input,
+            attribution: self.attribution,
+            target: self.target,
+            cam_layer: self.cam_layer,
+        };
+        if self.requested.as_ref() == Some(&key) {
+            return;
+        }
+        self.requested = Some(key.clone());
+        self.latest.request(Request {
+            key,
+            lens: lens.clone(),
+            pixels,
+        });
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        let repaint = ctx.clone();
+        let finished = self
+            .latest
+            .poll(|request| Job::spawn("computing feature maps", 1, Some(repaint), move |_| compute(request)));
+        match finished {
+            Some(Ok(computed)) => {
+                let input = ctx.load_texture("input", computed.input.clone(), TextureOptions::NEAREST);
+                let heat = computed
+                    .heat
+                    .clone()
+                    .map(|h| ctx.load_texture("attribution", h, TextureOptions::LINEAR));
+                let atlases = computed
+                    .layers
+                    .iter()
+                    .map(|l| ctx.load_texture(format!("maps {}", l.layer), l.atlas.clone(), TextureOptions::NEAREST))
+                    .collect();
+                self.error = None;
+                self.shown = Some(Shown {
+                    computed,
+                    input,
+                    heat,
+                    atlases,
+                });
+            }
+            Some(Err(error)) => {
+                self.error = Some(error);
+                // Let the same input be asked again.
+                self.requested = None;
+            }
+            None => {}
+        }
+    }
+
+    /// The dataset browser; returns the chosen sample when it is not the one shown.
+    fn browser_ui(
+        &mut self,
+        ui: &mut Ui,
+        lens: &Lens,
+        dataset: &Dataset,
+        split: &crate::data::Split,
+        split_name: &str,
+        dataset_id: usize,
+    ) -> Option<(InputKey, Vec<u8>)> {
+        if split.is_empty() {
+            ui.label("This split has no images.");
+            return None;
+        }
+        ui.horizontal(|ui| {
+            ui.label("Class");
+            let label = self
+                .class_filter
+                .map_or("all classes".to_string(), |c| lens.class_name(c));
+            egui::ComboBox::from_id_salt("browser class")
+                .selected_text(label)
+                .width(140.0)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.class_filter, None, "all classes");
+                    for c in 0..dataset.num_classes() {
+                        let name = dataset.class_names.get(c).cloned().unwrap_or_else(|| c.to_string());
+                        ui.selectable_value(&mut self.class_filter, Some(c), name);
+                    }
+                });
+        });
+        if self
+            .filtered
+            .as_ref()
+            .is_none_or(|(id, class, _)| *id != dataset_id || *class != self.class_filter)
+        {
+            let indices = match self.class_filter {
+                None => (0..split.len()).collect(),
+                Some(c) => (0..split.len()).filter(|&i| split.labels[i] as usize == c).collect(),
+            };
+            self.filtered = Some((dataset_id, self.class_filter, indices));
+        }
+        let indices = self.filtered.as_ref().map(|(_, _, v)| v.as_slice()).unwrap_or(&[]);
+        if indices.is_empty() {
+            ui.label("No images of this class in the split.");
+            return None;
+        }
+        let mut position = indices.iter().position(|&i| i >= self.index).unwrap_or(0);
+        if indices[position] != self.index {
+            self.index = indices[position];
+        }
+        ui.horizontal(|ui| {
+            if ui.button("◀").on_hover_text("Previous image").clicked() {
+                position = position.saturating_sub(1);
+            }
+            let mut shown = position + 1;
+            ui.add(egui::DragValue::new(&mut shown).range(1..=indices.len()).speed(0.5));
+            position = shown - 1;
+            ui.label(format!("of {} ({split_name} split)", indices.len()));
+            if ui.button("▶").on_hover_text("Next image").clicked() {
+                position = (position + 1).min(indices.len() - 1);
+            }
+        });
+        // A strip of neighbours to click through.
+        let start = position.saturating_sub(3).min(indices.len().saturating_sub(8));
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 3.0;
+            for (k, &i) in indices.iter().enumerate().skip(start).take(8) {
+                let texture = self.thumbs.entry(i).or_insert_with(|| {
+                    let image = pixels_image(split.image(i), dataset.channels, dataset.height, dataset.width);
+                    ui.ctx()
+                        .load_texture(format!("sample {i}"), image, TextureOptions::NEAREST)
+                });
+                let selected = k == position;
+                let button = egui::Button::image(egui::Image::new((texture.id(), vec2(30.0, 30.0)))).selected(selected);
+                let response = ui
+                    .add(button)
+                    .on_hover_text(format!("#{i}: {}", lens.class_name(split.labels[i] as usize)));
+                if response.clicked() {
+                    position = k;
+                }
+            }
+        });
+        if self.thumbs.len() > 512 {
+            self.thumbs.clear();
+        }
+        self.index = indices[position];
+        let label = split.labels[self.index] as usize;
+        ui.label(format!("#{} · label: {}", self.index, lens.class_name(label)));
+        Some((InputKey::Sample(self.index), split.image(self.index).to_vec()))
+    }
+
+    fn canvas_ui(&mut self, ui: &mut Ui, lens: &Lens) -> Option<(InputKey, Vec<u8>)> {
+        self.canvas.ui(ui);
+        ui.horizontal(|ui| {
+            if ui.button("🗑 Clear").clicked() {
+                self.canvas.clear();
+            }
+            ui.add(egui::Slider::new(&mut self.canvas.brush, 1.5..=10.0).text("brush"));
+        });
+        if lens.input.channels() != 1 {
+            ui.label(
+                RichText::new("This model takes colour images: the drawing is given to it in grey.")
+                    .weak()
+                    .small(),
+            );
+        }
+        ui.label(
+            RichText::new("Centred and scaled to 20×20 in a 28×28 frame, the way MNIST digits were made.")
+                .weak()
+                .small(),
+        );
+        Some((
+            InputKey::Drawing(self.canvas.generation),
+            self.canvas.to_pixels(lens.input),
+        ))
+    }
+
+    /// The input as the model sees it, with the attribution over it and the hovered window.
+    fn input_ui(&mut self, ui: &mut Ui, lens: &Lens) {
+        ui.horizontal(|ui| {
+            ui.label("Where it looks");
+            let before = (self.attribution, self.cam_layer);
+            ui.selectable_value(&mut self.attribution, Attribution::None, "off");
+            ui.selectable_value(&mut self.attribution, Attribution::Saliency, "saliency")
+                .on_hover_text("|∂ score / ∂ pixel|: the pixels whose change moves the class score most");
+            ui.selectable_value(&mut self.attribution, Attribution::GradCam, "Grad-CAM")
+                .on_hover_text("Feature maps of a layer, weighted by how much they raise the class score");
+            if before != (self.attribution, self.cam_layer) {
+                self.requested = None;
+            }
+        });
+        if self.attribution == Attribution::GradCam {
+            let image_layers: Vec<usize> = (0..lens.specs.len())
+                .filter(|&l| lens.infos.get(l).is_some_and(|i| i.output.is_image()))
+                .collect();
+            let chosen = self
+                .cam_layer
+                .filter(|l| image_layers.contains(l))
+                .or(image_layers.last().copied());
+            ui.horizontal(|ui| {
+                ui.label("on");
+                egui::ComboBox::from_id_salt("cam layer")
+                    .selected_text(chosen.map_or("no image layer".into(), |l| lens.layer_label(l)))
+                    .show_ui(ui, |ui| {
+                        for &l in &image_layers {
+                            if ui.selectable_label(chosen == Some(l), lens.layer_label(l)).clicked() {
+                                self.cam_layer = Some(l);
+                                self.requested = None;
+                            }
+                        }
+                    });
+            });
+        }
+        let opacity = self.opacity.get_or_insert(0.55);
+        if self.attribution != Attribution::None {
+            ui.add(egui::Slider::new(opacity, 0.0..=1.0).text("overlay"));
+        }
+        let opacity = *opacity;
+        let (rect, _) = ui.allocate_exact_size(vec2(INPUT_PX, INPUT_PX), Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+        let Some(shown) = &self.shown else {
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "computing…",
+                egui::FontId::proportional(13.0),
+                ui.visuals().weak_text_color(),
+            );
+            return;
+        };
+        painter.image(shown.input.id(), rect, unit_rect(), Color32::WHITE);
+        if let Some(heat) = &shown.heat
+            && self.attribution != Attribution::None
+        {
+            painter.image(heat.id(), rect, unit_rect(), Color32::WHITE.gamma_multiply(opacity));
+        }
+        let (h, w) = lens.input.spatial();
+        if let Some(hover) = self.hover {
+            let px = rect.width() / w as f32;
+            let py = rect.height() / h as f32;
+            let win = hover.window;
+            let r = Rect::from_min_max(
+                rect.min + vec2(win.left as f32 * px, win.top as f32 * py),
+                rect.min + vec2((win.right + 1) as f32 * px, (win.bottom + 1) as f32 * py),
+            );
+            painter.rect_stroke(
+                r,
+                0.0,
+                Stroke::new(2.0, Color32::from_rgb(255, 200, 0)),
+                egui::StrokeKind::Inside,
+            );
+            ui.label(
+                RichText::new(format!(
+                    "receptive window: rows {}–{}, columns {}–{}",
+                    win.top, win.bottom, win.left, win.right
+                ))
+                .small(),
+            );
+        }
+        if let Some(note) = &shown.computed.attribution_note {
+            ui.label(RichText::new(note).small().weak());
+        } else if self.attribution != Attribution::None {
+            ui.label(
+                RichText::new(format!(
+                    "{} for “{}”",
+                    if self.attribution == Attribution::Saliency {
+                        "Saliency"
+                    } else {
+                        "Grad-CAM"
+                    },
+                    lens.class_name(shown.computed.target)
+                ))
+                .small(),
+            );
+        }
+    }
+
+    fn prediction_ui(
+        &mut self,
+        ui: &mut Ui,
+        lens: &Lens,
+        dataset: Option<&Arc<Dataset>>,
+        split: Option<&crate::data::Split>,
+    ) {
+        let Some(shown) = &self.shown else {
+            return;
+        };
+        let probs = &shown.computed.probs;
+        let Some(best) = argmax(probs) else {
+            return;
+        };
+        let truth = match (self.source, split) {
+            (InputSource::Dataset, Some(split)) if dataset.is_some() => {
+                split.labels.get(self.index).map(|&l| l as usize)
+            }
+            _ => None,
+        };
+        ui.label(
+            RichText::new(format!(
+                "Prediction: {} ({:.1}%)",
+                lens.class_name(best),
+                probs[best] * 100.0
+            ))
+            .strong(),
+        );
+        ui.label(
+            RichText::new("Click a class to explain it instead of the prediction.")
+                .small()
+                .weak(),
+        );
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        if probs.len() > 12 {
+            order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+            order.truncate(10);
+        }
+        let accent = ui.visuals().selection.bg_fill;
+        let mut clicked = None;
+        for &c in &order {
+            let (rect, response) = ui.allocate_exact_size(vec2(LEFT_WIDTH - 16.0, 17.0), Sense::click());
+            let name = lens.class_name(c);
+            response
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("probability of {name}")));
+            let painter = ui.painter_at(rect);
+            let name_w = 104.0;
+            let bar_max = rect.width() - name_w - 52.0;
+            let bar = Rect::from_min_size(
+                pos2(rect.left() + name_w, rect.top() + 3.0),
+                vec2((probs[c].clamp(0.0, 1.0) * bar_max).max(1.0), rect.height() - 6.0),
+            );
+            let explained = shown.computed.target == c && self.attribution != Attribution::None;
+            if response.hovered() || explained {
+                painter.rect_filled(rect, 2.0, ui.visuals().faint_bg_color);
+            }
+            let fill = if c == best {
+                accent
+            } else {
+                ui.visuals().weak_text_color().gamma_multiply(0.6)
+            };
+            painter.rect_filled(bar, 1.0, fill);
+            let mut label = name.clone();
+            if label.chars().count() > 13 {
+                label = label.chars().take(12).collect::<String>() + "…";
+            }
+            if truth == Some(c) {
+                label = format!("✔ {label}");
+            }
+            let text = ui.visuals().text_color();
+            painter.text(
+                pos2(rect.left() + 2.0, rect.center().y),
+                egui::Align2::LEFT_CENTER,
+                label,
+                egui::FontId::proportional(12.0),
+                text,
+            );
+            painter.text(
+                pos2(rect.right() - 2.0, rect.center().y),
+                egui::Align2::RIGHT_CENTER,
+                format!("{:.1}%", probs[c] * 100.0),
+                egui::FontId::monospace(11.0),
+                text,
+            );
+            if response.clicked() {
+                clicked = Some(c);
+            }
+        }
+        if truth.is_some() {
+            ui.label(RichText::new("✔ marks the true label").small().weak());
+        }
+        if let Some(c) = clicked {
+            self.target = if self.target == Some(c) { None } else { Some(c) };
+            if self.attribution == Attribution::None {
+                self.attribution = Attribution::GradCam;
+            }
+        }
+    }
+
+    fn maps_ui(&mut self, ui: &mut Ui, lens: &Lens) {
+        if let Some(error) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        let Some(shown) = &self.shown else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Computing the feature maps…");
+            });
+            return;
+        };
+        if self.latest.busy() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(RichText::new("updating…").weak());
+            });
+        }
+        let mut hover = None;
+        for (maps, texture) in shown.computed.layers.iter().zip(&shown.atlases) {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(&maps.label).strong());
+                colormap::colorbar(ui, &maps.scale, 150.0, "");
+            });
+            let [tw, th] = maps.tile;
+            // Small maps are drawn larger, so every map is about 56 px across.
+            let fit = (ui.available_width() - 8.0) / maps.atlas.size[0] as f32;
+            let zoom = (56.0 / tw.max(th) as f32).min(fit).clamp(1.0, 12.0);
+            let zoom = if zoom >= 2.0 { zoom.floor() } else { zoom };
+            let size = vec2(maps.atlas.size[0] as f32 * zoom, maps.atlas.size[1] as f32 * zoom);
+            let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+            ui.painter_at(rect)
+                .image(texture.id(), rect, unit_rect(), Color32::WHITE);
+            if let Some(pointer) = response.hover_pos() {
+                let ax = ((pointer.x - rect.left()) / zoom) as usize;
+                let ay = ((pointer.y - rect.top()) / zoom) as usize;
+                let (col, x) = (ax / (tw + GAP), ax % (tw + GAP));
+                let (row, y) = (ay / (th + GAP), ay % (th + GAP));
+                let tile = row * maps.columns + col;
+                if x < tw && y < th && tile < maps.count {
+                    let (text, window) = if maps.image {
+                        let v = maps.values[tile * tw * th + y * tw + x];
+                        let window = receptive_window(lens.input, &lens.specs, maps.layer, y, x);
+                        (
+                            format!("map {} at row {y}, column {x}: {}", tile + 1, colormap::format_value(v)),
+                            Some(window),
+                        )
+                    } else {
+                        let i = y * tw + x;
+                        let v = maps.values.get(i).copied().unwrap_or(f32::NAN);
+                        (format!("unit {}: {}", i + 1, colormap::format_value(v)), None)
+                    };
+                    let cell = Rect::from_min_size(
+                        rect.min
+                            + vec2(
+                                (col * (tw + GAP) + x) as f32 * zoom,
+                                (row * (th + GAP) + y) as f32 * zoom,
+                            ),
+                        vec2(zoom, zoom),
+                    );
+                    ui.painter().rect_stroke(
+                        cell,
+                        0.0,
+                        Stroke::new(1.5, Color32::from_rgb(255, 200, 0)),
+                        egui::StrokeKind::Outside,
+                    );
+                    response.on_hover_text(text);
+                    hover = window.map(|window| Hover { window });
+                }
+            }
+            ui.add_space(6.0);
+        }
+        if hover != self.hover {
+            self.hover = hover;
+            ui.ctx().request_repaint();
+        }
+    }
+}
+
+/// Background pixels between tiles of an atlas.
+const GAP: usize = 1;
+
+fn argmax(values: &[f32]) -> Option<usize> {
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+}
+
+/// u8 CHW pixels as a picture.
+fn pixels_image(pixels: &[u8], c: usize, h: usize, w: usize) -> ColorImage {
+    let plane = h * w;
+    let colors = (0..plane)
+        .map(|i| {
+            if c >= 3 {
+                Color32::from_rgb(pixels[i], pixels[plane + i], pixels[2 * plane + i])
+            } else {
+                Color32::from_gray(pixels.get(i).copied().unwrap_or(0))
+            }
+        })
+        .collect();
+    ColorImage::new([w, h], colors)
+}
+
+/// The attribution map as a translucent warm overlay (transparent where it is 0).
+fn heat_image(heat: &[f32], w: usize, h: usize) -> ColorImage {
+    let pixels = heat
+        .iter()
+        .take(w * h)
+        .map(|&t| {
+            let t = t.clamp(0.0, 1.0);
+            let [r, g, b, _] = Scale {
+                map: colormap::Map::Viridis,
+                lo: 0.0,
+                hi: 1.0,
+            }
+            .color(0.35 + 0.65 * t)
+            .to_array();
+            let r = r.max((255.0 * t) as u8);
+            Color32::from_rgba_unmultiplied(r, g, b, (t.powf(0.8) * 255.0) as u8)
+        })
+        .collect();
+    ColorImage::new([w, h], pixels)
+}
+
+/// Everything the view shows for one input, off the UI thread.
+fn compute(request: Request) -> Result<Computed, String> {
+    let lens = &request.lens;
+    let mut model = lens.model()?;
+    let x = lens.input_from_pixels(&request.pixels);
+    let acts = feature_maps(&mut model, &x);
+    let probs = model.predict_proba(&x).sample(0).to_vec();
+    let predicted = argmax(&probs).unwrap_or(0);
+    let target = request.key.target.filter(|&t| t < probs.len()).unwrap_or(predicted);
+    let (c, h, w) = (lens.input.channels(), lens.input.spatial().0, lens.input.spatial().1);
+    let input = pixels_image(&request.pixels, c, h, w);
+    let mut note = None;
+    let heat = match request.key.attribution {
+        Attribution::None => None,
+        Attribution::Saliency => Some(saliency(&mut model, &x, target)),
+        Attribution::GradCam => {
+            let layer = request.key.cam_layer.filter(|&l| l < lens.specs.len()).or_else(|| {
+                (0..lens.specs.len())
+                    .rev()
+                    .find(|&l| lens.infos.get(l).is_some_and(|i| i.output.is_image()))
+            });
+            match layer.and_then(|l| grad_cam(&mut model, &x, target, l)) {
+                Some(cam) if cam.iter().any(|&v| v > 0.0) => Some(cam),
+                Some(_) => {
+                    note = Some("Grad-CAM is zero everywhere: no map of that layer raises this class's score.".into());
+                    None
+                }
+                None => {
+                    note = Some("Grad-CAM needs a layer with feature maps.".into());
+                    None
+                }
+            }
+        }
+    };
+    let heat = heat.map(|m| heat_image(&m, w, h));
+    let layers = lens
+        .specs
+        .iter()
+        .enumerate()
+        .filter(|(_, spec)| !matches!(spec, LayerSpec::Flatten | LayerSpec::Dropout { .. }))
+        .filter_map(|(l, _)| acts.get(l + 1).map(|a| layer_maps(lens, l, a)))
+        .collect();
+    Ok(Computed {
+        input,
+        probs,
+        layers,
+        heat,
+        target,
+        attribution_note: note,
+    })
+}
+
+/// One layer's output as an atlas: a tile per feature map, or the flat vector as rows of 32.
+fn layer_maps(lens: &Lens, layer: usize, act: &Tensor) -> LayerMaps {
+    let values = act.sample(0).to_vec();
+    let scale = Scale::sequential(values.iter().copied());
+    let background = Color32::from_gray(40);
+    match act.shape() {
+        Shape::Image { c, h, w } => {
+            let tiles: Vec<ColorImage> = values.chunks_exact(h * w).map(|p| scale.image(p, w, h)).collect();
+            let columns = if w <= 8 {
+                16
+            } else if w <= 16 {
+                12
+            } else {
+                8
+            }
+            .min(c.max(1));
+            LayerMaps {
+                layer,
+                label: lens.layer_label(layer),
+                columns,
+                tile: [w, h],
+                count: c,
+                atlas: colormap::atlas(&tiles, columns, GAP, background),
+                scale,
+                values,
+                image: true,
+            }
+        }
+        Shape::Flat { features } => {
+            let columns = features.clamp(1, 32);
+            let rows = features.div_ceil(columns);
+            let mut pixels: Vec<Color32> = values.iter().map(|&v| scale.color(v)).collect();
+            pixels.resize(columns * rows, background);
+            LayerMaps {
+                layer,
+                label: lens.layer_label(layer),
+                columns: 1,
+                tile: [columns, rows],
+                count: 1,
+                atlas: ColorImage::new([columns, rows], pixels),
+                scale,
+                values,
+                image: false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stroke_inks_the_canvas_along_its_path_only() {
+        let mut canvas = Canvas::default();
+        canvas.line(pos2(10.0, 56.0), pos2(100.0, 56.0));
+        assert!(canvas.ink[56 * INK + 50] > 0.9);
+        assert_eq!(canvas.ink[10 * INK + 50], 0.0);
+        let pixels = canvas.to_pixels(Shape::image(28, 28, 1));
+        assert_eq!(pixels.len(), 784);
+        assert!(pixels.iter().any(|&p| p > 200));
+    }
+}

@@ -1,0 +1,126 @@
+//! The inspection views, driven headless through egui_kittest: the filter tiles of a model the
+//! app has just trained, a stroke drawn with the (simulated) mouse changing the prediction, and a
+//! confusion-matrix cell opening its gallery.
+
+mod app_support;
+
+use app_support::{app_on, step_until};
+use cnn_lab::app::inspect::{View, Weights};
+use egui_kittest::kittest::Queryable;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(240);
+
+#[test]
+fn the_filter_view_of_a_trained_shapes_model_shows_one_tile_per_filter() {
+    let mut harness = app_on("shapes_edges.ron");
+    harness.get_by_label("Train").click();
+    harness.run_steps(2);
+    step_until(&mut harness, WAIT, "training to finish", |app| {
+        app.run().is_none() && app.last_summary().is_some()
+    });
+    assert!(harness.state().experiment().weights.is_some());
+
+    harness.get_by_label("🔍 Filters").click();
+    step_until(&mut harness, WAIT, "the trained model", |app| {
+        app.inspector()
+            .lens()
+            .is_some_and(|l| matches!(l.source, Weights::Trained { epochs: 3 }))
+    });
+    harness.run_steps(2);
+    // shapes_edges.ron's first layer: Conv2D with 8 filters.
+    for i in 1..=8 {
+        harness.get_by_label(&format!("filter {i}"));
+    }
+    assert!(harness.query_by_label("filter 9").is_none());
+    // The timeline over the per-epoch snapshots is there (before training + 3 epochs).
+    assert_eq!(harness.state().experiment().filter_snapshots.len(), 4);
+    harness.get_by_label_contains("now");
+
+    harness.get_by_label("What does each filter look for?").click();
+    step_until(&mut harness, WAIT, "activation maximization", |app| {
+        app.inspector().maximized() == Some((8, 8)) && !app.inspector().busy()
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Recompute");
+
+    // A tile opens its close-up with the numbers.
+    harness.get_by_label("filter 3").click();
+    harness.run_steps(2);
+    harness.get_by_label("Filter 3");
+    harness.get_by_label("Looks for");
+}
+
+#[test]
+fn a_stroke_drawn_on_the_canvas_changes_the_prediction() {
+    let mut harness = app_on("pretrained/mnist_lenet.ron");
+    harness.get_by_label("🗺 Feature maps").click();
+    step_until(&mut harness, WAIT, "the model", |app| app.inspector().lens().is_some());
+    harness.run_steps(2);
+    harness.get_by_label("✏ Draw").click();
+    step_until(&mut harness, WAIT, "the blank canvas's prediction", |app| {
+        app.inspector().prediction().is_some() && !app.inspector().busy()
+    });
+    let blank = harness.state().inspector().prediction().unwrap();
+
+    // A vertical stroke down the middle, dragged with the mouse: a "1".
+    let rect = harness.get_by_label("drawing canvas").rect();
+    let at = |y: f32| rect.min + egui::vec2(0.5 * rect.width(), y * rect.height());
+    harness.hover_at(at(0.15));
+    harness.drag_at(at(0.15));
+    harness.step();
+    for k in 1..=14 {
+        harness.hover_at(at(0.15 + 0.05 * k as f32));
+        harness.step();
+    }
+    harness.drop_at(at(0.85));
+    harness.step();
+    step_until(&mut harness, WAIT, "the new prediction", |app| {
+        app.inspector().prediction().is_some_and(|p| p != blank) && !app.inspector().busy()
+    });
+    let (class, probability) = harness.state().inspector().prediction().unwrap();
+    assert_eq!(class, 1, "a vertical stroke reads as a 1 (p = {probability})");
+    assert!(probability > 0.5, "p = {probability}");
+    harness.run_steps(2);
+    harness.get_by_label_contains("Prediction: 1");
+
+    harness.get_by_label("🗑 Clear").click();
+    step_until(&mut harness, WAIT, "the cleared canvas", |app| {
+        app.inspector().prediction() == Some(blank) && !app.inspector().busy()
+    });
+}
+
+#[test]
+fn clicking_a_confusion_cell_opens_its_gallery() {
+    let mut harness = app_on("pretrained/mnist_lenet.ron");
+    harness.get_by_label("❌ Mistakes").click();
+    step_until(&mut harness, WAIT, "the scoring", |app| {
+        app.inspector().confusion().is_some()
+    });
+    harness.run_steps(2);
+    let confusion = harness.state().inspector().confusion().unwrap().to_vec();
+    // The bundled MNIST test split has 2,000 images; every one lands in one cell.
+    assert_eq!(confusion.iter().flatten().sum::<usize>(), 2000);
+    let (t, p, n) = confusion
+        .iter()
+        .enumerate()
+        .flat_map(|(t, row)| row.iter().enumerate().map(move |(p, &n)| (t, p, n)))
+        .filter(|&(t, p, n)| t != p && n > 0)
+        .max_by_key(|&(_, _, n)| n)
+        .expect("a trained model still makes some mistakes");
+
+    harness.get_by_label(&format!("cell {t} → {p}")).click();
+    harness.run_steps(2);
+    harness.get_by_label(&format!("{t} taken for {p}: {n} images"));
+    let gallery = harness.query_all_by_label_contains("gallery image").count();
+    assert_eq!(gallery, n);
+
+    // An image of the gallery opens in the feature-map view.
+    harness
+        .query_all_by_label_contains("gallery image")
+        .next()
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().inspector().view, View::FeatureMaps);
+}
