@@ -74,6 +74,8 @@ impl LabApp {
                 Some(run) => run.send(Command::Step),
                 None => self.start_training(true),
             },
+            AppCommand::ShowView(view) => self.inspector.view = view,
+            AppCommand::ShowTrainingPanel(shown) => self.state.hide_training_panel = !shown,
             AppCommand::SetDarkMode(dark) => {
                 self.state.dark_mode = dark;
                 self.apply_theme(ctx);

@@ -210,6 +210,9 @@ pub enum AppCommand {
     /// One batch, then pause (starts a paused run if none is active).
     Step,
     SetDarkMode(bool),
+    /// Switch the central area to a room (model editor, filters, feature maps, mistakes).
+    ShowView(super::inspect::View),
+    ShowTrainingPanel(bool),
 }
 
 /// Commands pushed by panels during a frame; drained by `LabApp` after layout.

@@ -43,20 +43,24 @@ impl LabApp {
             recent: &self.state.recent,
             examples: &self.examples,
             dark_mode: self.state.dark_mode,
+            hide_training_panel: self.state.hide_training_panel,
         };
         menu::shortcuts(ui, &lab);
         egui::Panel::top("menu").show(ui, |ui| menu::menu_bar_ui(ui, &lab));
         egui::Panel::bottom("status").show(ui, |ui| self.status.ui(ui, &lab));
+        // Collapsible: the View menu, or dragging its edge to the right, hides it.
+        let mut expanded = !self.state.hide_training_panel;
         egui::Panel::right("training")
             .resizable(true)
             .default_size(560.0)
             .min_size(400.0)
-            .show(ui, |ui| {
+            .show_collapsible(ui, &mut expanded, |ui| {
                 ui.add_space(4.0);
                 self.training.ui(ui, &lab);
                 ui.separator();
                 self.state.plots.ui(ui, &lab);
             });
+        self.state.hide_training_panel = !expanded;
         egui::CentralPanel::default().show(ui, |ui| {
             self.inspector.tabs_ui(ui);
             ui.separator();
@@ -243,7 +247,11 @@ impl LabApp {
         let ready = match plan.after_epochs {
             None => true,
             // Once the epochs are done, or the run ended early (an error shows in the picture).
-            Some(n) => self.run.as_ref().is_none_or(|r| r.epochs_completed >= n),
+            // If those were the run's last epochs, wait for it to finish (test score, weights kept).
+            Some(n) => self
+                .run
+                .as_ref()
+                .is_none_or(|r| r.epochs_completed >= n && r.first_epoch + r.epochs_completed <= r.last_epoch),
         };
         // Once trained far enough, the open view shows itself off; the picture waits for it.
         if ready && !self.inspector.showcase() {

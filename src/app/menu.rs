@@ -2,6 +2,7 @@
 
 use super::LabContext;
 use super::commands::{AppCommand, Edit};
+use super::inspect::View;
 use egui::{Button, Key, KeyboardShortcut, Modifiers, Ui};
 
 const CMD_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);
@@ -17,6 +18,13 @@ pub const TRAIN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::
 pub const STOP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::SHIFT, Key::F5);
 pub const PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F6);
 pub const STEP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F10);
+/// Ctrl+1 … Ctrl+4: the model, filters, feature maps and mistakes rooms.
+pub const VIEWS: [KeyboardShortcut; 4] = [
+    KeyboardShortcut::new(Modifiers::COMMAND, Key::Num1),
+    KeyboardShortcut::new(Modifiers::COMMAND, Key::Num2),
+    KeyboardShortcut::new(Modifiers::COMMAND, Key::Num3),
+    KeyboardShortcut::new(Modifiers::COMMAND, Key::Num4),
+];
 
 /// Turns this frame's shortcut key presses into commands.
 pub fn shortcuts(ui: &Ui, lab: &LabContext) {
@@ -65,6 +73,11 @@ pub fn shortcuts(ui: &Ui, lab: &LabContext) {
         }
         if input.consume_shortcut(&STEP) {
             lab.commands.send(AppCommand::Step);
+        }
+        for (shortcut, view) in VIEWS.iter().zip(View::ALL) {
+            if input.consume_shortcut(shortcut) {
+                lab.commands.send(AppCommand::ShowView(view));
+            }
         }
     });
 }
@@ -163,6 +176,16 @@ pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
             }
         });
         ui.menu_button("View", |ui| {
+            for (shortcut, view) in VIEWS.iter().zip(View::ALL) {
+                if item(ui, true, view.title(), Some(shortcut)) {
+                    send(AppCommand::ShowView(view));
+                }
+            }
+            ui.separator();
+            let mut shown = !lab.hide_training_panel;
+            if ui.checkbox(&mut shown, "Training panel").changed() {
+                send(AppCommand::ShowTrainingPanel(shown));
+            }
             let mut dark = lab.dark_mode;
             if ui.checkbox(&mut dark, "Dark theme").changed() {
                 send(AppCommand::SetDarkMode(dark));

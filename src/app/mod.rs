@@ -56,6 +56,8 @@ pub struct AppState {
     pub recent: Vec<PathBuf>,
     pub dark_mode: bool,
     pub plots: PlotsPanel,
+    /// The training panel on the right is hidden (more room for the inspection views).
+    pub hide_training_panel: bool,
 }
 
 /// How the app was started from the command line.
@@ -93,6 +95,7 @@ pub struct LabContext<'a> {
     pub recent: &'a [PathBuf],
     pub examples: &'a [PathBuf],
     pub dark_mode: bool,
+    pub hide_training_panel: bool,
 }
 
 pub struct LabApp {

@@ -33,8 +33,8 @@ pub enum Attribution {
 /// Side of the square ink grid behind the canvas.
 const INK: usize = 112;
 /// On-screen size of the canvas and of the input picture.
-const CANVAS_PX: f32 = 224.0;
-const INPUT_PX: f32 = 196.0;
+const CANVAS_PX: f32 = 196.0;
+const INPUT_PX: f32 = 150.0;
 const LEFT_WIDTH: f32 = 300.0;
 
 /// A digit drawn with the mouse.
@@ -324,9 +324,9 @@ impl FeaturesView {
                             self.request(lens, key, pixels);
                         }
                         ui.separator();
-                        self.input_ui(ui, lens);
-                        ui.separator();
                         self.prediction_ui(ui, lens, dataset, split);
+                        ui.separator();
+                        self.input_ui(ui, lens);
                     });
             });
             ui.separator();
@@ -651,7 +651,7 @@ impl FeaturesView {
         let accent = ui.visuals().selection.bg_fill;
         let mut clicked = None;
         for &c in &order {
-            let (rect, response) = ui.allocate_exact_size(vec2(LEFT_WIDTH - 16.0, 17.0), Sense::click());
+            let (rect, response) = ui.allocate_exact_size(vec2(LEFT_WIDTH - 16.0, 15.0), Sense::click());
             let name = lens.class_name(c);
             response
                 .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("probability of {name}")));
@@ -733,9 +733,14 @@ impl FeaturesView {
                 colormap::colorbar(ui, &maps.scale, 150.0, "");
             });
             let [tw, th] = maps.tile;
-            // Small maps are drawn larger, so every map is about 56 px across.
             let fit = (ui.available_width() - 8.0) / maps.atlas.size[0] as f32;
-            let zoom = (56.0 / tw.max(th) as f32).min(fit).clamp(1.0, 12.0);
+            // Small maps are drawn larger, so every map is about 56 px across; a flat vector's
+            // units become cells of about 9 px.
+            let zoom = if maps.image {
+                (56.0 / tw.max(th) as f32).min(fit).clamp(1.0, 12.0)
+            } else {
+                fit.clamp(2.0, 9.0)
+            };
             let zoom = if zoom >= 2.0 { zoom.floor() } else { zoom };
             let size = vec2(maps.atlas.size[0] as f32 * zoom, maps.atlas.size[1] as f32 * zoom);
             let (rect, response) = ui.allocate_exact_size(size, Sense::hover());

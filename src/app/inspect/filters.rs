@@ -334,7 +334,17 @@ impl FiltersView {
         );
         let showcase_now = showcase && !self.showcased;
         if button.clicked() || showcase_now {
-            self.showcased |= showcase_now;
+            if showcase_now {
+                self.showcased = true;
+                // Open the close-up of the strongest kernel, so the picture shows the numbers too.
+                self.selected = lens.param(layer, "kernel").and_then(|(values, _)| {
+                    let per = values.len() / filters.max(1);
+                    (0..filters).max_by(|&a, &b| {
+                        let norm = |i: usize| values[i * per..(i + 1) * per].iter().map(|v| v * v).sum::<f32>();
+                        norm(a).total_cmp(&norm(b))
+                    })
+                });
+            }
             self.start_maximize(ui.ctx(), lens, layer, filters);
         }
         match note {

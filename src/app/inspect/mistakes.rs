@@ -11,11 +11,16 @@ use crate::training::{Evaluation, evaluate};
 use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke, TextureHandle, TextureOptions, Ui, pos2, vec2};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Gallery images shown before "show more".
 const GALLERY_PAGE: usize = 120;
 
+/// While a run trains, the matrix is re-scored this often.
+const LIVE_RESCORE: Duration = Duration::from_secs(20);
+
 struct Scored {
+    at: Instant,
     lens_id: u64,
     source: String,
     split: &'static str,
@@ -34,6 +39,8 @@ pub struct MistakesView {
     shown: usize,
     thumbs: HashMap<usize, TextureHandle>,
     showcased: bool,
+    /// The showcase's own scoring (of the weights at the time it was asked) has started.
+    showcase_scoring: bool,
 }
 
 impl MistakesView {
@@ -58,6 +65,7 @@ impl MistakesView {
             let mut model = lens.model()?;
             let evaluation = evaluate(&mut model, split, lens.input, &lens.normalization).map_err(|e| e.to_string())?;
             Ok(Scored {
+                at: Instant::now(),
                 lens_id: lens.id,
                 source: lens.describe(),
                 split: split_name,
@@ -94,9 +102,17 @@ impl MistakesView {
         };
         let live = matches!(lens.source, Weights::Live(_));
         let stale = self.scored.as_ref().is_none_or(|s| s.lens_id != lens.id);
-        // Saved weights are scored at once; live ones when asked (scoring competes with training).
-        if stale && self.job.is_none() && self.error.is_none() && (!live || self.scored.is_none()) {
+        // Saved weights are scored at once; a run's live weights every LIVE_RESCORE (scoring
+        // competes with training for the cores).
+        let due = self
+            .scored
+            .as_ref()
+            .is_none_or(|s| !live || s.at.elapsed() >= LIVE_RESCORE);
+        if stale && due && self.job.is_none() && self.error.is_none() {
             self.start(ui.ctx(), lens, dataset);
+        }
+        if live {
+            ui.ctx().request_repaint_after(LIVE_RESCORE);
         }
         ui.horizontal(|ui| {
             if let Some(scored) = &self.scored {
@@ -125,13 +141,22 @@ impl MistakesView {
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
-        let Some(scored) = &self.scored else {
-            return None;
-        };
         if showcase && !self.showcased {
-            self.showcased = true;
-            self.cell = most_confused(&scored.evaluation.confusion);
-            self.shown = GALLERY_PAGE;
+            // Score the weights as they are now (a run may have moved on since the last score),
+            // then open the most-confused cell.
+            if !self.showcase_scoring {
+                self.showcase_scoring = true;
+                self.start(ui.ctx(), lens, dataset);
+            } else if self.job.is_none()
+                && let Some(scored) = &self.scored
+            {
+                self.showcased = true;
+                self.cell = most_confused(&scored.evaluation.confusion);
+                self.shown = GALLERY_PAGE;
+            }
+        }
+        if self.scored.is_none() {
+            return None;
         }
         let mut navigate = None;
         ui.add_space(6.0);

@@ -433,7 +433,8 @@ impl Inspector {
             return;
         };
         ui.separator();
-        let showcase = self.showcase;
+        // Show off only on an up-to-date lens (a finished run's weights are still being read).
+        let showcase = self.showcase && self.preparing.is_none();
         let navigate = match self.view {
             View::Model => None,
             View::Filters => {
