@@ -101,11 +101,13 @@ impl Edit {
             }
             Edit::SetDataset(source) => {
                 match source {
-                    DatasetSource::Bundled(_) => {
-                        experiment.input = Input {
-                            height: 28,
-                            width: 28,
-                            channels: 1,
+                    DatasetSource::Bundled(name) => {
+                        if let Some((channels, height, width)) = crate::data::bundled_shape(name) {
+                            experiment.input = Input {
+                                height,
+                                width,
+                                channels,
+                            }
                         }
                     }
                     DatasetSource::Synthetic(spec) => {

@@ -212,9 +212,12 @@ impl Document {
                     "there is no bundled dataset \"{name}\"; choose mnist, fashion-mnist or shapes"
                 ));
             }
-            DatasetSource::Bundled(name) if (input.height, input.width, input.channels) != (28, 28, 1) => {
+            DatasetSource::Bundled(name)
+                if let Some((c, h, w)) = crate::data::bundled_shape(name)
+                    && (input.height, input.width, input.channels) != (h, w, c) =>
+            {
                 return Some(format!(
-                    "the {name} images are 28×28×1 but the input is {}×{}×{}; set the input to 28×28×1",
+                    "the {name} images are {h}×{w}×{c} but the input is {}×{}×{}; set the input to {h}×{w}×{c}",
                     input.height, input.width, input.channels
                 ));
             }

@@ -10,6 +10,12 @@ use super::synthetic::{self, SyntheticSpec};
 /// Names accepted by [`load_bundled`], in menu order.
 pub const BUNDLED: [&str; 3] = ["mnist", "fashion-mnist", "shapes"];
 
+/// The (channels, height, width) of a bundled dataset's images, known without loading it: all
+/// three are 28×28 grayscale.
+pub fn bundled_shape(name: &str) -> Option<(usize, usize, usize)> {
+    BUNDLED.contains(&name).then_some((1, 28, 28))
+}
+
 /// Environment variable that overrides where the assets folder is.
 pub const ASSETS_ENV: &str = "CNN_LAB_ASSETS";
 

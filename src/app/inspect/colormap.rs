@@ -128,6 +128,22 @@ pub fn rgb_image(chw: &[f32], w: usize, h: usize, scale: f32, centred: bool) -> 
     ColorImage::new([w, h], pixels)
 }
 
+/// u8 CHW pixels (1 or 3 channels) as a picture.
+pub fn pixels_image(pixels: &[u8], c: usize, h: usize, w: usize) -> ColorImage {
+    let plane = h * w;
+    let at = |i: usize| pixels.get(i).copied().unwrap_or(0);
+    let colors = (0..plane)
+        .map(|i| {
+            if c >= 3 {
+                Color32::from_rgb(at(i), at(plane + i), at(2 * plane + i))
+            } else {
+                Color32::from_gray(at(i))
+            }
+        })
+        .collect();
+    ColorImage::new([w, h], colors)
+}
+
 /// Grey levels from values in lo..=hi (for input images).
 pub fn grey_image(plane: &[f32], w: usize, h: usize, lo: f32, hi: f32) -> ColorImage {
     let span = if hi > lo { hi - lo } else { 1.0 };

@@ -460,7 +460,7 @@ impl FeaturesView {
             ui.spacing_mut().item_spacing.x = 3.0;
             for (k, &i) in indices.iter().enumerate().skip(start).take(8) {
                 let texture = self.thumbs.entry(i).or_insert_with(|| {
-                    let image = pixels_image(split.image(i), dataset.channels, dataset.height, dataset.width);
+                    let image = colormap::pixels_image(split.image(i), dataset.channels, dataset.height, dataset.width);
                     ui.ctx()
                         .load_texture(format!("sample {i}"), image, TextureOptions::NEAREST)
                 });
@@ -804,21 +804,6 @@ fn argmax(values: &[f32]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// u8 CHW pixels as a picture.
-fn pixels_image(pixels: &[u8], c: usize, h: usize, w: usize) -> ColorImage {
-    let plane = h * w;
-    let colors = (0..plane)
-        .map(|i| {
-            if c >= 3 {
-                Color32::from_rgb(pixels[i], pixels[plane + i], pixels[2 * plane + i])
-            } else {
-                Color32::from_gray(pixels.get(i).copied().unwrap_or(0))
-            }
-        })
-        .collect();
-    ColorImage::new([w, h], colors)
-}
-
 /// The attribution map as a translucent warm overlay (transparent where it is 0).
 fn heat_image(heat: &[f32], w: usize, h: usize) -> ColorImage {
     let pixels = heat
@@ -850,7 +835,7 @@ fn compute(request: Request) -> Result<Computed, String> {
     let predicted = argmax(&probs).unwrap_or(0);
     let target = request.key.target.filter(|&t| t < probs.len()).unwrap_or(predicted);
     let (c, h, w) = (lens.input.channels(), lens.input.spatial().0, lens.input.spatial().1);
-    let input = pixels_image(&request.pixels, c, h, w);
+    let input = colormap::pixels_image(&request.pixels, c, h, w);
     let mut note = None;
     let heat = match request.key.attribution {
         Attribution::None => None,

@@ -218,7 +218,8 @@ impl MistakesView {
                                 continue;
                             };
                             let texture = self.thumbs.entry(index).or_insert_with(|| {
-                                let image = thumb(pixels, dataset.channels, dataset.height, dataset.width);
+                                let image =
+                                    colormap::pixels_image(pixels, dataset.channels, dataset.height, dataset.width);
                                 ui.ctx()
                                     .load_texture(format!("gallery {index}"), image, TextureOptions::NEAREST)
                             });
@@ -269,20 +270,6 @@ fn most_confused(confusion: &[Vec<usize>]) -> Option<(usize, usize)> {
         }
     }
     best.map(|(t, p, _)| (t, p))
-}
-
-fn thumb(pixels: &[u8], c: usize, h: usize, w: usize) -> egui::ColorImage {
-    let plane = h * w;
-    let colors = (0..plane)
-        .map(|i| {
-            if c >= 3 {
-                Color32::from_rgb(pixels[i], pixels[plane + i], pixels[2 * plane + i])
-            } else {
-                Color32::from_gray(pixels[i])
-            }
-        })
-        .collect();
-    egui::ColorImage::new([w, h], colors)
 }
 
 /// Draws the heat map; returns the clicked cell.
