@@ -455,17 +455,17 @@ impl FeaturesView {
             }
         });
         // A strip of neighbours to click through.
-        let start = position.saturating_sub(3).min(indices.len().saturating_sub(8));
+        let start = position.saturating_sub(3).min(indices.len().saturating_sub(7));
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 3.0;
-            for (k, &i) in indices.iter().enumerate().skip(start).take(8) {
+            for (k, &i) in indices.iter().enumerate().skip(start).take(7) {
                 let texture = self.thumbs.entry(i).or_insert_with(|| {
                     let image = colormap::pixels_image(split.image(i), dataset.channels, dataset.height, dataset.width);
                     ui.ctx()
                         .load_texture(format!("sample {i}"), image, TextureOptions::NEAREST)
                 });
                 let selected = k == position;
-                let button = egui::Button::image(egui::Image::new((texture.id(), vec2(30.0, 30.0)))).selected(selected);
+                let button = egui::Button::image(egui::Image::new((texture.id(), vec2(28.0, 28.0)))).selected(selected);
                 let response = ui
                     .add(button)
                     .on_hover_text(format!("#{i}: {}", lens.class_name(split.labels[i] as usize)));
@@ -885,14 +885,8 @@ fn layer_maps(lens: &Lens, layer: usize, act: &Tensor) -> LayerMaps {
     match act.shape() {
         Shape::Image { c, h, w } => {
             let tiles: Vec<ColorImage> = values.chunks_exact(h * w).map(|p| scale.image(p, w, h)).collect();
-            let columns = if w <= 8 {
-                16
-            } else if w <= 16 {
-                12
-            } else {
-                8
-            }
-            .min(c.max(1));
+            // Roughly twice as wide as tall.
+            let columns = ((2.0 * c as f32).sqrt().ceil() as usize).clamp(4, 16).min(c.max(1));
             LayerMaps {
                 layer,
                 label: lens.layer_label(layer),
