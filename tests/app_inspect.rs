@@ -5,7 +5,7 @@
 mod app_support;
 
 use app_support::{app_on, step_until};
-use cnn_lab::app::inspect::{View, Weights};
+use cnn_lab::app::inspect::{InputSource, View, Weights};
 use egui_kittest::kittest::Queryable;
 use std::time::Duration;
 
@@ -58,6 +58,8 @@ fn a_stroke_drawn_on_the_canvas_changes_the_prediction() {
     step_until(&mut harness, WAIT, "the model", |app| app.inspector().lens().is_some());
     harness.run_steps(2);
     harness.get_by_label("✏ Draw").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().inspector().input_source(), InputSource::Canvas);
     step_until(&mut harness, WAIT, "the blank canvas's prediction", |app| {
         app.inspector().prediction().is_some() && !app.inspector().busy()
     });

@@ -272,6 +272,10 @@ impl FeaturesView {
         }
     }
 
+    pub fn source(&self) -> InputSource {
+        self.source
+    }
+
     pub fn prediction(&self) -> Option<(usize, f32)> {
         let probs = &self.shown.as_ref()?.computed.probs;
         argmax(probs).map(|i| (i, probs[i]))

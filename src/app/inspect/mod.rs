@@ -479,6 +479,11 @@ impl Inspector {
         self.features.draw_stroke(points);
     }
 
+    /// Where the feature view's input comes from.
+    pub fn input_source(&self) -> InputSource {
+        self.features.source()
+    }
+
     /// The feature view's current prediction: (class, probability).
     pub fn prediction(&self) -> Option<(usize, f32)> {
         self.features.prediction()
