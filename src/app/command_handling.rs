@@ -41,6 +41,8 @@ impl LabApp {
             }
             AppCommand::ExportCsvDialog => self.spawn_dialog(Purpose::ExportCsv),
             AppCommand::ExportCsv(path) => self.export_csv(&path),
+            AppCommand::ExportPlotDialog => self.spawn_dialog(Purpose::ExportPlot),
+            AppCommand::ExportPlot(path) => self.export_plot(ctx, path),
             AppCommand::ChooseDataDialog => self.spawn_dialog(Purpose::DataFolder),
             AppCommand::ConfirmSave => {
                 if let Some(pending) = self.pending.take() {
@@ -193,6 +195,27 @@ impl LabApp {
         }
     }
 
+    /// Photographs the window and keeps the plots' rectangle (`screenshot::save_region`); the
+    /// result is reported in the status bar when it arrives.
+    pub(super) fn export_plot(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
+        let Some(area) = self.state.plots.area else {
+            self.status.warn("The plots are not on screen: show the training panel first");
+            return;
+        };
+        let outcome = self.plot_export.clone();
+        let pixels_per_point = ctx.pixels_per_point();
+        let repaint = ctx.clone();
+        self.status.info(format!("Exporting the plots to {}…", path.display()));
+        ctx.request_screenshot(move |image| {
+            let result = super::screenshot::save_region(&image, area, pixels_per_point, &path)
+                .map(|()| format!("Exported the plots to {}", path.display()));
+            if let Ok(mut slot) = outcome.lock() {
+                *slot = Some(result);
+            }
+            repaint.request_repaint();
+        });
+    }
+
     pub(super) fn remember(&mut self, path: &Path) {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         self.state.recent.retain(|p| *p != path);
@@ -217,6 +240,7 @@ impl LabApp {
         let file_name = match &purpose {
             Purpose::SaveAs(_) => Some(format!("{stem}.ron")),
             Purpose::ExportCsv => Some(format!("{stem}_history.csv")),
+            Purpose::ExportPlot => Some(format!("{stem}_curves.png")),
             _ => None,
         };
         match FileDialog::spawn(purpose, dir, file_name) {

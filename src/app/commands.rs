@@ -194,6 +194,10 @@ pub enum AppCommand {
     /// Saves to this file, which becomes the current file.
     SaveAs(PathBuf),
     ExportCsvDialog,
+    /// Ask where to save the plots as a PNG, then save them.
+    ExportPlotDialog,
+    /// Save the plots, as drawn in the next frame, to this PNG.
+    ExportPlot(PathBuf),
     /// Shows the native folder picker for the dataset.
     ChooseDataDialog,
     /// Writes the per-epoch history as CSV to this file.

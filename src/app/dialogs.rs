@@ -81,6 +81,7 @@ pub enum Purpose {
     /// Save As; then continue with the action that asked for the save, if any.
     SaveAs(Option<Pending>),
     ExportCsv,
+    ExportPlot,
     DataFolder,
 }
 
@@ -107,6 +108,7 @@ impl FileDialog {
                 Purpose::Open => dialog.add_filter("CNN Lab experiment", &["ron"]).pick_file(),
                 Purpose::SaveAs(_) => dialog.add_filter("CNN Lab experiment", &["ron"]).save_file(),
                 Purpose::ExportCsv => dialog.add_filter("CSV", &["csv"]).save_file(),
+                Purpose::ExportPlot => dialog.add_filter("PNG image", &["png"]).save_file(),
                 Purpose::DataFolder => dialog.pick_folder(),
             };
             let _ = tx.send(chosen);

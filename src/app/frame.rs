@@ -16,6 +16,7 @@ impl LabApp {
         self.apply_theme(&ctx);
         self.intercept_close(&ctx);
         self.drain_training();
+        self.report_plot_export();
         self.poll_file_dialog();
         self.take_dropped_files(&ctx);
         self.inspector.update(&ctx, &self.doc, self.run.as_ref());
@@ -181,6 +182,15 @@ impl LabApp {
         }
     }
 
+    fn report_plot_export(&mut self) {
+        let done = self.plot_export.lock().ok().and_then(|mut slot| slot.take());
+        match done {
+            Some(Ok(message)) => self.status.info(message),
+            Some(Err(message)) => self.status.error(message),
+            None => {}
+        }
+    }
+
     fn poll_file_dialog(&mut self) {
         let Some(dialog) = &self.file_dialog else {
             return;
@@ -205,6 +215,7 @@ impl LabApp {
                 }
             }
             Purpose::ExportCsv => self.export_csv(&with_extension(path, "csv")),
+            Purpose::ExportPlot => self.commands.send(AppCommand::ExportPlot(with_extension(path, "png"))),
             Purpose::DataFolder => {
                 let edit = Edit::SetDataset(crate::experiment::DatasetSource::Path(path));
                 self.apply_edit(edit);

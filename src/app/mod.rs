@@ -119,6 +119,8 @@ pub struct LabApp {
     examples: Vec<PathBuf>,
     applied_theme: Option<bool>,
     title: String,
+    /// The result of the last "Export PNG" of the plots, when it arrives from the renderer.
+    plot_export: std::sync::Arc<std::sync::Mutex<Option<Result<String, String>>>>,
 }
 
 impl LabApp {
@@ -164,6 +166,7 @@ impl LabApp {
             examples: paths::experiments_in(&paths::projects_dir()),
             applied_theme: None,
             title: String::new(),
+            plot_export: Default::default(),
         };
         if let Some(path) = app.doc.path().map(Path::to_path_buf) {
             app.remember(&path);

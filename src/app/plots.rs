@@ -16,6 +16,9 @@ pub struct PlotsPanel {
     pub smoothing: f32,
     pub log_loss: bool,
     pub show_raw: bool,
+    /// Where the two plots were drawn last frame (for "Export PNG").
+    #[serde(skip)]
+    pub area: Option<egui::Rect>,
 }
 
 impl Default for PlotsPanel {
@@ -24,6 +27,7 @@ impl Default for PlotsPanel {
             smoothing: 0.8,
             log_loss: false,
             show_raw: true,
+            area: None,
         }
     }
 }
@@ -50,7 +54,16 @@ impl PlotsPanel {
             {
                 lab.commands.send(AppCommand::ExportCsvDialog);
             }
+            if ui
+                .add_enabled(!lab.epochs.is_empty() || !lab.curves.batch_loss.is_empty(), egui::Button::new("Export PNG…"))
+                .on_hover_text("Save both plots, as shown, as a PNG image")
+                .on_disabled_hover_text("Nothing plotted yet: train first")
+                .clicked()
+            {
+                lab.commands.send(AppCommand::ExportPlotDialog);
+            }
         });
+        let top = ui.cursor().min;
         let curves = lab.curves;
         let epochs = lab.epochs;
         let last_x = curves
@@ -149,7 +162,7 @@ impl PlotsPanel {
             .iter()
             .filter_map(|r| r.val_accuracy.map(|v| [r.epoch as f64, v as f64 * 100.0]))
             .collect();
-        Plot::new("accuracy plot")
+        let accuracy = Plot::new("accuracy plot")
             .height(height)
             .legend(Legend::default().position(Corner::RightBottom))
             .x_axis_label("epoch")
@@ -196,6 +209,7 @@ impl PlotsPanel {
                     );
                 }
             });
+        self.area = Some(egui::Rect::from_min_max(top, accuracy.response.rect.right_bottom()));
         if empty {
             ui.label(RichText::new("Press Train: the loss and accuracy appear here as the model learns.").weak());
         }
