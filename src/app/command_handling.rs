@@ -199,7 +199,8 @@ impl LabApp {
     /// result is reported in the status bar when it arrives.
     pub(super) fn export_plot(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
         let Some(area) = self.state.plots.area else {
-            self.status.warn("The plots are not on screen: show the training panel first");
+            self.status
+                .warn("The plots are not on screen: show the training panel first");
             return;
         };
         let outcome = self.plot_export.clone();

@@ -55,7 +55,10 @@ impl PlotsPanel {
                 lab.commands.send(AppCommand::ExportCsvDialog);
             }
             if ui
-                .add_enabled(!lab.epochs.is_empty() || !lab.curves.batch_loss.is_empty(), egui::Button::new("Export PNG…"))
+                .add_enabled(
+                    !lab.epochs.is_empty() || !lab.curves.batch_loss.is_empty(),
+                    egui::Button::new("Export PNG…"),
+                )
                 .on_hover_text("Save both plots, as shown, as a PNG image")
                 .on_disabled_hover_text("Nothing plotted yet: train first")
                 .clicked()
@@ -209,7 +212,9 @@ impl PlotsPanel {
                     );
                 }
             });
-        self.area = Some(egui::Rect::from_min_max(top, accuracy.response.rect.right_bottom()));
+        // Down to everything the plots allocated (their axis labels sit below the frames).
+        let bottom = ui.min_rect().bottom().max(accuracy.response.rect.bottom());
+        self.area = Some(egui::Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), bottom)));
         if empty {
             ui.label(RichText::new("Press Train: the loss and accuracy appear here as the model learns.").weak());
         }

@@ -83,7 +83,12 @@ fn save_png(image: &ColorImage, out: &std::path::Path) -> Result<(), String> {
 }
 
 /// Saves the part of a window screenshot under `area` (in points) as a PNG.
-pub fn save_region(image: &ColorImage, area: egui::Rect, pixels_per_point: f32, out: &std::path::Path) -> Result<(), String> {
+pub fn save_region(
+    image: &ColorImage,
+    area: egui::Rect,
+    pixels_per_point: f32,
+    out: &std::path::Path,
+) -> Result<(), String> {
     let region = image.region(&area, Some(pixels_per_point));
     if region.size[0] == 0 || region.size[1] == 0 {
         return Err("the plots were not visible in the window; show the training panel and try again".into());
