@@ -59,9 +59,10 @@ pub fn maximize_channel(
         let x = Tensor::from_vec(1, input, image.to_vec()).expect("image has the input's size");
         mean_of_channel(model, &x, layer, channel)
     };
-    // Seeded noise on the 0..1 scale the bundled normalization uses. A relu filter that is silent
-    // on the first noise has no gradient to climb, so a few darker and sparser starts are tried
-    // and the one the filter answers most is kept.
+    // Seeded noise on the 0..1 scale the bundled normalization uses. A relu unit that is silent
+    // on the start has no gradient to climb, so several starts (grey, dark, strong noise, sparse)
+    // are tried and the one the filter answers most is kept: with zero padding, faint noise
+    // leaves every unit silent but those at the border.
     let starts: [(f32, f32); 4] = [(0.5, 0.1), (0.2, 0.2), (0.5, 0.5), (0.1, 0.1)];
     let mut image = Vec::new();
     let mut start_activation = f32::NEG_INFINITY;
@@ -72,9 +73,6 @@ pub fn maximize_channel(
         let activation = measure(model, &candidate);
         if activation > start_activation {
             (image, start_activation) = (candidate, activation);
-        }
-        if activation > 0.0 {
-            break;
         }
     }
     for step in 0..settings.steps {
