@@ -4,12 +4,14 @@
 //! commands). What is saved between sessions is `AppState`; live handles (the trainer, dialogs,
 //! the document) are rebuilt at start-up.
 
+pub mod bench_ui;
 mod command_handling;
 pub mod commands;
 mod dialogs;
 pub mod document;
 mod editor;
 mod frame;
+pub mod frame_stats;
 mod layer_fields;
 mod menu;
 pub mod paths;
@@ -65,6 +67,8 @@ pub struct LaunchOptions {
     pub screenshot: Option<PathBuf>,
     /// With `screenshot`: train first, and take the picture after this many epochs.
     pub after_epochs: Option<usize>,
+    /// `cnn-lab bench-ui`: train at once, time the frames, close when measured.
+    pub bench: Option<bench_ui::WindowBench>,
 }
 
 /// What panels see of the app while they draw: read-only state plus the command queue.
@@ -107,6 +111,7 @@ pub struct LabApp {
     /// Set by "quit" once confirmed; the close is sent at the end of the frame.
     close_now: bool,
     screenshot: Option<ScreenshotPlan>,
+    bench: Option<bench_ui::WindowBench>,
     examples: Vec<PathBuf>,
     applied_theme: Option<bool>,
     title: String,
@@ -151,6 +156,7 @@ impl LabApp {
             allow_close: false,
             close_now: false,
             screenshot: None,
+            bench: None,
             examples: paths::experiments_in(&paths::projects_dir()),
             applied_theme: None,
             title: String::new(),
@@ -168,7 +174,9 @@ impl LabApp {
     ) -> Self {
         // A screenshot shows the app as a first-time user sees it, whatever this machine saved.
         let state = match (&plan, cc.storage) {
-            (None, Some(storage)) => eframe::get_value(storage, eframe::APP_KEY).unwrap_or_default(),
+            (None, Some(storage)) if launch.bench.is_none() => {
+                eframe::get_value(storage, eframe::APP_KEY).unwrap_or_default()
+            }
             _ => AppState::default(),
         };
         let mut app = LabApp::new(state, launch);
@@ -177,6 +185,10 @@ impl LabApp {
                 app.commands.send(AppCommand::StartTraining);
             }
             app.screenshot = Some(plan);
+        }
+        if let Some(bench) = &launch.bench {
+            app.commands.send(AppCommand::StartTraining);
+            app.bench = Some(bench.clone());
         }
         app
     }
@@ -232,19 +244,21 @@ impl LabApp {
 }
 
 impl eframe::App for LabApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let start = std::time::Instant::now();
         self.show(ui);
+        self.bench_frame(ui.ctx(), start, frame.info().cpu_usage);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if self.screenshot.is_none() {
+        if self.screenshot.is_none() && self.bench.is_none() {
             eframe::set_value(storage, eframe::APP_KEY, &self.state);
         }
     }
 
     /// A screenshot run leaves the user's saved state alone.
     fn persist_egui_memory(&self) -> bool {
-        self.screenshot.is_none()
+        self.screenshot.is_none() && self.bench.is_none()
     }
 }
 
@@ -264,7 +278,7 @@ pub fn run_native(launch: LaunchOptions) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport,
         renderer: eframe::Renderer::Glow,
-        persist_window: plan.is_none(),
+        persist_window: plan.is_none() && launch.bench.is_none(),
         ..eframe::NativeOptions::default()
     };
     eframe::run_native(
