@@ -14,6 +14,7 @@ mod frame;
 pub mod frame_stats;
 mod layer_fields;
 mod menu;
+mod paint_cost;
 pub mod paths;
 pub mod plots;
 pub mod run;
@@ -179,6 +180,7 @@ impl LabApp {
             }
             _ => AppState::default(),
         };
+        paint_cost::unfill_panels(&cc.egui_ctx);
         let mut app = LabApp::new(state, launch);
         if let Some(plan) = plan {
             if plan.after_epochs.is_some() {
@@ -256,6 +258,10 @@ impl eframe::App for LabApp {
         }
     }
 
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        paint_cost::clear_color(visuals)
+    }
+
     /// A screenshot run leaves the user's saved state alone.
     fn persist_egui_memory(&self) -> bool {
         self.screenshot.is_none() && self.bench.is_none()
@@ -279,6 +285,7 @@ pub fn run_native(launch: LaunchOptions) -> Result<(), String> {
         viewport,
         renderer: eframe::Renderer::Glow,
         persist_window: plan.is_none() && launch.bench.is_none(),
+        dithering: paint_cost::DITHERING,
         ..eframe::NativeOptions::default()
     };
     eframe::run_native(
