@@ -44,7 +44,7 @@ use training_panel::TrainingPanel;
 
 /// How long a frame may spend reading the trainer's events.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
-/// Repaint interval while training: smooth enough to watch, and leaves the cores to training.
+/// How often the window looks at an open file dialog (a run paces its own frames: `run.rs`).
 const TRAINING_REPAINT: Duration = Duration::from_millis(50);
 const MAX_RECENT: usize = 10;
 
