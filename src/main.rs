@@ -92,6 +92,9 @@ enum Command {
         /// Rounds of (headless, window).
         #[arg(long, default_value_t = 2)]
         rounds: usize,
+        /// Also measure, each round, the window redrawing continuously (as while the mouse moves).
+        #[arg(long)]
+        interact: bool,
         #[arg(long)]
         json: bool,
     },
@@ -159,9 +162,15 @@ fn main() -> ExitCode {
             file,
             seconds,
             rounds,
+            interact,
             json,
         } => {
-            let options = cnn_lab::app::bench_ui::BenchUiOptions { file, seconds, rounds };
+            let options = cnn_lab::app::bench_ui::BenchUiOptions {
+                file,
+                seconds,
+                rounds,
+                interact,
+            };
             let mut number = 0;
             if !json {
                 eprintln!("{}", cnn_lab::app::bench_ui::PhaseReport::HEADER);

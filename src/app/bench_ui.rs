@@ -29,8 +29,11 @@ pub struct BenchUiOptions {
     pub file: Option<PathBuf>,
     /// Seconds measured in each phase (after the warm-up).
     pub seconds: f64,
-    /// Pairs of phases: each round trains headless, then in the window.
+    /// Each round trains headless, then in the window.
     pub rounds: usize,
+    /// Add a phase per round in which the window redraws continuously, as while the user moves
+    /// the mouse or drags a slider without pause.
+    pub interact: bool,
 }
 
 /// Training speed over one measured stretch.
@@ -40,12 +43,77 @@ pub struct Throughput {
     pub images: usize,
     pub seconds: f64,
     pub images_per_sec: f64,
+    /// CPU used meanwhile by the training threads (the trainer and the rayon pool), in cores.
+    pub training_cpu_cores: Option<f64>,
+    /// CPU used meanwhile by the process's other threads (the UI thread, Mesa's llvmpipe
+    /// rasterizer threads, eframe's helpers), in cores. The X server is not counted.
+    pub other_cpu_cores: Option<f64>,
+}
+
+/// CPU time so far of each of this process's threads (Linux `/proc/self/task/*/schedstat`),
+/// and whether the thread trains.
+#[derive(Clone, Debug, Default)]
+struct CpuSnapshot {
+    threads: Vec<(u64, bool, Duration)>,
+}
+
+impl CpuSnapshot {
+    fn take() -> Option<CpuSnapshot> {
+        let mut threads = Vec::new();
+        for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let Some(tid) = entry.file_name().to_str().and_then(|t| t.parse::<u64>().ok()) else {
+                continue;
+            };
+            let path = entry.path();
+            let (Ok(comm), Ok(stat)) = (
+                std::fs::read_to_string(path.join("comm")),
+                std::fs::read_to_string(path.join("schedstat")),
+            ) else {
+                continue;
+            };
+            let Some(ns) = stat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) else {
+                continue;
+            };
+            let comm = comm.trim();
+            let training = comm.starts_with(TRAINER_THREAD) || comm.starts_with(POOL_THREAD);
+            threads.push((tid, training, Duration::from_nanos(ns)));
+        }
+        Some(CpuSnapshot { threads })
+    }
+
+    /// (training, other) CPU seconds from `self` to `later`, over threads alive at both ends.
+    fn until(&self, later: &CpuSnapshot) -> (f64, f64) {
+        let (mut training, mut other) = (0.0, 0.0);
+        for &(tid, trains, after) in &later.threads {
+            let before = self.threads.iter().find(|t| t.0 == tid).map_or(Duration::ZERO, |t| t.2);
+            let used = after.saturating_sub(before).as_secs_f64();
+            if trains {
+                training += used;
+            } else {
+                other += used;
+            }
+        }
+        (training, other)
+    }
+}
+
+/// The training worker's thread name (`training::Trainer`), and the prefix `name_pool_threads`
+/// gives rayon's threads.
+const TRAINER_THREAD: &str = "cnn-lab-trainer";
+const POOL_THREAD: &str = "rayon-";
+
+/// Names rayon's threads, so the benchmark can tell training CPU time from the window's. Call
+/// before anything uses rayon; does nothing if the pool already exists.
+pub fn name_pool_threads() {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("{POOL_THREAD}{i}"))
+        .build_global();
 }
 
 /// One phase of the benchmark.
 #[derive(Clone, Debug, Serialize)]
 pub struct PhaseReport {
-    /// "headless" or "window".
+    /// "headless", "window" (open, nobody touching it) or "input" (redrawing continuously).
     pub mode: &'static str,
     #[serde(flatten)]
     pub training: Throughput,
@@ -58,7 +126,7 @@ pub struct PhaseReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchUiReport {
     pub file: PathBuf,
-    pub input: String,
+    pub input_shape: String,
     pub batch_size: usize,
     pub threads: usize,
     pub seconds_per_phase: f64,
@@ -69,11 +137,55 @@ pub struct BenchUiReport {
     pub window_img_s: f64,
     /// How much slower training is with the window open, in % of the headless images/s.
     pub loss_percent: f64,
+    /// The same, round by round (each window phase against the headless phase before it): the
+    /// spread shows how much the machine's load changed during the run.
+    pub round_loss_percent: Vec<f64>,
     /// All window phases' frames together.
     pub frames: FrameSummary,
+    /// CPU used by the window's threads (UI thread, llvmpipe, …) per frame drawn, in ms.
+    pub window_cpu_ms_per_frame: Option<f64>,
+    /// The same for the phases with continuous redrawing (`--interact`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<WindowSummary>,
     /// `/proc/loadavg` (1, 5 and 15 minutes) before and after, where the system has it.
     pub load_average_before: Option<[f64; 3]>,
     pub load_average_after: Option<[f64; 3]>,
+}
+
+/// Training speed and frames over the phases of one window mode.
+#[derive(Clone, Debug, Serialize)]
+pub struct WindowSummary {
+    pub img_s: f64,
+    /// In % of the headless images/s.
+    pub loss_percent: f64,
+    pub frames: FrameSummary,
+    pub cpu_ms_per_frame: Option<f64>,
+}
+
+impl WindowSummary {
+    /// Over the phases of `mode` (`None` if there were none), against `headless_img_s`.
+    fn of(phases: &[(PhaseReport, FrameStats)], mode: &str, headless_img_s: f64) -> Option<WindowSummary> {
+        let phases: Vec<_> = phases.iter().filter(|(p, _)| p.mode == mode).collect();
+        if phases.is_empty() {
+            return None;
+        }
+        let img_s = phases.iter().map(|(p, _)| p.training.images_per_sec).sum::<f64>() / phases.len() as f64;
+        let mut all = FrameStats::default();
+        for (_, frames) in &phases {
+            all.append(frames);
+        }
+        let frames = all.summary();
+        let cpu: Option<f64> = phases
+            .iter()
+            .map(|(p, _)| p.training.other_cpu_cores.map(|c| c * p.training.seconds))
+            .sum();
+        Some(WindowSummary {
+            img_s,
+            loss_percent: 100.0 * (1.0 - img_s / headless_img_s.max(1e-9)),
+            cpu_ms_per_frame: cpu.map(|c| 1e3 * c / frames.frames.max(1) as f64),
+            frames,
+        })
+    }
 }
 
 /// Counts batches as they arrive and measures `seconds` of them after a warm-up. Both ends of
@@ -86,6 +198,7 @@ struct Meter {
     batch_size: usize,
     last_seen: usize,
     start: Option<(Instant, usize)>,
+    cpu_start: Option<CpuSnapshot>,
 }
 
 impl Meter {
@@ -96,6 +209,7 @@ impl Meter {
             batch_size,
             last_seen: 0,
             start: None,
+            cpu_start: None,
         }
     }
 
@@ -112,17 +226,25 @@ impl Meter {
         match self.start {
             None if batches >= self.warmup => {
                 self.start = Some((now, batches));
+                self.cpu_start = CpuSnapshot::take();
                 None
             }
             Some((since, first)) if now.duration_since(since) >= self.seconds => {
                 let seconds = now.duration_since(since).as_secs_f64();
                 let batches = batches - first;
                 let images = batches * self.batch_size;
+                let cpu = self
+                    .cpu_start
+                    .as_ref()
+                    .zip(CpuSnapshot::take())
+                    .map(|(start, end)| start.until(&end));
                 Some(Throughput {
                     batches,
                     images,
                     seconds,
                     images_per_sec: images as f64 / seconds,
+                    training_cpu_cores: cpu.map(|c| c.0 / seconds),
+                    other_cpu_cores: cpu.map(|c| c.1 / seconds),
                 })
             }
             _ => None,
@@ -180,15 +302,18 @@ type WindowOutcome = Arc<Mutex<Option<Result<(Throughput, FrameStats), String>>>
 #[derive(Clone, Debug)]
 pub struct WindowBench {
     meter: Meter,
+    /// Redraw continuously while measuring.
+    input: bool,
     frames: FrameStats,
     opened: Option<Instant>,
     outcome: WindowOutcome,
 }
 
 impl WindowBench {
-    fn new(seconds: Duration, batch_size: usize) -> Self {
+    fn new(seconds: Duration, batch_size: usize, input: bool) -> Self {
         WindowBench {
             meter: Meter::new(seconds, batch_size),
+            input,
             frames: FrameStats::default(),
             opened: None,
             outcome: WindowOutcome::default(),
@@ -225,6 +350,9 @@ impl LabApp {
                 let done = bench.meter.observe(start, run.batches_seen);
                 if was_measuring || bench.meter.measuring() {
                     bench.frames.record(start, show, previous_cpu);
+                    if bench.input {
+                        ctx.request_repaint();
+                    }
                 }
                 if let Some(training) = done {
                     let frames = std::mem::take(&mut bench.frames);
@@ -253,8 +381,8 @@ impl LabApp {
 }
 
 /// Opens the window on `file`, trains, and measures `seconds` of training and frames.
-fn window(file: &Path, seconds: Duration, batch_size: usize) -> Result<(Throughput, FrameStats), String> {
-    let bench = WindowBench::new(seconds, batch_size);
+fn window(file: &Path, seconds: Duration, batch_size: usize, input: bool) -> Result<(Throughput, FrameStats), String> {
+    let bench = WindowBench::new(seconds, batch_size, input);
     let outcome = bench.outcome.clone();
     super::run_native(LaunchOptions {
         file: Some(file.to_path_buf()),
@@ -283,56 +411,111 @@ pub fn run(options: &BenchUiOptions, mut progress: impl FnMut(&PhaseReport)) -> 
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    name_pool_threads();
     let seconds = Duration::from_secs_f64(options.seconds.max(0.5));
     let batch_size = experiment.training.batch_size;
     let load_average_before = load_average();
-    let mut phases = Vec::new();
-    let mut all_frames = FrameStats::default();
-    for _ in 0..options.rounds.max(1) {
-        let training = headless(&experiment, &base_dir, seconds)?;
-        let phase = PhaseReport {
-            mode: "headless",
-            training,
-            frames: None,
-        };
-        progress(&phase);
-        phases.push(phase);
-        let (training, frames) = window(&file, seconds, batch_size)?;
-        all_frames.append(&frames);
-        let phase = PhaseReport {
-            mode: "window",
-            training,
-            frames: Some(frames.summary()),
-        };
-        progress(&phase);
-        phases.push(phase);
-    }
-    let mean = |mode: &str| {
-        let rates: Vec<f64> = phases
-            .iter()
-            .filter(|p| p.mode == mode)
-            .map(|p| p.training.images_per_sec)
-            .collect();
-        rates.iter().sum::<f64>() / rates.len().max(1) as f64
+    let mut phases: Vec<(PhaseReport, FrameStats)> = Vec::new();
+    let modes: &[&'static str] = if options.interact {
+        &["headless", "window", "input"]
+    } else {
+        &["headless", "window"]
     };
-    let (headless_img_s, window_img_s) = (mean("headless"), mean("window"));
+    for _ in 0..options.rounds.max(1) {
+        for &mode in modes {
+            let (training, frames) = match mode {
+                "headless" => (headless(&experiment, &base_dir, seconds)?, None),
+                _ => {
+                    let (training, frames) = window(&file, seconds, batch_size, mode == "input")?;
+                    (training, Some(frames))
+                }
+            };
+            let phase = PhaseReport {
+                mode,
+                training,
+                frames: frames.as_ref().map(FrameStats::summary),
+            };
+            progress(&phase);
+            phases.push((phase, frames.unwrap_or_default()));
+        }
+    }
+    let headless: Vec<f64> = phases
+        .iter()
+        .filter(|(p, _)| p.mode == "headless")
+        .map(|(p, _)| p.training.images_per_sec)
+        .collect();
+    let headless_img_s = headless.iter().sum::<f64>() / headless.len().max(1) as f64;
+    let mut round_loss_percent = Vec::new();
+    let mut before = None;
+    for (phase, _) in &phases {
+        match phase.mode {
+            "headless" => before = Some(phase.training.images_per_sec),
+            "window" => {
+                if let Some(headless) = before {
+                    round_loss_percent.push(100.0 * (1.0 - phase.training.images_per_sec / headless.max(1e-9)));
+                }
+            }
+            _ => {}
+        }
+    }
+    let window = WindowSummary::of(&phases, "window", headless_img_s).ok_or("no window phase")?;
+    let input = WindowSummary::of(&phases, "input", headless_img_s);
     Ok(BenchUiReport {
         file,
-        input: format!(
+        input_shape: format!(
             "{}×{}×{}",
             experiment.input.height, experiment.input.width, experiment.input.channels
         ),
         batch_size,
         threads: rayon::current_num_threads(),
         seconds_per_phase: seconds.as_secs_f64(),
-        phases,
+        phases: phases.into_iter().map(|(p, _)| p).collect(),
         headless_img_s,
-        window_img_s,
-        loss_percent: 100.0 * (1.0 - window_img_s / headless_img_s.max(1e-9)),
-        frames: all_frames.summary(),
+        window_img_s: window.img_s,
+        loss_percent: window.loss_percent,
+        round_loss_percent,
+        frames: window.frames,
+        window_cpu_ms_per_frame: window.cpu_ms_per_frame,
+        input,
         load_average_before,
         load_average_after: load_average(),
     })
+}
+
+/// "12.3% lower" / "4.0% higher".
+fn change(loss_percent: f64) -> String {
+    format!(
+        "{:.1}% {}",
+        loss_percent.abs(),
+        if loss_percent >= 0.0 { "lower" } else { "higher" }
+    )
+}
+
+/// The frames of one window mode: count, rate, CPU per frame, and the three spreads.
+fn frames_table(what: &str, f: &FrameSummary, cpu_ms_per_frame: Option<f64>) -> String {
+    let mut out = format!(
+        "{what}: {} frames in {:.1} s = {:.1} fps; the window's threads used {} ms of CPU per frame\n\
+         {:<36}{:>8}{:>8}{:>8}\n",
+        f.frames,
+        f.seconds,
+        f.fps,
+        cpu_ms_per_frame.map_or_else(|| "?".into(), |ms| format!("{ms:.1}")),
+        "  ms",
+        "p50",
+        "p95",
+        "max",
+    );
+    for (what, s) in [
+        ("  frame time in LabApp::show", &f.show),
+        ("  frame CPU time (eframe, no swap)", &f.frame_cpu),
+        ("  interval between frames", &f.interval),
+    ] {
+        out.push_str(&format!(
+            "{what:<36}{:>8.1}{:>8.1}{:>8.1}\n",
+            s.p50_ms, s.p95_ms, s.max_ms
+        ));
+    }
+    out
 }
 
 fn format_load(load: Option<[f64; 3]>) -> String {
@@ -349,13 +532,20 @@ impl PhaseReport {
                 f.frames, f.fps, f.show.p95_ms, f.interval.p95_ms
             )
         });
+        let cores = |c: Option<f64>| c.map_or_else(|| "?".into(), |c| format!("{c:.2}"));
         format!(
-            "{number:>5}  {:<9} {:>9.0} {:>8} {:>8.1}{frames}",
-            self.mode, t.images_per_sec, t.batches, t.seconds
+            "{number:>5}  {:<9} {:>11.0} {:>8} {:>8.1} {:>9} {:>9}{frames}",
+            self.mode,
+            t.images_per_sec,
+            t.batches,
+            t.seconds,
+            cores(t.training_cpu_cores),
+            cores(t.other_cpu_cores)
         )
     }
 
-    pub const HEADER: &'static str = "phase  mode      train img/s  batches  seconds";
+    /// The phase table's titles; CPU in cores.
+    pub const HEADER: &'static str = "phase  mode      train img/s  batches  seconds cpu train cpu other";
 }
 
 impl BenchUiReport {
@@ -365,7 +555,7 @@ impl BenchUiReport {
             "CNN Lab UI benchmark: {} ({}, batch {}, {} threads), {:.0} s measured per phase\n\
              load average before {}, after {}\n\n{}\n",
             self.file.display(),
-            self.input,
+            self.input_shape,
             self.batch_size,
             self.threads,
             self.seconds_per_phase,
@@ -377,32 +567,25 @@ impl BenchUiReport {
             out.push_str(&phase.line(i + 1));
             out.push('\n');
         }
-        let f = &self.frames;
         out.push_str(&format!(
-            "\ntraining images/s: {:.0} headless, {:.0} with the window open: {:.1}% {}\n\
-             window: {} frames in {:.1} s, {:.1} fps\n\
-             {:<34}{:>8}{:>8}{:>8}\n",
+            "\ntraining images/s: {:.0} headless, {:.0} with the window open: {} (by round: {})\n",
             self.headless_img_s,
             self.window_img_s,
-            self.loss_percent.abs(),
-            if self.loss_percent >= 0.0 { "lower" } else { "higher" },
-            f.frames,
-            f.seconds,
-            f.fps,
-            "ms",
-            "p50",
-            "p95",
-            "max",
+            change(self.loss_percent),
+            self.round_loss_percent
+                .iter()
+                .map(|l| format!("{l:.1}%"))
+                .collect::<Vec<_>>()
+                .join(", "),
         ));
-        for (what, s) in [
-            ("frame time in LabApp::show", &f.show),
-            ("frame CPU time (eframe, no swap)", &f.frame_cpu),
-            ("interval between frames", &f.interval),
-        ] {
+        out.push_str(&frames_table("window open", &self.frames, self.window_cpu_ms_per_frame));
+        if let Some(input) = &self.input {
             out.push_str(&format!(
-                "{what:<34}{:>8.1}{:>8.1}{:>8.1}\n",
-                s.p50_ms, s.p95_ms, s.max_ms
+                "\nredrawing continuously (--interact): {:.0} images/s, {}\n",
+                input.img_s,
+                change(input.loss_percent)
             ));
+            out.push_str(&frames_table("redrawing", &input.frames, input.cpu_ms_per_frame));
         }
         out
     }
