@@ -90,6 +90,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train the cifar model alternately headless and in the app's window: training images/s
+    /// with and without the window, and the window's frame times (needs a display, e.g. xvfb-run).
+    BenchUi {
+        /// The experiment to train (default: projects/cifar_shapes.ron).
+        file: Option<PathBuf>,
+        /// Seconds measured in each phase, after a warm-up.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Rounds of (headless, window).
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+        /// Also measure, each round, the window redrawing continuously (as while the mouse moves).
+        #[arg(long)]
+        interact: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +117,7 @@ fn main() -> ExitCode {
             screenshot: cli.screenshot,
             after_epochs: cli.after_epochs,
             view: cli.view,
+            ..Default::default()
         };
         return match cnn_lab::app::run_native(launch) {
             Ok(()) => ExitCode::SUCCESS,
@@ -114,7 +132,8 @@ fn main() -> ExitCode {
         | Command::Train { json, .. }
         | Command::Eval { json, .. }
         | Command::Predict { json, .. }
-        | Command::Bench { json, .. } => *json,
+        | Command::Bench { json, .. }
+        | Command::BenchUi { json, .. } => *json,
     };
     let outcome = match command {
         Command::Summary { file, json } => cli::summary(&file, json),
@@ -148,6 +167,39 @@ fn main() -> ExitCode {
                 },
                 true,
             ))
+        }
+        Command::BenchUi {
+            file,
+            seconds,
+            rounds,
+            interact,
+            json,
+        } => {
+            let options = cnn_lab::app::bench_ui::BenchUiOptions {
+                file,
+                seconds,
+                rounds,
+                interact,
+            };
+            let mut number = 0;
+            if !json {
+                eprintln!("{}", cnn_lab::app::bench_ui::PhaseReport::HEADER);
+            }
+            cnn_lab::app::bench_ui::run(&options, |phase| {
+                number += 1;
+                if !json {
+                    eprintln!("{}", phase.line(number));
+                }
+            })
+            .map(|report| {
+                let text = if json {
+                    serde_json::to_string(&report).unwrap_or_default()
+                } else {
+                    report.table()
+                };
+                (text, true)
+            })
+            .map_err(anyhow::Error::msg)
         }
     };
     match outcome {

@@ -96,7 +96,9 @@ impl LabApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.update_title(&ctx);
-        if self.run.is_some() || self.file_dialog.is_some() {
+        if let Some(run) = &self.run {
+            ctx.request_repaint_after(run.next_repaint());
+        } else if self.file_dialog.is_some() {
             ctx.request_repaint_after(TRAINING_REPAINT);
         }
         self.screenshot_frame(&ctx);

@@ -4,15 +4,18 @@
 //! commands). What is saved between sessions is `AppState`; live handles (the trainer, dialogs,
 //! the document) are rebuilt at start-up.
 
+pub mod bench_ui;
 mod command_handling;
 pub mod commands;
 mod dialogs;
 pub mod document;
 mod editor;
 mod frame;
+pub mod frame_stats;
 pub mod inspect;
 mod layer_fields;
 mod menu;
+mod paint_cost;
 pub mod paths;
 pub mod plots;
 pub mod run;
@@ -43,7 +46,7 @@ use training_panel::TrainingPanel;
 
 /// How long a frame may spend reading the trainer's events.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
-/// Repaint interval while training: smooth enough to watch, and leaves the cores to training.
+/// How often the window looks at an open file dialog (a run paces its own frames: `run.rs`).
 const TRAINING_REPAINT: Duration = Duration::from_millis(50);
 const MAX_RECENT: usize = 10;
 
@@ -72,6 +75,8 @@ pub struct LaunchOptions {
     /// Open this room (model, filters, feature maps, mistakes). With `screenshot`, the view also
     /// shows itself off: maximizes the filters, draws a digit, or opens the most-confused cell.
     pub view: Option<View>,
+    /// `cnn-lab bench-ui`: train at once, time the frames, close when measured.
+    pub bench: Option<bench_ui::WindowBench>,
 }
 
 /// What panels see of the app while they draw: read-only state plus the command queue.
@@ -116,6 +121,7 @@ pub struct LabApp {
     /// Set by "quit" once confirmed; the close is sent at the end of the frame.
     close_now: bool,
     screenshot: Option<ScreenshotPlan>,
+    bench: Option<bench_ui::WindowBench>,
     examples: Vec<PathBuf>,
     applied_theme: Option<bool>,
     title: String,
@@ -163,6 +169,7 @@ impl LabApp {
             allow_close: false,
             close_now: false,
             screenshot: None,
+            bench: None,
             examples: paths::experiments_in(&paths::projects_dir()),
             applied_theme: None,
             title: String::new(),
@@ -184,15 +191,22 @@ impl LabApp {
     ) -> Self {
         // A screenshot shows the app as a first-time user sees it, whatever this machine saved.
         let state = match (&plan, cc.storage) {
-            (None, Some(storage)) => eframe::get_value(storage, eframe::APP_KEY).unwrap_or_default(),
+            (None, Some(storage)) if launch.bench.is_none() => {
+                eframe::get_value(storage, eframe::APP_KEY).unwrap_or_default()
+            }
             _ => AppState::default(),
         };
+        paint_cost::unfill_panels(&cc.egui_ctx);
         let mut app = LabApp::new(state, launch);
         if let Some(plan) = plan {
             if plan.after_epochs.is_some() {
                 app.commands.send(AppCommand::StartTraining);
             }
             app.screenshot = Some(plan);
+        }
+        if let Some(bench) = &launch.bench {
+            app.commands.send(AppCommand::StartTraining);
+            app.bench = Some(bench.clone());
         }
         app
     }
@@ -256,19 +270,25 @@ impl LabApp {
 }
 
 impl eframe::App for LabApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let start = std::time::Instant::now();
         self.show(ui);
+        self.bench_frame(ui.ctx(), start, frame.info().cpu_usage);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if self.screenshot.is_none() {
+        if self.screenshot.is_none() && self.bench.is_none() {
             eframe::set_value(storage, eframe::APP_KEY, &self.state);
         }
     }
 
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        paint_cost::clear_color(visuals)
+    }
+
     /// A screenshot run leaves the user's saved state alone.
     fn persist_egui_memory(&self) -> bool {
-        self.screenshot.is_none()
+        self.screenshot.is_none() && self.bench.is_none()
     }
 }
 
@@ -288,7 +308,8 @@ pub fn run_native(launch: LaunchOptions) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport,
         renderer: eframe::Renderer::Glow,
-        persist_window: plan.is_none(),
+        persist_window: plan.is_none() && launch.bench.is_none(),
+        dithering: paint_cost::DITHERING,
         ..eframe::NativeOptions::default()
     };
     eframe::run_native(

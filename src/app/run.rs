@@ -6,6 +6,15 @@ use crate::training::{Command, Event, Progress, RunOptions, RunSummary, Trainer}
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// While a run reports, the window redraws when the next batch is due, but at most this often.
+/// The numbers and curves change with every batch, yet five pictures a second are enough to
+/// watch them, and without a GPU each frame is painted by the CPU cores training needs: about
+/// 25–30 ms of CPU per frame under Mesa's llvmpipe (`cnn-lab bench-ui`). Input (mouse, keys)
+/// still redraws at once.
+pub const REPAINT_MIN: Duration = Duration::from_millis(200);
+/// The longest the window waits between frames during a run: slow batches, validation, a pause.
+pub const REPAINT_MAX: Duration = Duration::from_millis(250);
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
     /// Loading data, building the model, or scoring the test split.
@@ -223,6 +232,29 @@ impl TrainingRun {
 
     pub fn is_paused(&self) -> bool {
         self.phase == Phase::Paused
+    }
+
+    /// How long until the next frame is worth drawing: until the next batch is due (from the
+    /// recent seconds per batch), within `REPAINT_MIN..=REPAINT_MAX`. Drawing only when there is
+    /// something new leaves the cores to training.
+    pub fn next_repaint(&self) -> Duration {
+        let wait = match (&self.phase, self.last_batch_at, self.secs_per_batch) {
+            (Phase::Running, Some(last), Some(per_batch)) => {
+                // A little late rather than early: an early frame has nothing new to show.
+                let due = last + Duration::from_secs_f64(per_batch * 1.05);
+                let since = Instant::now().duration_since(last);
+                if since > REPAINT_MAX && since.as_secs_f64() > 2.0 * per_batch {
+                    // Overdue: validation between epochs, or the trainer is starved.
+                    REPAINT_MAX
+                } else {
+                    due.saturating_duration_since(last + since)
+                }
+            }
+            (Phase::Paused, ..) => REPAINT_MAX,
+            // Preparing (its spinner asks for its own frames), or before the first batch.
+            _ => REPAINT_MIN,
+        };
+        wait.clamp(REPAINT_MIN, REPAINT_MAX)
     }
 }
 
