@@ -19,12 +19,6 @@ const W_OUTPUT: f32 = 96.0;
 const W_PARAMS: f32 = 206.0;
 const W_MACS: f32 = 92.0;
 const W_RF: f32 = 60.0;
-/// The row's buttons: insert, move up, move down, duplicate, remove.
-const W_ACTIONS: f32 = 112.0;
-/// The narrowest the table gets: in a narrower panel it scrolls sideways rather than cutting
-/// off the receptive field, the row buttons and the layers' settings (six gaps between the
-/// cells and the buttons, and the row's frame).
-const TABLE_MIN_WIDTH: f32 = W_NUMBER + W_KIND + W_OUTPUT + W_PARAMS + W_MACS + W_RF + W_ACTIONS + 6.0 * 8.0 + 14.0;
 
 #[derive(Default)]
 pub struct EditorPanel {
@@ -63,11 +57,10 @@ impl EditorPanel {
                 ui.add_enabled_ui(!locked, |ui| self.palette_ui(ui, lab));
             });
         egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
-            // Locked rows still scroll; a narrow panel scrolls sideways too.
-            egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
-                ui.set_min_width(TABLE_MIN_WIDTH);
-                ui.add_enabled_ui(!locked, |ui| self.table_ui(ui, lab));
-            });
+            // Locked rows still scroll.
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| ui.add_enabled_ui(!locked, |ui| self.table_ui(ui, lab)));
         });
     }
 

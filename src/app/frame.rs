@@ -53,7 +53,7 @@ impl LabApp {
         let mut expanded = !self.state.hide_training_panel;
         egui::Panel::right("training")
             .resizable(true)
-            .default_size(560.0)
+            .default_size(500.0)
             .min_size(400.0)
             .show_collapsible(ui, &mut expanded, |ui| {
                 ui.add_space(4.0);
