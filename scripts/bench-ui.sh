@@ -42,7 +42,11 @@ fi
 cargo build --release --locked --bin cnn-lab
 binary="${CARGO_TARGET_DIR:-target}/release/cnn-lab"
 
+# The window as a first-time user sees it: not with this machine's saved panel sizes.
+data_home=$(mktemp -d)
+trap 'rm -rf "$data_home"' EXIT
 if [[ "${BENCH_UI_USE_DISPLAY:-0}" == 1 && -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
-    exec "$binary" bench-ui "$@"
+    XDG_DATA_HOME="$data_home" "$binary" bench-ui "$@"
+else
+    XDG_DATA_HOME="$data_home" xvfb-run -a -s "-screen 0 1600x1000x24" "$binary" bench-ui "$@"
 fi
-exec xvfb-run -a -s "-screen 0 1600x1000x24" "$binary" bench-ui "$@"

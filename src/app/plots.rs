@@ -5,7 +5,7 @@ use super::LabContext;
 use super::commands::AppCommand;
 use crate::experiment::EpochRecord;
 use egui::{Color32, Id, RichText, Ui};
-use egui_plot::{Corner, HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{Corner, HoverPosition, Legend, Line, MarkerShape, Plot, PlotMemory, PlotPoints, Points};
 use serde::{Deserialize, Serialize};
 
 /// The plots' view settings (saved with the app's state).
@@ -81,8 +81,12 @@ impl PlotsPanel {
         let log = self.log_loss;
         let to_y = move |v: f64| if log { v.max(1e-12).log10() } else { v };
 
-        let raw_loss = curves.batch_loss.as_slice();
-        let smooth_loss = smooth(raw_loss, self.smoothing);
+        // A long run has tens of thousands of batches: draw what fits the pixels (`decimate`).
+        let loss_id = ui.make_persistent_id("loss plot");
+        let accuracy_id = ui.make_persistent_id("accuracy plot");
+        let loss_px = x_per_pixel(ui.ctx(), loss_id);
+        let smooth_loss = decimate(&smooth(&curves.batch_loss, self.smoothing), loss_px);
+        let raw_loss = decimate(&curves.batch_loss, loss_px);
         let epoch_loss: Vec<[f64; 2]> = epochs
             .iter()
             .map(|r| [r.epoch as f64, to_y(r.train_loss as f64)])
@@ -93,7 +97,7 @@ impl PlotsPanel {
             .collect();
         let show_raw = self.show_raw && self.smoothing > 0.0;
         let faint = TRAIN.gamma_multiply(0.25);
-        let mut loss_plot = Plot::new("loss plot");
+        let mut loss_plot = Plot::new("loss plot").id(loss_id);
         if !log {
             loss_plot = loss_plot.include_y(0.0);
         }
@@ -121,7 +125,7 @@ impl PlotsPanel {
             .show(ui, |plot| {
                 if show_raw {
                     plot.line(
-                        Line::new("batch loss", transform(raw_loss, to_y))
+                        Line::new("batch loss", transform(&raw_loss, to_y))
                             .color(faint)
                             .width(1.0),
                     );
@@ -155,8 +159,10 @@ impl PlotsPanel {
             });
 
         let percent = |points: &[[f64; 2]]| -> Vec<[f64; 2]> { points.iter().map(|p| [p[0], p[1] * 100.0]).collect() };
-        let raw_acc = percent(&curves.batch_accuracy);
-        let smooth_acc = smooth(&raw_acc, self.smoothing);
+        let accuracy_px = x_per_pixel(ui.ctx(), accuracy_id);
+        let all_acc = percent(&curves.batch_accuracy);
+        let smooth_acc = decimate(&smooth(&all_acc, self.smoothing), accuracy_px);
+        let raw_acc = decimate(&all_acc, accuracy_px);
         let epoch_acc: Vec<[f64; 2]> = epochs
             .iter()
             .map(|r| [r.epoch as f64, r.train_accuracy as f64 * 100.0])
@@ -166,6 +172,7 @@ impl PlotsPanel {
             .filter_map(|r| r.val_accuracy.map(|v| [r.epoch as f64, v as f64 * 100.0]))
             .collect();
         let accuracy = Plot::new("accuracy plot")
+            .id(accuracy_id)
             .height(height)
             .legend(Legend::default().position(Corner::RightBottom))
             .x_axis_label("epoch")
@@ -219,6 +226,61 @@ impl PlotsPanel {
             ui.label(RichText::new("Press Train: the loss and accuracy appear here as the model learns.").weak());
         }
     }
+}
+
+/// Plot units per pixel along x in the plot's last frame (`None` before its first).
+fn x_per_pixel(ctx: &egui::Context, id: Id) -> Option<f64> {
+    let transform = PlotMemory::load(ctx, id)?.transform();
+    let pixels = transform.frame().width() as f64;
+    let per_pixel = transform.bounds().width() / pixels;
+    (pixels >= 1.0 && per_pixel.is_finite() && per_pixel > 0.0).then_some(per_pixel)
+}
+
+/// The points of a curve (sorted by x) worth drawing at `x_per_pixel` plot units per pixel:
+/// where several fall into one pixel column, the first, the lowest, the highest and the last,
+/// in order, which is what the line drawn through all of them shows. A run of 30,000 batches
+/// then costs a frame about what a run of a thousand does (each point is tessellated into
+/// triangles, and without a GPU every small triangle costs the CPU).
+pub fn decimate(points: &[[f64; 2]], x_per_pixel: Option<f64>) -> Vec<[f64; 2]> {
+    let Some(step) = x_per_pixel else {
+        return points.to_vec();
+    };
+    let mut kept = Vec::with_capacity(points.len().min(4096));
+    let mut start = 0;
+    while start < points.len() {
+        let column = ((points[start][0] - points[0][0]) / step).floor();
+        let mut end = start + 1;
+        while end < points.len() && ((points[end][0] - points[0][0]) / step).floor() <= column {
+            end += 1;
+        }
+        let run = &points[start..end];
+        if run.len() <= 4 {
+            kept.extend_from_slice(run);
+        } else {
+            let by_y = |a: &&[f64; 2], b: &&[f64; 2]| a[1].total_cmp(&b[1]);
+            let low = run
+                .iter()
+                .enumerate()
+                .min_by(|a, b| by_y(&a.1, &b.1))
+                .map_or(0, |(i, _)| i);
+            let high = run
+                .iter()
+                .enumerate()
+                .max_by(|a, b| by_y(&a.1, &b.1))
+                .map_or(0, |(i, _)| i);
+            let mut picks = [0, low.min(high), low.max(high), run.len() - 1];
+            picks.sort_unstable();
+            let mut last = None;
+            for i in picks {
+                if last != Some(i) {
+                    kept.push(run[i]);
+                    last = Some(i);
+                }
+            }
+        }
+        start = end;
+    }
+    kept
 }
 
 fn transform(points: &[[f64; 2]], f: impl Fn(f64) -> f64) -> PlotPoints<'static> {
@@ -284,4 +346,32 @@ pub fn history_csv(epochs: &[EpochRecord]) -> String {
         ));
     }
     csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimate;
+
+    #[test]
+    fn decimation_keeps_the_envelope_in_order() {
+        // 10,000 points over x 0..10, drawn 100 pixels wide: 100 points per pixel column.
+        let points: Vec<[f64; 2]> = (0..10_000)
+            .map(|i| {
+                let x = i as f64 / 1000.0;
+                [x, (x * 7.0).sin() + if i == 4321 { 5.0 } else { 0.0 }]
+            })
+            .collect();
+        let kept = decimate(&points, Some(0.1));
+        assert!(kept.len() <= 4 * 101, "{}", kept.len());
+        assert_eq!(kept.first(), points.first());
+        assert_eq!(kept.last(), points.last());
+        assert!(kept.windows(2).all(|w| w[0][0] < w[1][0]), "x stays increasing");
+        let max = |p: &[[f64; 2]]| p.iter().map(|p| p[1]).fold(f64::MIN, f64::max);
+        let min = |p: &[[f64; 2]]| p.iter().map(|p| p[1]).fold(f64::MAX, f64::min);
+        assert_eq!(max(&kept), max(&points), "the spike survives");
+        assert_eq!(min(&kept), min(&points));
+        // Curves with a point or so per pixel, and unknown scales, are left alone.
+        assert_eq!(decimate(&points, Some(0.002)), points);
+        assert_eq!(decimate(&points, None), points);
+    }
 }
