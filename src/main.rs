@@ -98,8 +98,8 @@ enum Command {
         /// Seconds measured in each phase, after a warm-up.
         #[arg(long, default_value_t = 20.0)]
         seconds: f64,
-        /// Rounds of (headless, window).
-        #[arg(long, default_value_t = 2)]
+        /// Rounds of (headless, window): the machine's speed drifts, so more rounds, steadier ratio.
+        #[arg(long, default_value_t = 3)]
         rounds: usize,
         /// Also measure, each round, the window redrawing continuously (as while the mouse moves).
         #[arg(long)]
