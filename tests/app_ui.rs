@@ -4,7 +4,7 @@
 mod app_support;
 
 use app_support::{app_on, project, step_until, temp_dir};
-use cnn_lab::app::{AppCommand, AppState, LabApp, LaunchOptions, Phase};
+use cnn_lab::app::{AppCommand, AppState, LabApp, Phase};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use std::path::{Path, PathBuf};

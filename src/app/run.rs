@@ -15,6 +15,9 @@ pub const REPAINT_MIN: Duration = Duration::from_millis(200);
 /// The longest the window waits between frames during a run: slow batches, validation, a pause.
 pub const REPAINT_MAX: Duration = Duration::from_millis(250);
 
+/// A model's parameter values (in `Model::params` order), shared without copying.
+pub type SharedWeights = Arc<Vec<Vec<f32>>>;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
     /// Loading data, building the model, or scoring the test split.
@@ -69,7 +72,7 @@ pub struct TrainingRun {
     secs_per_batch: Option<f64>,
     last_batch_at: Option<Instant>,
     /// The newest weights the worker sent (numbered from 1), for the inspection views.
-    weights: Option<(u64, Progress, Arc<Vec<Vec<f32>>>)>,
+    weights: Option<(u64, Progress, SharedWeights)>,
 }
 
 impl TrainingRun {
@@ -226,7 +229,7 @@ impl TrainingRun {
     }
 
     /// The newest weights the worker sent: their number (counting from 1), when, and values.
-    pub fn latest_weights(&self) -> Option<(u64, Progress, &Arc<Vec<Vec<f32>>>)> {
+    pub fn latest_weights(&self) -> Option<(u64, Progress, &SharedWeights)> {
         self.weights.as_ref().map(|(n, p, w)| (*n, *p, w))
     }
 

@@ -13,6 +13,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A confusion-matrix cell: (true class, predicted class).
+type Cell = (usize, usize);
+
 /// Gallery images shown before "show more".
 const GALLERY_PAGE: usize = 120;
 
@@ -35,7 +38,7 @@ pub struct MistakesView {
     error: Option<String>,
     cell: Option<(usize, usize)>,
     /// (cell, samples in it most confident first).
-    members: Option<((usize, usize), Vec<(usize, f32)>)>,
+    members: Option<(Cell, Vec<(usize, f32)>)>,
     shown: usize,
     thumbs: HashMap<usize, TextureHandle>,
     showcased: bool,
@@ -155,9 +158,7 @@ impl MistakesView {
                 self.shown = GALLERY_PAGE;
             }
         }
-        if self.scored.is_none() {
-            return None;
-        }
+        self.scored.as_ref()?;
         let mut navigate = None;
         ui.add_space(6.0);
         ui.horizontal_top(|ui| {

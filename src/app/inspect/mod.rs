@@ -6,10 +6,12 @@
 //! at (`Lens`) is built by a background job from the document (or from the live weights of a
 //! run), and feature maps, activation maximization and scoring run as jobs too (`jobs.rs`).
 
+mod canvas;
 pub mod colormap;
 mod features;
 mod filters;
 pub mod jobs;
+mod maps;
 mod mistakes;
 
 use crate::app::document::{Document, classes_of};
