@@ -160,13 +160,4 @@ impl<Req, T: Send + 'static> Latest<Req, T> {
     pub fn busy(&self) -> bool {
         self.running.is_some() || self.waiting.is_some()
     }
-
-    pub fn job(&self) -> Option<&Job<T>> {
-        self.running.as_ref()
-    }
-
-    pub fn cancel(&mut self) {
-        self.running = None;
-        self.waiting = None;
-    }
 }

@@ -51,11 +51,6 @@ impl MistakesView {
         self.job.is_some() || self.scored.is_none() && self.error.is_none() || showcase && !self.showcased
     }
 
-    pub fn open_cell(&mut self, truth: usize, predicted: usize) {
-        self.cell = Some((truth, predicted));
-        self.shown = GALLERY_PAGE;
-    }
-
     pub fn confusion(&self) -> Option<&[Vec<usize>]> {
         self.scored.as_ref().map(|s| s.evaluation.confusion.as_slice())
     }

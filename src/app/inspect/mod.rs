@@ -491,10 +491,6 @@ impl Inspector {
         self.features.prediction()
     }
 
-    pub fn open_confusion_cell(&mut self, truth: usize, predicted: usize) {
-        self.mistakes.open_cell(truth, predicted);
-    }
-
     /// The confusion matrix of the last scoring, `[true][predicted]`.
     pub fn confusion(&self) -> Option<&[Vec<usize>]> {
         self.mistakes.confusion()
