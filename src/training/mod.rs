@@ -7,4 +7,4 @@ pub mod worker;
 
 pub use evaluate::{Evaluation, evaluate};
 pub use events::{Command, Event, Progress, RunSummary};
-pub use worker::{RunOptions, Trainer};
+pub use worker::{RunOptions, Trainer, panic_message};

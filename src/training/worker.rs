@@ -53,11 +53,7 @@ impl Trainer {
             let result = match outcome {
                 Ok(result) => result.map(Box::new),
                 Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown cause".into());
+                    let what = panic_message(panic.as_ref());
                     Err(format!(
                         "the training worker crashed ({what}); the experiment in the editor is unchanged: save it, and please report this"
                     ))
@@ -538,4 +534,13 @@ fn run(
         diverged,
     };
     Ok((experiment, summary))
+}
+
+/// What a caught panic said (its `&str` or `String` payload), for error messages.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into())
 }

@@ -62,11 +62,7 @@ impl<T: Send + 'static> Job<T> {
             .name(format!("cnn-lab-view: {what}"))
             .spawn(move || {
                 let result = catch_unwind(AssertUnwindSafe(|| work(&handle))).unwrap_or_else(|panic| {
-                    let why = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown cause".into());
+                    let why = crate::training::panic_message(panic.as_ref());
                     Err(format!(
                         "{what} crashed ({why}); the app is fine, try again or report it"
                     ))
