@@ -2,7 +2,7 @@
 
 mod common;
 
-use cnn_lab::cnn::spec::{Conv2D, Dense, Pool2D};
+use cnn_lab::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
 use cnn_lab::cnn::{LayerSpec, LrSchedule, Mode, Model, Objective, Optimizer, OptimizerKind, Shape, Tensor, zoo};
 use common::*;
 
@@ -25,7 +25,7 @@ fn small_cnn() -> Vec<LayerSpec> {
     vec![
         LayerSpec::Conv2D(Conv2D::new(4, 3).same().relu()),
         LayerSpec::MaxPooling2D(Pool2D::new(2)),
-        LayerSpec::Flatten,
+        LayerSpec::Flatten(Flatten),
         LayerSpec::Dense(Dense::new(2)),
     ]
 }
@@ -101,7 +101,7 @@ fn input_gradient_of_a_class_score_matches_finite_differences() {
             ..Conv2D::new(4, 3).same()
         }),
         LayerSpec::AveragePooling2D(Pool2D::new(2)),
-        LayerSpec::Flatten,
+        LayerSpec::Flatten(Flatten),
         LayerSpec::Dense(Dense::new(2)),
     ];
     let mut model = Model::build(input, &specs, Some(2), 6).unwrap();

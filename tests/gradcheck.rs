@@ -8,7 +8,7 @@
 mod common;
 
 use cnn_lab::cnn::layers::*;
-use cnn_lab::cnn::spec::{self, BatchNormalization, Conv2D, Dense, Pool2D};
+use cnn_lab::cnn::spec::{self, AveragePooling2D, BatchNormalization, Conv2D, Dense, MaxPooling2D, Pool2D};
 use cnn_lab::cnn::{Activation, LayerSpec, Model, Padding, Shape, Tensor, softmax_cross_entropy};
 use common::*;
 use rand::SeedableRng;
@@ -157,14 +157,12 @@ fn conv2d_rectangular_kernel_stride_and_no_bias_with_fused_tanh() {
     check_layer("conv 3x5 s(2,1) tanh", &conv(spec, input), &x, Mode::Train);
 }
 
-fn pool(max: bool, spec: Pool2D, input: Shape) -> impl Fn() -> Box<dyn Layer> {
-    move || -> Box<dyn Layer> {
-        if max {
-            Box::new(MaxPool::new(&spec, input).unwrap())
-        } else {
-            Box::new(AvgPool::new(&spec, input).unwrap())
-        }
-    }
+fn max_pool(spec: MaxPooling2D, input: Shape) -> impl Fn() -> Box<dyn Layer> {
+    move || -> Box<dyn Layer> { Box::new(MaxPool::new(&spec, input).unwrap()) }
+}
+
+fn avg_pool(spec: AveragePooling2D, input: Shape) -> impl Fn() -> Box<dyn Layer> {
+    move || -> Box<dyn Layer> { Box::new(AvgPool::new(&spec, input).unwrap()) }
 }
 
 /// Inputs on a coarse shuffled grid, so no two values in a window are within 2ε of each other
@@ -182,17 +180,11 @@ fn max_pooling_plain_overlapping_and_same() {
     let cases = [
         (Pool2D::new(2), Shape::image(6, 6, 2)),
         (Pool2D::new(3).strides(2), Shape::image(7, 7, 2)),
-        (
-            Pool2D {
-                padding: Padding::Same,
-                ..Pool2D::new(2)
-            },
-            Shape::image(5, 5, 2),
-        ),
+        (Pool2D::new(2).padding(Padding::Same), Shape::image(5, 5, 2)),
     ];
     for (i, (spec, input)) in cases.into_iter().enumerate() {
         let x = distinct_values(10 + i as u64, 2, input);
-        check_layer(&format!("max pool case {i}"), &pool(true, spec, input), &x, Mode::Train);
+        check_layer(&format!("max pool case {i}"), &max_pool(spec, input), &x, Mode::Train);
     }
 }
 
@@ -201,22 +193,11 @@ fn average_pooling_plain_overlapping_and_same() {
     let cases = [
         (Pool2D::new(2), Shape::image(6, 6, 2)),
         (Pool2D::new(3).strides(2), Shape::image(7, 7, 2)),
-        (
-            Pool2D {
-                padding: Padding::Same,
-                ..Pool2D::new(3).strides(2)
-            },
-            Shape::image(8, 8, 2),
-        ),
+        (Pool2D::new(3).strides(2).padding(Padding::Same), Shape::image(8, 8, 2)),
     ];
     for (i, (spec, input)) in cases.into_iter().enumerate() {
         let x = random_tensor(&mut rng(20 + i as u64), 2, input);
-        check_layer(
-            &format!("avg pool case {i}"),
-            &pool(false, spec, input),
-            &x,
-            Mode::Train,
-        );
+        check_layer(&format!("avg pool case {i}"), &avg_pool(spec, input), &x, Mode::Train);
     }
 }
 
@@ -340,7 +321,7 @@ fn whole_model_gradients_match_finite_differences() {
         LayerSpec::AveragePooling2D(Pool2D::new(2)),
         LayerSpec::BatchNormalization(spec::BatchNormalization::default()),
         LayerSpec::Conv2D(Conv2D::new(4, 3).strides(2)),
-        LayerSpec::Flatten,
+        LayerSpec::Flatten(spec::Flatten),
         LayerSpec::Dense(Dense {
             activation: Activation::Sigmoid,
             ..Dense::new(6)

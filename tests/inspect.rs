@@ -4,7 +4,7 @@
 
 mod common;
 
-use cnn_lab::cnn::spec::{Conv2D, Dense};
+use cnn_lab::cnn::spec::{Conv2D, Dense, GlobalAveragePooling2D};
 use cnn_lab::cnn::{LayerSpec, Mode, Model, Optimizer, OptimizerKind, Shape, Tensor};
 use cnn_lab::experiment::{self, load_dataset};
 use cnn_lab::inspect::{self, MaximizeSettings};
@@ -101,7 +101,7 @@ fn grad_cam_points_at_the_object_a_model_learned_to_find() {
     let specs = vec![
         LayerSpec::Conv2D(Conv2D::new(8, 3).same().relu()),
         LayerSpec::Conv2D(Conv2D::new(8, 3).same().relu()),
-        LayerSpec::GlobalAveragePooling2D,
+        LayerSpec::GlobalAveragePooling2D(GlobalAveragePooling2D),
         LayerSpec::Dense(Dense::new(2)),
     ];
     let mut model = Model::build(Shape::image(16, 16, 1), &specs, Some(2), 4).unwrap();

@@ -1,7 +1,7 @@
 //! Property tests: shape inference never panics on any layer list, and whenever it accepts one,
 //! the built model's forward pass produces exactly the shapes it predicted.
 
-use cnn_lab::cnn::spec::{BatchNormalization, Conv2D, Dense, Pool2D};
+use cnn_lab::cnn::spec::{BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, Pool2D};
 use cnn_lab::cnn::{Activation, LayerSpec, Mode, Model, Padding, Shape, Tensor, analyze};
 use proptest::prelude::*;
 
@@ -33,22 +33,19 @@ fn layer(max: usize) -> impl Strategy<Value = LayerSpec> {
                 ..Conv2D::new(f, 1)
             })
         }),
-        (0usize..4, 0usize..4, padding()).prop_map(|(p, s, padding)| LayerSpec::MaxPooling2D(Pool2D {
-            pool_size: (p, p),
-            strides: (s > 0).then_some((s, s)),
+        (0usize..4, 0usize..4, padding()).prop_map(|(p, s, padding)| LayerSpec::MaxPooling2D(Pool2D::with(
+            (p, p),
+            (s > 0).then_some((s, s)),
             padding
-        })),
-        (1usize..4, padding()).prop_map(|(p, padding)| LayerSpec::AveragePooling2D(Pool2D {
-            padding,
-            ..Pool2D::new(p)
-        })),
-        Just(LayerSpec::GlobalAveragePooling2D),
-        Just(LayerSpec::Flatten),
+        ))),
+        (1usize..4, padding()).prop_map(|(p, padding)| LayerSpec::AveragePooling2D(Pool2D::new(p).padding(padding))),
+        Just(LayerSpec::GlobalAveragePooling2D(GlobalAveragePooling2D)),
+        Just(LayerSpec::Flatten(Flatten)),
         (0..max, activation()).prop_map(|(u, activation)| LayerSpec::Dense(Dense {
             activation,
             ..Dense::new(u)
         })),
-        (-0.5f32..1.5).prop_map(|rate| LayerSpec::Dropout { rate }),
+        (-0.5f32..1.5).prop_map(|rate| LayerSpec::Dropout(Dropout::new(rate))),
         Just(LayerSpec::BatchNormalization(BatchNormalization::default())),
         activation().prop_map(LayerSpec::Activation),
     ]

@@ -8,7 +8,7 @@
 mod common;
 
 use cnn_lab::cnn::layers::*;
-use cnn_lab::cnn::spec::{BatchNormalization, Conv2D, Dense, Pool2D};
+use cnn_lab::cnn::spec::{BatchNormalization, Conv2D, Dense, Flatten, Pool2D};
 use cnn_lab::cnn::{
     Activation, LayerSpec, Model, Optimizer, OptimizerKind, Padding, Shape, Tensor, softmax_cross_entropy,
 };
@@ -163,16 +163,12 @@ fn max_and_average_pooling_match_pytorch_with_tensorflow_padding() {
     assert_eq!(names.len(), 8);
     for name in names {
         let fx = Fixture::load(&name);
-        let spec = Pool2D {
-            pool_size: fx.pair("pool_size"),
-            strides: Some(fx.pair("strides")),
-            padding: fx.padding(),
-        };
+        let (pool_size, strides, padding) = (fx.pair("pool_size"), Some(fx.pair("strides")), fx.padding());
         let shape = fx.tensor("x").shape();
         let mut layer: Box<dyn Layer> = if name.starts_with("max") {
-            Box::new(MaxPool::new(&spec, shape).unwrap())
+            Box::new(MaxPool::new(&Pool2D::with(pool_size, strides, padding), shape).unwrap())
         } else {
-            Box::new(AvgPool::new(&spec, shape).unwrap())
+            Box::new(AvgPool::new(&Pool2D::with(pool_size, strides, padding), shape).unwrap())
         };
         run_layer(&fx, layer.as_mut(), Mode::Train);
     }
@@ -272,7 +268,7 @@ fn fixture_model(fx: &Fixture) -> Model {
         LayerSpec::Conv2D(Conv2D::new(4, 3).same().relu()),
         LayerSpec::MaxPooling2D(Pool2D::new(2)),
         LayerSpec::Conv2D(Conv2D::new(6, 3).relu()),
-        LayerSpec::Flatten,
+        LayerSpec::Flatten(Flatten),
         LayerSpec::Dense(Dense::new(5)),
     ];
     let mut model = Model::build(Shape::image(8, 8, 3), &specs, Some(5), 0).unwrap();

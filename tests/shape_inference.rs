@@ -1,6 +1,6 @@
 //! Shape inference: the course's arithmetic, receptive fields, and errors a student understands.
 
-use cnn_lab::cnn::spec::{Conv2D, Dense, Pool2D};
+use cnn_lab::cnn::spec::{Conv2D, Dense, Dropout, Flatten, Pool2D};
 use cnn_lab::cnn::{Activation, ArchError, LayerSpec, Padding, QuickFix, Shape, analyze, infer};
 
 fn lenet() -> Vec<LayerSpec> {
@@ -82,7 +82,7 @@ fn pooling_a_1x1_map_names_the_layer_the_sizes_and_the_fix() {
         LayerSpec::MaxPooling2D(Pool2D::new(2)),
         LayerSpec::MaxPooling2D(Pool2D::new(2)),
         LayerSpec::MaxPooling2D(Pool2D::new(2)),
-        LayerSpec::Flatten,
+        LayerSpec::Flatten(Flatten),
         LayerSpec::Dense(Dense::new(10)),
     ];
     // 4×4 → conv 2×2 → pool 1×1 → pool: 1×1 input with a 2×2 window.
@@ -119,7 +119,7 @@ fn kernel_larger_than_input_and_zero_sizes() {
         .unwrap_err(),
     );
     assert!(text.contains("strides are 0×0"), "{text}");
-    let (_, text, _) = layer_error(infer(Shape::flat(4), &[LayerSpec::Dropout { rate: 1.5 }], None).unwrap_err());
+    let (_, text, _) = layer_error(infer(Shape::flat(4), &[LayerSpec::Dropout(Dropout::new(1.5))], None).unwrap_err());
     assert!(text.contains("must be in [0, 1)"), "{text}");
     let err = infer(Shape::image(0, 8, 1), &[], None).unwrap_err();
     assert!(matches!(err, ArchError::Input { .. }), "{err}");
@@ -141,7 +141,7 @@ fn dense_on_feature_maps_offers_flatten() {
 #[test]
 fn softmax_must_be_last_and_the_output_must_match_the_classes() {
     let layers = [
-        LayerSpec::Flatten,
+        LayerSpec::Flatten(Flatten),
         LayerSpec::Activation(Activation::Softmax),
         LayerSpec::Dense(Dense::new(10)),
     ];
@@ -150,7 +150,7 @@ fn softmax_must_be_last_and_the_output_must_match_the_classes() {
     assert!(text.contains("only belongs on the last layer"), "{text}");
 
     let layers = [
-        LayerSpec::Flatten,
+        LayerSpec::Flatten(Flatten),
         LayerSpec::Dense(Dense::new(5)),
         LayerSpec::Activation(Activation::Softmax),
     ];
@@ -171,7 +171,10 @@ fn absurd_sizes_are_refused_with_an_estimate_before_allocating() {
     let text = err.to_string();
     assert!(matches!(err, ArchError::TooLarge { .. }), "{text}");
     assert!(text.contains("GiB") && text.contains("layer 1 Conv2D"), "{text}");
-    let layers = [LayerSpec::Flatten, LayerSpec::Dense(Dense::new(usize::MAX / 2))];
+    let layers = [
+        LayerSpec::Flatten(Flatten),
+        LayerSpec::Dense(Dense::new(usize::MAX / 2)),
+    ];
     assert!(matches!(
         infer(Shape::image(64, 64, 3), &layers, None),
         Err(ArchError::TooLarge { .. })

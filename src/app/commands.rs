@@ -1,7 +1,8 @@
 //! Every state change the app can make, as data: panels push commands while they draw, and
 //! `LabApp` applies them once per frame, after layout (so nothing changes under a widget).
 
-use crate::cnn::{LayerSpec, Padding, QuickFix, Shape, analyze};
+use crate::cnn::spec::{Dense, Flatten};
+use crate::cnn::{LayerSpec, QuickFix, Shape, analyze};
 use crate::experiment::{DatasetSource, Experiment, Input, Training};
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -139,16 +140,18 @@ impl Edit {
 fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), String> {
     let stale = || "that fix no longer applies to the model".to_string();
     match fix {
-        QuickFix::UsePaddingSame { index } => match experiment.layers.get_mut(*index) {
-            Some(LayerSpec::Conv2D(conv)) => conv.padding = Padding::Same,
-            Some(LayerSpec::MaxPooling2D(pool) | LayerSpec::AveragePooling2D(pool)) => pool.padding = Padding::Same,
-            _ => return Err(stale()),
-        },
+        // Fixes to one layer's settings: the layer's kind knows how.
+        QuickFix::UsePaddingSame { index } | QuickFix::SetUnits { index, .. } => {
+            let layer = experiment.layers.get_mut(*index).ok_or_else(stale)?;
+            if !layer.config_mut().apply_fix(fix) {
+                return Err(stale());
+            }
+        }
         QuickFix::InsertFlatten { index } => {
             if *index > experiment.layers.len() {
                 return Err(stale());
             }
-            experiment.layers.insert(*index, LayerSpec::Flatten);
+            experiment.layers.insert(*index, LayerSpec::Flatten(Flatten));
         }
         QuickFix::RemoveLayer { index } => {
             if *index >= experiment.layers.len() {
@@ -156,20 +159,14 @@ fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), String> 
             }
             experiment.layers.remove(*index);
         }
-        QuickFix::SetUnits { index, units } => match experiment.layers.get_mut(*index) {
-            Some(LayerSpec::Dense(dense)) => dense.units = *units,
-            _ => return Err(stale()),
-        },
         QuickFix::AppendClassifier { units } => {
             let output = analyze(experiment.input.shape(), &experiment.layers, None)
                 .summary
                 .output();
             if matches!(output, Shape::Image { .. }) {
-                experiment.layers.push(LayerSpec::Flatten);
+                experiment.layers.push(LayerSpec::Flatten(Flatten));
             }
-            experiment
-                .layers
-                .push(LayerSpec::Dense(crate::cnn::spec::Dense::new(*units)));
+            experiment.layers.push(LayerSpec::Dense(Dense::new(*units)));
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use super::commands::Edit;
 use super::undo::UndoHistory;
-use crate::cnn::spec::{Conv2D, Dense, Pool2D};
+use crate::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
 use crate::cnn::{Analysis, LayerSpec, OptimizerKind, analyze};
 use crate::experiment::{self, DatasetSource, Experiment, ExperimentError, Input, Training};
 use std::path::{Path, PathBuf};
@@ -50,7 +50,7 @@ impl Document {
             vec![
                 LayerSpec::Conv2D(Conv2D::new(8, 3).same().relu()),
                 LayerSpec::MaxPooling2D(Pool2D::new(2)),
-                LayerSpec::Flatten,
+                LayerSpec::Flatten(Flatten),
                 LayerSpec::Dense(Dense::new(6)),
             ],
             Training {

@@ -5,7 +5,7 @@
 
 use super::LabContext;
 use super::commands::{AppCommand, Edit};
-use super::layer_fields::{PALETTE, default_layer, drag, kind_color, layer_fields_ui};
+use super::layer_fields::{drag, layer_color, layer_fields_ui};
 use crate::cnn::summary::{format_bytes, group_digits};
 use crate::cnn::{ArchError, LayerInfo, LayerSpec, analyze};
 use crate::data::{BUNDLED, SyntheticSpec, describe_bundled};
@@ -135,7 +135,7 @@ impl EditorPanel {
                         ui.weak(format!("{number}"));
                     });
                     cell(ui, W_KIND, |ui| {
-                        let color = kind_color(row.layer.kind(), visuals.dark_mode);
+                        let color = layer_color(row.layer, visuals.dark_mode);
                         let (rect, _) = ui.allocate_exact_size(vec2(4.0, 16.0), egui::Sense::hover());
                         ui.painter().rect_filled(rect, 2.0, color);
                         ui.add(egui::Label::new(RichText::new(row.layer.kind()).strong()).truncate());
@@ -190,9 +190,9 @@ impl EditorPanel {
         }
         let menu = ui.menu_button("➕", |ui| {
             ui.label(RichText::new(format!("Insert after layer {number}")).strong());
-            for kind in PALETTE {
-                let name = format!("insert {kind} after layer {number}");
-                if let Some(layer) = palette_button_ui(ui, lab, kind, number, name) {
+            for layer in LayerSpec::palette() {
+                let name = format!("insert {} after layer {number}", layer.kind());
+                if let Some(layer) = palette_button_ui(ui, lab, layer, number, name) {
                     lab.commands.edit(Edit::Insert { index: number, layer });
                 }
             }
@@ -227,8 +227,9 @@ impl EditorPanel {
                 .accessible_name("insert position");
         });
         ui.horizontal_wrapped(|ui| {
-            for kind in PALETTE {
-                if let Some(layer) = palette_button_ui(ui, lab, kind, position, format!("add {kind}")) {
+            for layer in LayerSpec::palette() {
+                let name = format!("add {}", layer.kind());
+                if let Some(layer) = palette_button_ui(ui, lab, layer, position, name) {
                     lab.commands.edit(Edit::Insert { index: position, layer });
                     // Keep inserting below what was just added.
                     self.insert_at = self.insert_at.map(|_| position + 1);
@@ -238,10 +239,16 @@ impl EditorPanel {
     }
 }
 
-/// A button that inserts a `kind` layer at `position`, showing the shape it would output
-/// there (or why it does not fit). Returns the layer when clicked.
-fn palette_button_ui(ui: &mut Ui, lab: &LabContext, kind: &str, position: usize, name: String) -> Option<LayerSpec> {
-    let layer = default_layer(kind)?;
+/// A button that inserts `layer` (a palette default) at `position`, showing the shape it would
+/// output there (or why it does not fit). Returns the layer when clicked.
+fn palette_button_ui(
+    ui: &mut Ui,
+    lab: &LabContext,
+    layer: LayerSpec,
+    position: usize,
+    name: String,
+) -> Option<LayerSpec> {
+    let kind = layer.kind();
     let layers = &lab.experiment.layers;
     let position = position.min(layers.len());
     let mut trial = layers[..position].to_vec();
@@ -262,7 +269,7 @@ fn palette_button_ui(ui: &mut Ui, lab: &LabContext, kind: &str, position: usize,
         kind.to_string(),
         egui::TextFormat::simple(
             egui::TextStyle::Button.resolve(style),
-            kind_color(kind, ui.visuals().dark_mode),
+            layer_color(&layer, ui.visuals().dark_mode),
         ),
     );
     let shape_color = if problem.is_some() {

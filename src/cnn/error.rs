@@ -1,5 +1,6 @@
 //! Typed architecture errors: which layer, what it received, why it fails, how to fix it.
 
+use super::numbers::human_bytes;
 use thiserror::Error;
 
 /// A change the editor can apply with one click to repair an invalid model.
@@ -80,21 +81,5 @@ impl ArchError {
             ArchError::Layer { quick_fix, .. } | ArchError::Output { quick_fix, .. } => quick_fix.as_ref(),
             _ => None,
         }
-    }
-}
-
-/// `1536` → `1.5 KiB`, for memory estimates in messages and tables.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

@@ -1,6 +1,29 @@
-//! Output size and padding of a sliding window (convolution or pooling) along one axis.
+//! Padding, and the output size and padding of a sliding window (convolution or pooling).
 
-use super::spec::Padding;
+use serde::{Deserialize, Serialize};
+
+/// Spatial padding, as Keras spells it, plus the course's explicit `p`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// No padding: output = floor((n − f)/s) + 1.
+    #[default]
+    Valid,
+    /// TensorFlow's rule: output = ceil(n/s), zeros split with the odd pixel on the bottom/right.
+    Same,
+    /// `p` zeros on every side: output = floor((n + 2p − f)/s) + 1.
+    Explicit(usize),
+}
+
+impl Padding {
+    pub fn keras_name(&self) -> String {
+        match self {
+            Padding::Valid => "valid".into(),
+            Padding::Same => "same".into(),
+            Padding::Explicit(p) => format!("{p}"),
+        }
+    }
+}
 
 /// Where a window of size `f` and stride `s` lands on an axis of `n` pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

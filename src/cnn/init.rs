@@ -1,6 +1,17 @@
 //! Keras weight initializers (Glorot, He), driven by a seeded generator.
 
-use super::spec::Initializer;
+use serde::{Deserialize, Serialize};
+
+/// Weight initializers (biases always start at zero, as in Keras).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Initializer {
+    #[default]
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+}
 use rand::RngExt;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};

@@ -8,6 +8,7 @@ pub mod init;
 pub mod layers;
 pub mod loss;
 pub mod model;
+pub mod numbers;
 pub mod optim;
 pub mod shape;
 pub mod spec;
@@ -16,7 +17,7 @@ pub mod tensor;
 pub mod zoo;
 
 pub use error::{ArchError, QuickFix};
-pub use layers::{Layer, Mode, Param, ParamKind};
+pub use layers::{Family, Field, Footprint, Incoming, Inferred, Init, Layer, LayerKind, Mode, Param, ParamKind};
 pub use loss::{LossStats, softmax_cross_entropy};
 pub use model::{Model, Objective};
 pub use optim::{LrSchedule, Optimizer, OptimizerKind, OptimizerState};

@@ -3,7 +3,7 @@
 
 use super::error::ArchError;
 use super::layers::activation::softmax_rows;
-use super::layers::*;
+use super::layers::{Init, Layer, Mode, Param};
 use super::loss::{LossStats, softmax_cross_entropy};
 use super::optim::Optimizer;
 use super::shape::Shape;
@@ -45,34 +45,23 @@ impl Model {
         let mut logits_layers = specs.len();
         for (i, (spec, info)) in specs.iter().zip(&summary.layers).enumerate() {
             let x = info.input;
-            let is_last = i + 1 == specs.len();
-            let built: Option<Box<dyn Layer>> = match spec {
-                LayerSpec::Conv2D(c) => Conv2DLayer::new(c, x, &mut rng).map(|l| Box::new(l) as Box<dyn Layer>),
-                LayerSpec::Dense(d) => DenseLayer::new(d, x, &mut rng).map(|mut l| {
-                    if is_last {
-                        l.drop_softmax();
-                    }
-                    Box::new(l) as Box<dyn Layer>
-                }),
-                LayerSpec::MaxPooling2D(p) => MaxPool::new(p, x).map(|l| Box::new(l) as Box<dyn Layer>),
-                LayerSpec::AveragePooling2D(p) => AvgPool::new(p, x).map(|l| Box::new(l) as Box<dyn Layer>),
-                LayerSpec::GlobalAveragePooling2D => GlobalAvgPool::new(x).map(|l| Box::new(l) as Box<dyn Layer>),
-                LayerSpec::Flatten => Some(Box::new(FlattenLayer)),
-                LayerSpec::Dropout { rate } => Some(Box::new(DropoutLayer::new(
-                    *rate,
-                    seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1)),
-                ))),
-                LayerSpec::BatchNormalization(b) => Some(Box::new(BatchNorm::new(b, x))),
-                LayerSpec::Activation(a) => {
-                    if is_last && *a == Activation::Softmax {
-                        logits_layers = i;
-                    }
-                    Some(Box::new(ActivationLayer::new(*a)))
+            let mut spec = spec.clone();
+            // The loss works on logits: a final softmax is left to the loss and `predict_proba`,
+            // dropped from a layer it is fused into, or skipped as a standalone last layer.
+            if i + 1 == specs.len() && spec.activation() == Some(Activation::Softmax) {
+                match spec.config_mut().fused_activation_mut() {
+                    Some(activation) => *activation = Activation::Linear,
+                    None => logits_layers = i,
                 }
+            }
+            let mut init = Init {
+                rng: &mut rng,
+                seed,
+                index: i,
             };
             // Shape inference accepted the layer, so construction cannot fail; if it ever did,
             // report it as the layer's error rather than panic.
-            let layer = built.ok_or_else(|| ArchError::Layer {
+            let layer = spec.config().build(x, &mut init).ok_or_else(|| ArchError::Layer {
                 index: i,
                 kind: spec.kind(),
                 problem: format!("cannot be built on input {}", x.hwc()),

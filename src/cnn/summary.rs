@@ -1,10 +1,13 @@
 //! Shape inference without running anything: output shapes, parameters, MACs, receptive fields,
 //! memory, and the first invalid layer with a sentence a student understands.
 
-use super::error::{ArchError, QuickFix, human_bytes};
-use super::geometry::Window;
+use super::error::{ArchError, QuickFix};
+use super::layers::kind::receptive_field;
+use super::layers::{Footprint, Incoming, LayerSpec};
 use super::shape::Shape;
-use super::spec::{Activation, LayerSpec, Padding, Pool2D};
+use super::spec::Activation;
+
+pub use super::numbers::{group_digits, human_bytes as format_bytes};
 
 /// Parameters beyond this many bytes are refused before anything is allocated.
 pub const MAX_PARAM_BYTES: u64 = 2 << 30;
@@ -189,16 +192,6 @@ fn check_input(input: Shape) -> Result<(), ArchError> {
     Ok(())
 }
 
-fn layer_error(index: usize, spec: &LayerSpec, problem: String, fix: &str, quick_fix: Option<QuickFix>) -> ArchError {
-    ArchError::Layer {
-        index,
-        kind: spec.kind(),
-        problem,
-        fix: fix.into(),
-        quick_fix,
-    }
-}
-
 fn layer_info(
     index: usize,
     spec: &LayerSpec,
@@ -208,284 +201,41 @@ fn layer_info(
     image_hw: (usize, usize),
     n_layers: usize,
 ) -> Result<LayerInfo, ArchError> {
-    let err = |problem: String, fix: &str, quick: Option<QuickFix>| Err(layer_error(index, spec, problem, fix, quick));
-    if spec.activation() == Some(Activation::Softmax) && index + 1 != n_layers {
-        return err(
-            "softmax turns scores into class probabilities, so it only belongs on the last layer".into(),
-            "use relu here, or remove this layer",
-            matches!(spec, LayerSpec::Activation(_)).then_some(QuickFix::RemoveLayer { index }),
-        );
-    }
-    let mut info = LayerInfo {
+    let at = Incoming {
         index,
         kind: spec.kind(),
         input,
-        output: input,
-        trainable_params: 0,
-        non_trainable_params: 0,
-        params_formula: "0".into(),
-        macs: 0,
-        receptive_field: rf,
-        jump,
-        activation_bytes: 0,
-        cache_bytes: 0,
-        workspace_bytes: 0,
     };
-    match spec {
-        LayerSpec::Conv2D(conv) => {
-            let Shape::Image { c, h, w } = input else {
-                return err(
-                    format!(
-                        "Conv2D slides over an image, but its input is a flat vector of {}",
-                        input.len()
-                    ),
-                    "move it before Flatten / Dense, or remove it",
-                    Some(QuickFix::RemoveLayer { index }),
-                );
-            };
-            if conv.filters == 0 {
-                return err(
-                    "filters is 0, so the layer would output nothing".into(),
-                    "use at least 1 filter (8, 16, 32 are common)",
-                    None,
-                );
-            }
-            check_window(
-                index,
-                spec,
-                "kernel_size",
-                conv.kernel_size,
-                conv.strides,
-                conv.padding,
-                (h, w),
-            )?;
-            let win = Window::new(h, w, conv.kernel_size, conv.strides, conv.padding).ok_or_else(|| {
-                layer_error(
-                    index,
-                    spec,
-                    "the kernel does not fit".into(),
-                    "use padding 'same'",
-                    None,
-                )
-            })?;
-            let (oh, ow) = win.out_hw();
-            let (kh, kw) = conv.kernel_size;
-            let fan_in = (kh as u64).saturating_mul(kw as u64).saturating_mul(c as u64);
-            let weights = fan_in.saturating_mul(conv.filters as u64);
-            let params = weights.saturating_add(if conv.use_bias { conv.filters as u64 } else { 0 });
-            info.output = Shape::image(oh, ow, conv.filters);
-            info.params_formula = if conv.use_bias {
-                format!("({kh}·{kw}·{c} + 1)·{} = {}", conv.filters, group_digits(params))
-            } else {
-                format!("{kh}·{kw}·{c}·{} = {}", conv.filters, group_digits(params))
-            };
-            set_params(&mut info, params, 0, conv.trainable);
-            info.macs = (oh as u64 * ow as u64).saturating_mul(weights);
-            // im2col columns: one (K, P) buffer per thread, forward and backward.
-            info.workspace_bytes = (oh as u64 * ow as u64).saturating_mul(fan_in).saturating_mul(4);
-            slide_receptive_field(&mut info, (kh, kw), conv.strides);
-        }
-        LayerSpec::MaxPooling2D(pool) | LayerSpec::AveragePooling2D(pool) => {
-            let Shape::Image { c, h, w } = input else {
-                return err(
-                    format!(
-                        "pooling needs an image, but its input is a flat vector of {}",
-                        input.len()
-                    ),
-                    "move it before Flatten / Dense, or remove it",
-                    Some(QuickFix::RemoveLayer { index }),
-                );
-            };
-            check_pool(index, spec, pool, (h, w))?;
-            let win = Window::new(h, w, pool.pool_size, pool.effective_strides(), pool.padding).ok_or_else(|| {
-                layer_error(
-                    index,
-                    spec,
-                    "the window does not fit".into(),
-                    "use padding 'same'",
-                    None,
-                )
-            })?;
-            let (oh, ow) = win.out_hw();
-            info.output = Shape::image(oh, ow, c);
-            if matches!(spec, LayerSpec::MaxPooling2D(_)) {
-                info.cache_bytes = info.output.len_saturating().saturating_mul(4);
-            }
-            slide_receptive_field(&mut info, pool.pool_size, pool.effective_strides());
-        }
-        LayerSpec::GlobalAveragePooling2D => {
-            let Shape::Image { c, .. } = input else {
-                return err(
-                    format!(
-                        "GlobalAveragePooling2D averages each feature map, but its input is a flat vector of {}",
-                        input.len()
-                    ),
-                    "remove it, or move it before Flatten",
-                    Some(QuickFix::RemoveLayer { index }),
-                );
-            };
-            info.output = Shape::flat(c);
-            info.receptive_field = image_hw;
-        }
-        LayerSpec::Flatten => {
-            info.output = Shape::flat(input.len());
-            if input.is_image() {
-                info.receptive_field = image_hw;
-            }
-        }
-        LayerSpec::Dense(dense) => {
-            if let Shape::Image { .. } = input {
-                return err(
-                    format!(
-                        "Dense needs a flat vector, but its input is the {} feature maps (Keras would apply it to each pixel)",
-                        input.hwc()
-                    ),
-                    "insert Flatten (or GlobalAveragePooling2D) before it",
-                    Some(QuickFix::InsertFlatten { index }),
-                );
-            }
-            if dense.units == 0 {
-                return err(
-                    "units is 0, so the layer would output nothing".into(),
-                    "use at least 1 unit",
-                    None,
-                );
-            }
-            let n_in = input.len() as u64;
-            let weights = n_in.saturating_mul(dense.units as u64);
-            let params = weights.saturating_add(if dense.use_bias { dense.units as u64 } else { 0 });
-            info.output = Shape::flat(dense.units);
-            info.params_formula = if dense.use_bias {
-                format!("({n_in} + 1)·{} = {}", dense.units, group_digits(params))
-            } else {
-                format!("{n_in}·{} = {}", dense.units, group_digits(params))
-            };
-            set_params(&mut info, params, 0, dense.trainable);
-            info.macs = weights;
-            info.receptive_field = image_hw;
-        }
-        LayerSpec::Dropout { rate } => {
-            if !(0.0..1.0).contains(rate) {
-                return err(
-                    format!("rate is {rate}, but it is the fraction of units dropped and must be in [0, 1)"),
-                    "use a rate such as 0.25 or 0.5",
-                    None,
-                );
-            }
-            info.cache_bytes = input.len_saturating().saturating_mul(4);
-        }
-        LayerSpec::BatchNormalization(bn) => {
-            if !(bn.epsilon > 0.0) || !(0.0..1.0).contains(&bn.momentum) {
-                return err(
-                    format!("momentum {} and epsilon {} are out of range", bn.momentum, bn.epsilon),
-                    "use momentum 0.99 and epsilon 0.001 (Keras defaults)",
-                    None,
-                );
-            }
-            let c = input.channels() as u64;
-            set_params(&mut info, 2 * c, 2 * c, bn.trainable);
-            info.params_formula = format!(
-                "4·{c} = {} ({} trainable)",
-                group_digits(4 * c),
-                group_digits(info.trainable_params)
-            );
-            info.cache_bytes = input.len_saturating().saturating_mul(4);
-        }
-        LayerSpec::Activation(act) => {
-            if let Activation::LeakyRelu(slope) = act {
-                if !(*slope >= 0.0 && slope.is_finite()) {
-                    return err(
-                        format!("negative_slope is {slope}"),
-                        "use a small positive slope such as 0.2",
-                        None,
-                    );
-                }
-            }
-        }
+    if spec.activation() == Some(Activation::Softmax) && index + 1 != n_layers {
+        return Err(at.error(
+            "softmax turns scores into class probabilities, so it only belongs on the last layer",
+            "use relu here, or remove this layer",
+            matches!(spec, LayerSpec::Activation(_)).then(|| at.remove()).flatten(),
+        ));
     }
-    info.activation_bytes = info.output.len_saturating().saturating_mul(4);
-    Ok(info)
-}
-
-fn set_params(info: &mut LayerInfo, weights: u64, state: u64, trainable: bool) {
-    if trainable {
-        info.trainable_params = weights;
-        info.non_trainable_params = state;
+    let kind = spec.config();
+    let inferred = kind.infer(&at)?;
+    let (receptive_field, jump) = receptive_field(kind.footprint(), rf, jump, image_hw);
+    let (trainable_params, non_trainable_params) = if kind.trainable() {
+        (inferred.weights, inferred.state)
     } else {
-        info.non_trainable_params = weights + state;
-    }
-}
-
-fn slide_receptive_field(info: &mut LayerInfo, kernel: (usize, usize), strides: (usize, usize)) {
-    let (rf, jump) = (info.receptive_field, info.jump);
-    info.receptive_field = (rf.0 + (kernel.0 - 1) * jump.0, rf.1 + (kernel.1 - 1) * jump.1);
-    info.jump = (jump.0 * strides.0, jump.1 * strides.1);
-}
-
-fn check_window(
-    index: usize,
-    spec: &LayerSpec,
-    name: &str,
-    (kh, kw): (usize, usize),
-    (sh, sw): (usize, usize),
-    padding: Padding,
-    (h, w): (usize, usize),
-) -> Result<(), ArchError> {
-    let err = |problem: String, fix: &str, quick| Err(layer_error(index, spec, problem, fix, quick));
-    if kh == 0 || kw == 0 {
-        return err(
-            format!("{name} is {kh}×{kw}; it must be at least 1×1"),
-            "use 3×3, the most common size",
-            None,
-        );
-    }
-    if sh == 0 || sw == 0 {
-        return err(
-            format!("strides are {sh}×{sw}; they must be at least 1"),
-            "use strides 1 (or 2 to halve the size)",
-            None,
-        );
-    }
-    if Window::new(h, w, (kh, kw), (sh, sw), padding).is_none() {
-        let p = match padding {
-            Padding::Explicit(p) => p,
-            _ => 0,
-        };
-        let out = |n: usize, k: usize, s: usize| (n as i128 + 2 * p as i128 - k as i128).div_euclid(s as i128) + 1;
-        let (oh, ow) = (out(h, kh, sh).max(0), out(w, kw, sw).max(0));
-        return err(
-            format!("input is {h}×{w} but {name} is {kh}×{kw}, so the output would be {oh}×{ow}"),
-            "use padding 'same' or remove a pooling layer before it",
-            Some(QuickFix::UsePaddingSame { index }),
-        );
-    }
-    Ok(())
-}
-
-fn check_pool(index: usize, spec: &LayerSpec, pool: &Pool2D, hw: (usize, usize)) -> Result<(), ArchError> {
-    if let Padding::Explicit(p) = pool.padding {
-        let smallest = pool.pool_size.0.min(pool.pool_size.1);
-        if p > 0 && p >= smallest {
-            return Err(layer_error(
-                index,
-                spec,
-                format!(
-                    "padding {p} is as wide as the {smallest}-pixel window, so some windows would see only padding"
-                ),
-                &format!("use padding 'same', or at most {}", smallest.saturating_sub(1)),
-                Some(QuickFix::UsePaddingSame { index }),
-            ));
-        }
-    }
-    check_window(
+        (0, inferred.weights.saturating_add(inferred.state))
+    };
+    Ok(LayerInfo {
         index,
-        spec,
-        "pool_size",
-        pool.pool_size,
-        pool.effective_strides(),
-        pool.padding,
-        hw,
-    )
+        kind: spec.kind(),
+        input,
+        output: inferred.output,
+        trainable_params,
+        non_trainable_params,
+        params_formula: inferred.params_formula,
+        macs: inferred.macs,
+        receptive_field,
+        jump,
+        activation_bytes: inferred.output.len_saturating().saturating_mul(4),
+        cache_bytes: inferred.cache_bytes,
+        workspace_bytes: inferred.workspace_bytes,
+    })
 }
 
 fn check_output(layers: &[LayerSpec], summary: &ModelSummary, classes: usize) -> Result<(), ArchError> {
@@ -496,14 +246,19 @@ fn check_output(layers: &[LayerSpec], summary: &ModelSummary, classes: usize) ->
     match out {
         Shape::Flat { features } if features == classes => Ok(()),
         Shape::Flat { features } => {
-            let last_dense = layers.iter().rposition(|l| matches!(l, LayerSpec::Dense(_)));
-            let quick_fix = match last_dense {
+            // Resize the last layer whose size is a setting, if only weightless pointwise
+            // layers follow it; otherwise append a classifier.
+            let set_units = |index: usize| QuickFix::SetUnits { index, units: classes };
+            let last_sized = (0..layers.len())
+                .rev()
+                .find(|&index| layers[index].clone().config_mut().apply_fix(&set_units(index)));
+            let quick_fix = match last_sized {
                 Some(index)
                     if layers[index + 1..]
                         .iter()
-                        .all(|l| !l.has_weights() && !matches!(l, LayerSpec::Flatten)) =>
+                        .all(|l| !l.has_weights() && l.config().footprint() == Footprint::Pointwise) =>
                 {
-                    Some(QuickFix::SetUnits { index, units: classes })
+                    Some(set_units(index))
                 }
                 _ => Some(QuickFix::AppendClassifier { units: classes }),
             };
@@ -527,22 +282,4 @@ fn check_output(layers: &[LayerSpec], summary: &ModelSummary, classes: usize) ->
             quick_fix: Some(QuickFix::AppendClassifier { units: classes }),
         }),
     }
-}
-
-/// `25664` → `25,664`.
-pub fn group_digits(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// Memory in a human unit, re-exported for tables.
-pub fn format_bytes(bytes: u64) -> String {
-    human_bytes(bytes)
 }

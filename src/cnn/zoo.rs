@@ -1,7 +1,7 @@
 //! Reference architectures used by benchmarks, tests and the bundled experiments.
 
 use super::Shape;
-use super::spec::{Conv2D, Dense, LayerSpec, Pool2D};
+use super::spec::{Conv2D, Dense, Flatten, LayerSpec, Pool2D};
 
 /// LeNet-style MNIST model: 28×28×1 → 10 classes, 27,562 parameters.
 pub fn lenet() -> (Shape, Vec<LayerSpec>) {
@@ -12,7 +12,7 @@ pub fn lenet() -> (Shape, Vec<LayerSpec>) {
             LayerSpec::MaxPooling2D(Pool2D::new(2)),
             LayerSpec::Conv2D(Conv2D::new(16, 3).relu()),
             LayerSpec::MaxPooling2D(Pool2D::new(2)),
-            LayerSpec::Flatten,
+            LayerSpec::Flatten(Flatten),
             LayerSpec::Dense(Dense::new(64).relu()),
             LayerSpec::Dense(Dense::new(10)),
         ],
@@ -30,7 +30,7 @@ pub fn cifar() -> (Shape, Vec<LayerSpec>) {
             LayerSpec::Conv2D(Conv2D::new(64, 3).same().relu()),
             LayerSpec::Conv2D(Conv2D::new(64, 3).same().relu()),
             LayerSpec::MaxPooling2D(Pool2D::new(2)),
-            LayerSpec::Flatten,
+            LayerSpec::Flatten(Flatten),
             LayerSpec::Dense(Dense::new(128).relu()),
             LayerSpec::Dense(Dense::new(10)),
         ],

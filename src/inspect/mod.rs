@@ -13,7 +13,7 @@ pub use attribution::{grad_cam, saliency};
 pub use canvas::mnist_preprocess;
 pub use maximize::{MaximizeSettings, Maximized, maximize_channel};
 pub use mistakes::cell_members;
-pub use receptive::{Window, receptive_window};
+pub use receptive::{InputRect, receptive_window};
 
 use crate::cnn::{Mode, Model, Tensor};
 

@@ -3,10 +3,11 @@
 use crate::cnn::Shape;
 use crate::cnn::geometry::axis;
 use crate::cnn::spec::LayerSpec;
+use crate::cnn::{Footprint, Incoming};
 
-/// Inclusive input-pixel rectangle, already clipped to the image.
+/// The inclusive rectangle of input pixels one unit sees, already clipped to the image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
+pub struct InputRect {
     pub top: usize,
     pub left: usize,
     pub bottom: usize,
@@ -16,9 +17,9 @@ pub struct Window {
 /// The input window seen by pixel (`y`, `x`) of layer `layer`'s output, for a model with input
 /// `input` and layers `specs` (valid ones: see `cnn::infer`). Layers after a Flatten, Dense or
 /// global pooling see the whole image.
-pub fn receptive_window(input: Shape, specs: &[LayerSpec], layer: usize, y: usize, x: usize) -> Window {
+pub fn receptive_window(input: Shape, specs: &[LayerSpec], layer: usize, y: usize, x: usize) -> InputRect {
     let (h, w) = input.spatial();
-    let whole = Window {
+    let whole = InputRect {
         top: 0,
         left: 0,
         bottom: h.saturating_sub(1),
@@ -27,36 +28,39 @@ pub fn receptive_window(input: Shape, specs: &[LayerSpec], layer: usize, y: usiz
     // Per axis: top-left of the first unit's window (may be negative: padding), window size, jump.
     let (mut start, mut size, mut jump) = ([0isize; 2], [1usize; 2], [1usize; 2]);
     let mut shape = input;
-    for spec in specs.iter().take(layer + 1) {
-        let (kernel, strides, padding) = match spec {
-            LayerSpec::Conv2D(c) => (c.kernel_size, c.strides, c.padding),
-            LayerSpec::MaxPooling2D(p) | LayerSpec::AveragePooling2D(p) => {
-                (p.pool_size, p.effective_strides(), p.padding)
+    for (index, spec) in specs.iter().enumerate().take(layer + 1) {
+        match spec.config().footprint() {
+            Footprint::Whole => return whole,
+            Footprint::Pointwise => {}
+            Footprint::Window {
+                kernel,
+                strides,
+                padding,
+            } => {
+                let Shape::Image { h: sh, w: sw, .. } = shape else {
+                    return whole;
+                };
+                let k = [kernel.0, kernel.1];
+                let s = [strides.0, strides.1];
+                for (d, n) in [sh, sw].into_iter().enumerate() {
+                    let Some(a) = axis(n, k[d], s[d], padding) else {
+                        return whole;
+                    };
+                    start[d] -= (a.pad_before * jump[d]) as isize;
+                    size[d] += (k[d] - 1) * jump[d];
+                    jump[d] *= s[d];
+                }
             }
-            LayerSpec::Flatten | LayerSpec::Dense(_) | LayerSpec::GlobalAveragePooling2D => return whole,
-            _ => continue,
-        };
-        let Shape::Image { c, h: sh, w: sw } = shape else {
-            return whole;
-        };
-        let k = [kernel.0, kernel.1];
-        let s = [strides.0, strides.1];
-        let mut out = [0usize; 2];
-        for (d, n) in [sh, sw].into_iter().enumerate() {
-            let Some(a) = axis(n, k[d], s[d], padding) else {
-                return whole;
-            };
-            start[d] -= (a.pad_before * jump[d]) as isize;
-            size[d] += (k[d] - 1) * jump[d];
-            jump[d] *= s[d];
-            out[d] = a.out;
         }
-        let channels = if let LayerSpec::Conv2D(conv) = spec {
-            conv.filters
-        } else {
-            c
+        let incoming = Incoming {
+            index,
+            kind: spec.kind(),
+            input: shape,
         };
-        shape = Shape::image(out[0], out[1], channels);
+        match spec.config().infer(&incoming) {
+            Ok(inferred) => shape = inferred.output,
+            Err(_) => return whole,
+        }
     }
     let span = |d: usize, i: usize, n: usize| {
         let lo = start[d] + (i * jump[d]) as isize;
@@ -68,7 +72,7 @@ pub fn receptive_window(input: Shape, specs: &[LayerSpec], layer: usize, y: usiz
     };
     let (top, bottom) = span(0, y, h);
     let (left, right) = span(1, x, w);
-    Window {
+    InputRect {
         top,
         left,
         bottom,
@@ -92,7 +96,7 @@ mod tests {
         // First conv, valid: pixel (0, 0) sees rows/cols 0..=2; pixel (5, 7) sees 5..=7, 7..=9.
         assert_eq!(
             receptive_window(input, &specs, 0, 0, 0),
-            Window {
+            InputRect {
                 top: 0,
                 left: 0,
                 bottom: 2,
@@ -101,7 +105,7 @@ mod tests {
         );
         assert_eq!(
             receptive_window(input, &specs, 0, 5, 7),
-            Window {
+            InputRect {
                 top: 5,
                 left: 7,
                 bottom: 7,
@@ -111,7 +115,7 @@ mod tests {
         // After pooling: 4×4 windows two pixels apart.
         assert_eq!(
             receptive_window(input, &specs, 1, 3, 1),
-            Window {
+            InputRect {
                 top: 6,
                 left: 2,
                 bottom: 9,
@@ -121,7 +125,7 @@ mod tests {
         // Same-padded conv after the pool: 8×8, starting one pooled pixel (2 input px) earlier; clipped at 0.
         assert_eq!(
             receptive_window(input, &specs, 2, 0, 0),
-            Window {
+            InputRect {
                 top: 0,
                 left: 0,
                 bottom: 5,
@@ -130,7 +134,7 @@ mod tests {
         );
         assert_eq!(
             receptive_window(input, &specs, 2, 4, 4),
-            Window {
+            InputRect {
                 top: 6,
                 left: 6,
                 bottom: 13,

@@ -201,8 +201,9 @@ impl Worker<'_> {
     }
 }
 
+/// The first layer whose kernel is a stack of image filters (the filter room's timeline).
 fn first_conv(model: &Model) -> Option<usize> {
-    model.layers().iter().position(|l| l.kind() == "Conv2D")
+    model.specs().iter().position(|s| s.config().has_image_filters())
 }
 
 fn filter_snapshot(model: &Model, epoch: usize) -> Option<FilterSnapshot> {

@@ -3,7 +3,7 @@
 //! folders of simple drawn patterns, IDX files, and exact weight comparisons.
 #![allow(dead_code)]
 
-use cnn_lab::cnn::spec::{Conv2D, Dense, Pool2D};
+use cnn_lab::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
 use cnn_lab::cnn::{LayerSpec, OptimizerKind};
 use cnn_lab::data::SyntheticSpec;
 use cnn_lab::experiment::{self, DatasetSource, Experiment, Input, Training};
@@ -101,7 +101,7 @@ pub fn tiny_experiment() -> Experiment {
         vec![
             LayerSpec::Conv2D(Conv2D::new(4, 3).relu()),
             LayerSpec::MaxPooling2D(Pool2D::new(2)),
-            LayerSpec::Flatten,
+            LayerSpec::Flatten(Flatten),
             LayerSpec::Dense(Dense::new(6)),
         ],
         Training {

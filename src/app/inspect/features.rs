@@ -9,7 +9,7 @@ use super::jobs::{Job, Latest};
 use super::maps::{Computed, GAP, InputKey, Request, RequestKey, argmax, compute};
 use super::{Lens, browse_split};
 use crate::data::Dataset;
-use crate::inspect::{Window, receptive_window};
+use crate::inspect::{InputRect, receptive_window};
 use egui::{Color32, Rect, RichText, Sense, Stroke, TextureHandle, TextureOptions, Ui, pos2, vec2};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ struct Shown {
 /// Which map pixel the pointer is over.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Hover {
-    window: Window,
+    window: InputRect,
 }
 
 #[derive(Default)]

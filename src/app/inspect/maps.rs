@@ -4,7 +4,7 @@
 use super::Lens;
 use super::colormap::{self, Scale};
 use super::features::Attribution;
-use crate::cnn::{LayerSpec, Shape, Tensor};
+use crate::cnn::{Shape, Tensor};
 use crate::inspect::{feature_maps, grad_cam, saliency};
 use egui::{Color32, ColorImage};
 use std::sync::Arc;
@@ -127,7 +127,7 @@ pub fn compute(request: Request) -> Result<Computed, String> {
         .specs
         .iter()
         .enumerate()
-        .filter(|(_, spec)| !matches!(spec, LayerSpec::Flatten | LayerSpec::Dropout { .. }))
+        .filter(|(_, spec)| !spec.config().passes_values_through())
         .filter_map(|(l, _)| acts.get(l + 1).map(|a| layer_maps(lens, l, a)))
         .collect();
     Ok(Computed {

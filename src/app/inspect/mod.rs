@@ -175,7 +175,7 @@ impl Lens {
 
     pub fn conv_layers(&self) -> Vec<usize> {
         (0..self.specs.len())
-            .filter(|&i| matches!(self.specs[i], LayerSpec::Conv2D(_)))
+            .filter(|&i| self.specs[i].config().has_image_filters())
             .collect()
     }
 

@@ -1,8 +1,94 @@
-//! Activations (relu, leaky_relu, sigmoid, tanh, softmax): fused into Conv2D/Dense or standalone.
+//! Activations (relu, leaky_relu, sigmoid, tanh, softmax): fused into Conv2D/Dense or the
+//! standalone `Activation` layer kind.
 
+use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind};
 use super::{Layer, Mode};
-use crate::cnn::spec::Activation;
+use crate::cnn::error::ArchError;
+use crate::cnn::shape::Shape;
 use crate::cnn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// Element-wise (or, for softmax, per-sample) non-linearities, Keras names. Fused into Conv2D
+/// and Dense, or a layer of its own: `Activation(relu)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    #[default]
+    Linear,
+    Relu,
+    /// Keras 3's default negative slope is 0.2.
+    LeakyRelu(f32),
+    Sigmoid,
+    Tanh,
+    Softmax,
+}
+
+impl Activation {
+    pub fn keras_name(&self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    /// All activations a user can pick, with Keras defaults.
+    pub const ALL: [Activation; 6] = [
+        Activation::Linear,
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softmax,
+    ];
+}
+
+/// The standalone `Activation` layer.
+impl LayerKind for Activation {
+    fn describe(&self) -> String {
+        format!("Activation({})", self.keras_name())
+    }
+
+    fn family(&self) -> Family {
+        Family::Activation
+    }
+
+    fn footprint(&self) -> Footprint {
+        Footprint::Pointwise
+    }
+
+    fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
+        if let Activation::LeakyRelu(slope) = self
+            && !(*slope >= 0.0 && slope.is_finite())
+        {
+            return Err(at.error(
+                format!("negative_slope is {slope}"),
+                "use a small positive slope such as 0.2",
+                None,
+            ));
+        }
+        Ok(Inferred::shape(at.input))
+    }
+
+    fn build(&self, _input: Shape, _init: &mut Init<'_>) -> Option<Box<dyn Layer>> {
+        Some(Box::new(ActivationLayer::new(*self)))
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![Field::Activation(self)]
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        Some(*self)
+    }
+
+    fn palette_default() -> Self {
+        Activation::Relu
+    }
+}
 
 /// How one sample's values are laid out for softmax: `channels` groups of `inner` values each;
 /// softmax runs across channels at every inner position (pixel), as Keras does on the last axis.

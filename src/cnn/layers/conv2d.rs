@@ -6,15 +6,214 @@
 //! With K = C·KH·KW and P = OH·OW: cols (K, P) per sample, y_n = kernel (F, K) · cols (K, P).
 
 use super::activation::{self, Layout};
+use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind};
 use super::{Layer, Mode, Param, ParamKind, samples_per_task};
+use crate::cnn::error::{ArchError, QuickFix};
 use crate::cnn::gemm::{Op, sgemm};
 use crate::cnn::geometry::Window;
 use crate::cnn::init;
+use crate::cnn::numbers::group_digits;
 use crate::cnn::shape::Shape;
-use crate::cnn::spec::{self, Activation};
+use super::activation::Activation;
+use super::kind::{is_true, one_by_one, pair, with_activation, yes};
+use crate::cnn::geometry::Padding;
+use crate::cnn::init::Initializer;
 use crate::cnn::tensor::Tensor;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// `Conv2D(filters, kernel_size, strides=(1, 1), padding='valid', activation=None,
+/// use_bias=True, kernel_initializer='glorot_uniform')`, as in Keras.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conv2D {
+    pub filters: usize,
+    /// (height, width)
+    pub kernel_size: (usize, usize),
+    #[serde(default = "one_by_one")]
+    pub strides: (usize, usize),
+    #[serde(default)]
+    pub padding: Padding,
+    #[serde(default)]
+    pub activation: Activation,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub use_bias: bool,
+    #[serde(default)]
+    pub kernel_initializer: Initializer,
+    /// `false` freezes the layer: it still runs, but its weights never change.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub trainable: bool,
+}
+
+impl Conv2D {
+    pub fn new(filters: usize, kernel: usize) -> Self {
+        Conv2D {
+            filters,
+            kernel_size: (kernel, kernel),
+            strides: (1, 1),
+            padding: Padding::Valid,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            trainable: true,
+        }
+    }
+    pub fn same(mut self) -> Self {
+        self.padding = Padding::Same;
+        self
+    }
+    pub fn padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+    pub fn strides(mut self, s: usize) -> Self {
+        self.strides = (s, s);
+        self
+    }
+    pub fn relu(mut self) -> Self {
+        self.activation = Activation::Relu;
+        self
+    }
+}
+
+impl LayerKind for Conv2D {
+    fn describe(&self) -> String {
+        format!(
+            "Conv2D({}, {}×{}, strides {}, padding {}{})",
+            self.filters,
+            self.kernel_size.0,
+            self.kernel_size.1,
+            pair(self.strides),
+            self.padding.keras_name(),
+            with_activation(self.activation)
+        )
+    }
+
+    fn family(&self) -> Family {
+        Family::Convolution
+    }
+
+    fn footprint(&self) -> Footprint {
+        Footprint::Window {
+            kernel: self.kernel_size,
+            strides: self.strides,
+            padding: self.padding,
+        }
+    }
+
+    fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
+        let Shape::Image { c, h, w } = at.input else {
+            return Err(at.error(
+                format!(
+                    "Conv2D slides over an image, but its input is a flat vector of {}",
+                    at.input.len()
+                ),
+                "move it before Flatten / Dense, or remove it",
+                at.remove(),
+            ));
+        };
+        if self.filters == 0 {
+            return Err(at.error(
+                "filters is 0, so the layer would output nothing",
+                "use at least 1 filter (8, 16, 32 are common)",
+                None,
+            ));
+        }
+        let win = at.window("kernel_size", self.kernel_size, self.strides, self.padding, (h, w))?;
+        let (oh, ow) = win.out_hw();
+        let (kh, kw) = self.kernel_size;
+        let filters = self.filters as u64;
+        let fan_in = (kh as u64).saturating_mul(kw as u64).saturating_mul(c as u64);
+        let weights = fan_in.saturating_mul(filters);
+        let params = weights.saturating_add(if self.use_bias { filters } else { 0 });
+        let params_formula = if self.use_bias {
+            format!("({kh}·{kw}·{c} + 1)·{} = {}", self.filters, group_digits(params))
+        } else {
+            format!("{kh}·{kw}·{c}·{} = {}", self.filters, group_digits(params))
+        };
+        Ok(Inferred {
+            weights: params,
+            params_formula,
+            macs: (oh as u64 * ow as u64).saturating_mul(weights),
+            // im2col columns: one (K, P) buffer per thread, forward and backward.
+            workspace_bytes: (oh as u64 * ow as u64).saturating_mul(fan_in).saturating_mul(4),
+            ..Inferred::shape(Shape::image(oh, ow, self.filters))
+        })
+    }
+
+    fn build(&self, input: Shape, init: &mut Init<'_>) -> Option<Box<dyn Layer>> {
+        Conv2DLayer::new(self, input, init.rng).map(|l| Box::new(l) as Box<dyn Layer>)
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::Count {
+                name: "filters",
+                value: &mut self.filters,
+                max: 4096,
+                speed: 0.2,
+                hint: Some("Number of filters = output channels"),
+            },
+            Field::Pair {
+                name: "kernel",
+                value: &mut self.kernel_size,
+                max: 99,
+            },
+            Field::Pair {
+                name: "strides",
+                value: &mut self.strides,
+                max: 16,
+            },
+            Field::Padding(&mut self.padding),
+            Field::Activation(&mut self.activation),
+            Field::Flag {
+                label: "bias",
+                value: &mut self.use_bias,
+                hint: Some("One bias per filter: the + 1 in the parameter formula"),
+            },
+            Field::Trainable(&mut self.trainable),
+        ]
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        Some(self.activation)
+    }
+
+    fn fused_activation_mut(&mut self) -> Option<&mut Activation> {
+        Some(&mut self.activation)
+    }
+
+    fn has_weights(&self) -> bool {
+        true
+    }
+
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+
+    fn apply_fix(&mut self, fix: &QuickFix) -> bool {
+        match fix {
+            QuickFix::UsePaddingSame { .. } => {
+                self.padding = Padding::Same;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn has_image_filters(&self) -> bool {
+        true
+    }
+
+    fn palette_default() -> Self {
+        Conv2D::new(16, 3).relu()
+    }
+}
 
 pub struct Conv2DLayer {
     c: usize,
@@ -43,7 +242,7 @@ struct Scratch {
 
 impl Conv2DLayer {
     /// Builds the layer for an (H, W, C) input; the spec must already have passed shape inference.
-    pub fn new(spec: &spec::Conv2D, input: Shape, rng: &mut StdRng) -> Option<Self> {
+    pub fn new(spec: &Conv2D, input: Shape, rng: &mut StdRng) -> Option<Self> {
         let Shape::Image { c, h, w } = input else {
             return None;
         };
@@ -327,7 +526,6 @@ fn col2im(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cnn::spec::Padding;
 
     #[test]
     fn valid_range_clips_columns_to_the_image() {

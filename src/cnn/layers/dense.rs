@@ -3,14 +3,155 @@
 //! # Shapes
 //! x (N, IN) → y (N, OUT); kernel (IN, OUT); bias (OUT).
 
-use super::activation::{self, Layout};
+use super::activation::{self, Activation, Layout};
+use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind, is_true, with_activation, yes};
 use super::{Layer, Mode, Param, ParamKind};
+use crate::cnn::error::{ArchError, QuickFix};
 use crate::cnn::gemm::{Op, sgemm};
-use crate::cnn::init;
+use crate::cnn::init::{self, Initializer};
+use crate::cnn::numbers::group_digits;
 use crate::cnn::shape::Shape;
-use crate::cnn::spec::{self, Activation};
 use crate::cnn::tensor::Tensor;
 use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+/// `Dense(units, activation=None, use_bias=True, kernel_initializer='glorot_uniform')`, as in
+/// Keras, on a flat vector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dense {
+    pub units: usize,
+    #[serde(default)]
+    pub activation: Activation,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub use_bias: bool,
+    #[serde(default)]
+    pub kernel_initializer: Initializer,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub trainable: bool,
+}
+
+impl Dense {
+    pub fn new(units: usize) -> Self {
+        Dense {
+            units,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            trainable: true,
+        }
+    }
+    pub fn relu(mut self) -> Self {
+        self.activation = Activation::Relu;
+        self
+    }
+}
+
+impl LayerKind for Dense {
+    fn describe(&self) -> String {
+        format!("Dense({}{})", self.units, with_activation(self.activation))
+    }
+
+    fn family(&self) -> Family {
+        Family::Dense
+    }
+
+    fn footprint(&self) -> Footprint {
+        Footprint::Whole
+    }
+
+    fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
+        if let Shape::Image { .. } = at.input {
+            return Err(at.error(
+                format!(
+                    "Dense needs a flat vector, but its input is the {} feature maps (Keras would apply it to each pixel)",
+                    at.input.hwc()
+                ),
+                "insert Flatten (or GlobalAveragePooling2D) before it",
+                Some(QuickFix::InsertFlatten { index: at.index }),
+            ));
+        }
+        if self.units == 0 {
+            return Err(at.error(
+                "units is 0, so the layer would output nothing",
+                "use at least 1 unit",
+                None,
+            ));
+        }
+        let n_in = at.input.len() as u64;
+        let units = self.units as u64;
+        let weights = n_in.saturating_mul(units);
+        let params = weights.saturating_add(if self.use_bias { units } else { 0 });
+        let params_formula = if self.use_bias {
+            format!("({n_in} + 1)·{} = {}", self.units, group_digits(params))
+        } else {
+            format!("{n_in}·{} = {}", self.units, group_digits(params))
+        };
+        Ok(Inferred {
+            weights: params,
+            params_formula,
+            macs: weights,
+            ..Inferred::shape(Shape::flat(self.units))
+        })
+    }
+
+    fn build(&self, input: Shape, init: &mut Init<'_>) -> Option<Box<dyn Layer>> {
+        DenseLayer::new(self, input, init.rng).map(|l| Box::new(l) as Box<dyn Layer>)
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::Count {
+                name: "units",
+                value: &mut self.units,
+                max: 65536,
+                speed: 0.5,
+                hint: None,
+            },
+            Field::Activation(&mut self.activation),
+            Field::Flag {
+                label: "bias",
+                value: &mut self.use_bias,
+                hint: None,
+            },
+            Field::Trainable(&mut self.trainable),
+        ]
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        Some(self.activation)
+    }
+
+    fn fused_activation_mut(&mut self) -> Option<&mut Activation> {
+        Some(&mut self.activation)
+    }
+
+    fn has_weights(&self) -> bool {
+        true
+    }
+
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+
+    fn apply_fix(&mut self, fix: &QuickFix) -> bool {
+        match fix {
+            QuickFix::SetUnits { units, .. } => {
+                self.units = *units;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn palette_default() -> Self {
+        Dense::new(64).relu()
+    }
+}
 
 pub struct DenseLayer {
     n_in: usize,
@@ -22,7 +163,7 @@ pub struct DenseLayer {
 }
 
 impl DenseLayer {
-    pub fn new(spec: &spec::Dense, input: Shape, rng: &mut StdRng) -> Option<Self> {
+    pub fn new(spec: &Dense, input: Shape, rng: &mut StdRng) -> Option<Self> {
         let Shape::Flat { features: n_in } = input else {
             return None;
         };
@@ -37,14 +178,6 @@ impl DenseLayer {
             kernel,
             bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
         })
-    }
-
-    /// The model computes its loss from logits: a softmax on the last Dense is applied by the
-    /// model, not here, so this layer runs linear.
-    pub fn drop_softmax(&mut self) {
-        if self.act == Activation::Softmax {
-            self.act = Activation::Linear;
-        }
     }
 
     fn layout(&self) -> Layout {

@@ -1,25 +1,40 @@
-//! Runtime layers: forward and backward passes over NCHW batches.
+//! Layer kinds, one file each: the config the user writes (Keras names and defaults), its shape
+//! rule, its runtime forward and backward passes, its editor fields and its tests. The list
+//! below registers them; [`LayerKind`] is what each one provides.
 //!
-//! Every layer writes its output into a tensor the model owns and reuses between steps, so a
-//! training step allocates nothing once the batch size is fixed.
+//! Every runtime layer writes its output into a tensor the model owns and reuses between steps,
+//! so a training step allocates nothing once the batch size is fixed.
 
-pub mod activation;
-pub mod batchnorm;
-pub mod conv2d;
-pub mod dense;
-pub mod dropout;
-pub mod pool;
-pub mod reshape;
+pub mod kind;
+pub mod pooling2d;
+mod registry;
 
 use super::tensor::Tensor;
 
 pub use activation::ActivationLayer;
-pub use batchnorm::BatchNorm;
+pub use average_pooling2d::AvgPool;
+pub use batch_normalization::BatchNorm;
 pub use conv2d::Conv2DLayer;
 pub use dense::DenseLayer;
 pub use dropout::DropoutLayer;
-pub use pool::{AvgPool, GlobalAvgPool, MaxPool};
-pub use reshape::FlattenLayer;
+pub use flatten::FlattenLayer;
+pub use global_average_pooling2d::GlobalAvgPool;
+pub use kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind};
+pub use max_pooling2d::MaxPool;
+
+// The layer kinds, in palette order: `Name(module::Config)` declares the module (the kind's
+// file), adds the `LayerSpec::Name` variant written in `.ron` files, and puts it in the palette.
+registry::layer_kinds! {
+    Conv2D(conv2d::Conv2D),
+    MaxPooling2D(max_pooling2d::MaxPooling2D),
+    AveragePooling2D(average_pooling2d::AveragePooling2D),
+    BatchNormalization(batch_normalization::BatchNormalization),
+    Activation(activation::Activation),
+    GlobalAveragePooling2D(global_average_pooling2d::GlobalAveragePooling2D),
+    Flatten(flatten::Flatten),
+    Dense(dense::Dense),
+    Dropout(dropout::Dropout),
+}
 
 /// Training uses batch statistics and dropout; inference uses running statistics and no dropout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

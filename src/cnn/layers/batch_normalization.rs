@@ -4,10 +4,111 @@
 //! # Shapes
 //! x (N, C, H, W) or (N, C) → y of the same shape; gamma, beta, moving_mean, moving_variance (C).
 
+use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind, is_true, yes};
 use super::{Layer, Mode, Param, ParamKind};
+use crate::cnn::error::ArchError;
+use crate::cnn::numbers::group_digits;
 use crate::cnn::shape::Shape;
-use crate::cnn::spec;
 use crate::cnn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+fn bn_momentum() -> f32 {
+    0.99
+}
+
+fn bn_epsilon() -> f32 {
+    1e-3
+}
+
+/// `BatchNormalization(momentum=0.99, epsilon=0.001)`, as in Keras, over the channel axis.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNormalization {
+    #[serde(default = "bn_momentum")]
+    pub momentum: f32,
+    #[serde(default = "bn_epsilon")]
+    pub epsilon: f32,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub trainable: bool,
+}
+
+impl Default for BatchNormalization {
+    fn default() -> Self {
+        BatchNormalization {
+            momentum: bn_momentum(),
+            epsilon: bn_epsilon(),
+            trainable: true,
+        }
+    }
+}
+
+impl LayerKind for BatchNormalization {
+    fn describe(&self) -> String {
+        "BatchNormalization".into()
+    }
+
+    fn family(&self) -> Family {
+        Family::Normalization
+    }
+
+    fn footprint(&self) -> Footprint {
+        Footprint::Pointwise
+    }
+
+    fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
+        if !(self.epsilon > 0.0) || !(0.0..1.0).contains(&self.momentum) {
+            return Err(at.error(
+                format!("momentum {} and epsilon {} are out of range", self.momentum, self.epsilon),
+                "use momentum 0.99 and epsilon 0.001 (Keras defaults)",
+                None,
+            ));
+        }
+        let c = at.input.channels() as u64;
+        let trainable = if self.trainable { 2 * c } else { 0 };
+        Ok(Inferred {
+            // gamma and beta learn; the moving mean and variance are state.
+            weights: 2 * c,
+            state: 2 * c,
+            params_formula: format!("4·{c} = {} ({} trainable)", group_digits(4 * c), group_digits(trainable)),
+            cache_bytes: at.input.len_saturating().saturating_mul(4),
+            ..Inferred::shape(at.input)
+        })
+    }
+
+    fn build(&self, input: Shape, _init: &mut Init<'_>) -> Option<Box<dyn Layer>> {
+        Some(Box::new(BatchNorm::new(self, input)))
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::Number {
+                name: "momentum",
+                value: &mut self.momentum,
+                range: 0.0..=0.999,
+                speed: 0.001,
+                decimals: 3,
+                hint: Some("How slowly the moving mean and variance follow the batch statistics"),
+            },
+            Field::Trainable(&mut self.trainable),
+        ]
+    }
+
+    fn has_weights(&self) -> bool {
+        true
+    }
+
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+
+    fn palette_default() -> Self {
+        BatchNormalization::default()
+    }
+}
 
 pub struct BatchNorm {
     channels: usize,
@@ -26,7 +127,7 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
-    pub fn new(spec: &spec::BatchNormalization, input: Shape) -> Self {
+    pub fn new(spec: &BatchNormalization, input: Shape) -> Self {
         let channels = input.channels();
         let (h, w) = input.spatial();
         let mut gamma = Param::new("gamma", vec![channels], ParamKind::Bias);

@@ -1,0 +1,337 @@
+//! What every layer kind provides, implemented once in the kind's own file: its shape rule with
+//! the course's parameter formula and student-readable errors, how it is built into a runtime
+//! layer, how far each output unit sees into the input, and the fields the editor shows.
+//!
+//! `LayerSpec` (the serde enum the user writes, see `registry.rs`) delegates to this trait, so
+//! shape inference, model building, receptive windows, the editor and the one-click fixes never
+//! match on kinds.
+
+use super::Layer;
+use super::activation::Activation;
+use crate::cnn::error::{ArchError, QuickFix};
+use crate::cnn::geometry::Padding;
+use crate::cnn::geometry::Window;
+use crate::cnn::shape::Shape;
+use rand::rngs::StdRng;
+use serde::de::{Deserialize, VariantAccess};
+use serde::{Serialize, Serializer};
+
+/// One layer kind's configuration: what the user writes, with Keras names and defaults.
+pub trait LayerKind: Send + Sync {
+    /// A one-line Keras-like description, e.g. `Conv2D(10, 5×5, strides 1, padding same, relu)`.
+    fn describe(&self) -> String;
+
+    /// Which family the kind belongs to (the editor colours rows by it).
+    fn family(&self) -> Family;
+
+    /// How an output unit depends on the input's positions (receptive fields and windows).
+    fn footprint(&self) -> Footprint;
+
+    /// The shape rule: output shape, parameters with the course formula, MACs and memory for
+    /// `at.input`, or the error a student understands, with a fix.
+    fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError>;
+
+    /// The runtime layer for `input`, which has passed [`LayerKind::infer`].
+    fn build(&self, input: Shape, init: &mut Init<'_>) -> Option<Box<dyn Layer>>;
+
+    /// The hyperparameters the editor lets the user change, in display order.
+    fn fields(&mut self) -> Vec<Field<'_>>;
+
+    /// The fused or standalone activation this layer ends with, if any.
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+
+    /// The activation fused into this layer, to change it (`None` for kinds without one, and
+    /// for the standalone `Activation` layer, which *is* one).
+    fn fused_activation_mut(&mut self) -> Option<&mut Activation> {
+        None
+    }
+
+    /// Whether the layer has weights (kernels, biases, normalization parameters).
+    fn has_weights(&self) -> bool {
+        false
+    }
+
+    /// Whether training may change the weights (layers without weights are always trainable).
+    fn trainable(&self) -> bool {
+        true
+    }
+
+    fn set_trainable(&mut self, _trainable: bool) {}
+
+    /// Applies a one-click fix aimed at this layer; `false` if it does not apply to this kind.
+    fn apply_fix(&mut self, _fix: &QuickFix) -> bool {
+        false
+    }
+
+    /// Its `kernel` is a stack of 2-D filters (filters, channels, rows, columns) that the
+    /// filter room can draw as images.
+    fn has_image_filters(&self) -> bool {
+        false
+    }
+
+    /// At inference its output holds the same values as its input (Flatten, Dropout), so the
+    /// viewers skip it.
+    fn passes_values_through(&self) -> bool {
+        false
+    }
+
+    /// The layer the editor's palette inserts, with Keras defaults where Keras has them.
+    fn palette_default() -> Self
+    where
+        Self: Sized;
+
+    /// How the kind appears in a `.ron` file: `Conv2D((filters: 8, …))` by default.
+    fn write_variant<S: Serializer>(&self, serializer: S, index: u32, name: &'static str) -> Result<S::Ok, S::Error>
+    where
+        Self: Sized + Serialize,
+    {
+        serializer.serialize_newtype_variant("LayerSpec", index, name, self)
+    }
+
+    /// Reads what [`LayerKind::write_variant`] wrote.
+    fn read_variant<'de, A: VariantAccess<'de>>(access: A) -> Result<Self, A::Error>
+    where
+        Self: Sized + Deserialize<'de>,
+    {
+        access.newtype_variant()
+    }
+}
+
+/// Families of layers, so the stack reads at a glance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Convolution,
+    Pooling,
+    Dense,
+    Regularization,
+    Normalization,
+    Activation,
+    Reshape,
+}
+
+/// How far into its input each output unit of a layer sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Footprint {
+    /// Each output value depends on the input at the same position (activations, Dropout,
+    /// BatchNormalization).
+    Pointwise,
+    /// A window slides over the image (convolution, pooling).
+    Window {
+        kernel: (usize, usize),
+        strides: (usize, usize),
+        padding: Padding,
+    },
+    /// Every output depends on the whole input (Flatten, Dense, global pooling).
+    Whole,
+}
+
+/// What a shape rule is given: where the layer stands and what it receives.
+#[derive(Clone, Copy, Debug)]
+pub struct Incoming {
+    /// 0-based position in the layer list.
+    pub index: usize,
+    /// The Keras class name.
+    pub kind: &'static str,
+    /// One sample's shape as it arrives.
+    pub input: Shape,
+}
+
+impl Incoming {
+    /// An error about this layer: what is wrong, how to fix it, and a one-click fix if any.
+    pub fn error(&self, problem: impl Into<String>, fix: impl Into<String>, quick_fix: Option<QuickFix>) -> ArchError {
+        ArchError::Layer {
+            index: self.index,
+            kind: self.kind,
+            problem: problem.into(),
+            fix: fix.into(),
+            quick_fix,
+        }
+    }
+
+    /// One-click fix: remove this layer.
+    pub fn remove(&self) -> Option<QuickFix> {
+        Some(QuickFix::RemoveLayer { index: self.index })
+    }
+
+    /// Checks that a window (`name` = "kernel_size" or "pool_size") of `kernel` with `strides`
+    /// and `padding` fits an `h`×`w` input at least once, and returns where it lands.
+    pub fn window(
+        &self,
+        name: &str,
+        (kh, kw): (usize, usize),
+        (sh, sw): (usize, usize),
+        padding: Padding,
+        (h, w): (usize, usize),
+    ) -> Result<Window, ArchError> {
+        if kh == 0 || kw == 0 {
+            return Err(self.error(
+                format!("{name} is {kh}×{kw}; it must be at least 1×1"),
+                "use 3×3, the most common size",
+                None,
+            ));
+        }
+        if sh == 0 || sw == 0 {
+            return Err(self.error(
+                format!("strides are {sh}×{sw}; they must be at least 1"),
+                "use strides 1 (or 2 to halve the size)",
+                None,
+            ));
+        }
+        Window::new(h, w, (kh, kw), (sh, sw), padding).ok_or_else(|| {
+            let p = match padding {
+                Padding::Explicit(p) => p,
+                _ => 0,
+            };
+            let out = |n: usize, k: usize, s: usize| (n as i128 + 2 * p as i128 - k as i128).div_euclid(s as i128) + 1;
+            let (oh, ow) = (out(h, kh, sh).max(0), out(w, kw, sw).max(0));
+            self.error(
+                format!("input is {h}×{w} but {name} is {kh}×{kw}, so the output would be {oh}×{ow}"),
+                "use padding 'same' or remove a pooling layer before it",
+                Some(QuickFix::UsePaddingSame { index: self.index }),
+            )
+        })
+    }
+}
+
+/// What a shape rule reports for one sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inferred {
+    pub output: Shape,
+    /// Parameters training updates (when the layer is trainable).
+    pub weights: u64,
+    /// Parameters training never updates (BatchNormalization's moving statistics).
+    pub state: u64,
+    /// The parameter count as the course writes it, e.g. `(5·5·3 + 1)·10 = 760`.
+    pub params_formula: String,
+    /// Multiply-accumulates per sample.
+    pub macs: u64,
+    /// Bytes kept per sample for the backward pass (argmax indices, masks).
+    pub cache_bytes: u64,
+    /// Scratch bytes per worker thread, whatever the batch size (im2col columns).
+    pub workspace_bytes: u64,
+}
+
+impl Inferred {
+    /// A layer without parameters that outputs `output`.
+    pub fn shape(output: Shape) -> Self {
+        Inferred {
+            output,
+            weights: 0,
+            state: 0,
+            params_formula: "0".into(),
+            macs: 0,
+            cache_bytes: 0,
+            workspace_bytes: 0,
+        }
+    }
+}
+
+/// What building a runtime layer may draw on.
+pub struct Init<'a> {
+    /// Draws initial weights; layers take from it in order, so the seed fixes every weight.
+    pub rng: &'a mut StdRng,
+    /// The model's seed, for layers with a random stream of their own (Dropout).
+    pub seed: u64,
+    /// 0-based position in the layer list.
+    pub index: usize,
+}
+
+/// One hyperparameter as the editor shows it. Names are the Keras argument names the user
+/// reads in the course; widgets are named "layer N <name>" for screen readers and tests.
+pub enum Field<'a> {
+    /// A whole number from 1 to `max` (filters, units).
+    Count {
+        name: &'static str,
+        value: &'a mut usize,
+        max: usize,
+        /// Change per pixel dragged.
+        speed: f64,
+        hint: Option<&'static str>,
+    },
+    /// Rows × columns (kernel, strides, pool).
+    Pair {
+        name: &'static str,
+        value: &'a mut (usize, usize),
+        max: usize,
+    },
+    /// Rows × columns that default to `default` when unset (pooling strides = pool_size).
+    DefaultedPair {
+        name: &'static str,
+        value: &'a mut Option<(usize, usize)>,
+        default: (usize, usize),
+        max: usize,
+    },
+    /// A real number in a range (Dropout's rate, BatchNormalization's momentum).
+    Number {
+        name: &'static str,
+        value: &'a mut f32,
+        range: std::ops::RangeInclusive<f32>,
+        speed: f64,
+        decimals: usize,
+        hint: Option<&'static str>,
+    },
+    Padding(&'a mut Padding),
+    Activation(&'a mut Activation),
+    /// A switch, e.g. `use_bias` shown as "bias".
+    Flag {
+        label: &'static str,
+        value: &'a mut bool,
+        hint: Option<&'static str>,
+    },
+    /// `trainable`, shown inverted as "frozen".
+    Trainable(&'a mut bool),
+    /// A kind without settings says what it does instead.
+    Note(&'static str),
+}
+
+/// The receptive field (rows, columns) and jump after a layer with `footprint`, given those
+/// before it; `image_hw` is the model's input size.
+pub fn receptive_field(
+    footprint: Footprint,
+    rf: (usize, usize),
+    jump: (usize, usize),
+    image_hw: (usize, usize),
+) -> ((usize, usize), (usize, usize)) {
+    match footprint {
+        Footprint::Pointwise => (rf, jump),
+        Footprint::Window { kernel, strides, .. } => (
+            (rf.0 + (kernel.0 - 1) * jump.0, rf.1 + (kernel.1 - 1) * jump.1),
+            (jump.0 * strides.0, jump.1 * strides.1),
+        ),
+        Footprint::Whole => (image_hw, jump),
+    }
+}
+
+// Serde defaults and description pieces the kinds share.
+
+pub(crate) fn yes() -> bool {
+    true
+}
+
+pub(crate) fn is_true(v: &bool) -> bool {
+    *v
+}
+
+pub(crate) fn one_by_one() -> (usize, usize) {
+    (1, 1)
+}
+
+/// `(2, 2)` → `2`, `(3, 5)` → `3×5`.
+pub(crate) fn pair((a, b): (usize, usize)) -> String {
+    if a == b { format!("{a}") } else { format!("{a}×{b}") }
+}
+
+/// `, relu` after a description, nothing for linear.
+pub(crate) fn with_activation(activation: Activation) -> String {
+    match activation {
+        Activation::Linear => String::new(),
+        other => format!(", {}", other.keras_name()),
+    }
+}
+
+/// Reads a bare variant name (`Flatten`) as the kind's only value.
+pub(crate) fn unit_variant<'de, A: VariantAccess<'de>, T>(access: A, value: T) -> Result<T, A::Error> {
+    access.unit_variant().map(|()| value)
+}
