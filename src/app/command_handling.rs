@@ -1,10 +1,11 @@
 //! Applying `AppCommand`s: edits (through the document, so they can be undone), files,
 //! dialogs, and the training run's controls.
 
-use super::commands::{AppCommand, Edit};
+use super::commands::AppCommand;
 use super::dialogs::{FileDialog, Purpose};
 use super::run::{Curves, TrainingRun};
 use super::{Document, LabApp, MAX_RECENT, Pending, plots};
+use crate::experiment::Edit;
 use crate::training::{Command, RunOptions};
 use std::path::Path;
 
@@ -108,7 +109,7 @@ impl LabApp {
                         .info("Weights and history reset: the next run starts from the seed");
                 }
             }
-            Err(message) => self.status.warn(message),
+            Err(problem) => self.status.warn(problem.to_string()),
         }
     }
 

@@ -1,11 +1,10 @@
 //! The experiment being edited: its file, whether it has unsaved changes, its undo history and
 //! its live analysis (shapes, parameters, the first error).
 
-use super::commands::Edit;
 use super::undo::UndoHistory;
 use crate::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
 use crate::cnn::{Analysis, LayerSpec, OptimizerKind, analyze};
-use crate::experiment::{self, DatasetSource, Experiment, ExperimentError, Input, Training};
+use crate::experiment::{self, DatasetSource, Edit, EditError, Experiment, ExperimentError, Input, Training};
 use std::path::{Path, PathBuf};
 
 pub struct Document {
@@ -114,11 +113,11 @@ impl Document {
 
     /// The number of classes the model must end with, when known without loading the data.
     pub fn classes(&self) -> Option<usize> {
-        classes_of(&self.experiment)
+        self.experiment.classes()
     }
 
     /// Applies `edit` as one undoable step.
-    pub fn edit(&mut self, edit: &Edit) -> Result<(), String> {
+    pub fn edit(&mut self, edit: &Edit) -> Result<(), EditError> {
         let before = self.experiment.clone();
         edit.apply(&mut self.experiment)?;
         if self.experiment != before {
@@ -159,12 +158,7 @@ impl Document {
     /// class names), keeping everything else as the user has it now. Undoable.
     pub fn absorb_run(&mut self, trained: Experiment) {
         let before = self.experiment.clone();
-        let e = &mut self.experiment;
-        e.weights = trained.weights;
-        e.history = trained.history;
-        e.filter_snapshots = trained.filter_snapshots;
-        e.resume = trained.resume;
-        e.class_names = trained.class_names;
+        self.experiment.absorb_training(trained);
         self.undo.record(&before, None);
         self.undo.break_group();
         self.changed();
@@ -205,47 +199,10 @@ impl Document {
             return Some(error.to_string());
         }
         let e = &self.experiment;
-        let input = e.input;
-        match &e.dataset {
-            DatasetSource::Bundled(name) if !crate::data::BUNDLED.contains(&name.as_str()) => {
-                return Some(format!(
-                    "there is no bundled dataset \"{name}\"; choose mnist, fashion-mnist or shapes"
-                ));
-            }
-            DatasetSource::Bundled(name)
-                if let Some((c, h, w)) = crate::data::bundled_shape(name)
-                    && (input.height, input.width, input.channels) != (h, w, c) =>
-            {
-                return Some(format!(
-                    "the {name} images are {h}×{w}×{c} but the input is {}×{}×{}; set the input to {h}×{w}×{c}",
-                    input.height, input.width, input.channels
-                ));
-            }
-            DatasetSource::Synthetic(spec) if spec.channels != 1 && spec.channels != 3 => {
-                return Some("synthetic shapes have 1 or 3 channels; set the input channels to 1 or 3".into());
-            }
-            DatasetSource::Path(path) if !experiment::Experiment::resolve(path, &self.base_dir()).exists() => {
-                return Some(format!(
-                    "the data folder {} does not exist; choose another dataset",
-                    path.display()
-                ));
-            }
-            _ => {}
-        }
-        let t = &e.training;
-        if t.batch_size == 0 {
-            return Some("the batch size is 0; use 32 or 64".into());
-        }
-        if t.epochs == 0 {
-            return Some("epochs is 0; train for at least 1 epoch".into());
-        }
-        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
-            return Some("the learning rate must be a small positive number, such as 0.001".into());
-        }
-        if !(0.0..1.0).contains(&t.validation_split) {
-            return Some("the validation split must be a fraction below 1, such as 0.1".into());
-        }
-        None
+        e.check_dataset(&self.base_dir())
+            .and_then(|()| e.training.check())
+            .err()
+            .map(|problem| problem.to_string())
     }
 
     fn changed(&mut self) {
@@ -255,18 +212,10 @@ impl Document {
     }
 }
 
-/// The classes the dataset has, when known without reading it (or recorded by a past run).
-pub fn classes_of(experiment: &Experiment) -> Option<usize> {
-    experiment
-        .dataset
-        .known_classes()
-        .or_else(|| (!experiment.class_names.is_empty()).then_some(experiment.class_names.len()))
-}
-
 fn analysis_of(experiment: &Experiment) -> Analysis {
     analyze(
         experiment.input.shape(),
         &experiment.effective_layers(),
-        classes_of(experiment),
+        experiment.classes(),
     )
 }

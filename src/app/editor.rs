@@ -4,11 +4,12 @@
 //! An invalid layer's row turns red with the engine's sentence and a one-click fix.
 
 use super::LabContext;
-use super::commands::{AppCommand, Edit};
+use super::commands::AppCommand;
 use super::layer_fields::{drag, layer_color, layer_fields_ui};
 use crate::cnn::summary::{format_bytes, group_digits};
 use crate::cnn::{ArchError, LayerInfo, LayerSpec, analyze};
 use crate::data::{BUNDLED, SyntheticSpec, describe_bundled};
+use crate::experiment::Edit;
 use crate::experiment::{DatasetSource, Input};
 use egui::{Align, Color32, Layout, RichText, Ui, vec2};
 

@@ -1,10 +1,11 @@
 //! One frame of the app: read the trainer, dialogs and dropped files, draw the panels, then
 //! apply the commands they pushed.
 
-use super::commands::{AppCommand, Edit};
+use super::commands::AppCommand;
 use super::dialogs::{self, Purpose};
 use super::run::Notice;
 use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, View, menu};
+use crate::experiment::Edit;
 use crate::experiment::{EpochRecord, Experiment};
 use crate::training::RunSummary;
 use std::path::PathBuf;

@@ -1,8 +1,9 @@
 //! The menu bar (File, Edit, Training, View, the theme switch) and the keyboard shortcuts.
 
 use super::LabContext;
-use super::commands::{AppCommand, Edit};
+use super::commands::AppCommand;
 use super::inspect::View;
+use crate::experiment::Edit;
 use egui::{Button, Key, KeyboardShortcut, Modifiers, Ui};
 
 const CMD_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);

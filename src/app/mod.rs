@@ -24,7 +24,8 @@ pub mod status;
 mod training_panel;
 mod undo;
 
-pub use commands::{AppCommand, Edit};
+pub use crate::experiment::Edit;
+pub use commands::AppCommand;
 pub use dialogs::Pending;
 pub use document::Document;
 pub use run::{Curves, Phase, TrainingRun};

@@ -3,10 +3,11 @@
 //! schedule, batch size, epochs, seed, validation split, augmentation).
 
 use super::LabContext;
-use super::commands::{AppCommand, Edit};
+use super::commands::AppCommand;
 use super::layer_fields::drag;
 use super::run::{Phase, format_duration};
 use crate::cnn::{LrSchedule, OptimizerKind};
+use crate::experiment::Edit;
 use crate::experiment::Training;
 use egui::{Button, RichText, Ui};
 

@@ -1,7 +1,7 @@
 //! Undo / redo of experiment edits: snapshots of the experiment before each change, with the
 //! heavy trained parts (weights, optimizer state, filter snapshots) shared between snapshots.
 
-use crate::experiment::{Experiment, FilterSnapshot, ResumeState, WeightArray};
+use crate::experiment::{Experiment, TrainedArrays};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,18 +10,11 @@ const MAX_STEPS: usize = 200;
 /// Edits with the same key closer together than this merge into one step (a drag, typing).
 const COALESCE: Duration = Duration::from_millis(1200);
 
-#[derive(Clone, Debug, PartialEq)]
-struct Trained {
-    weights: Option<Vec<WeightArray>>,
-    resume: Option<ResumeState>,
-    filter_snapshots: Vec<FilterSnapshot>,
-}
-
 /// One saved state: the experiment without its trained arrays, plus those, shared.
 #[derive(Clone, Debug)]
 struct Snapshot {
     light: Experiment,
-    trained: Arc<Trained>,
+    trained: Arc<TrainedArrays>,
 }
 
 #[derive(Default)]
@@ -86,11 +79,7 @@ impl UndoHistory {
     /// (they rarely change between edits, and they can be megabytes).
     fn snapshot(&self, experiment: &Experiment) -> Snapshot {
         let mut light = experiment.clone();
-        let trained = Trained {
-            weights: light.weights.take(),
-            resume: light.resume.take(),
-            filter_snapshots: std::mem::take(&mut light.filter_snapshots),
-        };
+        let trained = light.take_trained_arrays();
         let shared = self
             .undo
             .last()
@@ -107,9 +96,6 @@ impl UndoHistory {
 
 fn restore(snapshot: Snapshot) -> Experiment {
     let mut experiment = snapshot.light;
-    let trained = Arc::unwrap_or_clone(snapshot.trained);
-    experiment.weights = trained.weights;
-    experiment.resume = trained.resume;
-    experiment.filter_snapshots = trained.filter_snapshots;
+    experiment.put_trained_arrays(Arc::unwrap_or_clone(snapshot.trained));
     experiment
 }

@@ -59,7 +59,10 @@ pub fn load_bundled(name: &str, assets_dir: &Path) -> Result<Dataset, DataError>
         "fashion-mnist" => (FASHION_CLASSES.iter().map(|s| s.to_string()).collect(), "fashion-mnist"),
         "shapes" => return synthetic::shapes(SyntheticSpec::default()),
         _ => {
-            return Err(DataError::UnknownBundled { name: name.to_string() });
+            return Err(DataError::UnknownBundled {
+                name: name.to_string(),
+                known: &BUNDLED,
+            });
         }
     };
     let dir = assets_dir.join(name);

@@ -108,8 +108,12 @@ pub enum DataError {
     )]
     ShapeMismatch { path: PathBuf, train: String, test: String },
 
-    #[error("unknown bundled dataset \"{name}\". Choose one of: {}.", super::bundled::BUNDLED.join(", "))]
-    UnknownBundled { name: String },
+    #[error("unknown bundled dataset \"{name}\". Choose one of: {}.", known.join(", "))]
+    UnknownBundled {
+        name: String,
+        /// The bundled datasets there are.
+        known: &'static [&'static str],
+    },
 
     #[error(
         "bundled dataset \"{name}\" is missing: {} not found. Set the CNN_LAB_ASSETS environment variable \
@@ -154,7 +158,10 @@ mod tests {
             got: 7,
         };
         assert!(e.to_string().contains("expected 100 bytes, got 7"));
-        let e = DataError::UnknownBundled { name: "foo".into() };
+        let e = DataError::UnknownBundled {
+            name: "foo".into(),
+            known: &crate::data::BUNDLED,
+        };
         assert!(e.to_string().contains("mnist, fashion-mnist, shapes"));
     }
 }

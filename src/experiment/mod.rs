@@ -3,9 +3,13 @@
 
 pub mod build;
 pub mod codec;
+pub mod edit;
 pub mod format;
 pub mod io;
+pub mod trained;
 
 pub use build::{load_dataset, weights_of};
+pub use edit::{Edit, EditError};
 pub use format::*;
 pub use io::{ExperimentError, load, parse, save, to_text};
+pub use trained::{SetupError, TrainedArrays};

@@ -233,26 +233,6 @@ fn push_snapshot(snapshots: &mut Vec<FilterSnapshot>, snapshot: FilterSnapshot) 
     snapshots.push(snapshot);
 }
 
-fn check_training(experiment: &Experiment) -> Result<(), String> {
-    let t = &experiment.training;
-    if t.batch_size == 0 {
-        return Err("batch_size is 0; use 32 or 64".into());
-    }
-    if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
-        return Err(format!(
-            "learning_rate is {}; use a small positive value such as 0.01",
-            t.learning_rate
-        ));
-    }
-    if !(0.0..1.0).contains(&t.validation_split) {
-        return Err(format!(
-            "validation_split is {}; use a fraction in [0, 1) such as 0.1",
-            t.validation_split
-        ));
-    }
-    Ok(())
-}
-
 fn run(
     mut experiment: Experiment,
     options: RunOptions,
@@ -264,12 +244,9 @@ fn run(
         experiment.seed = seed;
     }
     if options.fresh {
-        experiment.weights = None;
-        experiment.history.clear();
-        experiment.filter_snapshots.clear();
-        experiment.resume = None;
+        experiment.forget_training();
     }
-    check_training(&experiment)?;
+    experiment.training.check().map_err(|e| e.to_string())?;
     let mut worker = Worker {
         commands,
         events,

@@ -14,7 +14,7 @@ pub mod jobs;
 mod maps;
 mod mistakes;
 
-use crate::app::document::{Document, classes_of};
+use crate::app::document::Document;
 use crate::app::run::TrainingRun;
 use crate::cnn::{LayerInfo, LayerSpec, Model, Shape, Tensor};
 use crate::data::{Dataset, Normalization, Split};
@@ -245,7 +245,7 @@ fn prepare(
         Some((k, d)) if k == key => d,
         _ => Arc::new(load_dataset(&experiment, &base_dir, None).map_err(|e| e.to_string())?),
     };
-    let classes = classes_of(&experiment).unwrap_or_else(|| dataset.num_classes());
+    let classes = experiment.classes().unwrap_or_else(|| dataset.num_classes());
     let model = experiment.build_model(classes, &base_dir).map_err(|e| e.to_string())?;
     let names = if experiment.class_names.len() == classes {
         experiment.class_names.clone()
