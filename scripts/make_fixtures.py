@@ -377,6 +377,19 @@ def make_global_average_pooling():
     write_case("global_average_pooling2d", "global_average_pooling2d", {}, {"x": x, "y": y, "dy": dy, "dx": dx})
 
 
+def make_global_max_pooling():
+    x = randn(2, 3, 5, 4)
+    xl = leaf(x)
+    y = xl.amax(dim=(2, 3))
+    assert y.shape == (2, 3)
+    # one clear winner per map: the gradient goes to a single position
+    top2 = x.flatten(2).topk(2, dim=2).values
+    assert ((top2[..., 0] - top2[..., 1]) > 1e-6).all()
+    dy = randn(*y.shape)
+    (dx,) = grads_of(y, dy, [xl])
+    write_case("global_max_pooling2d", "global_max_pooling2d", {}, {"x": x, "y": y, "dy": dy, "dx": dx})
+
+
 # ----------------------------------------------------------------------------
 # 7. Softmax cross-entropy
 
@@ -620,6 +633,7 @@ def main() -> None:
     make_global_average_pooling()
     make_softmax_cross_entropy()
     make_models()
+    make_global_max_pooling()  # last, so the cases before it keep their random draws
     total = sum((OUT_DIR / f"{c}.json").stat().st_size for c in WRITTEN)
     print(f"wrote {len(WRITTEN)} fixtures ({total / 1024:.0f} KiB) to {OUT_DIR.relative_to(ROOT)}/")
 

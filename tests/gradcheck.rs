@@ -215,6 +215,20 @@ fn global_average_pooling_and_flatten() {
 }
 
 #[test]
+fn global_max_pooling() {
+    use cnn_lab::cnn::layers::global_max_pooling2d::GlobalMaxPool;
+    let input = Shape::image(3, 4, 2);
+    // Distinct values, so a nudge of ε never changes which position wins.
+    let x = distinct_values(32, 2, input);
+    check_layer(
+        "global max pool",
+        &move || Box::new(GlobalMaxPool::new(input).unwrap()),
+        &x,
+        Mode::Train,
+    );
+}
+
+#[test]
 fn dense_with_and_without_activation() {
     let input = Shape::flat(6);
     let x = random_tensor(&mut rng(31), 3, input);

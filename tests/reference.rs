@@ -245,6 +245,17 @@ fn activations_and_global_average_pooling_match_pytorch() {
 }
 
 #[test]
+fn global_max_pooling_matches_pytorch() {
+    use cnn_lab::cnn::layers::global_max_pooling2d::GlobalMaxPool;
+    let fx = Fixture::load("global_max_pooling2d");
+    run_layer(
+        &fx,
+        &mut GlobalMaxPool::new(fx.tensor("x").shape()).unwrap(),
+        Mode::Train,
+    );
+}
+
+#[test]
 fn softmax_cross_entropy_matches_pytorch_including_huge_logits() {
     let fx = Fixture::load("softmax_cross_entropy");
     let logits = fx.tensor("logits");

@@ -31,6 +31,7 @@ registry::layer_kinds! {
     BatchNormalization(batch_normalization::BatchNormalization),
     Activation(activation::Activation),
     GlobalAveragePooling2D(global_average_pooling2d::GlobalAveragePooling2D),
+    GlobalMaxPooling2D(global_max_pooling2d::GlobalMaxPooling2D),
     Flatten(flatten::Flatten),
     Dense(dense::Dense),
     Dropout(dropout::Dropout),
