@@ -24,15 +24,19 @@ struct Cli {
     /// With --screenshot: train first, and take the picture after N epochs.
     #[arg(long, value_name = "N", requires = "screenshot")]
     after_epochs: Option<usize>,
-    /// Open this view: model, filters, feature-maps or mistakes. With --screenshot the view also
-    /// shows itself off (maximizes the filters, draws a digit, opens the most-confused cell).
-    #[arg(long, value_name = "VIEW", value_parser = parse_view)]
+    /// With --screenshot the view also shows itself off (maximizes the filters, draws a digit,
+    /// opens the most-confused cell).
+    #[arg(long, value_name = "VIEW", value_parser = parse_view, help = view_help())]
     view: Option<cnn_lab::app::inspect::View>,
 }
 
 fn parse_view(name: &str) -> Result<cnn_lab::app::inspect::View, String> {
-    cnn_lab::app::inspect::View::parse(name)
-        .ok_or_else(|| format!("unknown view \"{name}\"; use model, filters, feature-maps or mistakes"))
+    use cnn_lab::app::inspect::View;
+    View::parse(name).ok_or_else(|| format!("unknown view \"{name}\"; use {}", View::choices()))
+}
+
+fn view_help() -> String {
+    format!("Open this view: {}", cnn_lab::app::inspect::View::choices())
 }
 
 #[derive(Subcommand)]

@@ -124,5 +124,5 @@ fn clicking_a_confusion_cell_opens_its_gallery() {
         .unwrap()
         .click();
     harness.run_steps(2);
-    assert_eq!(harness.state().inspector().view, View::FeatureMaps);
+    assert_eq!(harness.state().inspector().view, View::parse("feature-maps").unwrap());
 }

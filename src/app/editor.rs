@@ -3,8 +3,8 @@
 //! inference, its output shape, parameters with the course formula, MACs and receptive field.
 //! An invalid layer's row turns red with the engine's sentence and a one-click fix.
 
-use super::LabContext;
 use super::commands::AppCommand;
+use super::context::LabContext;
 use super::layer_fields::{drag, layer_color, layer_fields_ui};
 use crate::cnn::summary::{format_bytes, group_digits};
 use crate::cnn::{ArchError, LayerInfo, LayerSpec, analyze};

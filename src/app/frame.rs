@@ -4,7 +4,7 @@
 use super::commands::AppCommand;
 use super::dialogs::{self, Purpose};
 use super::run::Notice;
-use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, View, menu};
+use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, menu};
 use crate::experiment::Edit;
 use crate::experiment::{EpochRecord, Experiment};
 use crate::training::RunSummary;
@@ -66,7 +66,7 @@ impl LabApp {
         egui::CentralPanel::default().show(ui, |ui| {
             self.inspector.tabs_ui(ui);
             ui.separator();
-            if self.inspector.view == View::Model {
+            if self.inspector.view.is_editor() {
                 self.editor.ui(ui, &lab);
             } else {
                 self.inspector.ui(ui, lab.experiment);

@@ -1,7 +1,7 @@
 //! The menu bar (File, Edit, Training, View, the theme switch) and the keyboard shortcuts.
 
-use super::LabContext;
 use super::commands::AppCommand;
+use super::context::LabContext;
 use super::inspect::View;
 use crate::experiment::Edit;
 use egui::{Button, Key, KeyboardShortcut, Modifiers, Ui};
@@ -20,13 +20,6 @@ pub const STOP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::SHIFT, Key::
 pub const PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F6);
 pub const STEP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F10);
 /// Ctrl+1 … Ctrl+4: the model, filters, feature maps and mistakes rooms.
-pub const VIEWS: [KeyboardShortcut; 4] = [
-    KeyboardShortcut::new(Modifiers::COMMAND, Key::Num1),
-    KeyboardShortcut::new(Modifiers::COMMAND, Key::Num2),
-    KeyboardShortcut::new(Modifiers::COMMAND, Key::Num3),
-    KeyboardShortcut::new(Modifiers::COMMAND, Key::Num4),
-];
-
 /// Turns this frame's shortcut key presses into commands.
 pub fn shortcuts(ui: &Ui, lab: &LabContext) {
     let typing = ui.ctx().egui_wants_keyboard_input();
@@ -75,8 +68,10 @@ pub fn shortcuts(ui: &Ui, lab: &LabContext) {
         if input.consume_shortcut(&STEP) {
             lab.commands.send(AppCommand::Step);
         }
-        for (shortcut, view) in VIEWS.iter().zip(View::ALL) {
-            if input.consume_shortcut(shortcut) {
+        for view in View::all() {
+            if let Some(shortcut) = view.shortcut()
+                && input.consume_shortcut(&shortcut)
+            {
                 lab.commands.send(AppCommand::ShowView(view));
             }
         }
@@ -177,8 +172,8 @@ pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
             }
         });
         ui.menu_button("View", |ui| {
-            for (shortcut, view) in VIEWS.iter().zip(View::ALL) {
-                if item(ui, true, view.title(), Some(shortcut)) {
+            for view in View::all() {
+                if item(ui, true, view.title(), view.shortcut().as_ref()) {
                     send(AppCommand::ShowView(view));
                 }
             }

@@ -7,6 +7,7 @@
 pub mod bench_ui;
 mod command_handling;
 pub mod commands;
+mod context;
 mod dialogs;
 pub mod document;
 mod editor;
@@ -26,12 +27,12 @@ mod undo;
 
 pub use crate::experiment::Edit;
 pub use commands::AppCommand;
+pub use context::LabContext;
 pub use dialogs::Pending;
 pub use document::Document;
 pub use run::{Curves, Phase, TrainingRun};
 
-use crate::cnn::Analysis;
-use crate::experiment::{EpochRecord, Experiment};
+use crate::experiment::Experiment;
 use crate::training::RunSummary;
 use commands::CommandQueue;
 use dialogs::FileDialog;
@@ -78,30 +79,6 @@ pub struct LaunchOptions {
     pub view: Option<View>,
     /// `cnn-lab bench-ui`: train at once, time the frames, close when measured.
     pub bench: Option<bench_ui::WindowBench>,
-}
-
-/// What panels see of the app while they draw: read-only state plus the command queue.
-pub struct LabContext<'a> {
-    pub experiment: &'a Experiment,
-    pub analysis: &'a Analysis,
-    pub classes: Option<usize>,
-    /// Why training cannot start, if it cannot.
-    pub blocker: Option<String>,
-    pub weights_fit: bool,
-    pub run: Option<&'a TrainingRun>,
-    pub last_summary: Option<&'a RunSummary>,
-    pub curves: &'a Curves,
-    /// Per-epoch records to plot: the history, plus the epochs of an active run.
-    pub epochs: &'a [EpochRecord],
-    pub commands: &'a CommandQueue,
-    pub file: Option<&'a Path>,
-    pub dirty: bool,
-    pub can_undo: bool,
-    pub can_redo: bool,
-    pub recent: &'a [PathBuf],
-    pub examples: &'a [PathBuf],
-    pub dark_mode: bool,
-    pub hide_training_panel: bool,
 }
 
 pub struct LabApp {

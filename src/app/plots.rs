@@ -1,8 +1,8 @@
 //! Live training curves: loss (per batch, smoothed, and per epoch for validation) and accuracy,
 //! on linked x axes in epochs, with a legend, hover read-outs and an optional log scale.
 
-use super::LabContext;
 use super::commands::AppCommand;
+use super::context::LabContext;
 use crate::experiment::EpochRecord;
 use egui::{Color32, Id, RichText, Ui};
 use egui_plot::{Corner, HoverPosition, Legend, Line, MarkerShape, Plot, PlotMemory, PlotPoints, Points};

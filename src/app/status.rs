@@ -1,7 +1,7 @@
 //! The status bar: the latest message (info, warning or error) with its recent predecessors
 //! on hover, and on the right the file, its unsaved marker and the run's state.
 
-use super::LabContext;
+use super::context::LabContext;
 use egui::{Color32, RichText, Ui};
 use std::time::Instant;
 

@@ -2,8 +2,8 @@
 //! batch, images/s, ETA) and the settings stored in the experiment (optimizer, learning rate,
 //! schedule, batch size, epochs, seed, validation split, augmentation).
 
-use super::LabContext;
 use super::commands::AppCommand;
+use super::context::LabContext;
 use super::layer_fields::drag;
 use super::run::{Phase, format_duration};
 use crate::cnn::{LrSchedule, OptimizerKind};

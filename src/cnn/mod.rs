@@ -1,6 +1,7 @@
 //! The CNN engine: tensors, shapes, layers, shape inference, model, loss and optimizers.
 //! Pure Rust on `ndarray` + `rayon`; no GUI and no file formats.
 
+pub mod activation;
 pub mod error;
 pub mod gemm;
 pub mod geometry;

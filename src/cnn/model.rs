@@ -1,8 +1,8 @@
 //! A sequential model: layers built from validated specs, the activations and gradients they
 //! exchange (allocated once per batch size), training steps, and gradients for inspection.
 
+use super::activation::softmax_rows;
 use super::error::ArchError;
-use super::layers::activation::softmax_rows;
 use super::layers::{Init, Layer, Mode, Param};
 use super::loss::{LossStats, softmax_cross_entropy};
 use super::optim::Optimizer;

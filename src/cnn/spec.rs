@@ -2,10 +2,10 @@
 //! defaults (each kind's config lives in its own file under `layers/`), and the values several
 //! kinds share. Specs are validated by `summary` and built into runtime layers by `model`.
 
+pub use super::activation::Activation;
 pub use super::geometry::Padding;
 pub use super::init::Initializer;
 pub use super::layers::LayerSpec;
-pub use super::layers::activation::Activation;
 pub use super::layers::average_pooling2d::AveragePooling2D;
 pub use super::layers::batch_normalization::BatchNormalization;
 pub use super::layers::conv2d::Conv2D;

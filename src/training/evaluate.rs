@@ -1,6 +1,6 @@
 //! Scoring a model on a split: loss, accuracy, per-class accuracy and the confusion matrix.
 
-use crate::cnn::layers::activation::softmax_rows;
+use crate::cnn::activation::softmax_rows;
 use crate::cnn::{Mode, Model, Shape, Tensor, softmax_cross_entropy};
 use crate::data::{Batcher, DataError, Normalization, Split};
 

@@ -1,8 +1,7 @@
 //! The drawing canvas of the feature-map view: a digit drawn with the mouse (round, soft brush),
 //! turned into the model's input the way MNIST digits were made.
 
-use super::colormap;
-use super::features::unit_rect;
+use super::colormap::{self, unit_rect};
 use crate::cnn::Shape;
 use crate::inspect::attribution::upsample_bilinear;
 use crate::inspect::mnist_preprocess;

@@ -237,6 +237,11 @@ pub fn format_value(v: f32) -> String {
     }
 }
 
+/// The whole texture, in texture coordinates (for `Painter::image`).
+pub fn unit_rect() -> egui::Rect {
+    egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,11 @@
 
 use super::canvas::{Canvas, INK};
 use super::colormap;
+use super::colormap::unit_rect;
 use super::jobs::{Job, Latest};
-use super::maps::{Computed, GAP, InputKey, Request, RequestKey, argmax, compute};
-use super::{Lens, browse_split};
+use super::lens::{Lens, browse_split};
+use super::maps::{Attribution, Computed, GAP, InputKey, Request, RequestKey, argmax, compute};
+use super::room::{Navigate, Room, RoomContext};
 use crate::data::Dataset;
 use crate::inspect::{InputRect, receptive_window};
 use egui::{Color32, Rect, RichText, Sense, Stroke, TextureHandle, TextureOptions, Ui, pos2, vec2};
@@ -22,21 +24,9 @@ pub enum InputSource {
     Canvas,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Attribution {
-    None,
-    Saliency,
-    #[default]
-    GradCam,
-}
-
 /// On-screen size of the input picture, and the width of the input column.
 const INPUT_PX: f32 = 150.0;
 const LEFT_WIDTH: f32 = 300.0;
-
-pub(super) fn unit_rect() -> Rect {
-    Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0))
-}
 
 /// A computed result with its pictures uploaded.
 struct Shown {
@@ -619,5 +609,30 @@ impl FeaturesView {
             self.hover = hover;
             ui.ctx().request_repaint();
         }
+    }
+}
+
+impl Room for FeaturesView {
+    fn busy(&self, showcase: bool) -> bool {
+        let _ = showcase;
+        FeaturesView::busy(self)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, at: RoomContext<'_>) -> Option<Navigate> {
+        FeaturesView::ui(self, ui, at.lens, at.dataset, at.showcase);
+        None
+    }
+
+    fn open_sample(&mut self, index: usize) -> bool {
+        self.show_sample(index);
+        true
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

@@ -3,9 +3,10 @@
 //! per-epoch snapshots, a close-up with the numbers, and "what does this filter look for"
 //! (activation maximization, computed in the background, one image under each kernel).
 
-use super::Lens;
 use super::colormap::{self, Scale};
 use super::jobs::Job;
+use super::lens::Lens;
+use super::room::{Navigate, Room, RoomContext};
 use crate::experiment::{Experiment, FilterSnapshot};
 use crate::inspect::{MaximizeSettings, Maximized, maximize_channel};
 use egui::{Color32, ColorImage, RichText, Sense, Stroke, TextureHandle, TextureOptions, Ui, vec2};
@@ -645,5 +646,24 @@ pub fn input_image(chw: &[f32], c: usize, h: usize, w: usize) -> ColorImage {
             .map(|p| (0..c).map(|ch| chw[ch * h * w + p]).sum::<f32>() / c.max(1) as f32)
             .collect();
         colormap::grey_image(&mean, w, h, lo, hi)
+    }
+}
+
+impl Room for FiltersView {
+    fn busy(&self, showcase: bool) -> bool {
+        FiltersView::busy(self, showcase)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, at: RoomContext<'_>) -> Option<Navigate> {
+        FiltersView::ui(self, ui, at.lens, at.experiment, at.showcase);
+        None
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

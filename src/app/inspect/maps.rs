@@ -1,13 +1,22 @@
 //! What the feature-map view computes off the UI thread for one input: the prediction, every
 //! layer's maps packed into one picture per layer, and the saliency or Grad-CAM overlay.
 
-use super::Lens;
 use super::colormap::{self, Scale};
-use super::features::Attribution;
+use super::lens::Lens;
 use crate::cnn::{Shape, Tensor};
 use crate::inspect::{feature_maps, grad_cam, saliency};
 use egui::{Color32, ColorImage};
 use std::sync::Arc;
+
+/// What explains the prediction over the input picture: nothing, the gradient of the class
+/// score (saliency), or Grad-CAM on the last convolution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Attribution {
+    None,
+    Saliency,
+    #[default]
+    GradCam,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum InputKey {

@@ -4,7 +4,8 @@
 
 use super::colormap::{self, Map, Scale};
 use super::jobs::Job;
-use super::{Lens, Navigate, Weights, browse_split};
+use super::lens::{Lens, Weights, browse_split};
+use super::room::{Navigate, Room, RoomContext};
 use crate::data::Dataset;
 use crate::inspect::cell_members;
 use crate::training::{Evaluation, evaluate};
@@ -235,7 +236,10 @@ impl MistakesView {
                                 lens.class_name(predicted)
                             );
                             if response.on_hover_text(hover).clicked() {
-                                navigate = Some(Navigate::FeatureMapsOf { index });
+                                navigate = Some(Navigate::Sample {
+                                    room: "feature-maps",
+                                    index,
+                                });
                             }
                         }
                     });
@@ -409,5 +413,23 @@ fn short(name: &str, width: f32) -> String {
         name.to_string()
     } else {
         name.chars().take(max - 1).collect::<String>() + "…"
+    }
+}
+
+impl Room for MistakesView {
+    fn busy(&self, showcase: bool) -> bool {
+        MistakesView::busy(self, showcase)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, at: RoomContext<'_>) -> Option<Navigate> {
+        MistakesView::ui(self, ui, at.lens, at.dataset, at.showcase)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

@@ -1,276 +1,43 @@
 //! The inspection rooms: filters (kernels, their history, what they look for), feature maps (a
 //! dataset browser or a drawing canvas as input, every layer's maps, where the model looks), and
-//! mistakes (confusion matrix and the images behind each cell).
+//! mistakes (confusion matrix and the images behind each cell). `room.rs` lists them.
 //!
-//! The views never compute on the UI thread beyond colouring small kernels: the model they look
-//! at (`Lens`) is built by a background job from the document (or from the live weights of a
-//! run), and feature maps, activation maximization and scoring run as jobs too (`jobs.rs`).
+//! The rooms never compute on the UI thread beyond colouring small kernels: the model they look
+//! at (`Lens`, `lens.rs`) is built by a background job from the document (or from the live
+//! weights of a run), and feature maps, activation maximization and scoring run as jobs too
+//! (`jobs.rs`). The `Inspector` here keeps the lens in step and shows the chosen room.
 
 mod canvas;
 pub mod colormap;
 mod features;
 mod filters;
 pub mod jobs;
+mod lens;
 mod maps;
 mod mistakes;
+mod room;
+mod view;
 
 use crate::app::document::Document;
 use crate::app::run::TrainingRun;
-use crate::cnn::{LayerInfo, LayerSpec, Model, Shape, Tensor};
-use crate::data::{Dataset, Normalization, Split};
-use crate::experiment::{Experiment, load_dataset};
-use crate::training::{Command, Progress};
+use crate::data::Dataset;
+use crate::experiment::Experiment;
+use crate::training::Command;
 use features::FeaturesView;
 use filters::FiltersView;
 use jobs::Job;
+use lens::{Prepared, prepare};
 use mistakes::MistakesView;
-use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub use features::InputSource;
+pub use lens::{Lens, ParamSlot, Weights, browse_split};
+pub use room::{Navigate, Room, RoomContext};
+pub use view::{ROOMS, RoomEntry, View};
 
-/// While a run trains and a view is open, ask the worker for its weights this often.
+/// While a run trains and a room is open, ask the worker for its weights this often.
 const LIVE_WEIGHTS_EVERY: Duration = Duration::from_millis(1500);
-
-/// The rooms of the app's central area.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum View {
-    #[default]
-    Model,
-    Filters,
-    FeatureMaps,
-    Mistakes,
-}
-
-impl View {
-    pub const ALL: [View; 4] = [View::Model, View::Filters, View::FeatureMaps, View::Mistakes];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Model => "☰ Model",
-            View::Filters => "🔍 Filters",
-            View::FeatureMaps => "🗺 Feature maps",
-            View::Mistakes => "❌ Mistakes",
-        }
-    }
-
-    /// The name used on the command line (`--view filters`).
-    pub fn parse(name: &str) -> Option<View> {
-        match name.to_ascii_lowercase().replace(['-', '_', ' '], "").as_str() {
-            "model" | "editor" => Some(View::Model),
-            "filters" => Some(View::Filters),
-            "featuremaps" | "features" | "maps" => Some(View::FeatureMaps),
-            "mistakes" | "confusion" => Some(View::Mistakes),
-            _ => None,
-        }
-    }
-}
-
-/// Where a lens's weights come from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Weights {
-    /// Drawn from the seed: nothing learned yet.
-    Initial,
-    /// Saved in the experiment, after this many epochs.
-    Trained { epochs: usize },
-    /// Sent by the running worker.
-    Live(Progress),
-}
-
-/// One parameter array of the model, in `Model::params` order.
-#[derive(Clone, Debug)]
-pub struct ParamSlot {
-    pub layer: usize,
-    pub name: &'static str,
-    pub dims: Vec<usize>,
-}
-
-/// The model as the views see it: architecture plus one set of weights, shared with jobs.
-#[derive(Clone)]
-pub struct Lens {
-    /// Unique per lens: results computed on a lens remember it, to know when they are stale.
-    pub id: u64,
-    pub input: Shape,
-    pub specs: Vec<LayerSpec>,
-    pub infos: Vec<LayerInfo>,
-    pub classes: usize,
-    pub class_names: Vec<String>,
-    pub seed: u64,
-    pub weights: Arc<Vec<Vec<f32>>>,
-    pub params: Vec<ParamSlot>,
-    pub normalization: Normalization,
-    pub source: Weights,
-}
-
-fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-impl Lens {
-    fn from_model(experiment: &Experiment, model: &Model, class_names: Vec<String>) -> Lens {
-        let params = model
-            .layers()
-            .iter()
-            .enumerate()
-            .flat_map(|(layer, l)| {
-                l.params().into_iter().map(move |p| ParamSlot {
-                    layer,
-                    name: p.name,
-                    dims: p.dims.clone(),
-                })
-            })
-            .collect();
-        let source = if experiment.weights.is_some() {
-            Weights::Trained {
-                epochs: experiment.history.len(),
-            }
-        } else {
-            Weights::Initial
-        };
-        Lens {
-            id: next_id(),
-            input: model.input_shape(),
-            specs: model.specs().to_vec(),
-            infos: model.summary().layers.clone(),
-            classes: model.num_classes(),
-            class_names,
-            seed: experiment.seed,
-            weights: Arc::new(model.weights()),
-            params,
-            normalization: experiment.training.normalization.clone(),
-            source,
-        }
-    }
-
-    /// The same model with other weights (from a running worker).
-    fn with_weights(&self, weights: Arc<Vec<Vec<f32>>>, source: Weights) -> Lens {
-        Lens {
-            id: next_id(),
-            weights,
-            source,
-            ..self.clone()
-        }
-    }
-
-    /// A model with this lens's weights, for one job.
-    pub fn model(&self) -> Result<Model, String> {
-        let mut model =
-            Model::build(self.input, &self.specs, Some(self.classes), self.seed).map_err(|e| e.to_string())?;
-        model.set_weights(&self.weights)?;
-        Ok(model)
-    }
-
-    /// A parameter of `layer` (e.g. its "kernel"): values and dims.
-    pub fn param(&self, layer: usize, name: &str) -> Option<(&[f32], &[usize])> {
-        self.params
-            .iter()
-            .zip(self.weights.iter())
-            .find(|(slot, _)| slot.layer == layer && slot.name == name)
-            .map(|(slot, values)| (values.as_slice(), slot.dims.as_slice()))
-    }
-
-    pub fn conv_layers(&self) -> Vec<usize> {
-        (0..self.specs.len())
-            .filter(|&i| self.specs[i].config().has_image_filters())
-            .collect()
-    }
-
-    /// "layer 3 · MaxPooling2D → 14×14×8"
-    pub fn layer_label(&self, layer: usize) -> String {
-        let kind = self.specs.get(layer).map_or("?", LayerSpec::kind);
-        let shape = self
-            .infos
-            .get(layer)
-            .map_or_else(String::new, |i| format!(" → {}", i.output.hwc()));
-        format!("layer {} · {kind}{shape}", layer + 1)
-    }
-
-    pub fn class_name(&self, class: usize) -> String {
-        self.class_names
-            .get(class)
-            .cloned()
-            .unwrap_or_else(|| format!("class {class}"))
-    }
-
-    /// What weights the views show, in words.
-    pub fn describe(&self) -> String {
-        match &self.source {
-            Weights::Initial => {
-                "untrained: the initial weights drawn from the seed; train to see what it learns".into()
-            }
-            Weights::Trained { epochs } => format!("trained weights ({epochs} epochs)"),
-            Weights::Live(p) => format!("live weights: epoch {}, batch {}/{}", p.epoch, p.batch, p.batches),
-        }
-    }
-
-    /// One image of a split (u8, CHW) as the network's input.
-    pub fn input_from_pixels(&self, pixels: &[u8]) -> Tensor {
-        let mut values = vec![0.0f32; self.input.len()];
-        if pixels.len() == values.len() {
-            self.normalization.apply(pixels, self.input.channels(), &mut values);
-        }
-        Tensor::from_vec(1, self.input, values).unwrap_or_else(|| Tensor::zeros(1, self.input))
-    }
-}
-
-/// What the background preparation delivers.
-struct Prepared {
-    lens: Lens,
-    dataset_key: String,
-    dataset: Arc<Dataset>,
-}
-
-/// The data's identity: a new key means it must be loaded again.
-fn dataset_key(e: &Experiment) -> String {
-    format!(
-        "{:?}|{:?}|{}|{}",
-        e.dataset,
-        e.input,
-        e.weights.is_some(),
-        e.class_names.join(",")
-    )
-}
-
-fn prepare(
-    experiment: Experiment,
-    base_dir: PathBuf,
-    cached: Option<(String, Arc<Dataset>)>,
-) -> Result<Prepared, String> {
-    let key = dataset_key(&experiment);
-    let dataset = match cached {
-        Some((k, d)) if k == key => d,
-        _ => Arc::new(load_dataset(&experiment, &base_dir, None).map_err(|e| e.to_string())?),
-    };
-    let classes = experiment.classes().unwrap_or_else(|| dataset.num_classes());
-    let model = experiment.build_model(classes, &base_dir).map_err(|e| e.to_string())?;
-    let names = if experiment.class_names.len() == classes {
-        experiment.class_names.clone()
-    } else {
-        dataset.class_names.clone()
-    };
-    Ok(Prepared {
-        lens: Lens::from_model(&experiment, &model, names),
-        dataset_key: key,
-        dataset,
-    })
-}
-
-/// The split the views browse and score: the test split, else the training split.
-pub fn browse_split(dataset: &Dataset) -> (&'static str, &Split) {
-    match &dataset.test {
-        Some(test) if !test.is_empty() => ("test", test),
-        _ => ("training", &dataset.train),
-    }
-}
-
-/// A request from one view to another (a gallery image opened in the feature-map view).
-pub enum Navigate {
-    FeatureMapsOf { index: usize },
-}
 
 pub struct Inspector {
     pub view: View,
@@ -284,9 +51,8 @@ pub struct Inspector {
     /// Live weights already taken from the run.
     live_seen: u64,
     live_asked: Option<Instant>,
-    filters: FiltersView,
-    features: FeaturesView,
-    mistakes: MistakesView,
+    /// One per entry of [`ROOMS`] (`None` for the model editor).
+    rooms: Vec<Option<Box<dyn Room>>>,
     /// Set by `--screenshot --view V`: do the view's showcase action once the model is ready.
     showcase: bool,
 }
@@ -294,7 +60,7 @@ pub struct Inspector {
 impl Default for Inspector {
     fn default() -> Self {
         Inspector {
-            view: View::Model,
+            view: View::MODEL,
             lens: None,
             dataset: None,
             problem: None,
@@ -302,9 +68,7 @@ impl Default for Inspector {
             preparing: None,
             live_seen: 0,
             live_asked: None,
-            filters: FiltersView::default(),
-            features: FeaturesView::default(),
-            mistakes: MistakesView::default(),
+            rooms: ROOMS.iter().map(|entry| entry.make.map(|make| make())).collect(),
             showcase: false,
         }
     }
@@ -331,22 +95,15 @@ impl Inspector {
 
     /// Whether anything is still being computed (screenshots wait for this).
     pub fn busy(&self) -> bool {
-        if self.view == View::Model {
+        let Some(room) = self.current() else {
             return false;
-        }
-        self.preparing.is_some()
-            || self.lens.is_none() && self.problem.is_none()
-            || match self.view {
-                View::Model => false,
-                View::Filters => self.filters.busy(self.showcase),
-                View::FeatureMaps => self.features.busy(),
-                View::Mistakes => self.mistakes.busy(self.showcase),
-            }
+        };
+        self.preparing.is_some() || self.lens.is_none() && self.problem.is_none() || room.busy(self.showcase)
     }
 
     /// Keeps the lens in step with the document and the run. Call once per frame, before drawing.
     pub fn update(&mut self, ctx: &egui::Context, doc: &Document, run: Option<&TrainingRun>) {
-        if self.view == View::Model {
+        if self.view.is_editor() {
             return;
         }
         if let Some((revision, job)) = &mut self.preparing
@@ -437,22 +194,23 @@ impl Inspector {
         ui.separator();
         // Show off only on an up-to-date lens (a finished run's weights are still being read).
         let showcase = self.showcase && self.preparing.is_none();
-        let navigate = match self.view {
-            View::Model => None,
-            View::Filters => {
-                self.filters.ui(ui, &lens, experiment, showcase);
-                None
-            }
-            View::FeatureMaps => {
-                self.features.ui(ui, &lens, dataset.as_ref(), showcase);
-                None
-            }
-            View::Mistakes => self.mistakes.ui(ui, &lens, dataset.as_ref(), showcase),
+        let Some(room) = self.rooms.get_mut(self.view.index()).and_then(Option::as_mut) else {
+            return;
         };
-        match navigate {
-            Some(Navigate::FeatureMapsOf { index }) => {
-                self.features.show_sample(index);
-                self.view = View::FeatureMaps;
+        let at = RoomContext {
+            lens: &lens,
+            dataset: dataset.as_ref(),
+            experiment,
+            showcase,
+        };
+        match room.ui(ui, at) {
+            Some(Navigate::Sample { room, index }) => {
+                if let Some(view) = View::parse(room)
+                    && let Some(target) = self.rooms.get_mut(view.index()).and_then(Option::as_mut)
+                    && target.open_sample(index)
+                {
+                    self.view = view;
+                }
             }
             None => {}
         }
@@ -461,7 +219,7 @@ impl Inspector {
     /// The tab bar above the central area.
     pub fn tabs_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            for view in View::ALL {
+            for view in View::all() {
                 let selected = self.view == view;
                 let tab = ui.add(egui::Button::selectable(
                     selected,
@@ -474,30 +232,51 @@ impl Inspector {
         });
     }
 
+    /// The room on show, unless it is the model editor.
+    fn current(&self) -> Option<&dyn Room> {
+        self.rooms.get(self.view.index())?.as_deref()
+    }
+
+    /// The room of type `R`.
+    fn room<R: Room>(&self) -> Option<&R> {
+        self.rooms.iter().flatten().find_map(|r| r.as_any().downcast_ref())
+    }
+
+    fn room_mut<R: Room>(&mut self) -> Option<&mut R> {
+        self.rooms
+            .iter_mut()
+            .flatten()
+            .find_map(|r| r.as_any_mut().downcast_mut())
+    }
+
     // ---- for tests and tools ----
 
     /// Ink the canvas along `points` (canvas coordinates 0..=1) and switch to drawing input.
     pub fn draw_on_canvas(&mut self, points: &[[f32; 2]]) {
-        self.features.draw_stroke(points);
+        if let Some(features) = self.room_mut::<FeaturesView>() {
+            features.draw_stroke(points);
+        }
     }
 
     /// Where the feature view's input comes from.
     pub fn input_source(&self) -> InputSource {
-        self.features.source()
+        self.room::<FeaturesView>()
+            .map(FeaturesView::source)
+            .unwrap_or_default()
     }
 
     /// The feature view's current prediction: (class, probability).
     pub fn prediction(&self) -> Option<(usize, f32)> {
-        self.features.prediction()
+        self.room::<FeaturesView>()?.prediction()
     }
 
     /// The confusion matrix of the last scoring, `[true][predicted]`.
     pub fn confusion(&self) -> Option<&[Vec<usize>]> {
-        self.mistakes.confusion()
+        self.room::<MistakesView>()?.confusion()
     }
 
     /// Filters whose activation-maximization image is ready, and how many there are.
     pub fn maximized(&self) -> Option<(usize, usize)> {
-        self.filters.maximized()
+        self.room::<FiltersView>()?.maximized()
     }
 }

@@ -5,7 +5,7 @@
 //! x (N, C, H, W) → y (N, F, OH, OW); kernel (F, C, KH, KW); bias (F).
 //! With K = C·KH·KW and P = OH·OW: cols (K, P) per sample, y_n = kernel (F, K) · cols (K, P).
 
-use super::activation::{self, Layout};
+use crate::cnn::activation::{self, Layout};
 use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind};
 use super::{Layer, Mode, Param, ParamKind, samples_per_task};
 use crate::cnn::error::{ArchError, QuickFix};
@@ -14,7 +14,7 @@ use crate::cnn::geometry::Window;
 use crate::cnn::init;
 use crate::cnn::numbers::group_digits;
 use crate::cnn::shape::Shape;
-use super::activation::Activation;
+use crate::cnn::activation::Activation;
 use super::kind::{is_true, one_by_one, pair, with_activation, yes};
 use crate::cnn::geometry::Padding;
 use crate::cnn::init::Initializer;

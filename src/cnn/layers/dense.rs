@@ -3,7 +3,7 @@
 //! # Shapes
 //! x (N, IN) → y (N, OUT); kernel (IN, OUT); bias (OUT).
 
-use super::activation::{self, Activation, Layout};
+use crate::cnn::activation::{self, Activation, Layout};
 use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind, is_true, with_activation, yes};
 use super::{Layer, Mode, Param, ParamKind};
 use crate::cnn::error::{ArchError, QuickFix};

@@ -7,7 +7,7 @@
 //! match on kinds.
 
 use super::Layer;
-use super::activation::Activation;
+use crate::cnn::activation::Activation;
 use crate::cnn::error::{ArchError, QuickFix};
 use crate::cnn::geometry::Padding;
 use crate::cnn::geometry::Window;

@@ -1,0 +1,141 @@
+//! The rooms of the central area, as one list: the tabs, the View menu, the Ctrl+1… shortcuts,
+//! `--view` and its help text all read [`ROOMS`]. A new room is its file (a type implementing
+//! [`Room`](super::room::Room)) plus one entry there.
+
+use super::features::FeaturesView;
+use super::filters::FiltersView;
+use super::mistakes::MistakesView;
+use super::room::Room;
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+/// One room: its place in the tabs and menus, and how to build it.
+pub struct RoomEntry {
+    /// The name on the command line (`--view feature-maps`).
+    pub name: &'static str,
+    /// Other names `--view` accepts.
+    pub aliases: &'static [&'static str],
+    /// The tab's and the View menu's label.
+    pub title: &'static str,
+    /// Builds the room; `None` for the model editor, which the app draws itself.
+    pub make: Option<fn() -> Box<dyn Room>>,
+}
+
+/// The rooms in tab order; the first opens by default.
+pub const ROOMS: &[RoomEntry] = &[
+    RoomEntry {
+        name: "model",
+        aliases: &["editor"],
+        title: "☰ Model",
+        make: None,
+    },
+    RoomEntry {
+        name: "filters",
+        aliases: &[],
+        title: "🔍 Filters",
+        make: Some(|| Box::<FiltersView>::default()),
+    },
+    RoomEntry {
+        name: "feature-maps",
+        aliases: &["features", "maps"],
+        title: "🗺 Feature maps",
+        make: Some(|| Box::<FeaturesView>::default()),
+    },
+    RoomEntry {
+        name: "mistakes",
+        aliases: &["confusion"],
+        title: "❌ Mistakes",
+        make: Some(|| Box::<MistakesView>::default()),
+    },
+];
+
+/// Which room the central area shows: a position in [`ROOMS`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct View(usize);
+
+impl View {
+    /// The model editor.
+    pub const MODEL: View = View(0);
+
+    /// Every room, in tab order.
+    pub fn all() -> impl Iterator<Item = View> {
+        (0..ROOMS.len()).map(View)
+    }
+
+    pub(super) fn index(self) -> usize {
+        self.0
+    }
+
+    fn entry(self) -> &'static RoomEntry {
+        &ROOMS[self.0]
+    }
+
+    pub fn title(self) -> &'static str {
+        self.entry().title
+    }
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        self.entry().name
+    }
+
+    /// Whether this is the model editor (drawn by the app, not by the inspector).
+    pub fn is_editor(self) -> bool {
+        self.entry().make.is_none()
+    }
+
+    /// The room named `name` on the command line (`--view filters`), in any case, with `-`,
+    /// `_` or spaces, or by an alias.
+    pub fn parse(name: &str) -> Option<View> {
+        let plain = |s: &str| s.to_ascii_lowercase().replace(['-', '_', ' '], "");
+        let wanted = plain(name);
+        View::all().find(|v| {
+            let e = v.entry();
+            plain(e.name) == wanted || e.aliases.iter().any(|a| plain(a) == wanted)
+        })
+    }
+
+    /// "model, filters, feature-maps or mistakes", for help and error messages.
+    pub fn choices() -> String {
+        let names: Vec<_> = ROOMS.iter().map(|e| e.name).collect();
+        match names.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+
+    /// Ctrl+1, Ctrl+2, … in tab order (the first nine rooms).
+    pub fn shortcut(self) -> Option<KeyboardShortcut> {
+        const KEYS: [Key; 9] = [
+            Key::Num1,
+            Key::Num2,
+            Key::Num3,
+            Key::Num4,
+            Key::Num5,
+            Key::Num6,
+            Key::Num7,
+            Key::Num8,
+            Key::Num9,
+        ];
+        KEYS.get(self.0)
+            .map(|&key| KeyboardShortcut::new(Modifiers::COMMAND, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_room_has_a_name_a_shortcut_and_parses_back() {
+        assert_eq!(View::choices(), "model, filters, feature-maps or mistakes");
+        for view in View::all() {
+            assert_eq!(View::parse(view.name()), Some(view));
+            assert!(view.shortcut().is_some());
+        }
+        assert_eq!(View::parse("Feature_Maps"), View::parse("maps"));
+        assert_eq!(View::parse("editor"), Some(View::MODEL));
+        assert!(View::MODEL.is_editor() && View::all().filter(|v| v.is_editor()).count() == 1);
+        assert_eq!(View::parse("gallery"), None);
+    }
+}
