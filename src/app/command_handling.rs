@@ -34,17 +34,24 @@ impl LabApp {
                 Some(path) => {
                     self.save_to(&path);
                 }
-                None => self.spawn_dialog(Purpose::SaveAs(None)),
+                None => self.spawn_dialog(Purpose::SAVE_AS, None),
             },
-            AppCommand::SaveAsDialog => self.spawn_dialog(Purpose::SaveAs(None)),
+            AppCommand::SaveAsDialog => self.spawn_dialog(Purpose::SAVE_AS, None),
             AppCommand::SaveAs(path) => {
                 self.save_to(&path);
             }
-            AppCommand::ExportCsvDialog => self.spawn_dialog(Purpose::ExportCsv),
+            AppCommand::OpenNow(path) => self.open_now(&path),
+            AppCommand::ContinueAfterSave(then) => {
+                // Only if the save worked: otherwise the changes are still unsaved.
+                if !self.doc.is_dirty() {
+                    self.proceed(then);
+                }
+            }
+            AppCommand::ExportCsvDialog => self.spawn_dialog(Purpose::EXPORT_CSV, None),
             AppCommand::ExportCsv(path) => self.export_csv(&path),
-            AppCommand::ExportPlotDialog => self.spawn_dialog(Purpose::ExportPlot),
+            AppCommand::ExportPlotDialog => self.spawn_dialog(Purpose::EXPORT_PLOT, None),
             AppCommand::ExportPlot(path) => self.export_plot(ctx, path),
-            AppCommand::ChooseDataDialog => self.spawn_dialog(Purpose::DataFolder),
+            AppCommand::ChooseDataDialog => self.spawn_dialog(Purpose::DATA_FOLDER, None),
             AppCommand::ConfirmSave => {
                 if let Some(pending) = self.pending.take() {
                     match self.doc.path().map(Path::to_path_buf) {
@@ -53,7 +60,7 @@ impl LabApp {
                                 self.proceed(pending);
                             }
                         }
-                        None => self.spawn_dialog(Purpose::SaveAs(Some(pending))),
+                        None => self.spawn_dialog(Purpose::SAVE_AS, Some(pending)),
                     }
                 }
             }
@@ -134,7 +141,7 @@ impl LabApp {
                 self.status.info("New experiment");
             }
             Pending::Open(path) => self.open_now(&path),
-            Pending::OpenDialog => self.spawn_dialog(Purpose::Open),
+            Pending::OpenDialog => self.spawn_dialog(Purpose::OPEN, None),
             Pending::Quit => {
                 self.allow_close = true;
                 self.close_now = true;
@@ -226,26 +233,22 @@ impl LabApp {
         self.state.last_file = Some(path);
     }
 
-    fn spawn_dialog(&mut self, purpose: Purpose) {
+    fn spawn_dialog(&mut self, purpose: Purpose, then: Option<Pending>) {
         if self.file_dialog.is_some() {
             self.status.info("A file dialog is already open");
             return;
         }
-        let dir = match &purpose {
-            Purpose::Open => Some(self.doc.base_dir()),
-            _ => self.doc.path().and_then(Path::parent).map(Path::to_path_buf),
+        let dir = if purpose.from_base_dir {
+            Some(self.doc.base_dir())
+        } else {
+            self.doc.path().and_then(Path::parent).map(Path::to_path_buf)
         };
         let stem = self.doc.path().and_then(Path::file_stem).map_or_else(
             || slug(&self.doc.experiment().name),
             |s| s.to_string_lossy().into_owned(),
         );
-        let file_name = match &purpose {
-            Purpose::SaveAs(_) => Some(format!("{stem}.ron")),
-            Purpose::ExportCsv => Some(format!("{stem}_history.csv")),
-            Purpose::ExportPlot => Some(format!("{stem}_curves.png")),
-            _ => None,
-        };
-        match FileDialog::spawn(purpose, dir, file_name) {
+        let file_name = purpose.suggested_suffix.map(|suffix| format!("{stem}{suffix}"));
+        match FileDialog::spawn(purpose, then, dir, file_name) {
             Ok(dialog) => self.file_dialog = Some(dialog),
             Err(error) => self.status.error(format!("Cannot show the file dialog: {error}")),
         }

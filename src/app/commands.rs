@@ -18,12 +18,16 @@ pub enum AppCommand {
     OpenDialog,
     /// Opens this file (asks about unsaved changes first).
     Open(PathBuf),
+    /// Opens this file at once (the user has already been asked).
+    OpenNow(PathBuf),
     /// Saves to the current file, or asks where if there is none.
     Save,
     /// Shows the native save dialog.
     SaveAsDialog,
     /// Saves to this file, which becomes the current file.
     SaveAs(PathBuf),
+    /// After a Save As that an action waited for: go on with it if the save worked.
+    ContinueAfterSave(Pending),
     ExportCsvDialog,
     /// Ask where to save the plots as a PNG, then save them.
     ExportPlotDialog,
@@ -67,5 +71,24 @@ impl CommandQueue {
 
     pub fn take(&self) -> Vec<AppCommand> {
         std::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
+/// An action waiting for the user to decide about unsaved changes or an active run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pending {
+    New,
+    Open(PathBuf),
+    OpenDialog,
+    Quit,
+}
+
+impl Pending {
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Pending::New => "starting a new experiment",
+            Pending::Open(_) | Pending::OpenDialog => "opening another file",
+            Pending::Quit => "quitting",
+        }
     }
 }

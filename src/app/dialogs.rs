@@ -1,29 +1,11 @@
 //! Dialogs: "save changes?" before a destructive action, the error window for files that fail
 //! to open, and native file pickers run on their own thread (the UI never waits for them).
 
-use super::commands::AppCommand;
+use super::commands::{AppCommand, Pending};
+use crate::experiment::{DatasetSource, Edit};
 use egui::{Id, RichText, Ui};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
-
-/// An action waiting for the user to decide about unsaved changes or an active run.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Pending {
-    New,
-    Open(PathBuf),
-    OpenDialog,
-    Quit,
-}
-
-impl Pending {
-    fn verb(&self) -> &'static str {
-        match self {
-            Pending::New => "starting a new experiment",
-            Pending::Open(_) | Pending::OpenDialog => "opening another file",
-            Pending::Quit => "quitting",
-        }
-    }
-}
 
 /// Asks what to do with unsaved changes (and an active run) before `pending` goes ahead.
 pub fn confirm_ui(ui: &Ui, pending: &Pending, file_label: &str, dirty: bool, running: bool, send: &dyn Fn(AppCommand)) {
@@ -74,28 +56,95 @@ pub fn error_ui(ui: &Ui, title: &str, message: &str, send: &dyn Fn(AppCommand)) 
     });
 }
 
-/// What a file dialog is for.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Purpose {
-    Open,
-    /// Save As; then continue with the action that asked for the save, if any.
-    SaveAs(Option<Pending>),
-    ExportCsv,
-    ExportPlot,
-    DataFolder,
+/// What the user picks in a file dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    ExistingFile,
+    NewFile,
+    Folder,
+}
+
+/// What a file dialog is for, with everything it needs: one entry per purpose, so a new export
+/// is one more constant here.
+#[derive(Clone, Copy, Debug)]
+pub struct Purpose {
+    pub pick: Pick,
+    /// The file type offered, (label, extension); the extension is added to a name without one.
+    pub filter: Option<(&'static str, &'static str)>,
+    /// The suggested file name: the experiment's file stem followed by this.
+    pub suggested_suffix: Option<&'static str>,
+    /// Start in the experiment's folder even without a file (else the file's folder, if any).
+    pub from_base_dir: bool,
+    /// What the chosen path becomes.
+    pub command: fn(PathBuf) -> AppCommand,
+}
+
+impl Purpose {
+    /// Open an experiment (the user has already been asked about unsaved changes).
+    pub const OPEN: Purpose = Purpose {
+        pick: Pick::ExistingFile,
+        filter: Some(("CNN Lab experiment", "ron")),
+        suggested_suffix: None,
+        from_base_dir: true,
+        command: AppCommand::OpenNow,
+    };
+    pub const SAVE_AS: Purpose = Purpose {
+        pick: Pick::NewFile,
+        filter: Some(("CNN Lab experiment", "ron")),
+        suggested_suffix: Some(".ron"),
+        from_base_dir: false,
+        command: AppCommand::SaveAs,
+    };
+    pub const EXPORT_CSV: Purpose = Purpose {
+        pick: Pick::NewFile,
+        filter: Some(("CSV", "csv")),
+        suggested_suffix: Some("_history.csv"),
+        from_base_dir: false,
+        command: AppCommand::ExportCsv,
+    };
+    pub const EXPORT_PLOT: Purpose = Purpose {
+        pick: Pick::NewFile,
+        filter: Some(("PNG image", "png")),
+        suggested_suffix: Some("_curves.png"),
+        from_base_dir: false,
+        command: AppCommand::ExportPlot,
+    };
+    pub const DATA_FOLDER: Purpose = Purpose {
+        pick: Pick::Folder,
+        filter: None,
+        suggested_suffix: None,
+        from_base_dir: false,
+        command: |path| AppCommand::Edit(Edit::SetDataset(DatasetSource::Path(path))),
+    };
+
+    /// The command for the path the user chose, with the filter's extension added when the
+    /// name has none.
+    pub fn command_for(&self, path: PathBuf) -> AppCommand {
+        let path = match self.filter {
+            Some((_, extension)) if path.extension().is_none() => path.with_extension(extension),
+            _ => path,
+        };
+        (self.command)(path)
+    }
 }
 
 /// A native dialog running on its own thread.
 pub struct FileDialog {
     pub purpose: Purpose,
+    /// What waits for this dialog (Save As before quitting, opening or starting anew).
+    pub then: Option<Pending>,
     result: Receiver<Option<PathBuf>>,
 }
 
 impl FileDialog {
     /// Starts the dialog for `purpose`, beginning in `dir`.
-    pub fn spawn(purpose: Purpose, dir: Option<PathBuf>, file_name: Option<String>) -> std::io::Result<Self> {
+    pub fn spawn(
+        purpose: Purpose,
+        then: Option<Pending>,
+        dir: Option<PathBuf>,
+        file_name: Option<String>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
-        let what = purpose.clone();
         let show = move || {
             let mut dialog = rfd::FileDialog::new();
             if let Some(dir) = &dir {
@@ -104,12 +153,13 @@ impl FileDialog {
             if let Some(name) = &file_name {
                 dialog = dialog.set_file_name(name);
             }
-            let chosen = match what {
-                Purpose::Open => dialog.add_filter("CNN Lab experiment", &["ron"]).pick_file(),
-                Purpose::SaveAs(_) => dialog.add_filter("CNN Lab experiment", &["ron"]).save_file(),
-                Purpose::ExportCsv => dialog.add_filter("CSV", &["csv"]).save_file(),
-                Purpose::ExportPlot => dialog.add_filter("PNG image", &["png"]).save_file(),
-                Purpose::DataFolder => dialog.pick_folder(),
+            if let Some((label, extension)) = purpose.filter {
+                dialog = dialog.add_filter(label, &[extension]);
+            }
+            let chosen = match purpose.pick {
+                Pick::ExistingFile => dialog.pick_file(),
+                Pick::NewFile => dialog.save_file(),
+                Pick::Folder => dialog.pick_folder(),
             };
             let _ = tx.send(chosen);
         };
@@ -121,7 +171,11 @@ impl FileDialog {
                 .name("cnn-lab-file-dialog".into())
                 .spawn(show)?;
         }
-        Ok(FileDialog { purpose, result: rx })
+        Ok(FileDialog {
+            purpose,
+            then,
+            result: rx,
+        })
     }
 
     /// `Some(choice)` once the dialog closed (`None` inside = cancelled).

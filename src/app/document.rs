@@ -104,9 +104,8 @@ impl Document {
 
     /// Relative paths in the experiment (transfer sources, data folders) start here.
     pub fn base_dir(&self) -> PathBuf {
-        match self.path.as_ref().and_then(|p| p.parent()) {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            Some(_) => PathBuf::from("."),
+        match &self.path {
+            Some(path) => experiment::base_dir(path),
             None => super::paths::projects_dir(),
         }
     }

@@ -2,13 +2,11 @@
 //! apply the commands they pushed.
 
 use super::commands::AppCommand;
-use super::dialogs::{self, Purpose};
+use super::dialogs;
 use super::run::Notice;
 use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, menu};
-use crate::experiment::Edit;
 use crate::experiment::{EpochRecord, Experiment};
 use crate::training::RunSummary;
-use std::path::PathBuf;
 
 impl LabApp {
     /// Draws the whole window into `ui` and applies what the user did.
@@ -201,28 +199,15 @@ impl LabApp {
         let Some(choice) = dialog.poll() else {
             return;
         };
-        let purpose = dialog.purpose.clone();
+        let (purpose, then) = (dialog.purpose, dialog.then.clone());
         self.file_dialog = None;
         let Some(path) = choice else {
             self.status.info("Cancelled");
             return;
         };
-        match purpose {
-            Purpose::Open => self.open_now(&path),
-            Purpose::SaveAs(then) => {
-                let path = with_extension(path, "ron");
-                if self.save_to(&path)
-                    && let Some(then) = then
-                {
-                    self.proceed(then);
-                }
-            }
-            Purpose::ExportCsv => self.export_csv(&with_extension(path, "csv")),
-            Purpose::ExportPlot => self.commands.send(AppCommand::ExportPlot(with_extension(path, "png"))),
-            Purpose::DataFolder => {
-                let edit = Edit::SetDataset(crate::experiment::DatasetSource::Path(path));
-                self.apply_edit(edit);
-            }
+        self.commands.send(purpose.command_for(path));
+        if let Some(then) = then {
+            self.commands.send(AppCommand::ContinueAfterSave(then));
         }
     }
 
@@ -292,13 +277,4 @@ fn drop_overlay(ctx: &egui::Context) {
         egui::FontId::proportional(24.0),
         egui::Color32::WHITE,
     );
-}
-
-/// Adds `.ext` when the user typed a name without it.
-fn with_extension(path: PathBuf, ext: &str) -> PathBuf {
-    if path.extension().is_some() {
-        path
-    } else {
-        path.with_extension(ext)
-    }
 }

@@ -27,8 +27,8 @@ mod undo;
 
 pub use crate::experiment::Edit;
 pub use commands::AppCommand;
+pub use commands::Pending;
 pub use context::LabContext;
-pub use dialogs::Pending;
 pub use document::Document;
 pub use run::{Curves, Phase, TrainingRun};
 

@@ -19,13 +19,7 @@ use std::path::{Path, PathBuf};
 /// Loads an experiment and the folder its relative paths are resolved from.
 pub(crate) fn load_experiment(path: &Path) -> Result<(Experiment, PathBuf)> {
     let experiment = experiment::load(path)?;
-    Ok((experiment, base_dir(path)))
-}
-
-pub(crate) fn base_dir(path: &Path) -> PathBuf {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Ok((experiment, experiment::base_dir(path)))
 }
 
 /// The error and its causes on one line, each said once (our messages already quote their

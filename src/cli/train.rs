@@ -27,7 +27,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
     let (experiment, base_dir) = load_experiment(&args.file)?;
     let out = args.out.clone().unwrap_or_else(|| args.file.clone());
     // Check the destination before spending minutes training into a folder that is not there.
-    let out_dir = super::base_dir(&out);
+    let out_dir = crate::experiment::base_dir(&out);
     if !out_dir.is_dir() {
         anyhow::bail!(
             "cannot save to {}: the folder {} does not exist",

@@ -90,6 +90,14 @@ fn skip_whitespace(text: &str, line: usize, col: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The folder the relative paths in the experiment file `path` (transfer sources, data
+/// folders) start from: the file's folder, or `.` for a bare file name.
+pub fn base_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
     let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
         path: path.into(),

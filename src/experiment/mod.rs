@@ -11,5 +11,5 @@ pub mod trained;
 pub use build::{load_dataset, weights_of};
 pub use edit::{Edit, EditError};
 pub use format::*;
-pub use io::{ExperimentError, load, parse, save, to_text};
+pub use io::{ExperimentError, base_dir, load, parse, save, to_text};
 pub use trained::{SetupError, TrainedArrays};
