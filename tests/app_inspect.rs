@@ -2,12 +2,12 @@
 //! app has just trained, a stroke drawn with the (simulated) mouse changing the prediction, and a
 //! confusion-matrix cell opening its gallery.
 
-mod app_support;
+mod support;
 
-use app_support::{app_on, step_until};
 use cnn_lab::app::inspect::{InputSource, View, Weights};
 use egui_kittest::kittest::Queryable;
 use std::time::Duration;
+use support::app::{app_on, step_until};
 
 const WAIT: Duration = Duration::from_secs(240);
 

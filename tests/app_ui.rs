@@ -1,14 +1,14 @@
 //! The desktop app, driven headless through egui_kittest: widgets are found by their label,
 //! clicked, and what the app shows (and holds) is read back.
 
-mod app_support;
+mod support;
 
-use app_support::{app_on, project, step_until, temp_dir};
 use cnn_lab::app::{AppCommand, AppState, LabApp, Phase};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::app::{app_on, project, step_until, temp_dir};
 
 #[test]
 fn adding_a_conv2d_to_the_seed_quiz_shows_its_shape_and_parameters() {

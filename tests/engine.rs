@@ -1,10 +1,10 @@
 //! Whole-engine behaviour: determinism, learning, frozen layers, input gradients.
 
-mod common;
+mod support;
 
 use cnn_lab::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
 use cnn_lab::cnn::{LayerSpec, LrSchedule, Mode, Model, Objective, Optimizer, OptimizerKind, Shape, Tensor, zoo};
-use common::*;
+use support::tensors::*;
 
 /// Images whose class is which half (left or right) of the image is bright.
 fn halves(n: usize, seed: u64) -> (Tensor, Vec<u32>) {

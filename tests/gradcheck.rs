@@ -5,14 +5,14 @@
 //! freshly built, identically seeded layer so that dropout masks and BatchNormalization
 //! statistics are recomputed exactly as the function being differentiated.
 
-mod common;
+mod support;
 
 use cnn_lab::cnn::layers::*;
 use cnn_lab::cnn::spec::{self, AveragePooling2D, BatchNormalization, Conv2D, Dense, MaxPooling2D, Pool2D};
 use cnn_lab::cnn::{Activation, LayerSpec, Model, Padding, Shape, Tensor, softmax_cross_entropy};
-use common::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use support::tensors::*;
 
 const EPS: f32 = 1e-2;
 

@@ -2,15 +2,15 @@
 //! Grad-CAM and saliency on a case with a known answer, and the confusion matrix against
 //! `cnn-lab eval`.
 
-mod common;
+mod support;
 
 use cnn_lab::cnn::spec::{Conv2D, Dense, GlobalAveragePooling2D};
 use cnn_lab::cnn::{LayerSpec, Mode, Model, Optimizer, OptimizerKind, Shape, Tensor};
 use cnn_lab::experiment::{self, load_dataset};
 use cnn_lab::inspect::{self, MaximizeSettings};
 use cnn_lab::training::evaluate;
-use common::rng;
 use rand::RngExt;
+use support::tensors::rng;
 
 fn pretrained_lenet() -> (Model, experiment::Experiment) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/projects/pretrained/mnist_lenet.ron");
@@ -21,7 +21,7 @@ fn pretrained_lenet() -> (Model, experiment::Experiment) {
 #[test]
 fn feature_maps_are_the_engines_forward_activations() {
     let (mut model, _) = pretrained_lenet();
-    let batch = common::random_tensor(&mut rng(1), 3, Shape::image(28, 28, 1));
+    let batch = support::tensors::random_tensor(&mut rng(1), 3, Shape::image(28, 28, 1));
     model.forward(&batch, Mode::Infer);
     let whole: Vec<Tensor> = model.activations().to_vec();
     for i in 0..3 {
@@ -48,7 +48,7 @@ fn activation_maximization_raises_a_filters_response_many_times_over() {
     let mut steps_seen = 0;
     // Two first-layer filters and two of the second convolution's that answer at all (a relu
     // filter that never fires on any start has no gradient to climb).
-    let noise = common::random_tensor(&mut rng(9), 1, Shape::image(28, 28, 1));
+    let noise = support::tensors::random_tensor(&mut rng(9), 1, Shape::image(28, 28, 1));
     let noise = Tensor::from_vec(1, noise.shape(), noise.data().iter().map(|v| 0.5 + 0.5 * v).collect()).unwrap();
     let alive: Vec<usize> = (0..50)
         .filter(|&c| inspect::maximize::mean_of_channel(&mut model, &noise, 2, c) > 0.0)

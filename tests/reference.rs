@@ -5,18 +5,18 @@
 //! The fixtures in `tests/fixtures/` are written by `scripts/make_fixtures.py` (PyTorch, float64,
 //! TensorFlow's `same` padding rule); regenerate with `python3 scripts/make_fixtures.py`.
 
-mod common;
+mod support;
 
 use cnn_lab::cnn::layers::*;
 use cnn_lab::cnn::spec::{BatchNormalization, Conv2D, Dense, Flatten, Pool2D};
 use cnn_lab::cnn::{
     Activation, LayerSpec, Model, Optimizer, OptimizerKind, Padding, Shape, Tensor, softmax_cross_entropy,
 };
-use common::rel_error;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::Value;
 use std::collections::HashMap;
+use support::tensors::rel_error;
 
 const TOLERANCE: f64 = 1e-4;
 

@@ -1,7 +1,10 @@
-//! Helpers shared by the experiment, worker and CLI integration tests: unique temporary folders,
+//! Helpers shared by the integration tests. Here, for the experiment, worker and CLI tests: unique temporary folders,
 //! the bundled projects, a tiny synthetic experiment that trains in well under a second, image
 //! folders of simple drawn patterns, IDX files, and exact weight comparisons.
 #![allow(dead_code)]
+
+pub mod app;
+pub mod tensors;
 
 use cnn_lab::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
 use cnn_lab::cnn::{LayerSpec, OptimizerKind};
