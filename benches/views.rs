@@ -81,7 +81,7 @@ fn main() {
     );
 
     let mut watches = vec![watch(&mut harness, "model editor (before)", batch, |_| true)];
-    harness.state().send(AppCommand::ShowView(View::Filters));
+    harness.state().send(AppCommand::ShowView(room("filters")));
     watches.push(watch(&mut harness, "open Filters", batch, |app| {
         app.inspector().lens().is_some()
     }));
@@ -92,7 +92,7 @@ fn main() {
     watches.push(watch(&mut harness, "Filters, maximizing", batch, |app| {
         app.inspector().maximized().is_some_and(|(done, all)| done == all)
     }));
-    harness.state().send(AppCommand::ShowView(View::FeatureMaps));
+    harness.state().send(AppCommand::ShowView(room("feature-maps")));
     watches.push(watch(&mut harness, "open Feature maps", batch, |app| {
         app.inspector().prediction().is_some()
     }));
@@ -103,11 +103,11 @@ fn main() {
     watches.push(watch(&mut harness, "Feature maps, drawn", batch, |app| {
         app.inspector().prediction().is_some()
     }));
-    harness.state().send(AppCommand::ShowView(View::Mistakes));
+    harness.state().send(AppCommand::ShowView(room("mistakes")));
     watches.push(watch(&mut harness, "open Mistakes", batch, |app| {
         app.inspector().confusion().is_some()
     }));
-    harness.state().send(AppCommand::ShowView(View::Model));
+    harness.state().send(AppCommand::ShowView(View::MODEL));
     watches.push(watch(&mut harness, "model editor (after)", batch, |_| true));
 
     println!(
@@ -132,4 +132,9 @@ fn main() {
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("\nload average: {}", load.trim());
     }
+}
+
+/// The room named `name` on the command line.
+fn room(name: &str) -> View {
+    View::parse(name).expect("a room of the list")
 }
