@@ -36,7 +36,7 @@ fn uniform(weights: &mut [f32], limit: f32, rng: &mut StdRng) {
 /// Keras's variance scaling draws from a normal truncated at two standard deviations, widened so
 /// the truncated distribution keeps the requested standard deviation.
 fn truncated_normal(weights: &mut [f32], std: f32, rng: &mut StdRng) {
-    const TRUNCATION_STD_CORRECTION: f32 = 0.879_625_66;
+    const TRUNCATION_STD_CORRECTION: f32 = 0.879_625_7;
     let sigma = std / TRUNCATION_STD_CORRECTION;
     let normal = Normal::new(0.0f32, sigma).expect("sigma is finite and positive");
     for w in weights {

@@ -51,13 +51,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
     }
     // Check the version first, so a newer file gets "update CNN Lab" rather than a confusing
     // complaint about a field this build has never heard of.
-    if let Ok(VersionOnly { version: Some(found) }) = options().from_str::<VersionOnly>(text) {
-        if found > FORMAT_VERSION {
-            return Err(ExperimentError::NewerVersion {
-                path: path.into(),
-                found,
-            });
-        }
+    if let Ok(VersionOnly { version: Some(found) }) = options().from_str::<VersionOnly>(text)
+        && found > FORMAT_VERSION
+    {
+        return Err(ExperimentError::NewerVersion {
+            path: path.into(),
+            found,
+        });
     }
     options().from_str(text).map_err(|e| {
         let (line, col) = skip_whitespace(text, e.span.start.line, e.span.start.col);

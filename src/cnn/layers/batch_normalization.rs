@@ -56,7 +56,7 @@ impl LayerKind for BatchNormalization {
     }
 
     fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
-        if !(self.epsilon > 0.0) || !(0.0..1.0).contains(&self.momentum) {
+        if self.epsilon.is_nan() || self.epsilon <= 0.0 || !(0.0..1.0).contains(&self.momentum) {
             return Err(at.error(
                 format!("momentum {} and epsilon {} are out of range", self.momentum, self.epsilon),
                 "use momentum 0.99 and epsilon 0.001 (Keras defaults)",
