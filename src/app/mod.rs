@@ -15,7 +15,7 @@ pub mod frame_stats;
 pub mod inspect;
 mod layer_fields;
 mod menu;
-mod paint_cost;
+mod render_settings;
 pub mod paths;
 pub mod plots;
 pub mod run;
@@ -196,7 +196,7 @@ impl LabApp {
             }
             _ => AppState::default(),
         };
-        paint_cost::unfill_panels(&cc.egui_ctx);
+        render_settings::unfill_panels(&cc.egui_ctx);
         let mut app = LabApp::new(state, launch);
         if let Some(plan) = plan {
             if plan.after_epochs.is_some() {
@@ -283,7 +283,7 @@ impl eframe::App for LabApp {
     }
 
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
-        paint_cost::clear_color(visuals)
+        render_settings::clear_color(visuals)
     }
 
     /// A screenshot run leaves the user's saved state alone.
@@ -309,7 +309,7 @@ pub fn run_native(launch: LaunchOptions) -> Result<(), String> {
         viewport,
         renderer: eframe::Renderer::Glow,
         persist_window: plan.is_none() && launch.bench.is_none(),
-        dithering: paint_cost::DITHERING,
+        dithering: render_settings::DITHERING,
         ..eframe::NativeOptions::default()
     };
     eframe::run_native(
