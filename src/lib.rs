@@ -2,10 +2,10 @@
 //!
 //! Dependencies point one way: `cnn` (engine) ← `data` ← `experiment` ← `training` ← app.
 pub mod app;
-pub mod bench;
 pub mod cli;
 pub mod cnn;
 pub mod data;
 pub mod experiment;
 pub mod inspect;
+pub mod perf;
 pub mod training;

@@ -158,7 +158,7 @@ fn main() -> ExitCode {
         Command::Eval { file, data, json } => cli::eval(&file, data, json).map(|t| (t, true)),
         Command::Predict { file, images, json } => cli::predict(&file, &images, json).map(|t| (t, true)),
         Command::Bench { seconds, json } => {
-            let report = cnn_lab::bench::run(seconds);
+            let report = cnn_lab::perf::engine::run(seconds);
             Ok((
                 if json {
                     serde_json::to_string(&report).unwrap_or_default()

@@ -5,9 +5,9 @@
 //! times. Alternating (headless, window, headless, window, …) puts both conditions in one run on
 //! a machine whose load changes.
 
-use super::frame_stats::{FrameStats, FrameSummary};
 use super::{LabApp, LaunchOptions, paths};
 use crate::experiment::Experiment;
+use crate::perf::frames::{FrameStats, FrameSummary};
 use crate::training::{Event, RunOptions, Trainer};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
