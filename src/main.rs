@@ -175,7 +175,7 @@ fn main() -> ExitCode {
             interact,
             json,
         } => {
-            let options = cnn_lab::app::bench_ui::BenchUiOptions {
+            let options = cnn_lab::perf::BenchUiOptions {
                 file,
                 seconds,
                 rounds,
@@ -183,9 +183,9 @@ fn main() -> ExitCode {
             };
             let mut number = 0;
             if !json {
-                eprintln!("{}", cnn_lab::app::bench_ui::PhaseReport::HEADER);
+                eprintln!("{}", cnn_lab::perf::PhaseReport::HEADER);
             }
-            cnn_lab::app::bench_ui::run(&options, |phase| {
+            cnn_lab::perf::window::run(&options, |phase| {
                 number += 1;
                 if !json {
                     eprintln!("{}", phase.line(number));

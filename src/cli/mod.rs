@@ -1,4 +1,4 @@
-//! Headless commands: `summary`, `train`, `eval`, `predict` (and `bench` in `crate::bench`).
+//! Headless commands: `summary`, `train`, `eval`, `predict` (and `bench` in `crate::perf`).
 //! They use `training` and `experiment`, never the app. Errors surface here as `anyhow` with
 //! context; `--json` turns every outcome, errors included, into one JSON object.
 
