@@ -1,6 +1,7 @@
 //! CNN Lab: build, train and look inside convolutional neural networks.
 //!
 //! Dependencies point one way: `cnn` (engine) ← `data` ← `experiment` ← `training` ← app.
+//! `perf` (measurement) sits beside them and drives the engine, the trainer and the window.
 pub mod app;
 pub mod cli;
 pub mod cnn;
