@@ -1,6 +1,7 @@
 //! Training steps of a reference model in a loop, for profilers, and where a step's time goes:
 //! `target/release/examples/profile_step cifar 30` (`perf record` it), or `... cifar 20 layers`.
 use cnn_lab::cnn::{Model, Optimizer, OptimizerKind, Tensor, zoo};
+use cnn_lab::perf::layers::layer_times;
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "cifar".into());
@@ -16,11 +17,12 @@ fn main() {
     .expect("sizes");
     let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
     if per_layer {
-        for (i, (kind, f, b)) in model.layer_times(&x, &labels, steps).into_iter().enumerate() {
+        for (i, t) in layer_times(&mut model, &x, &labels, steps).into_iter().enumerate() {
             println!(
-                "{i:2} {kind:22} forward {:6.2} ms  backward {:6.2} ms",
-                f * 1e3,
-                b * 1e3
+                "{i:2} {:22} forward {:6.2} ms  backward {:6.2} ms",
+                t.kind,
+                t.forward_secs * 1e3,
+                t.backward_secs * 1e3
             );
         }
         return;

@@ -161,50 +161,21 @@ fn main() -> ExitCode {
         .map(|t| (t, true)),
         Command::Eval { file, data, json } => cli::eval(&file, data, json).map(|t| (t, true)),
         Command::Predict { file, images, json } => cli::predict(&file, &images, json).map(|t| (t, true)),
-        Command::Bench { seconds, json } => {
-            let report = cnn_lab::bench::run(seconds);
-            Ok((
-                if json {
-                    serde_json::to_string(&report).unwrap_or_default()
-                } else {
-                    report.table()
-                },
-                true,
-            ))
-        }
+        Command::Bench { seconds, json } => cli::bench(seconds, json).map(|t| (t, true)),
         Command::BenchUi {
             file,
             seconds,
             rounds,
             interact,
             json,
-        } => {
-            let options = cnn_lab::app::bench_ui::BenchUiOptions {
-                file,
-                seconds,
-                rounds,
-                interact,
-            };
-            let mut number = 0;
-            if !json {
-                eprintln!("{}", cnn_lab::app::bench_ui::PhaseReport::HEADER);
-            }
-            cnn_lab::app::bench_ui::run(&options, |phase| {
-                number += 1;
-                if !json {
-                    eprintln!("{}", phase.line(number));
-                }
-            })
-            .map(|report| {
-                let text = if json {
-                    serde_json::to_string(&report).unwrap_or_default()
-                } else {
-                    report.table()
-                };
-                (text, true)
-            })
-            .map_err(anyhow::Error::msg)
-        }
+        } => cli::bench_ui(cli::BenchUiArgs {
+            file,
+            seconds,
+            rounds,
+            interact,
+            json,
+        })
+        .map(|t| (t, true)),
     };
     match outcome {
         Ok((text, ok)) => {

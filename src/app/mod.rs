@@ -4,7 +4,6 @@
 //! commands). What is saved between sessions is `AppState`; live handles (the trainer, dialogs,
 //! the document) are rebuilt at start-up.
 
-pub mod bench_ui;
 mod command_handling;
 pub mod commands;
 mod context;
@@ -12,13 +11,13 @@ mod dialogs;
 pub mod document;
 mod editor;
 mod frame;
-pub mod frame_stats;
 pub mod inspect;
 mod layer_fields;
 mod menu;
-mod paint_cost;
+mod observer;
 pub mod paths;
 pub mod plots;
+mod render_settings;
 pub mod run;
 mod screenshot;
 pub mod status;
@@ -30,6 +29,7 @@ pub use commands::AppCommand;
 pub use commands::Pending;
 pub use context::LabContext;
 pub use document::Document;
+pub use observer::{AfterFrame, FrameObserver, FrameTiming};
 pub use run::{Curves, Phase, TrainingRun};
 
 use crate::experiment::Experiment;
@@ -66,7 +66,7 @@ pub struct AppState {
 }
 
 /// How the app was started from the command line.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct LaunchOptions {
     /// Open this experiment instead of the last one.
     pub file: Option<PathBuf>,
@@ -77,8 +77,15 @@ pub struct LaunchOptions {
     /// Open this room (model, filters, feature maps, mistakes). With `screenshot`, the view also
     /// shows itself off: maximizes the filters, draws a digit, or opens the most-confused cell.
     pub view: Option<View>,
-    /// `cnn-lab bench-ui`: train at once, time the frames, close when measured.
-    pub bench: Option<bench_ui::WindowBench>,
+    /// Watches every frame (a measurement, e.g. `cnn-lab bench-ui`).
+    pub observer: Option<Box<dyn FrameObserver>>,
+}
+
+impl LaunchOptions {
+    /// Whether the app loads and saves this machine's state: not for an observer that says no.
+    fn persist(&self) -> bool {
+        self.observer.as_ref().is_none_or(|o| o.persist())
+    }
 }
 
 pub struct LabApp {
@@ -99,7 +106,7 @@ pub struct LabApp {
     /// Set by "quit" once confirmed; the close is sent at the end of the frame.
     close_now: bool,
     screenshot: Option<ScreenshotPlan>,
-    bench: Option<bench_ui::WindowBench>,
+    observer: Option<Box<dyn FrameObserver>>,
     examples: Vec<PathBuf>,
     applied_theme: Option<bool>,
     title: String,
@@ -147,7 +154,7 @@ impl LabApp {
             allow_close: false,
             close_now: false,
             screenshot: None,
-            bench: None,
+            observer: None,
             examples: paths::experiments_in(&paths::projects_dir()),
             applied_theme: None,
             title: String::new(),
@@ -164,27 +171,27 @@ impl LabApp {
 
     fn from_creation_context(
         cc: &eframe::CreationContext<'_>,
-        launch: &LaunchOptions,
+        mut launch: LaunchOptions,
         plan: Option<ScreenshotPlan>,
     ) -> Self {
         // A screenshot shows the app as a first-time user sees it, whatever this machine saved.
         let state = match (&plan, cc.storage) {
-            (None, Some(storage)) if launch.bench.is_none() => {
+            (None, Some(storage)) if launch.persist() => {
                 eframe::get_value(storage, eframe::APP_KEY).unwrap_or_default()
             }
             _ => AppState::default(),
         };
-        paint_cost::unfill_panels(&cc.egui_ctx);
-        let mut app = LabApp::new(state, launch);
+        render_settings::unfill_panels(&cc.egui_ctx);
+        let mut app = LabApp::new(state, &launch);
         if let Some(plan) = plan {
             if plan.after_epochs.is_some() {
                 app.commands.send(AppCommand::StartTraining);
             }
             app.screenshot = Some(plan);
         }
-        if let Some(bench) = &launch.bench {
-            app.commands.send(AppCommand::StartTraining);
-            app.bench = Some(bench.clone());
+        if let Some(mut observer) = launch.observer.take() {
+            observer.started(&app);
+            app.observer = Some(observer);
         }
         app
     }
@@ -241,6 +248,12 @@ impl LabApp {
         &mut self.inspector
     }
 
+    /// Whether this run saves the user's state: not for a screenshot, nor for an observer that
+    /// says no.
+    fn persist(&self) -> bool {
+        self.screenshot.is_none() && self.observer.as_ref().is_none_or(|o| o.persist())
+    }
+
     /// Queues a command; it is applied at the end of the next frame, like a click.
     pub fn send(&self, command: AppCommand) {
         self.commands.send(command);
@@ -251,22 +264,22 @@ impl eframe::App for LabApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let start = std::time::Instant::now();
         self.show(ui);
-        self.bench_frame(ui.ctx(), start, frame.info().cpu_usage);
+        self.observe_frame(ui.ctx(), start, frame.info().cpu_usage);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if self.screenshot.is_none() && self.bench.is_none() {
+        if self.persist() {
             eframe::set_value(storage, eframe::APP_KEY, &self.state);
         }
     }
 
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
-        paint_cost::clear_color(visuals)
+        render_settings::clear_color(visuals)
     }
 
     /// A screenshot run leaves the user's saved state alone.
     fn persist_egui_memory(&self) -> bool {
-        self.screenshot.is_none() && self.bench.is_none()
+        self.persist()
     }
 }
 
@@ -286,14 +299,14 @@ pub fn run_native(launch: LaunchOptions) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport,
         renderer: eframe::Renderer::Glow,
-        persist_window: plan.is_none() && launch.bench.is_none(),
-        dithering: paint_cost::DITHERING,
+        persist_window: plan.is_none() && launch.persist(),
+        dithering: render_settings::DITHERING,
         ..eframe::NativeOptions::default()
     };
     eframe::run_native(
         "CNN Lab",
         options,
-        Box::new(move |cc| Ok(Box::new(LabApp::from_creation_context(cc, &launch, plan)))),
+        Box::new(move |cc| Ok(Box::new(LabApp::from_creation_context(cc, launch, plan)))),
     )
     .map_err(|e| format!("cannot open the window: {e}"))?;
     match outcome.map(|o| o.lock().map(|slot| slot.clone()).unwrap_or(None)) {

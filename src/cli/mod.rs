@@ -1,12 +1,15 @@
-//! Headless commands: `summary`, `train`, `eval`, `predict` (and `bench` in `crate::bench`).
-//! They use `training` and `experiment`, never the app. Errors surface here as `anyhow` with
-//! context; `--json` turns every outcome, errors included, into one JSON object.
+//! The commands: `summary`, `train`, `eval`, `predict`, and the benchmarks `bench` and
+//! `bench-ui` (which run `crate::perf`). They use `training` and `experiment`, never the app
+//! itself (only `bench-ui` opens the window, through `perf`). Errors surface here as `anyhow`
+//! with context; `--json` turns every outcome, errors included, into one JSON object.
 
+mod bench;
 mod eval;
 mod predict;
 mod summary;
 mod train;
 
+pub use bench::{BenchUiArgs, bench, bench_ui};
 pub use eval::eval;
 pub use predict::predict;
 pub use summary::summary;

@@ -20,7 +20,7 @@ pub mod zoo;
 pub use error::{ArchError, QuickFix};
 pub use layers::{Family, Field, Footprint, Incoming, Inferred, Init, Layer, LayerKind, Mode, Param, ParamKind};
 pub use loss::{LossStats, softmax_cross_entropy};
-pub use model::{Model, Objective};
+pub use model::{LayerObserver, Model, Objective, Pass};
 pub use optim::{LrSchedule, Optimizer, OptimizerKind, OptimizerState};
 pub use shape::Shape;
 pub use spec::{Activation, Initializer, LayerSpec, Padding};

@@ -22,6 +22,28 @@ pub enum Objective {
     ChannelMean { layer: usize, channel: usize },
 }
 
+/// Which pass of a layer a [`LayerObserver`] is handed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    Forward,
+    Backward,
+}
+
+/// Runs each layer's pass on the model's behalf, so a profiler can time it (`perf::layers`)
+/// without a second copy of the forward and backward loops.
+pub trait LayerObserver {
+    /// Runs `pass` of layer `index` by calling `run` exactly once.
+    fn observe(&mut self, index: usize, pass: Pass, run: &mut dyn FnMut());
+}
+
+/// Runs `run` directly, or through `observer` when there is one.
+fn run_layer(observer: Option<&mut (dyn LayerObserver + '_)>, index: usize, pass: Pass, mut run: impl FnMut()) {
+    match observer {
+        Some(observer) => observer.observe(index, pass, &mut run),
+        None => run(),
+    }
+}
+
 pub struct Model {
     input: Shape,
     specs: Vec<LayerSpec>,
@@ -104,15 +126,24 @@ impl Model {
 
     /// Runs every layer; afterwards [`Model::activations`] holds each layer's output.
     pub fn forward(&mut self, x: &Tensor, mode: Mode) -> &Tensor {
-        self.forward_to(x, self.layers.len(), mode)
+        self.forward_to(x, self.layers.len(), mode, None)
     }
 
-    /// Runs the first `count` layers and returns the last output.
-    fn forward_to(&mut self, x: &Tensor, count: usize, mode: Mode) -> &Tensor {
+    /// Runs the first `count` layers (each through `observer`, if any) and returns the last output.
+    fn forward_to(
+        &mut self,
+        x: &Tensor,
+        count: usize,
+        mode: Mode,
+        mut observer: Option<&mut dyn LayerObserver>,
+    ) -> &Tensor {
         self.acts[0].copy_from(x);
         for i in 0..count {
             let (before, after) = self.acts.split_at_mut(i + 1);
-            self.layers[i].forward(&before[i], &mut after[0], mode);
+            let layer = &mut self.layers[i];
+            run_layer(observer.as_deref_mut(), i, Pass::Forward, || {
+                layer.forward(&before[i], &mut after[0], mode)
+            });
         }
         &self.acts[count]
     }
@@ -124,7 +155,7 @@ impl Model {
 
     /// Class scores before softmax.
     pub fn logits(&mut self, x: &Tensor, mode: Mode) -> &Tensor {
-        self.forward_to(x, self.logits_layers, mode)
+        self.forward_to(x, self.logits_layers, mode, None)
     }
 
     /// Class probabilities (N × classes), inference mode.
@@ -138,17 +169,17 @@ impl Model {
     /// Loss and accuracy without changing anything (inference mode).
     pub fn evaluate(&mut self, x: &Tensor, labels: &[u32]) -> LossStats {
         let n = self.logits_layers;
-        self.forward_to(x, n, Mode::Infer);
+        self.forward_to(x, n, Mode::Infer, None);
         softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n])
     }
 
     /// Forward and backward in training mode: leaves dL/dθ in every trainable parameter.
     pub fn compute_gradients(&mut self, x: &Tensor, labels: &[u32]) -> LossStats {
         let n = self.logits_layers;
-        self.forward_to(x, n, Mode::Train);
+        self.forward_to(x, n, Mode::Train, None);
         let stats = softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n]);
         let first = self.first_trainable().unwrap_or(n);
-        self.backward(first, n, false);
+        self.backward(first, n, false, None);
         stats
     }
 
@@ -162,39 +193,20 @@ impl Model {
         stats
     }
 
-    /// Mean seconds per training step spent in each layer's forward and backward pass, over
-    /// `reps` steps on `x` (no weight update): where a step's time goes.
-    pub fn layer_times(&mut self, x: &Tensor, labels: &[u32], reps: usize) -> Vec<(&'static str, f64, f64)> {
-        use std::time::Instant;
+    /// Forward and backward in training mode through every layer, none skipped (unlike
+    /// [`Model::compute_gradients`], which stops below the first trainable layer), each layer's
+    /// pass run through `observer`; no weight update. For profilers: `perf::layers`.
+    pub fn observed_gradients(&mut self, x: &Tensor, labels: &[u32], observer: &mut dyn LayerObserver) -> LossStats {
         let n = self.logits_layers;
-        let mut times = vec![(0.0, 0.0); n];
-        for _ in 0..reps.max(1) {
-            self.acts[0].copy_from(x);
-            for (i, time) in times.iter_mut().enumerate() {
-                let (before, after) = self.acts.split_at_mut(i + 1);
-                let t = Instant::now();
-                self.layers[i].forward(&before[i], &mut after[0], Mode::Train);
-                time.0 += t.elapsed().as_secs_f64();
-            }
-            softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n]);
-            for i in (0..n).rev() {
-                let (g_lo, g_hi) = self.grads.split_at_mut(i + 1);
-                let t = Instant::now();
-                self.layers[i].backward(
-                    &self.acts[i],
-                    &self.acts[i + 1],
-                    &mut g_hi[0],
-                    (i > 0).then_some(&mut g_lo[i]),
-                );
-                times[i].1 += t.elapsed().as_secs_f64();
-            }
-        }
-        let reps = reps.max(1) as f64;
-        self.layers[..n]
-            .iter()
-            .zip(times)
-            .map(|(l, (f, b))| (l.kind(), f / reps, b / reps))
-            .collect()
+        self.forward_to(x, n, Mode::Train, Some(&mut *observer));
+        let stats = softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n]);
+        self.backward(0, n, false, Some(observer));
+        stats
+    }
+
+    /// The layers that produce the logits (a trailing softmax is left to the loss), in order.
+    pub fn logits_layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers[..self.logits_layers]
     }
 
     /// d(objective)/d(input), in inference mode (as the viewers need it).
@@ -210,7 +222,7 @@ impl Model {
             Objective::ClassScore(_) => self.logits_layers,
             Objective::ChannelMean { layer, .. } => (layer + 1).min(self.layers.len()),
         };
-        self.forward_to(x, end, Mode::Infer);
+        self.forward_to(x, end, Mode::Infer, None);
         let out = &self.acts[end];
         let g = &mut self.grads[end];
         g.resize(out.batch(), out.shape());
@@ -237,16 +249,20 @@ impl Model {
         let index = index.min(end);
         // Layer `index` writes grads[index] last, so it is d/d(acts[index]) itself (layers apply
         // their activation's derivative to their own dy in place).
-        self.backward(index, end, true);
+        self.backward(index, end, true, None);
         self.grads[index].clone()
     }
 
-    /// Backpropagates grads[end] down to layer `first`; with `to_input`, also into grads[0].
-    fn backward(&mut self, first: usize, end: usize, to_input: bool) {
+    /// Backpropagates grads[end] down to layer `first` (each layer through `observer`, if any);
+    /// with `to_input`, also into grads[0].
+    fn backward(&mut self, first: usize, end: usize, to_input: bool, mut observer: Option<&mut dyn LayerObserver>) {
         for i in (first..end).rev() {
             let (g_lo, g_hi) = self.grads.split_at_mut(i + 1);
-            let dx = (i > first || to_input).then_some(&mut g_lo[i]);
-            self.layers[i].backward(&self.acts[i], &self.acts[i + 1], &mut g_hi[0], dx);
+            let mut dx = (i > first || to_input).then_some(&mut g_lo[i]);
+            let (layer, acts) = (&mut self.layers[i], &self.acts);
+            run_layer(observer.as_deref_mut(), i, Pass::Backward, || {
+                layer.backward(&acts[i], &acts[i + 1], &mut g_hi[0], dx.as_deref_mut())
+            });
         }
     }
 

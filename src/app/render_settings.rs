@@ -1,7 +1,8 @@
-//! Keeping every frame cheap to paint. Without a GPU (a virtual machine, a remote desktop, a
-//! headless server under Xvfb) Mesa's llvmpipe shades every pixel of every frame on the CPU, on
-//! the cores training needs: measured with `cnn-lab bench-ui`, the rasterizer threads used several
-//! times the CPU of the UI thread itself. Two settings that change nothing visible cut that work:
+//! Render settings that keep every frame cheap to paint. Without a GPU (a virtual machine, a
+//! remote desktop, a headless server under Xvfb) Mesa's llvmpipe shades every pixel of every
+//! frame on the CPU, on the cores training needs: measured with `cnn-lab bench-ui`, the
+//! rasterizer threads used several times the CPU of the UI thread itself. Two settings that
+//! change nothing visible cut that work:
 //!
 //! - The window's background is painted by the OpenGL clear (which is a plain memory fill)
 //!   instead of by each panel's frame: the panels covered the whole window once per frame, about
