@@ -180,10 +180,7 @@ pub fn run(options: &BenchUiOptions, mut progress: impl FnMut(&PhaseReport)) -> 
         .clone()
         .unwrap_or_else(|| paths::projects_dir().join(DEFAULT_FILE));
     let experiment = crate::experiment::load(&file).map_err(|e| e.to_string())?;
-    let base_dir = match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let base_dir = crate::experiment::base_dir(&file);
     name_pool_threads();
     let seconds = Duration::from_secs_f64(options.seconds.max(0.5));
     let batch_size = experiment.training.batch_size;
