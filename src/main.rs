@@ -15,7 +15,7 @@ use std::process::ExitCode;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<Task>,
     /// Open this experiment in the app.
     file: Option<PathBuf>,
     /// Render the app's window to this PNG file and exit.
@@ -39,8 +39,9 @@ fn view_help() -> String {
     format!("Open this view: {}", cnn_lab::app::inspect::View::choices())
 }
 
+// A headless task (without one, the app opens).
 #[derive(Subcommand)]
-enum Command {
+enum Task {
     /// Print the layer table: output shapes, parameters (with the course formula), MACs,
     /// receptive fields, totals. Exits with 1 if the model is invalid.
     Summary {
@@ -132,16 +133,16 @@ fn main() -> ExitCode {
         };
     };
     let json = match &command {
-        Command::Summary { json, .. }
-        | Command::Train { json, .. }
-        | Command::Eval { json, .. }
-        | Command::Predict { json, .. }
-        | Command::Bench { json, .. }
-        | Command::BenchUi { json, .. } => *json,
+        Task::Summary { json, .. }
+        | Task::Train { json, .. }
+        | Task::Eval { json, .. }
+        | Task::Predict { json, .. }
+        | Task::Bench { json, .. }
+        | Task::BenchUi { json, .. } => *json,
     };
     let outcome = match command {
-        Command::Summary { file, json } => cli::summary(&file, json),
-        Command::Train {
+        Task::Summary { file, json } => cli::summary(&file, json),
+        Task::Train {
             file,
             epochs,
             data,
@@ -159,10 +160,10 @@ fn main() -> ExitCode {
             json,
         })
         .map(|t| (t, true)),
-        Command::Eval { file, data, json } => cli::eval(&file, data, json).map(|t| (t, true)),
-        Command::Predict { file, images, json } => cli::predict(&file, &images, json).map(|t| (t, true)),
-        Command::Bench { seconds, json } => cli::bench(seconds, json).map(|t| (t, true)),
-        Command::BenchUi {
+        Task::Eval { file, data, json } => cli::eval(&file, data, json).map(|t| (t, true)),
+        Task::Predict { file, images, json } => cli::predict(&file, &images, json).map(|t| (t, true)),
+        Task::Bench { seconds, json } => cli::bench(seconds, json).map(|t| (t, true)),
+        Task::BenchUi {
             file,
             seconds,
             rounds,
