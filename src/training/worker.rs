@@ -386,7 +386,7 @@ fn run(
             // left any useful region even if it is still finite.
             let exploded = stats.loss.is_finite() && stats.loss > 1000.0 * reference.max(1.0);
             if !stats.loss.is_finite() || exploded {
-                model.set_weights(&good)?;
+                model.set_weights(&good).map_err(|e| e.to_string())?;
                 let what = if exploded {
                     format!("exploded to {:.3e}", stats.loss)
                 } else {

@@ -160,7 +160,7 @@ impl Lens {
     pub fn model(&self) -> Result<Model, String> {
         let mut model =
             Model::build(self.input, &self.specs, Some(self.classes), self.seed).map_err(|e| e.to_string())?;
-        model.set_weights(&self.weights)?;
+        model.set_weights(&self.weights).map_err(|e| e.to_string())?;
         Ok(model)
     }
 
