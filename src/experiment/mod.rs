@@ -8,7 +8,8 @@ pub mod format;
 pub mod io;
 pub mod trained;
 
-pub use build::{load_dataset, weights_of};
+pub use build::{SavedWeightsError, TransferError, load_dataset, weights_of};
+pub use codec::CodecError;
 pub use edit::{Edit, EditError};
 pub use format::*;
 pub use io::{ExperimentError, load, parse, save, to_text};

@@ -293,7 +293,7 @@ fn run(
     };
     let mut resume_position = None;
     if let Some(resume) = experiment.resume.take().filter(|_| experiment.weights.is_some()) {
-        optimizer.state = resume.decode()?;
+        optimizer.state = resume.decode().map_err(|e| e.to_string())?;
         resume_position = resume.position.clone();
     }
     let (h, w) = input.spatial();
