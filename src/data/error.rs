@@ -124,6 +124,13 @@ pub enum DataError {
 
     #[error("invalid dataset request: {0}")]
     InvalidRequest(String),
+
+    #[error("cannot read the image {}: {source}", path.display())]
+    Image {
+        path: PathBuf,
+        #[source]
+        source: super::folder::ImageFileError,
+    },
 }
 
 impl DataError {
