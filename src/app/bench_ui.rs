@@ -270,7 +270,7 @@ fn headless(experiment: &Experiment, base_dir: &Path, seconds: Duration) -> Resu
                     return Ok(result);
                 }
             }
-            Ok(Event::Finished(Err(message))) => return Err(message),
+            Ok(Event::Finished(Err(error))) => return Err(error.to_string()),
             Ok(Event::Finished(Ok(_))) => return Err(ended_early()),
             Ok(Event::Diverged(message)) => return Err(message),
             Ok(_) => {}

@@ -7,7 +7,7 @@ use super::run::Notice;
 use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, View, menu};
 use crate::experiment::Edit;
 use crate::experiment::{EpochRecord, Experiment};
-use crate::training::RunSummary;
+use crate::training::{RunSummary, TrainingError};
 use std::path::PathBuf;
 
 impl LabApp {
@@ -150,7 +150,7 @@ impl LabApp {
         }
     }
 
-    fn finish_run(&mut self, result: Result<Box<(Experiment, RunSummary)>, String>) {
+    fn finish_run(&mut self, result: Result<Box<(Experiment, RunSummary)>, TrainingError>) {
         self.run = None;
         match result {
             Ok(done) => {
@@ -181,7 +181,7 @@ impl LabApp {
                 }
                 self.last_summary = Some(summary);
             }
-            Err(message) => self.status.error(format!("Training failed: {message}")),
+            Err(error) => self.status.error(format!("Training failed: {error}")),
         }
     }
 
