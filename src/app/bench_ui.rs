@@ -388,7 +388,8 @@ fn window(file: &Path, seconds: Duration, batch_size: usize, input: bool) -> Res
         file: Some(file.to_path_buf()),
         bench: Some(bench),
         ..LaunchOptions::default()
-    })?;
+    })
+    .map_err(|e| e.to_string())?;
     let result = outcome.lock().map_err(|_| "the window crashed".to_string())?.take();
     result.unwrap_or_else(|| Err("the window closed before the measurement was over".into()))
 }
