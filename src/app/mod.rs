@@ -32,7 +32,7 @@ pub use run::{Curves, Phase, TrainingRun};
 
 use crate::cnn::Analysis;
 use crate::experiment::{EpochRecord, Experiment};
-use crate::training::RunSummary;
+use crate::training::{RunSummary, TrainingError};
 use commands::CommandQueue;
 use dialogs::FileDialog;
 use editor::EditorPanel;
@@ -86,7 +86,7 @@ pub struct LabContext<'a> {
     pub analysis: &'a Analysis,
     pub classes: Option<usize>,
     /// Why training cannot start, if it cannot.
-    pub blocker: Option<String>,
+    pub blocker: Option<TrainingError>,
     pub weights_fit: bool,
     pub run: Option<&'a TrainingRun>,
     pub last_summary: Option<&'a RunSummary>,
