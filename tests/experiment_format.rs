@@ -449,14 +449,18 @@ fn weights_that_do_not_fit_the_model_are_a_clear_error() {
     let text = experiment::to_text(&corrupt);
     let back = parse(&text).unwrap();
     match back.build_model(6, Path::new(".")) {
-        Err(ExperimentError::Weights(message)) => assert!(message.contains("base64"), "{message}"),
+        Err(ExperimentError::Weights(cause)) => {
+            let message = cause.to_string();
+            assert!(message.contains("base64"), "{message}")
+        }
         other => panic!("expected a Weights error, got {:?}", other.err()),
     }
     // The right layer and name but too few values.
     let mut short = e.clone();
     short.weights.as_mut().unwrap()[1].data = cnn_lab::experiment::codec::encode_f32(&[1.0, 2.0]);
     match short.build_model(6, Path::new(".")) {
-        Err(ExperimentError::Weights(message)) => {
+        Err(ExperimentError::Weights(cause)) => {
+            let message = cause.to_string();
             assert!(message.contains("2 values, expected 4"), "{message}")
         }
         other => panic!("expected a Weights error, got {:?}", other.err()),
@@ -781,7 +785,7 @@ fn training_a_transfer_experiment_keeps_the_copied_layers_exactly() {
 
 fn transfer_error(e: &Experiment, base: &Path) -> (std::path::PathBuf, String) {
     match e.build_model(10, base) {
-        Err(ExperimentError::Transfer { path, message }) => (path, message),
+        Err(ExperimentError::Transfer { path, problem }) => (path, problem.to_string()),
         other => panic!("expected a Transfer error, got {:?}", other.err()),
     }
 }

@@ -7,7 +7,7 @@ mod support;
 use cnn_lab::cnn::{LrSchedule, OptimizerKind};
 use cnn_lab::data::SHAPE_CLASSES;
 use cnn_lab::experiment::{DatasetSource, Experiment};
-use cnn_lab::training::{Command, Event, Progress, RunOptions, Trainer};
+use cnn_lab::training::{Command, Event, Progress, RunOptions, Trainer, TrainingError};
 use std::time::Duration;
 use support::*;
 
@@ -718,7 +718,9 @@ fn a_crash_in_the_worker_becomes_an_error_and_the_caller_carries_on() {
     }
     trainer.send(Command::InjectPanic);
     let result = trainer.wait(|_| {});
-    let message = result.expect_err("the crash is an error");
+    let error = result.expect_err("the crash is an error");
+    assert!(matches!(error, TrainingError::Panicked(_)), "{error:?}");
+    let message = error.to_string();
     assert!(message.contains("crashed"), "{message}");
     assert!(message.contains("injected by a test"), "{message}");
     // The caller's thread is fine, and so is the next run.
@@ -781,7 +783,10 @@ fn setup_errors_finish_with_a_message_and_no_training() {
     ];
     for (e, needle) in cases {
         let (events, result) = run_collect(e, RunOptions::default());
-        let message = result.err().unwrap_or_else(|| panic!("{needle}: expected an error"));
+        let message = result
+            .err()
+            .unwrap_or_else(|| panic!("{needle}: expected an error"))
+            .to_string();
         assert!(message.contains(needle), "{needle}: {message}");
         assert!(batches(&events).is_empty(), "{needle}: nothing trained");
         assert!(matches!(events.last(), Some(Event::Finished(Err(_)))));

@@ -5,7 +5,7 @@ use super::commands::CommandQueue;
 use super::run::{Curves, TrainingRun};
 use crate::cnn::Analysis;
 use crate::experiment::{EpochRecord, Experiment};
-use crate::training::RunSummary;
+use crate::training::{RunSummary, TrainingError};
 use std::path::{Path, PathBuf};
 
 /// What panels see of the app while they draw: read-only state plus the command queue.
@@ -14,7 +14,7 @@ pub struct LabContext<'a> {
     pub analysis: &'a Analysis,
     pub classes: Option<usize>,
     /// Why training cannot start, if it cannot.
-    pub blocker: Option<String>,
+    pub blocker: Option<TrainingError>,
     pub weights_fit: bool,
     pub run: Option<&'a TrainingRun>,
     pub last_summary: Option<&'a RunSummary>,

@@ -5,6 +5,7 @@ use super::undo::UndoHistory;
 use crate::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
 use crate::cnn::{Analysis, LayerSpec, OptimizerKind, analyze};
 use crate::experiment::{self, DatasetSource, Edit, EditError, Experiment, ExperimentError, Input, Training};
+use crate::training::TrainingError;
 use std::path::{Path, PathBuf};
 
 pub struct Document {
@@ -192,16 +193,17 @@ impl Document {
             .all(|(&count, info)| count == info.params())
     }
 
-    /// Why the model cannot be trained as it is, in a sentence; `None` when it can.
-    pub fn training_blocker(&self) -> Option<String> {
+    /// Why the model cannot be trained as it is (the error a run would end with at once);
+    /// `None` when it can.
+    pub fn training_blocker(&self) -> Option<TrainingError> {
         if let Some(error) = &self.analysis.error {
-            return Some(error.to_string());
+            return Some(error.clone().into());
         }
         let e = &self.experiment;
         e.check_dataset(&self.base_dir())
             .and_then(|()| e.training.check())
             .err()
-            .map(|problem| problem.to_string())
+            .map(TrainingError::from)
     }
 
     fn changed(&mut self) {

@@ -6,7 +6,7 @@ use super::dialogs;
 use super::run::Notice;
 use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, menu};
 use crate::experiment::{EpochRecord, Experiment};
-use crate::training::RunSummary;
+use crate::training::{RunSummary, TrainingError};
 
 impl LabApp {
     /// Draws the whole window into `ui` and applies what the user did.
@@ -148,7 +148,7 @@ impl LabApp {
         }
     }
 
-    fn finish_run(&mut self, result: Result<Box<(Experiment, RunSummary)>, String>) {
+    fn finish_run(&mut self, result: Result<Box<(Experiment, RunSummary)>, TrainingError>) {
         self.run = None;
         match result {
             Ok(done) => {
@@ -179,7 +179,7 @@ impl LabApp {
                 }
                 self.last_summary = Some(summary);
             }
-            Err(message) => self.status.error(format!("Training failed: {message}")),
+            Err(error) => self.status.error(format!("Training failed: {error}")),
         }
     }
 

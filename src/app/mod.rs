@@ -283,8 +283,9 @@ impl eframe::App for LabApp {
     }
 }
 
-/// Opens the window and runs the app until it is closed.
-pub fn run_native(launch: LaunchOptions) -> Result<(), String> {
+/// Opens the window and runs the app until it is closed. The error is the whole sentence to
+/// show (`Display` of the outermost error).
+pub fn run_native(launch: LaunchOptions) -> anyhow::Result<()> {
     let plan = launch
         .screenshot
         .clone()
@@ -308,10 +309,10 @@ pub fn run_native(launch: LaunchOptions) -> Result<(), String> {
         options,
         Box::new(move |cc| Ok(Box::new(LabApp::from_creation_context(cc, launch, plan)))),
     )
-    .map_err(|e| format!("cannot open the window: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     match outcome.map(|o| o.lock().map(|slot| slot.clone()).unwrap_or(None)) {
         None => Ok(()),
-        Some(Some(result)) => result,
-        Some(None) => Err("the window closed before the screenshot was taken".into()),
+        Some(Some(result)) => result.map_err(anyhow::Error::msg),
+        Some(None) => anyhow::bail!("the window closed before the screenshot was taken"),
     }
 }

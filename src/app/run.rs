@@ -2,7 +2,7 @@
 //! (phase, progress, speed, ETA) and the curves it has drawn so far.
 
 use crate::experiment::{EpochRecord, Experiment};
-use crate::training::{Command, Event, Progress, RunOptions, RunSummary, Trainer};
+use crate::training::{Command, Event, Progress, RunOptions, RunSummary, Trainer, TrainingError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,7 @@ impl Curves {
 #[derive(Debug)]
 pub enum Notice {
     Diverged(String),
-    Finished(Result<Box<(Experiment, RunSummary)>, String>),
+    Finished(Result<Box<(Experiment, RunSummary)>, TrainingError>),
 }
 
 pub struct TrainingRun {

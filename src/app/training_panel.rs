@@ -55,7 +55,7 @@ fn controls_ui(ui: &mut Ui, lab: &LabContext) {
             })
             .on_disabled_hover_text(match (&lab.blocker, run) {
                 (_, Some(_)) => "A run is already active".to_string(),
-                (Some(reason), None) => reason.clone(),
+                (Some(reason), None) => reason.to_string(),
                 (None, None) => String::new(),
             })
             .accessible_name("Train");

@@ -3,7 +3,7 @@
 
 use super::load_experiment;
 use crate::experiment;
-use crate::training::{Command, Event, RunOptions, RunSummary, Trainer};
+use crate::training::{Command, Event, RunOptions, RunSummary, Trainer, TrainingError};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -84,7 +84,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
             Ok(event) => event,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                break Err("the training worker ended without a result".to_string());
+                break Err(TrainingError::NoResult);
             }
         };
         match event {
@@ -136,7 +136,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
         }
     };
     bar.finish_and_clear();
-    let (trained, summary) = result.map_err(anyhow::Error::msg)?;
+    let (trained, summary) = result?;
     experiment::save(&trained, &out)?;
     Ok(report(&summary, &out, args.json))
 }

@@ -1,4 +1,5 @@
-//! Typed architecture errors: which layer, what it received, why it fails, how to fix it.
+//! Typed engine errors: which layer, what it received, why it fails, how to fix it (an
+//! architecture that cannot be built), and saved values that do not fit a model's parameters.
 
 use super::numbers::human_bytes;
 use thiserror::Error;
@@ -82,4 +83,20 @@ impl ArchError {
             _ => None,
         }
     }
+}
+
+/// Why [`Model::set_weights`](super::Model::set_weights) refused a set of parameter values.
+/// Array numbers in messages count from 1.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum WeightsError {
+    #[error("the model has {expected} weight arrays but {got} were given")]
+    Count { expected: usize, got: usize },
+    #[error("weight array {} ({name}) has {got} values, expected {expected}", index + 1)]
+    Size {
+        /// 0-based position in [`Model::params`](super::Model::params) order.
+        index: usize,
+        name: &'static str,
+        got: usize,
+        expected: usize,
+    },
 }

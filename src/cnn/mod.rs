@@ -17,7 +17,7 @@ pub mod summary;
 pub mod tensor;
 pub mod zoo;
 
-pub use error::{ArchError, QuickFix};
+pub use error::{ArchError, QuickFix, WeightsError};
 pub use layers::{Family, Field, Footprint, Incoming, Inferred, Init, Layer, LayerKind, Mode, Param, ParamKind};
 pub use loss::{LossStats, softmax_cross_entropy};
 pub use model::{LayerObserver, Model, Objective, Pass};

@@ -2,7 +2,7 @@
 //! exchange (allocated once per batch size), training steps, and gradients for inspection.
 
 use super::activation::softmax_rows;
-use super::error::ArchError;
+use super::error::{ArchError, WeightsError};
 use super::layers::{Init, Layer, Mode, Param};
 use super::loss::{LossStats, softmax_cross_entropy};
 use super::optim::Optimizer;
@@ -318,29 +318,59 @@ impl Model {
 
     /// Loads values saved by [`Model::weights`]; fails without changing anything if the
     /// number or sizes of the arrays do not match this model.
-    pub fn set_weights(&mut self, weights: &[Vec<f32>]) -> Result<(), String> {
+    pub fn set_weights(&mut self, weights: &[Vec<f32>]) -> Result<(), WeightsError> {
         let mut params = self.params_mut();
         if params.len() != weights.len() {
-            return Err(format!(
-                "the model has {} weight arrays but {} were given",
-                params.len(),
-                weights.len()
-            ));
+            return Err(WeightsError::Count {
+                expected: params.len(),
+                got: weights.len(),
+            });
         }
-        for (i, (p, w)) in params.iter().zip(weights).enumerate() {
+        for (index, (p, w)) in params.iter().zip(weights).enumerate() {
             if p.value.len() != w.len() {
-                return Err(format!(
-                    "weight array {} ({}) has {} values, expected {}",
-                    i + 1,
-                    p.name,
-                    w.len(),
-                    p.value.len()
-                ));
+                return Err(WeightsError::Size {
+                    index,
+                    name: p.name,
+                    got: w.len(),
+                    expected: p.value.len(),
+                });
             }
         }
         for (p, w) in params.iter_mut().zip(weights) {
             p.value.copy_from_slice(w);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cnn::spec::Dense;
+
+    #[test]
+    fn set_weights_names_the_array_that_does_not_fit_and_changes_nothing() {
+        let mut model = Model::build(Shape::flat(4), &[LayerSpec::Dense(Dense::new(3))], Some(3), 1).unwrap();
+        let before = model.weights();
+        assert_eq!(
+            model.set_weights(&before[..1]).unwrap_err().to_string(),
+            "the model has 2 weight arrays but 1 were given"
+        );
+        let mut wrong = before.clone();
+        wrong[1].push(0.0);
+        assert_eq!(
+            model.set_weights(&wrong),
+            Err(WeightsError::Size {
+                index: 1,
+                name: "bias",
+                got: 4,
+                expected: 3
+            })
+        );
+        assert_eq!(
+            model.set_weights(&wrong).unwrap_err().to_string(),
+            "weight array 2 (bias) has 4 values, expected 3"
+        );
+        assert_eq!(model.weights(), before);
     }
 }

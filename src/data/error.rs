@@ -124,6 +124,27 @@ pub enum DataError {
 
     #[error("invalid dataset request: {0}")]
     InvalidRequest(String),
+
+    #[error("cannot read the image {}: {source}", path.display())]
+    Image {
+        path: PathBuf,
+        #[source]
+        source: ImageFileError,
+    },
+}
+
+/// Why one image file could not be read: a warning when loading a folder (the file is skipped),
+/// an error when it is the one picture to classify.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageFileError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Decode(#[from] image::ImageError),
+    #[error("the image decoder crashed on this batch of files")]
+    DecoderCrashed,
+    #[error("not a readable image")]
+    Unreadable,
 }
 
 impl DataError {

@@ -12,7 +12,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader};
 
 use super::dataset::{Dataset, Split};
-use super::error::DataError;
+use super::error::{DataError, ImageFileError};
 
 /// Extensions read as images (case-insensitive).
 pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "bmp", "gif"];
@@ -110,14 +110,9 @@ fn split_dirs(dir: &Path) -> (Option<PathBuf>, Option<PathBuf>) {
     (train, test)
 }
 
-fn decode(path: &Path) -> Result<DynamicImage, String> {
+fn decode(path: &Path) -> Result<DynamicImage, ImageFileError> {
     // Sniff the format from the bytes: a PNG saved as .jpg still loads.
-    ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?
-        .decode()
-        .map_err(|e| e.to_string())
+    Ok(ImageReader::open(path)?.with_guessed_format()?.decode()?)
 }
 
 /// Resizes and converts one image to CHW bytes appended to `out`.
@@ -150,7 +145,7 @@ fn default_shape(first: &DynamicImage) -> (usize, usize, usize) {
 
 /// Decodes `files` on all cores, preserving order; `Err` entries carry
 /// the decoder's message.
-fn decode_all(files: &[PathBuf], shape: (usize, usize, usize)) -> Vec<Result<Vec<u8>, String>> {
+fn decode_all(files: &[PathBuf], shape: (usize, usize, usize)) -> Vec<Result<Vec<u8>, ImageFileError>> {
     let (c, h, w) = shape;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -180,7 +175,7 @@ fn decode_all(files: &[PathBuf], shape: (usize, usize, usize)) -> Vec<Result<Vec
         jobs.into_iter()
             .flat_map(|(n, job)| {
                 job.join()
-                    .unwrap_or_else(|_| vec![Err("the image decoder crashed on this batch of files".to_string()); n])
+                    .unwrap_or_else(|_| (0..n).map(|_| Err(ImageFileError::DecoderCrashed)).collect())
             })
             .collect()
     })
@@ -214,7 +209,7 @@ fn load_split(
         }
         let loaded = match *shape {
             Some(s) => decode_all(&files, s),
-            None => files.iter().map(|_| Err("not a readable image".to_string())).collect(),
+            None => files.iter().map(|_| Err(ImageFileError::Unreadable)).collect(),
         };
         let mut ok = 0usize;
         for (file, result) in files.iter().zip(loaded) {
@@ -378,6 +373,40 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_picture_names_the_file_and_keeps_the_decoder_error() {
+        use std::error::Error;
+        let d = TempDir::new("folder-image");
+        let path = d.path().join("broken.png");
+        fs::write(&path, b"definitely not a png").unwrap();
+        let err = load_image(&path, (1, 4, 4)).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("cannot read the image ") && shown.contains("broken.png: "),
+            "{shown}"
+        );
+        let cause = err.source().expect("the decoder error is the source");
+        assert!(matches!(
+            cause.downcast_ref::<ImageFileError>(),
+            Some(ImageFileError::Decode(_))
+        ));
+        assert!(shown.ends_with(&cause.to_string()), "{shown}");
+        // Every deeper cause is already in the sentence (the CLI prints each cause only once).
+        let mut next = cause.source();
+        while let Some(deeper) = next {
+            assert!(shown.contains(&deeper.to_string()), "{shown} lacks {deeper}");
+            next = deeper.source();
+        }
+        let missing = load_image(&d.path().join("missing.png"), (1, 4, 4)).unwrap_err();
+        assert!(matches!(
+            missing,
+            DataError::Image {
+                source: ImageFileError::Io(_),
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn train_test_layout_and_default_shape() {
         let d = TempDir::new("folder-split");
         let p = d.path();
@@ -402,8 +431,10 @@ mod tests {
 /// Decodes one image file into CHW bytes of shape `(channels, height, width)` (resized and
 /// converted to grayscale or RGB as needed), for predicting on a user's own picture.
 pub fn load_image(path: &Path, (channels, height, width): (usize, usize, usize)) -> Result<Vec<u8>, DataError> {
-    let img = decode(path)
-        .map_err(|e| DataError::InvalidRequest(format!("cannot read the image {}: {e}", path.display())))?;
+    let img = decode(path).map_err(|source| DataError::Image {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut out = Vec::with_capacity(channels * height * width);
     push_chw(&img, channels, height, width, &mut out);
     Ok(out)

@@ -31,7 +31,7 @@ pub use augment::Augmentation;
 pub use batch::{BatchIter, Batcher};
 pub use bundled::{BUNDLED, assets_dir, bundled_shape, describe_bundled, load_bundled};
 pub use dataset::{Dataset, Split, split_validation};
-pub use error::DataError;
+pub use error::{DataError, ImageFileError};
 pub use load::{Format, detect_format, load_path};
 pub use normalize::{Normalization, channel_stats};
 pub use rng::DataRng;

@@ -1,6 +1,7 @@
 //! From an experiment spec to runnable parts: its dataset and its model (fresh, with saved
 //! weights, or with the first layers taken from another experiment and frozen).
 
+use super::error::{SavedWeightsError, TransferError};
 use super::format::{DatasetSource, Experiment, WeightArray};
 use super::io::{self, ExperimentError};
 use crate::cnn::Model;
@@ -23,7 +24,11 @@ pub fn weights_of(model: &Model) -> Vec<WeightArray> {
 }
 
 /// Loads `arrays` into `model`, checking that each matches the layer, name and size it goes to.
-fn apply_weights(model: &mut Model, arrays: &[WeightArray], only_layers_below: Option<usize>) -> Result<(), String> {
+fn apply_weights(
+    model: &mut Model,
+    arrays: &[WeightArray],
+    only_layers_below: Option<usize>,
+) -> Result<(), SavedWeightsError> {
     let mut slots: Vec<(usize, &'static str, Vec<usize>)> = Vec::new();
     for (i, layer) in model.layers().iter().enumerate() {
         for p in layer.params() {
@@ -34,32 +39,31 @@ fn apply_weights(model: &mut Model, arrays: &[WeightArray], only_layers_below: O
     let wanted: Vec<_> = slots.iter().filter(|s| keep(s.0)).collect();
     let given: Vec<_> = arrays.iter().filter(|a| keep(a.layer)).collect();
     if wanted.len() != given.len() {
-        return Err(format!(
-            "the model has {} weight arrays, the file {}",
-            wanted.len(),
-            given.len()
-        ));
+        return Err(SavedWeightsError::Count {
+            model: wanted.len(),
+            file: given.len(),
+        });
     }
     let mut decoded = Vec::with_capacity(given.len());
     for ((layer, name, dims), array) in wanted.iter().map(|s| (s.0, s.1, &s.2)).zip(&given) {
         if array.layer != layer || array.name != name || &array.dims != dims {
-            return Err(format!(
-                "layer {} {name} {:?} does not match the saved layer {} {} {:?}",
-                layer + 1,
-                dims,
-                array.layer + 1,
-                array.name,
-                array.dims
-            ));
+            return Err(SavedWeightsError::Mismatch {
+                layer,
+                name,
+                dims: dims.clone(),
+                saved_layer: array.layer,
+                saved_name: array.name.clone(),
+                saved_dims: array.dims.clone(),
+            });
         }
         let values = array.decode()?;
         if values.len() != dims.iter().product::<usize>() {
-            return Err(format!(
-                "layer {} {name} holds {} values, expected {}",
-                layer + 1,
-                values.len(),
-                dims.iter().product::<usize>()
-            ));
+            return Err(SavedWeightsError::Size {
+                layer,
+                name,
+                got: values.len(),
+                expected: dims.iter().product::<usize>(),
+            });
         }
         decoded.push(values);
     }
@@ -106,33 +110,28 @@ impl Experiment {
             apply_weights(&mut model, arrays, None).map_err(ExperimentError::Weights)?;
         } else if let Some(transfer) = &self.transfer {
             let path = Self::resolve(&transfer.from, base_dir);
-            let fail = |message: String| ExperimentError::Transfer {
+            let fail = |problem: TransferError| ExperimentError::Transfer {
                 path: path.clone(),
-                message,
+                problem: Box::new(problem),
             };
             let source = io::load(&path)?;
-            let arrays = source
-                .weights
-                .as_ref()
-                .ok_or_else(|| fail("that experiment has not been trained yet: train it first".into()))?;
+            let arrays = source.weights.as_ref().ok_or_else(|| fail(TransferError::Untrained))?;
             if transfer.layers > self.layers.len() || transfer.layers > source.layers.len() {
-                return Err(fail(format!(
-                    "cannot take {} layers from a model of {}",
-                    transfer.layers,
-                    source.layers.len()
-                )));
+                return Err(fail(TransferError::TooManyLayers {
+                    wanted: transfer.layers,
+                    available: source.layers.len(),
+                }));
             }
             for i in 0..transfer.layers {
                 if source.layers[i].kind() != self.layers[i].kind() {
-                    return Err(fail(format!(
-                        "layer {} is {} there but {} here; the transferred layers must be the same",
-                        i + 1,
-                        source.layers[i].kind(),
-                        self.layers[i].kind()
-                    )));
+                    return Err(fail(TransferError::KindMismatch {
+                        layer: i,
+                        there: source.layers[i].kind(),
+                        here: self.layers[i].kind(),
+                    }));
                 }
             }
-            apply_weights(&mut model, arrays, Some(transfer.layers)).map_err(fail)?;
+            apply_weights(&mut model, arrays, Some(transfer.layers)).map_err(|e| fail(e.into()))?;
         }
         Ok(model)
     }
@@ -200,4 +199,47 @@ fn align_classes(mut dataset: Dataset, names: &[String]) -> Result<Dataset, Expe
     }
     dataset.class_names = names.to_vec();
     Ok(dataset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn a_damaged_weights_section_reads_as_one_sentence_with_its_cause_kept() {
+        let cause = crate::experiment::codec::decode_f32("not base64!").unwrap_err();
+        let err = ExperimentError::Weights(SavedWeightsError::Decode(cause.clone()));
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("the saved weights do not fit this model: weights are not valid base64 ("),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with("); retrain, or remove the `weights` section"),
+            "{shown}"
+        );
+        // The chain is typed all the way down: each cause's text is already in the sentence.
+        let source = err.source().expect("the weights error is the source");
+        assert_eq!(source.to_string(), cause.to_string());
+        assert!(shown.contains(&source.to_string()));
+    }
+
+    #[test]
+    fn transfer_problems_name_the_file_and_the_layer() {
+        let err = ExperimentError::Transfer {
+            path: PathBuf::from("lenet.ron"),
+            problem: Box::new(TransferError::KindMismatch {
+                layer: 1,
+                there: "MaxPooling2D",
+                here: "Conv2D",
+            }),
+        };
+        assert_eq!(
+            err.to_string(),
+            "transfer learning from lenet.ron: layer 2 is MaxPooling2D there but Conv2D here; the transferred layers must be the same"
+        );
+        let weights = TransferError::from(SavedWeightsError::Count { model: 4, file: 2 });
+        assert_eq!(weights.to_string(), "the model has 4 weight arrays, the file 2");
+    }
 }

@@ -2,21 +2,26 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use thiserror::Error;
+
+/// Why saved text does not decode to f32 values.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum CodecError {
+    #[error("weights are not valid base64 ({0})")]
+    Base64(#[from] base64::DecodeError),
+    #[error("weights hold {0} bytes, not a whole number of 4-byte floats")]
+    PartialFloat(usize),
+}
 
 pub fn encode_f32(values: &[f32]) -> String {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     STANDARD.encode(bytes)
 }
 
-pub fn decode_f32(text: &str) -> Result<Vec<f32>, String> {
-    let bytes = STANDARD
-        .decode(text.trim())
-        .map_err(|e| format!("weights are not valid base64 ({e})"))?;
+pub fn decode_f32(text: &str) -> Result<Vec<f32>, CodecError> {
+    let bytes = STANDARD.decode(text.trim())?;
     if bytes.len() % 4 != 0 {
-        return Err(format!(
-            "weights hold {} bytes, not a whole number of 4-byte floats",
-            bytes.len()
-        ));
+        return Err(CodecError::PartialFloat(bytes.len()));
     }
     Ok(bytes
         .chunks_exact(4)
@@ -36,7 +41,14 @@ mod tests {
             v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
             back.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
         );
-        assert!(decode_f32("abc$").is_err());
-        assert!(decode_f32("AAAA").unwrap_err().contains("4-byte"));
+        assert!(matches!(decode_f32("abc$"), Err(CodecError::Base64(_))));
+        assert!(
+            decode_f32("abc$")
+                .unwrap_err()
+                .to_string()
+                .starts_with("weights are not valid base64 (")
+        );
+        assert_eq!(decode_f32("AAAA"), Err(CodecError::PartialFloat(3)));
+        assert!(decode_f32("AAAA").unwrap_err().to_string().contains("4-byte"));
     }
 }

@@ -2,7 +2,7 @@
 //! weights, the history and per-epoch filter snapshots. Versioned; missing optional fields take
 //! their defaults so hand-written files stay short.
 
-use super::codec;
+use super::codec::{self, CodecError};
 use crate::cnn::{LayerSpec, LrSchedule, OptimizerKind, OptimizerState, Shape};
 use crate::data::{Augmentation, Normalization, SyntheticSpec};
 use serde::{Deserialize, Serialize};
@@ -226,7 +226,7 @@ impl WeightArray {
         }
     }
 
-    pub fn decode(&self) -> Result<Vec<f32>, String> {
+    pub fn decode(&self) -> Result<Vec<f32>, CodecError> {
         codec::decode_f32(&self.data)
     }
 }
@@ -300,7 +300,7 @@ impl ResumeState {
         }
     }
 
-    pub fn decode(&self) -> Result<OptimizerState, String> {
+    pub fn decode(&self) -> Result<OptimizerState, CodecError> {
         Ok(OptimizerState {
             iterations: self.iterations,
             m: self.m.iter().map(|s| codec::decode_f32(s)).collect::<Result<_, _>>()?,

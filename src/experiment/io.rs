@@ -1,5 +1,6 @@
 //! Reading and writing experiment files: precise parse errors, version checks, atomic saves.
 
+use super::error::{SavedWeightsError, TransferError};
 use super::format::{Experiment, FORMAT_VERSION};
 use ron::extensions::Extensions;
 use ron::ser::PrettyConfig;
@@ -27,9 +28,15 @@ pub enum ExperimentError {
     #[error("cannot save {}: {source}; the previous file is unchanged", path.display())]
     Write { path: PathBuf, source: std::io::Error },
     #[error("the saved weights do not fit this model: {0}; retrain, or remove the `weights` section")]
-    Weights(String),
-    #[error("transfer learning from {}: {message}", path.display())]
-    Transfer { path: PathBuf, message: String },
+    Weights(#[source] SavedWeightsError),
+    #[error("transfer learning from {}: {problem}", path.display())]
+    Transfer {
+        path: PathBuf,
+        /// Boxed: a layer mismatch carries both layers' names and dimensions, and every
+        /// `Result` of this module would otherwise be that large.
+        #[source]
+        problem: Box<TransferError>,
+    },
     #[error(transparent)]
     Model(#[from] crate::cnn::ArchError),
     #[error(transparent)]

@@ -4,12 +4,15 @@
 pub mod build;
 pub mod codec;
 pub mod edit;
+pub mod error;
 pub mod format;
 pub mod io;
 pub mod trained;
 
 pub use build::{load_dataset, weights_of};
+pub use codec::CodecError;
 pub use edit::{Edit, EditError};
+pub use error::{SavedWeightsError, TransferError};
 pub use format::*;
 pub use io::{ExperimentError, base_dir, load, parse, save, to_text};
 pub use trained::{SetupError, TrainedArrays};

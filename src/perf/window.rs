@@ -53,7 +53,7 @@ fn headless(experiment: &Experiment, base_dir: &Path, seconds: Duration) -> Resu
                     return Ok(result);
                 }
             }
-            Ok(Event::Finished(Err(message))) => return Err(message),
+            Ok(Event::Finished(Err(message))) => return Err(message.to_string()),
             Ok(Event::Finished(Ok(_))) => return Err(ended_early()),
             Ok(Event::Diverged(message)) => return Err(message),
             Ok(_) => {}
@@ -168,7 +168,8 @@ fn window(file: &Path, seconds: Duration, batch_size: usize, input: bool) -> Res
         file: Some(file.to_path_buf()),
         observer: Some(Box::new(bench)),
         ..LaunchOptions::default()
-    })?;
+    })
+    .map_err(|e| e.to_string())?;
     let result = outcome.lock().map_err(|_| "the window crashed".to_string())?.take();
     result.unwrap_or_else(|| Err("the window closed before the measurement was over".into()))
 }

@@ -1,5 +1,6 @@
 //! What goes into the training worker (commands) and what comes out (events).
 
+use super::error::TrainingError;
 use crate::experiment::{EpochRecord, Experiment};
 
 /// Sent to the worker; obeyed between batches.
@@ -90,5 +91,5 @@ pub enum Event {
     Diverged(String),
     /// The last event of every run: the updated experiment (weights, history, resume state)
     /// and a summary, or an error that names the problem.
-    Finished(Result<Box<(Experiment, RunSummary)>, String>),
+    Finished(Result<Box<(Experiment, RunSummary)>, TrainingError>),
 }

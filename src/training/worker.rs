@@ -2,6 +2,7 @@
 //! between batches and streams events. The CLI's progress bar and the app's plots are two
 //! listeners of the same loop.
 
+use super::error::TrainingError;
 use super::evaluate::evaluate;
 use super::events::{Command, Event, Progress, RunSummary};
 use crate::cnn::{Model, Optimizer, Shape, Tensor};
@@ -46,21 +47,18 @@ impl Trainer {
     pub fn spawn(experiment: Experiment, options: RunOptions) -> std::io::Result<Trainer> {
         let (command_tx, command_rx) = mpsc::channel();
         let (event_tx, event_rx) = mpsc::sync_channel(EVENT_QUEUE);
-        let thread = std::thread::Builder::new().name("cnn-lab-trainer".into()).spawn(move || {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run(experiment, options, &command_rx, &event_tx)
-            }));
-            let result = match outcome {
-                Ok(result) => result.map(Box::new),
-                Err(panic) => {
-                    let what = panic_message(panic.as_ref());
-                    Err(format!(
-                        "the training worker crashed ({what}); the experiment in the editor is unchanged: save it, and please report this"
-                    ))
-                }
-            };
-            let _ = event_tx.send(Event::Finished(result));
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("cnn-lab-trainer".into())
+            .spawn(move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(experiment, options, &command_rx, &event_tx)
+                }));
+                let result = match outcome {
+                    Ok(result) => result.map(Box::new),
+                    Err(panic) => Err(TrainingError::Panicked(panic_message(panic.as_ref()))),
+                };
+                let _ = event_tx.send(Event::Finished(result));
+            })?;
         Ok(Trainer {
             commands: command_tx,
             events: event_rx,
@@ -87,14 +85,14 @@ impl Trainer {
     }
 
     /// Reads events until `Finished` and returns its result (the CLI and tests use this).
-    pub fn wait(self, mut on_event: impl FnMut(&Event)) -> Result<(Experiment, RunSummary), String> {
+    pub fn wait(self, mut on_event: impl FnMut(&Event)) -> Result<(Experiment, RunSummary), TrainingError> {
         while let Some(event) = self.recv() {
             on_event(&event);
             if let Event::Finished(result) = event {
                 return result.map(|b| *b);
             }
         }
-        Err("the training worker ended without a result".into())
+        Err(TrainingError::NoResult)
     }
 }
 
@@ -238,7 +236,7 @@ fn run(
     options: RunOptions,
     commands: &Receiver<Command>,
     events: &SyncSender<Event>,
-) -> Result<(Experiment, RunSummary), String> {
+) -> Result<(Experiment, RunSummary), TrainingError> {
     let started = Instant::now();
     if let Some(seed) = options.seed {
         experiment.seed = seed;
@@ -246,7 +244,7 @@ fn run(
     if options.fresh {
         experiment.forget_training();
     }
-    experiment.training.check().map_err(|e| e.to_string())?;
+    experiment.training.check()?;
     let mut worker = Worker {
         commands,
         events,
@@ -262,12 +260,10 @@ fn run(
             .as_ref()
             .map_or_else(|| experiment.dataset.label(), |p| p.display().to_string())
     )));
-    let dataset = load_dataset(&experiment, &options.base_dir, options.data.as_deref()).map_err(|e| e.to_string())?;
+    let dataset = load_dataset(&experiment, &options.base_dir, options.data.as_deref())?;
     let input: Shape = experiment.input.shape();
     let classes = dataset.num_classes();
-    let mut model = experiment
-        .build_model(classes, &options.base_dir)
-        .map_err(|e| e.to_string())?;
+    let mut model = experiment.build_model(classes, &options.base_dir)?;
     experiment.class_names = dataset.class_names.clone();
     let t = experiment.training.clone();
     let (mut train, val) = split_validation(&dataset.train, t.validation_split, experiment.seed);
@@ -278,10 +274,9 @@ fn run(
         train = split_validation(&train, dropped, experiment.seed ^ 0x5EED).0;
     }
     if train.is_empty() {
-        return Err(format!(
-            "the {} data has no training images left after the validation split",
-            experiment.dataset.label()
-        ));
+        return Err(TrainingError::NoTrainingImages {
+            dataset: experiment.dataset.label(),
+        });
     }
     let mut optimizer = Optimizer::new(t.optimizer.clone(), t.weight_decay);
     let done = experiment.history.len();
@@ -293,12 +288,11 @@ fn run(
     };
     let mut resume_position = None;
     if let Some(resume) = experiment.resume.take().filter(|_| experiment.weights.is_some()) {
-        optimizer.state = resume.decode()?;
+        optimizer.state = resume.decode().map_err(TrainingError::Resume)?;
         resume_position = resume.position.clone();
     }
     let (h, w) = input.spatial();
-    let batcher = Batcher::new(&train, (input.channels(), h, w), t.batch_size)
-        .map_err(|e| e.to_string())?
+    let batcher = Batcher::new(&train, (input.channels(), h, w), t.batch_size)?
         .shuffle(experiment.seed)
         .normalization(&t.normalization)
         .augmentation(t.augmentation.clone());
@@ -312,7 +306,7 @@ fn run(
         test_samples: dataset.test.as_ref().map_or(0, Split::len),
         class_names: dataset.class_names.clone(),
     }) {
-        return Err("nobody is listening to the trainer".into());
+        return Err(TrainingError::NobodyListening);
     }
     if experiment.filter_snapshots.is_empty() {
         if let Some(s) = filter_snapshot(&model, 0) {
@@ -376,8 +370,7 @@ fn run(
             );
             model.weights_into(&mut candidate);
             let step_start = Instant::now();
-            let x = Tensor::from_vec(n, input, std::mem::take(&mut images))
-                .ok_or("a batch does not match the input shape")?;
+            let x = Tensor::from_vec(n, input, std::mem::take(&mut images)).ok_or(TrainingError::BatchShape)?;
             let stats = model.train_step(&x, &labels, &mut optimizer, lr);
             images = x.into_vec();
             let step_secs = step_start.elapsed().as_secs_f64();
@@ -443,7 +436,7 @@ fn run(
         let val_eval = if val.is_empty() {
             None
         } else {
-            Some(evaluate(&mut model, &val, input, &t.normalization).map_err(|e| e.to_string())?)
+            Some(evaluate(&mut model, &val, input, &t.normalization)?)
         };
         let record = EpochRecord {
             epoch,
@@ -492,11 +485,7 @@ fn run(
     let test_accuracy = match &dataset.test {
         Some(test) if !test.is_empty() => {
             worker.emit(Event::Preparing("scoring the test split".into()));
-            Some(
-                evaluate(&mut model, test, input, &t.normalization)
-                    .map_err(|e| e.to_string())?
-                    .accuracy,
-            )
+            Some(evaluate(&mut model, test, input, &t.normalization)?.accuracy)
         }
         _ => None,
     };

@@ -10,7 +10,7 @@ use cnn_lab::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
 use cnn_lab::cnn::{LayerSpec, OptimizerKind};
 use cnn_lab::data::SyntheticSpec;
 use cnn_lab::experiment::{self, DatasetSource, Experiment, Input, Training};
-use cnn_lab::training::{Event, RunOptions, RunSummary, Trainer};
+use cnn_lab::training::{Event, RunOptions, RunSummary, Trainer, TrainingError};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::path::{Path, PathBuf};
@@ -125,7 +125,7 @@ pub const TINY_BATCHES: usize = 9;
 pub fn run_collect(
     experiment: Experiment,
     options: RunOptions,
-) -> (Vec<Event>, Result<(Experiment, RunSummary), String>) {
+) -> (Vec<Event>, Result<(Experiment, RunSummary), TrainingError>) {
     let trainer = Trainer::spawn(experiment, options).unwrap();
     let mut events = Vec::new();
     let result = trainer.wait(|e| events.push(e.clone()));

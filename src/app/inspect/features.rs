@@ -204,7 +204,7 @@ impl FeaturesView {
                 });
             }
             Some(Err(error)) => {
-                self.error = Some(error);
+                self.error = Some(error.to_string());
                 // Let the same input be asked again.
                 self.requested = None;
             }

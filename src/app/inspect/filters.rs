@@ -396,7 +396,7 @@ impl FiltersView {
         if let Some(job) = &mut run.job
             && let Some(result) = job.poll()
         {
-            run.error = result.err();
+            run.error = result.err().map(|e| e.to_string());
             run.job = None;
         }
         let Ok(results) = run.results.lock() else {

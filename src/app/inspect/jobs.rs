@@ -1,7 +1,12 @@
 //! Background work for the inspection views. Each job runs on its own thread with a progress
 //! counter and a cancel flag; the UI polls it once per frame and never waits. A job that panics
-//! becomes an error message, and dropping a job cancels it.
+//! becomes an error, and dropping a job cancels it.
+//!
+//! Jobs fail with `anyhow::Error`: this is the app's edge, where a failure (a typed error from
+//! the engine or the data, a panic, a thread that could not start) is only ever shown, by its
+//! `Display` (the typed errors already quote their causes), in the view that asked.
 
+use anyhow::anyhow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,7 +36,7 @@ impl JobHandle {
 }
 
 pub struct Job<T> {
-    rx: Receiver<Result<T, String>>,
+    rx: Receiver<anyhow::Result<T>>,
     done: Arc<AtomicUsize>,
     total: usize,
     cancel: Arc<AtomicBool>,
@@ -46,7 +51,7 @@ impl<T: Send + 'static> Job<T> {
         label: impl Into<String>,
         total: usize,
         repaint: Option<egui::Context>,
-        work: impl FnOnce(&JobHandle) -> Result<T, String> + Send + 'static,
+        work: impl FnOnce(&JobHandle) -> anyhow::Result<T> + Send + 'static,
     ) -> Self {
         let label = label.into();
         let (tx, rx) = channel();
@@ -63,7 +68,7 @@ impl<T: Send + 'static> Job<T> {
             .spawn(move || {
                 let result = catch_unwind(AssertUnwindSafe(|| work(&handle))).unwrap_or_else(|panic| {
                     let why = crate::training::panic_message(panic.as_ref());
-                    Err(format!(
+                    Err(anyhow!(
                         "{what} crashed ({why}); the app is fine, try again or report it"
                     ))
                 });
@@ -78,7 +83,7 @@ impl<T: Send + 'static> Job<T> {
             Err(e) => {
                 // No thread: deliver the failure through the normal path.
                 let (tx, rx) = channel();
-                let _ = tx.send(Err(format!("cannot start a background thread: {e}")));
+                let _ = tx.send(Err(anyhow!("cannot start a background thread: {e}")));
                 rx
             }
         };
@@ -92,11 +97,11 @@ impl<T: Send + 'static> Job<T> {
     }
 
     /// The result, once: `None` while the job runs.
-    pub fn poll(&mut self) -> Option<Result<T, String>> {
+    pub fn poll(&mut self) -> Option<anyhow::Result<T>> {
         match self.rx.try_recv() {
             Ok(result) => Some(result),
             Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err(format!("{} stopped without a result", self.label))),
+            Err(TryRecvError::Disconnected) => Some(Err(anyhow!("{} stopped without a result", self.label))),
         }
     }
 
@@ -140,7 +145,7 @@ impl<Req, T: Send + 'static> Latest<Req, T> {
     }
 
     /// Starts the waiting request if nothing runs, and returns a finished result if there is one.
-    pub fn poll(&mut self, start: impl FnOnce(Req) -> Job<T>) -> Option<Result<T, String>> {
+    pub fn poll(&mut self, start: impl FnOnce(Req) -> Job<T>) -> Option<anyhow::Result<T>> {
         let finished = self.running.as_mut().and_then(Job::poll);
         if finished.is_some() {
             self.running = None;

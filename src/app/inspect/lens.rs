@@ -98,9 +98,8 @@ impl Lens {
     }
 
     /// A model with this lens's weights, for one job.
-    pub fn model(&self) -> Result<Model, String> {
-        let mut model =
-            Model::build(self.input, &self.specs, Some(self.classes), self.seed).map_err(|e| e.to_string())?;
+    pub fn model(&self) -> anyhow::Result<Model> {
+        let mut model = Model::build(self.input, &self.specs, Some(self.classes), self.seed)?;
         model.set_weights(&self.weights)?;
         Ok(model)
     }
@@ -180,14 +179,14 @@ pub(super) fn prepare(
     experiment: Experiment,
     base_dir: PathBuf,
     cached: Option<(String, Arc<Dataset>)>,
-) -> Result<Prepared, String> {
+) -> anyhow::Result<Prepared> {
     let key = dataset_key(&experiment);
     let dataset = match cached {
         Some((k, d)) if k == key => d,
-        _ => Arc::new(load_dataset(&experiment, &base_dir, None).map_err(|e| e.to_string())?),
+        _ => Arc::new(load_dataset(&experiment, &base_dir, None)?),
     };
     let classes = experiment.classes().unwrap_or_else(|| dataset.num_classes());
-    let model = experiment.build_model(classes, &base_dir).map_err(|e| e.to_string())?;
+    let model = experiment.build_model(classes, &base_dir)?;
     let names = if experiment.class_names.len() == classes {
         experiment.class_names.clone()
     } else {

@@ -98,7 +98,7 @@ fn heat_image(heat: &[f32], w: usize, h: usize) -> ColorImage {
 }
 
 /// Everything the view shows for one input, off the UI thread.
-pub fn compute(request: Request) -> Result<Computed, String> {
+pub fn compute(request: Request) -> anyhow::Result<Computed> {
     let lens = &request.lens;
     let mut model = lens.model()?;
     let x = lens.input_from_pixels(&request.pixels);

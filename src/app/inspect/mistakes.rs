@@ -62,7 +62,7 @@ impl MistakesView {
         let job = Job::spawn("scoring the test split", 1, Some(ctx.clone()), move |_| {
             let (split_name, split) = browse_split(&dataset);
             let mut model = lens.model()?;
-            let evaluation = evaluate(&mut model, split, lens.input, &lens.normalization).map_err(|e| e.to_string())?;
+            let evaluation = evaluate(&mut model, split, lens.input, &lens.normalization)?;
             Ok(Scored {
                 at: Instant::now(),
                 lens_id: lens.id,
@@ -92,7 +92,7 @@ impl MistakesView {
                     self.members = None;
                     self.error = None;
                 }
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.to_string()),
             }
         }
         let Some(dataset) = dataset else {

@@ -121,7 +121,7 @@ impl Inspector {
                 }
                 Err(problem) => {
                     self.lens = None;
-                    self.problem = Some(problem);
+                    self.problem = Some(problem.to_string());
                 }
             }
         }
