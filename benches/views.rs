@@ -8,7 +8,7 @@
 //! first frame (the one that opens the view), median, 95th percentile and worst frame, and
 //! training images/s over the same seconds.
 
-use cnn_lab::app::inspect::View;
+use cnn_lab::app::rooms::View;
 use cnn_lab::app::{AppCommand, AppState, LabApp, LaunchOptions};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;

@@ -27,16 +27,16 @@ struct Cli {
     /// With --screenshot the view also shows itself off (maximizes the filters, draws a digit,
     /// opens the most-confused cell).
     #[arg(long, value_name = "VIEW", value_parser = parse_view, help = view_help())]
-    view: Option<cnn_lab::app::inspect::View>,
+    view: Option<cnn_lab::app::rooms::View>,
 }
 
-fn parse_view(name: &str) -> Result<cnn_lab::app::inspect::View, String> {
-    use cnn_lab::app::inspect::View;
+fn parse_view(name: &str) -> Result<cnn_lab::app::rooms::View, String> {
+    use cnn_lab::app::rooms::View;
     View::parse(name).ok_or_else(|| format!("unknown view \"{name}\"; use {}", View::choices()))
 }
 
 fn view_help() -> String {
-    format!("Open this view: {}", cnn_lab::app::inspect::View::choices())
+    format!("Open this view: {}", cnn_lab::app::rooms::View::choices())
 }
 
 // A headless task (without one, the app opens).

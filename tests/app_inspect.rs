@@ -4,7 +4,7 @@
 
 mod support;
 
-use cnn_lab::app::inspect::{InputSource, View, Weights};
+use cnn_lab::app::rooms::{InputSource, View, Weights};
 use egui_kittest::kittest::Queryable;
 use std::time::Duration;
 use support::app::{app_on, step_until};

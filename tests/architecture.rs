@@ -50,7 +50,7 @@ fn no_source_file_is_over_700_lines() {
     );
 }
 
-/// The module path of a file: `src/app/inspect/maps.rs` → `["app", "inspect", "maps"]`;
+/// The module path of a file: `src/app/rooms/maps.rs` → `["app", "rooms", "maps"]`;
 /// `mod.rs`, `lib.rs` and `main.rs` stand for their folder.
 fn module_path(file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src()).unwrap();

@@ -7,7 +7,7 @@ mod support;
 use cnn_lab::cnn::{LrSchedule, OptimizerKind};
 use cnn_lab::data::SHAPE_CLASSES;
 use cnn_lab::experiment::{DatasetSource, Experiment};
-use cnn_lab::training::{Command, Event, Progress, RunOptions, Trainer, TrainingError};
+use cnn_lab::training::{Control, Event, Progress, RunOptions, Trainer, TrainingError};
 use std::time::Duration;
 use support::*;
 
@@ -97,7 +97,7 @@ fn spawn_paused(e: Experiment) -> PausedAt {
         .and_then(|r| r.position.as_ref())
         .map_or(0, |p| p.batches_done);
     let trainer = Trainer::spawn(e, RunOptions::default()).unwrap();
-    trainer.send(Command::Pause);
+    trainer.send(Control::Pause);
     let (before, at) = until_paused(&trainer);
     assert!(
         matches!(before.as_slice(), [Event::Preparing(_), Event::Started { .. }, ..]),
@@ -136,12 +136,12 @@ fn spawn_paused_in_first_epoch(e: Experiment) -> PausedAt {
 
 /// One Step: the events it caused and where it paused again.
 fn step(trainer: &Trainer) -> (Vec<Event>, Progress) {
-    trainer.send(Command::Step);
+    trainer.send(Control::Step);
     until_paused(trainer)
 }
 
 fn stop(trainer: Trainer) -> (Experiment, cnn_lab::training::RunSummary) {
-    trainer.send(Command::Stop);
+    trainer.send(Control::Stop);
     trainer.wait(|_| {}).unwrap()
 }
 
@@ -252,7 +252,7 @@ fn pause_stops_the_batches_and_resume_continues_them() {
     let quiet = quiet_events(&trainer);
     assert!(quiet.is_empty(), "a paused worker sends nothing: {quiet:?}");
 
-    trainer.send(Command::Resume);
+    trainer.send(Control::Resume);
     assert!(matches!(next(&trainer), Event::Resumed));
     let mut seen = Vec::new();
     while batches(&seen).len() < 3 {
@@ -267,7 +267,7 @@ fn pause_stops_the_batches_and_resume_continues_them() {
     );
 
     // Pausing a running worker: a Paused event, then silence.
-    trainer.send(Command::Pause);
+    trainer.send(Control::Pause);
     let (before, at) = until_paused(&trainer);
     let last = batches(&before).last().map(|(p, _)| *p);
     if let Some(last) = last {
@@ -279,7 +279,7 @@ fn pause_stops_the_batches_and_resume_continues_them() {
     let quiet = quiet_events(&trainer);
     assert!(batches(&quiet).is_empty(), "no batches while paused: {quiet:?}");
 
-    trainer.send(Command::Resume);
+    trainer.send(Control::Resume);
     assert!(matches!(next(&trainer), Event::Resumed));
     let mut seen = Vec::new();
     while batches(&seen).len() < 2 {
@@ -353,7 +353,7 @@ fn step_runs_one_batch_per_step_across_an_epoch_boundary() {
 #[test]
 fn request_weights_sends_the_current_weights_after_the_next_batch() {
     let PausedAt { trainer, at, .. } = spawn_paused_in_first_epoch(long_epochs());
-    trainer.send(Command::RequestWeights);
+    trainer.send(Control::RequestWeights);
     let (events, _) = step(&trainer);
     let values = match events.as_slice() {
         [Event::Batch { progress: b, .. }, Event::Weights { progress: w, values }] => {
@@ -377,15 +377,15 @@ fn set_learning_rate_changes_the_rate_of_the_next_batches() {
         b[0].1
     };
     assert_eq!(lr_of_step(&trainer), 0.01);
-    trainer.send(Command::SetLearningRate(0.002));
+    trainer.send(Control::SetLearningRate(0.002));
     assert_eq!(lr_of_step(&trainer), 0.002);
     // Nonsense rates are ignored.
     for bad in [f32::NAN, f32::INFINITY, -1.0, 0.0] {
-        trainer.send(Command::SetLearningRate(bad));
+        trainer.send(Control::SetLearningRate(bad));
     }
     assert_eq!(lr_of_step(&trainer), 0.002);
     // The epoch record shows the new rate too.
-    trainer.send(Command::Resume);
+    trainer.send(Control::Resume);
     let record = loop {
         if let Event::Epoch(r) = next(&trainer) {
             break r;
@@ -408,7 +408,7 @@ fn set_learning_rate_changes_the_base_of_the_schedule() {
     let (p, lr) = batches(&events)[0];
     assert_eq!(lr, expected(0.01, p));
     assert!(lr < 0.01, "the cosine has started to fall: {lr}");
-    trainer.send(Command::SetLearningRate(0.5));
+    trainer.send(Control::SetLearningRate(0.5));
     let (events, _) = step(&trainer);
     let (p, lr) = batches(&events)[0];
     assert_eq!(lr, expected(0.5, p));
@@ -716,7 +716,7 @@ fn a_crash_in_the_worker_becomes_an_error_and_the_caller_carries_on() {
             break;
         }
     }
-    trainer.send(Command::InjectPanic);
+    trainer.send(Control::InjectPanic);
     let result = trainer.wait(|_| {});
     let error = result.expect_err("the crash is an error");
     assert!(matches!(error, TrainingError::Panicked(_)), "{error:?}");

@@ -3,10 +3,10 @@
 
 use super::commands::AppCommand;
 use super::dialogs::{FileDialog, Purpose};
-use super::run::{Curves, TrainingRun};
+use super::training_run::{Curves, TrainingRun};
 use super::{Document, LabApp, MAX_RECENT, Pending, plots};
 use crate::experiment::Edit;
-use crate::training::{Command, RunOptions};
+use crate::training::{Control, RunOptions};
 use std::path::Path;
 
 impl LabApp {
@@ -72,16 +72,16 @@ impl LabApp {
             AppCommand::ConfirmCancel => self.pending = None,
             AppCommand::DismissError => self.error = None,
             AppCommand::StartTraining => self.start_training(false),
-            AppCommand::Pause => self.send_to_run(Command::Pause),
-            AppCommand::Resume => self.send_to_run(Command::Resume),
+            AppCommand::Pause => self.send_to_run(Control::Pause),
+            AppCommand::Resume => self.send_to_run(Control::Resume),
             AppCommand::Stop => {
                 if self.run.is_some() {
                     self.status.info("Stopping after the current batch…");
                 }
-                self.send_to_run(Command::Stop);
+                self.send_to_run(Control::Stop);
             }
             AppCommand::Step => match &self.run {
-                Some(run) => run.send(Command::Step),
+                Some(run) => run.send(Control::Step),
                 None => self.start_training(true),
             },
             AppCommand::ShowView(view) => self.inspector.view = view,
@@ -103,7 +103,7 @@ impl LabApp {
             if let Edit::SetTraining(training) = &edit
                 && training.learning_rate != self.doc.experiment().training.learning_rate
             {
-                run.send(Command::SetLearningRate(training.learning_rate));
+                run.send(Control::SetLearningRate(training.learning_rate));
             }
         }
         let resets = matches!(edit, Edit::ResetWeights);
@@ -271,8 +271,8 @@ impl LabApp {
         match TrainingRun::start(self.doc.experiment().clone(), options) {
             Ok(run) => {
                 if paused {
-                    run.send(Command::Pause);
-                    run.send(Command::Step);
+                    run.send(Control::Pause);
+                    run.send(Control::Step);
                 }
                 if fresh {
                     self.curves = Curves::default();
@@ -291,7 +291,7 @@ impl LabApp {
         }
     }
 
-    fn send_to_run(&mut self, command: Command) {
+    fn send_to_run(&mut self, command: Control) {
         match &self.run {
             Some(run) => run.send(command),
             None => self.status.info("No training run is active"),

@@ -52,7 +52,7 @@ pub enum AppCommand {
     Step,
     SetDarkMode(bool),
     /// Switch the central area to a room (model editor, filters, feature maps, mistakes).
-    ShowView(super::inspect::View),
+    ShowView(super::rooms::View),
     ShowTrainingPanel(bool),
 }
 

@@ -2,7 +2,7 @@
 //! depend on this, never on `LabApp` itself.
 
 use super::commands::CommandQueue;
-use super::run::{Curves, TrainingRun};
+use super::training_run::{Curves, TrainingRun};
 use crate::cnn::Analysis;
 use crate::experiment::{EpochRecord, Experiment};
 use crate::training::{RunSummary, TrainingError};

@@ -3,7 +3,7 @@
 
 use super::commands::AppCommand;
 use super::dialogs;
-use super::run::Notice;
+use super::training_run::Notice;
 use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, menu};
 use crate::experiment::{EpochRecord, Experiment};
 use crate::training::{RunSummary, TrainingError};

@@ -2,7 +2,7 @@
 
 use super::commands::AppCommand;
 use super::context::LabContext;
-use super::inspect::View;
+use super::rooms::View;
 use crate::experiment::Edit;
 use egui::{Button, Key, KeyboardShortcut, Modifiers, Ui};
 

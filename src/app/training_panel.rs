@@ -5,7 +5,7 @@
 use super::commands::AppCommand;
 use super::context::LabContext;
 use super::layer_fields::drag;
-use super::run::{Phase, format_duration};
+use super::training_run::{Phase, format_duration};
 use crate::cnn::{LrSchedule, OptimizerKind};
 use crate::experiment::Edit;
 use crate::experiment::Training;

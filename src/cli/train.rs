@@ -3,7 +3,7 @@
 
 use super::load_experiment;
 use crate::experiment;
-use crate::training::{Command, Event, RunOptions, RunSummary, Trainer, TrainingError};
+use crate::training::{Control, Event, RunOptions, RunSummary, Trainer, TrainingError};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -76,7 +76,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
     let mut stop_sent = false;
     let result = loop {
         if interrupted.load(Ordering::SeqCst) && !stop_sent {
-            trainer.send(Command::Stop);
+            trainer.send(Control::Stop);
             stop_sent = true;
             say("stopping after this batch (Ctrl-C); the run so far will be saved".into());
         }

@@ -1,11 +1,11 @@
-//! What goes into the training worker (commands) and what comes out (events).
+//! What goes into the training worker (`Control`s) and what comes out (`Event`s).
 
 use super::error::TrainingError;
 use crate::experiment::{EpochRecord, Experiment};
 
 /// Sent to the worker; obeyed between batches.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Command {
+pub enum Control {
     Pause,
     Resume,
     /// Finish after the current batch; the result keeps everything learned so far.

@@ -4,7 +4,7 @@
 
 use super::error::TrainingError;
 use super::evaluate::evaluate;
-use super::events::{Command, Event, Progress, RunSummary};
+use super::events::{Control, Event, Progress, RunSummary};
 use crate::cnn::{Model, Optimizer, Shape, Tensor};
 use crate::data::{Batcher, Split, split_validation};
 use crate::experiment::{
@@ -38,7 +38,7 @@ const EVENT_QUEUE: usize = 4096;
 
 /// The handle the caller keeps. Dropping it stops the worker and waits for it.
 pub struct Trainer {
-    commands: Sender<Command>,
+    commands: Sender<Control>,
     events: Receiver<Event>,
     thread: Option<JoinHandle<()>>,
 }
@@ -67,7 +67,7 @@ impl Trainer {
     }
 
     /// Sends a command; a worker that has already finished ignores it.
-    pub fn send(&self, command: Command) {
+    pub fn send(&self, command: Control) {
         let _ = self.commands.send(command);
     }
 
@@ -98,7 +98,7 @@ impl Trainer {
 
 impl Drop for Trainer {
     fn drop(&mut self) {
-        let _ = self.commands.send(Command::Stop);
+        let _ = self.commands.send(Control::Stop);
         // Unblock a worker waiting for room in the event queue.
         while self.events.try_recv().is_ok() {}
         if let Some(thread) = self.thread.take() {
@@ -120,7 +120,7 @@ enum Flow {
 }
 
 struct Worker<'a> {
-    commands: &'a Receiver<Command>,
+    commands: &'a Receiver<Control>,
     events: &'a SyncSender<Event>,
     paused: bool,
     step_once: bool,
@@ -139,21 +139,21 @@ impl Worker<'_> {
         !matches!(self.events.try_send(event), Err(TrySendError::Disconnected(_)))
     }
 
-    fn apply(&mut self, command: Command) -> Flow {
+    fn apply(&mut self, command: Control) -> Flow {
         match command {
-            Command::Pause => self.paused = true,
-            Command::Resume => {
+            Control::Pause => self.paused = true,
+            Control::Resume => {
                 self.paused = false;
                 self.emit(Event::Resumed);
             }
-            Command::Stop => return Flow::Stop,
-            Command::Step => {
+            Control::Stop => return Flow::Stop,
+            Control::Step => {
                 self.step_once = true;
             }
-            Command::SetLearningRate(lr) if lr.is_finite() && lr > 0.0 => self.base_lr = lr,
-            Command::SetLearningRate(_) => {}
-            Command::RequestWeights => self.weights_requested = true,
-            Command::InjectPanic => panic!("injected by a test"),
+            Control::SetLearningRate(lr) if lr.is_finite() && lr > 0.0 => self.base_lr = lr,
+            Control::SetLearningRate(_) => {}
+            Control::RequestWeights => self.weights_requested = true,
+            Control::InjectPanic => panic!("injected by a test"),
         }
         Flow::Continue
     }
@@ -234,7 +234,7 @@ fn push_snapshot(snapshots: &mut Vec<FilterSnapshot>, snapshot: FilterSnapshot) 
 fn run(
     mut experiment: Experiment,
     options: RunOptions,
-    commands: &Receiver<Command>,
+    commands: &Receiver<Control>,
     events: &SyncSender<Event>,
 ) -> Result<(Experiment, RunSummary), TrainingError> {
     let started = Instant::now();

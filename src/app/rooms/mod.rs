@@ -19,10 +19,10 @@ mod room;
 mod view;
 
 use crate::app::document::Document;
-use crate::app::run::TrainingRun;
+use crate::app::training_run::TrainingRun;
 use crate::data::Dataset;
 use crate::experiment::Experiment;
-use crate::training::Command;
+use crate::training::Control;
 use features::FeaturesView;
 use filters::FiltersView;
 use jobs::Job;
@@ -152,8 +152,8 @@ impl Inspector {
                 self.lens = Some(Arc::new(lens.with_weights(weights.clone(), Weights::Live(progress))));
             }
             let due = self.live_asked.is_none_or(|t| t.elapsed() >= LIVE_WEIGHTS_EVERY);
-            if due && run.phase == crate::app::run::Phase::Running {
-                run.send(Command::RequestWeights);
+            if due && run.phase == crate::app::training_run::Phase::Running {
+                run.send(Control::RequestWeights);
                 self.live_asked = Some(Instant::now());
             }
             ctx.request_repaint_after(LIVE_WEIGHTS_EVERY);

@@ -2,7 +2,7 @@
 //! (phase, progress, speed, ETA) and the curves it has drawn so far.
 
 use crate::experiment::{EpochRecord, Experiment};
-use crate::training::{Command, Event, Progress, RunOptions, RunSummary, Trainer, TrainingError};
+use crate::training::{Control, Event, Progress, RunOptions, RunSummary, Trainer, TrainingError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -101,7 +101,7 @@ impl TrainingRun {
         })
     }
 
-    pub fn send(&self, command: Command) {
+    pub fn send(&self, command: Control) {
         self.trainer.send(command);
     }
 
