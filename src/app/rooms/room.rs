@@ -1,11 +1,23 @@
-//! What every inspection room provides ([`Room`]), and what it is given while it draws. The
-//! rooms are listed in `view.rs`.
+//! What every inspection room provides ([`Room`]), what it is given while it draws, and its
+//! entry in the list of rooms (`ROOMS` in `mod.rs`).
 
 use super::lens::Lens;
 use crate::data::Dataset;
 use crate::experiment::Experiment;
 use std::any::Any;
 use std::sync::Arc;
+
+/// One room: its place in the tabs and menus, and how to build it.
+pub struct RoomEntry {
+    /// The name on the command line (`--view feature-maps`).
+    pub name: &'static str,
+    /// Other names `--view` accepts.
+    pub aliases: &'static [&'static str],
+    /// The tab's and the View menu's label.
+    pub title: &'static str,
+    /// Builds the room; `None` for the model editor, which the app draws itself.
+    pub make: Option<fn() -> Box<dyn Room>>,
+}
 
 /// What a room is given while it draws.
 pub struct RoomContext<'a> {

@@ -1,52 +1,9 @@
-//! The rooms of the central area, as one list: the tabs, the View menu, the Ctrl+1… shortcuts,
-//! `--view` and its help text all read [`ROOMS`]. A new room is its file (a type implementing
-//! [`Room`](super::room::Room)) plus one entry there.
+//! Which room the central area shows, named from the one list of rooms ([`ROOMS`] in
+//! `mod.rs`): the tabs, the View menu, the Ctrl+1… shortcuts, `--view` and its help text.
 
-use super::features::FeaturesView;
-use super::filters::FiltersView;
-use super::mistakes::MistakesView;
-use super::room::Room;
+use super::ROOMS;
+use super::room::RoomEntry;
 use egui::{Key, KeyboardShortcut, Modifiers};
-
-/// One room: its place in the tabs and menus, and how to build it.
-pub struct RoomEntry {
-    /// The name on the command line (`--view feature-maps`).
-    pub name: &'static str,
-    /// Other names `--view` accepts.
-    pub aliases: &'static [&'static str],
-    /// The tab's and the View menu's label.
-    pub title: &'static str,
-    /// Builds the room; `None` for the model editor, which the app draws itself.
-    pub make: Option<fn() -> Box<dyn Room>>,
-}
-
-/// The rooms in tab order; the first opens by default.
-pub const ROOMS: &[RoomEntry] = &[
-    RoomEntry {
-        name: "model",
-        aliases: &["editor"],
-        title: "☰ Model",
-        make: None,
-    },
-    RoomEntry {
-        name: "filters",
-        aliases: &[],
-        title: "🔍 Filters",
-        make: Some(|| Box::<FiltersView>::default()),
-    },
-    RoomEntry {
-        name: "feature-maps",
-        aliases: &["features", "maps"],
-        title: "🗺 Feature maps",
-        make: Some(|| Box::<FeaturesView>::default()),
-    },
-    RoomEntry {
-        name: "mistakes",
-        aliases: &["confusion"],
-        title: "❌ Mistakes",
-        make: Some(|| Box::<MistakesView>::default()),
-    },
-];
 
 /// Which room the central area shows: a position in [`ROOMS`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
