@@ -190,14 +190,14 @@ fn paths_named(code: &str) -> Vec<(String, bool)> {
 /// `mod.rs`) to an absolute module path.
 fn resolve(path: &str, module: &[String], is_folder: bool, in_use: bool) -> Option<Vec<String>> {
     let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
-    let mut base: Vec<String> = match parts.first()? {
-        &"crate" => Vec::new(),
-        &"super" => {
+    let mut base: Vec<String> = match *parts.first()? {
+        "crate" => Vec::new(),
+        "super" => {
             let mut b = module.to_vec();
             b.pop()?;
             b
         }
-        &"self" => module.to_vec(),
+        "self" => module.to_vec(),
         // In a `use`, a bare first segment is a child module of this file's module (or an
         // external crate, which never matches a folder of ours).
         _ if in_use && is_folder => module.to_vec(),

@@ -74,7 +74,10 @@ fn activation_maximization_raises_a_filters_response_many_times_over() {
 /// 16×16 images with faint noise everywhere and one bright bar somewhere in the left half:
 /// horizontal (2×6) for class 0, vertical (6×2) for class 1. Returns the images, labels and each
 /// bar's box (top, left, height, width).
-fn bars(n: usize, seed: u64) -> (Tensor, Vec<u32>, Vec<(usize, usize, usize, usize)>) {
+/// A box in an image: (top, left, height, width).
+type Box4 = (usize, usize, usize, usize);
+
+fn bars(n: usize, seed: u64) -> (Tensor, Vec<u32>, Vec<Box4>) {
     let mut r = rng(seed);
     let shape = Shape::image(16, 16, 1);
     let mut data = Vec::with_capacity(n * 256);
@@ -124,7 +127,7 @@ fn grad_cam_points_at_the_object_a_model_learned_to_find() {
         // tests/engine.rs) is a normalized map of the same size.
         let sal = inspect::saliency(&mut model, &xi, class);
         assert_eq!(sal.len(), 256);
-        assert!(sal.iter().all(|v| (0.0..=1.0).contains(v)) && sal.iter().any(|v| *v == 1.0));
+        assert!(sal.iter().all(|v| (0.0..=1.0).contains(v)) && sal.contains(&1.0));
         let (name, map) = ("Grad-CAM", &cam);
         assert_eq!(map.len(), 256);
         let total: f32 = map.iter().sum();

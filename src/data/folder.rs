@@ -303,6 +303,18 @@ pub fn load_folder(path: &Path, want: Option<(usize, usize, usize)>) -> Result<D
     Ok(ds)
 }
 
+/// Decodes one image file into CHW bytes of shape `(channels, height, width)` (resized and
+/// converted to grayscale or RGB as needed), for predicting on a user's own picture.
+pub fn load_image(path: &Path, (channels, height, width): (usize, usize, usize)) -> Result<Vec<u8>, DataError> {
+    let img = decode(path).map_err(|source| DataError::Image {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::with_capacity(channels * height * width);
+    push_chw(&img, channels, height, width, &mut out);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{TempDir, write_image};
@@ -426,16 +438,4 @@ mod tests {
         assert!(ds.warnings.iter().any(|w| w.contains("no image size requested")));
         assert!(ds.warnings.iter().any(|w| w.contains("\"x\"")));
     }
-}
-
-/// Decodes one image file into CHW bytes of shape `(channels, height, width)` (resized and
-/// converted to grayscale or RGB as needed), for predicting on a user's own picture.
-pub fn load_image(path: &Path, (channels, height, width): (usize, usize, usize)) -> Result<Vec<u8>, DataError> {
-    let img = decode(path).map_err(|source| DataError::Image {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut out = Vec::with_capacity(channels * height * width);
-    push_chw(&img, channels, height, width, &mut out);
-    Ok(out)
 }

@@ -308,10 +308,10 @@ fn run(
     }) {
         return Err(TrainingError::NobodyListening);
     }
-    if experiment.filter_snapshots.is_empty() {
-        if let Some(s) = filter_snapshot(&model, 0) {
-            push_snapshot(&mut experiment.filter_snapshots, s);
-        }
+    if experiment.filter_snapshots.is_empty()
+        && let Some(s) = filter_snapshot(&model, 0)
+    {
+        push_snapshot(&mut experiment.filter_snapshots, s);
     }
 
     let (mut images, mut labels) = (Vec::new(), Vec::new());
@@ -419,18 +419,18 @@ fn run(
                 });
             }
             // After an epoch's last batch, the epoch is recorded before commands are read.
-            if batch < batches {
-                if let Flow::Stop = worker.between_batches(progress) {
-                    stopped = true;
-                    stopped_at = Some(EpochPosition {
-                        epoch,
-                        batches_done: batch,
-                        loss_sum,
-                        correct,
-                        seen,
-                    });
-                    break 'epochs;
-                }
+            if batch < batches
+                && let Flow::Stop = worker.between_batches(progress)
+            {
+                stopped = true;
+                stopped_at = Some(EpochPosition {
+                    epoch,
+                    batches_done: batch,
+                    loss_sum,
+                    correct,
+                    seen,
+                });
+                break 'epochs;
             }
         }
         let val_eval = if val.is_empty() {
@@ -462,16 +462,16 @@ fn run(
             values: model.weights(),
         });
         last_record = Some(record);
-        if epoch < last_epoch {
-            if let Flow::Stop = worker.between_batches(Progress {
+        if epoch < last_epoch
+            && let Flow::Stop = worker.between_batches(Progress {
                 epoch,
                 last_epoch,
                 batch,
                 batches,
-            }) {
-                stopped = true;
-                break;
-            }
+            })
+        {
+            stopped = true;
+            break;
         }
     }
 
