@@ -43,8 +43,7 @@ pub fn bench_ui(args: BenchUiArgs) -> Result<String> {
         if !args.json {
             eprintln!("{}", phase.line(number));
         }
-    })
-    .map_err(anyhow::Error::msg)?;
+    })?;
     Ok(if args.json {
         serde_json::to_string(&report).unwrap_or_default()
     } else {

@@ -13,6 +13,7 @@ use crate::app::status::Level;
 use crate::app::{self, AfterFrame, AppCommand, FrameObserver, FrameTiming, LabApp, LaunchOptions, paths};
 use crate::experiment::Experiment;
 use crate::training::{Event, RunOptions, Trainer};
+use anyhow::anyhow;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
@@ -36,12 +37,12 @@ pub struct BenchUiOptions {
 }
 
 /// Trains `experiment` with no window for `seconds` after the warm-up.
-fn headless(experiment: &Experiment, base_dir: &Path, seconds: Duration) -> Result<Throughput, String> {
+fn headless(experiment: &Experiment, base_dir: &Path, seconds: Duration) -> anyhow::Result<Throughput> {
     let options = RunOptions {
         base_dir: base_dir.to_path_buf(),
         ..RunOptions::default()
     };
-    let trainer = Trainer::spawn(experiment.clone(), options).map_err(|e| format!("cannot start the trainer: {e}"))?;
+    let trainer = Trainer::spawn(experiment.clone(), options).map_err(|e| anyhow!("cannot start the trainer: {e}"))?;
     let mut meter = Meter::new(seconds, experiment.training.batch_size);
     let opened = Instant::now();
     let mut batches = 0;
@@ -53,20 +54,20 @@ fn headless(experiment: &Experiment, base_dir: &Path, seconds: Duration) -> Resu
                     return Ok(result);
                 }
             }
-            Ok(Event::Finished(Err(message))) => return Err(message.to_string()),
-            Ok(Event::Finished(Ok(_))) => return Err(ended_early()),
-            Ok(Event::Diverged(message)) => return Err(message),
+            Ok(Event::Finished(Err(message))) => return Err(message.into()),
+            Ok(Event::Finished(Ok(_))) => return Err(anyhow!(ended_early())),
+            Ok(Event::Diverged(message)) => return Err(anyhow!(message)),
             Ok(_) => {}
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Err("the trainer stopped without a result".into()),
+            Err(RecvTimeoutError::Disconnected) => return Err(anyhow!("the trainer stopped without a result")),
         }
         if !meter.measuring() && opened.elapsed() > PREPARE_LIMIT {
-            return Err(too_slow());
+            return Err(anyhow!(too_slow()));
         }
     }
 }
 
-type WindowOutcome = Arc<Mutex<Option<Result<(Throughput, FrameStats), String>>>>;
+type WindowOutcome = Arc<Mutex<Option<anyhow::Result<(Throughput, FrameStats)>>>>;
 
 /// The window's part, handed to the app as its `LaunchOptions::observer`: train at once, record
 /// the frames while `seconds` of training are measured, then close.
@@ -92,7 +93,7 @@ impl WindowBench {
     }
 
     /// Ends the phase with `result`: the window closes at the end of this frame.
-    fn finish(&mut self, result: Result<(Throughput, FrameStats), String>) {
+    fn finish(&mut self, result: anyhow::Result<(Throughput, FrameStats)>) {
         if let Ok(mut slot) = self.outcome.lock() {
             slot.get_or_insert(result);
         }
@@ -132,7 +133,7 @@ impl FrameObserver for WindowBench {
                     let frames = std::mem::take(&mut self.frames);
                     self.finish(Ok((training, frames)));
                 } else if !self.meter.measuring() && start.duration_since(opened) > PREPARE_LIMIT {
-                    self.finish(Err(too_slow()));
+                    self.finish(Err(anyhow!(too_slow())));
                 }
             }
             // Not started (the file cannot train) or already over.
@@ -144,7 +145,7 @@ impl FrameObserver for WindowBench {
                     .rev()
                     .find(|m| m.level == Level::Error)
                     .map_or_else(ended_early, |m| format!("training did not run: {}", m.text));
-                self.finish(Err(why));
+                self.finish(Err(anyhow!(why)));
             }
         }
         if self.finished() {
@@ -161,26 +162,25 @@ impl FrameObserver for WindowBench {
 }
 
 /// Opens the window on `file`, trains, and measures `seconds` of training and frames.
-fn window(file: &Path, seconds: Duration, batch_size: usize, input: bool) -> Result<(Throughput, FrameStats), String> {
+fn window(file: &Path, seconds: Duration, batch_size: usize, input: bool) -> anyhow::Result<(Throughput, FrameStats)> {
     let bench = WindowBench::new(seconds, batch_size, input);
     let outcome = bench.outcome.clone();
     app::run_native(LaunchOptions {
         file: Some(file.to_path_buf()),
         observer: Some(Box::new(bench)),
         ..LaunchOptions::default()
-    })
-    .map_err(|e| e.to_string())?;
-    let result = outcome.lock().map_err(|_| "the window crashed".to_string())?.take();
-    result.unwrap_or_else(|| Err("the window closed before the measurement was over".into()))
+    })?;
+    let result = outcome.lock().map_err(|_| anyhow!("the window crashed"))?.take();
+    result.unwrap_or_else(|| Err(anyhow!("the window closed before the measurement was over")))
 }
 
 /// Runs the benchmark; `progress` hears about each phase as it ends.
-pub fn run(options: &BenchUiOptions, mut progress: impl FnMut(&PhaseReport)) -> Result<BenchUiReport, String> {
+pub fn run(options: &BenchUiOptions, mut progress: impl FnMut(&PhaseReport)) -> anyhow::Result<BenchUiReport> {
     let file = options
         .file
         .clone()
         .unwrap_or_else(|| paths::projects_dir().join(DEFAULT_FILE));
-    let experiment = crate::experiment::load(&file).map_err(|e| e.to_string())?;
+    let experiment = crate::experiment::load(&file)?;
     let base_dir = crate::experiment::base_dir(&file);
     name_pool_threads();
     let seconds = Duration::from_secs_f64(options.seconds.max(0.5));
@@ -229,7 +229,7 @@ pub fn run(options: &BenchUiOptions, mut progress: impl FnMut(&PhaseReport)) -> 
             _ => {}
         }
     }
-    let window = WindowSummary::of(&phases, "window", headless_img_s).ok_or("no window phase")?;
+    let window = WindowSummary::of(&phases, "window", headless_img_s).ok_or_else(|| anyhow!("no window phase"))?;
     let input = WindowSummary::of(&phases, "input", headless_img_s);
     Ok(BenchUiReport {
         file,
