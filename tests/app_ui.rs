@@ -3,7 +3,7 @@
 
 mod support;
 
-use cnn_lab::app::{AppCommand, AppState, LabApp, Phase};
+use cnn_lab::app::{AppCommand, AppState, LabApp, LaunchOptions, Phase};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use std::path::{Path, PathBuf};
@@ -139,6 +139,26 @@ fn save_and_reopen_give_the_same_experiment_and_a_broken_file_changes_nothing() 
     harness.get_by_label("OK").click();
     harness.run();
     assert!(harness.state().error_window().is_none());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_broken_file_given_at_launch_is_reported_not_silently_replaced() {
+    let dir = temp_dir("launch-broken");
+    let good = std::fs::read_to_string(project("mnist_lenet.ron")).unwrap();
+    let broken = dir.join("broken.ron");
+    std::fs::write(&broken, &good[..good.len() / 2]).unwrap();
+    let launch = LaunchOptions {
+        file: Some(broken.clone()),
+        ..LaunchOptions::default()
+    };
+    let app = LabApp::new(AppState::default(), &launch);
+    let (title, message) = app.error_window().expect("an error window about the file");
+    assert!(title.contains("broken.ron"), "{title}");
+    assert!(!message.is_empty());
+    let latest = app.status().messages().last().expect("a status message");
+    assert!(latest.text.contains("broken.ron"), "{}", latest.text);
+    assert_ne!(app.document().path(), Some(broken.as_path()));
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -157,14 +157,18 @@ impl LabApp {
                 self.remember(path);
                 self.status.info(format!("Opened {}", path.display()));
             }
-            Err(error) => {
-                let name = path
-                    .file_name()
-                    .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-                self.status.error(format!("Could not open {name}: {error}"));
-                self.error = Some((format!("Could not open {name}"), error.to_string()));
-            }
+            Err(error) => self.report_open_failure(path, &error.to_string()),
         }
+    }
+
+    /// A file that failed to open: said in the status bar and in a window to read, while the
+    /// experiment on screen stays.
+    pub(super) fn report_open_failure(&mut self, path: &Path, error: &str) {
+        let name = path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        self.status.error(format!("Could not open {name}: {error}"));
+        self.error = Some((format!("Could not open {name}"), error.to_string()));
     }
 
     fn replace_document(&mut self, doc: Document) {

@@ -125,12 +125,18 @@ impl LabApp {
             Some(first_run),
         ];
         let mut doc = None;
+        // The file asked for on the command line: if it fails, the app opens the next candidate
+        // but says so in a window, after (not under) the "Opened" of the fallback.
+        let mut launch_failure = None;
         for path in candidates.into_iter().flatten() {
             match Document::open(&path) {
                 Ok(opened) => {
                     status.info(format!("Opened {}", path.display()));
                     doc = Some(opened);
                     break;
+                }
+                Err(error) if launch.file.as_ref() == Some(&path) && launch_failure.is_none() => {
+                    launch_failure = Some((path, error.to_string()));
                 }
                 Err(error) => status.error(error.to_string()),
             }
@@ -165,6 +171,9 @@ impl LabApp {
         }
         if let Some(view) = launch.view {
             app.inspector.view = view;
+        }
+        if let Some((path, error)) = launch_failure {
+            app.report_open_failure(&path, &error);
         }
         app
     }
