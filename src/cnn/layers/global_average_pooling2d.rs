@@ -26,16 +26,7 @@ impl LayerKind for GlobalAveragePooling2D {
     }
 
     fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
-        let Shape::Image { c, .. } = at.input else {
-            return Err(at.error(
-                format!(
-                    "GlobalAveragePooling2D averages each feature map, but its input is a flat vector of {}",
-                    at.input.len()
-                ),
-                "remove it, or move it before Flatten",
-                at.remove(),
-            ));
-        };
+        let c = at.feature_maps("averages each feature map")?;
         Ok(Inferred::shape(Shape::flat(c)))
     }
 

@@ -28,16 +28,7 @@ impl LayerKind for GlobalMaxPooling2D {
     }
 
     fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
-        let Shape::Image { c, .. } = at.input else {
-            return Err(at.error(
-                format!(
-                    "GlobalMaxPooling2D takes the maximum of each feature map, but its input is a flat vector of {}",
-                    at.input.len()
-                ),
-                "remove it, or move it before Flatten",
-                at.remove(),
-            ));
-        };
+        let c = at.feature_maps("takes the maximum of each feature map")?;
         Ok(Inferred {
             // The winning position of each map, kept for the backward pass.
             cache_bytes: (c * std::mem::size_of::<u32>()) as u64,

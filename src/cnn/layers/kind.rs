@@ -150,6 +150,19 @@ impl Incoming {
         }
     }
 
+    /// The channel count of an image input, or the error for a global pooling (`what` it does
+    /// to each feature map) that receives a flat vector.
+    pub fn feature_maps(&self, what: &str) -> Result<usize, ArchError> {
+        match self.input {
+            Shape::Image { c, .. } => Ok(c),
+            flat => Err(self.error(
+                format!("{} {what}, but its input is a flat vector of {}", self.kind, flat.len()),
+                "remove it, or move it before Flatten",
+                self.remove(),
+            )),
+        }
+    }
+
     /// One-click fix: remove this layer.
     pub fn remove(&self) -> Option<QuickFix> {
         Some(QuickFix::RemoveLayer { index: self.index })
