@@ -2,12 +2,12 @@
 //! dialogs, and the training run's controls.
 
 use super::commands::AppCommand;
-use super::dialogs::{FileDialog, Purpose};
+use super::file_dialog::{DialogRequest, DialogStyle, FileDialog, Pick, Place, Purpose};
 use super::training_run::{Curves, TrainingRun};
 use super::{Document, LabApp, MAX_RECENT, Pending, plots};
 use crate::experiment::Edit;
 use crate::training::{Control, RunOptions};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 impl LabApp {
     pub(super) fn apply(&mut self, ctx: &egui::Context, command: AppCommand) {
@@ -17,12 +17,18 @@ impl LabApp {
                 self.status.warn("Stop training before undoing or redoing changes")
             }
             AppCommand::Undo => {
-                if !self.doc.undo() {
+                let before = self.doc.experiment().history.clone();
+                if self.doc.undo() {
+                    self.after_history_step(&before, "Undid");
+                } else {
                     self.status.info("Nothing to undo");
                 }
             }
             AppCommand::Redo => {
-                if !self.doc.redo() {
+                let before = self.doc.experiment().history.clone();
+                if self.doc.redo() {
+                    self.after_history_step(&before, "Redid");
+                } else {
                     self.status.info("Nothing to redo");
                 }
             }
@@ -72,6 +78,12 @@ impl LabApp {
             AppCommand::ConfirmCancel => self.pending = None,
             AppCommand::DismissError => self.error = None,
             AppCommand::StartTraining => self.start_training(false),
+            AppCommand::CancelScoring => {
+                if self.scoring.take().is_some() {
+                    self.status
+                        .info("Scoring of the test split cancelled; the trained weights are kept");
+                }
+            }
             AppCommand::Pause => self.send_to_run(Control::Pause),
             AppCommand::Resume => self.send_to_run(Control::Resume),
             AppCommand::Stop => {
@@ -86,6 +98,10 @@ impl LabApp {
             },
             AppCommand::ShowView(view) => self.inspector.view = view,
             AppCommand::ShowTrainingPanel(shown) => self.state.hide_training_panel = !shown,
+            AppCommand::SetFileDialogs(style) => {
+                self.state.file_dialogs = style;
+                self.status.info(format!("File dialogs: {}", style.label()));
+            }
             AppCommand::SetDarkMode(dark) => {
                 self.state.dark_mode = dark;
                 self.apply_theme(ctx);
@@ -237,24 +253,106 @@ impl LabApp {
         self.state.last_file = Some(path);
     }
 
+    /// After an undo or redo that stepped over a training run, everything that described that
+    /// run (curves, test accuracy, status) follows the experiment it brought back.
+    fn after_history_step(&mut self, before: &[crate::experiment::EpochRecord], verb: &str) {
+        let history = &self.doc.experiment().history;
+        if history.as_slice() == before {
+            return;
+        }
+        self.curves = Curves::from_history(history);
+        self.last_summary = None;
+        let epochs = history.len();
+        self.status.info(if epochs == 0 {
+            format!("{verb} a training run: back to untrained weights")
+        } else {
+            format!(
+                "{verb} a training run: back to the model after {epochs} epoch{}",
+                if epochs == 1 { "" } else { "s" }
+            )
+        });
+    }
+
+    /// Remembers the folder of a path chosen in a file dialog (the folder itself, for a folder).
+    pub(super) fn remember_folder(&mut self, path: &Path, pick: Pick) {
+        let folder = match pick {
+            Pick::Folder => Some(path),
+            Pick::ExistingFile | Pick::NewFile => path.parent(),
+        };
+        let Some(folder) = folder.filter(|f| !f.as_os_str().is_empty()) else {
+            return;
+        };
+        let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+        self.state.recent_folders.retain(|f| *f != folder);
+        self.state.recent_folders.insert(0, folder);
+        self.state.recent_folders.truncate(MAX_RECENT);
+    }
+
+    /// The in-window dialog's "Places": this experiment's folder, the examples, home, then
+    /// the folders used lately; each once, only those that exist.
+    pub(super) fn places(&self) -> Vec<Place> {
+        let mut places: Vec<Place> = Vec::new();
+        let mut add = |label: String, path: PathBuf| {
+            if path.is_dir() && !places.iter().any(|p| p.path == path) {
+                places.push(Place { label, path });
+            }
+        };
+        if let Some(folder) = self.doc.path().and_then(Path::parent) {
+            add("This experiment's folder".into(), folder.to_path_buf());
+        }
+        add("Examples".into(), super::paths::projects_dir());
+        if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
+            add("Home".into(), home);
+        }
+        for folder in &self.state.recent_folders {
+            let name = folder
+                .file_name()
+                .map_or_else(|| folder.display().to_string(), |n| n.to_string_lossy().into_owned());
+            add(format!("🕘 {name}"), folder.clone());
+        }
+        places
+    }
+
     fn spawn_dialog(&mut self, purpose: Purpose, then: Option<Pending>) {
         if self.file_dialog.is_some() {
             self.status.info("A file dialog is already open");
             return;
         }
-        let dir = if purpose.from_base_dir {
+        let from_doc = if purpose.from_base_dir {
             Some(self.doc.base_dir())
         } else {
             self.doc.path().and_then(Path::parent).map(Path::to_path_buf)
         };
+        let dir = from_doc
+            .or_else(|| self.state.recent_folders.first().cloned())
+            .filter(|dir| dir.is_dir())
+            .unwrap_or_else(|| self.doc.base_dir());
         let stem = self.doc.path().and_then(Path::file_stem).map_or_else(
             || slug(&self.doc.experiment().name),
             |s| s.to_string_lossy().into_owned(),
         );
-        let file_name = purpose.suggested_suffix.map(|suffix| format!("{stem}{suffix}"));
-        match FileDialog::spawn(purpose, then, dir, file_name) {
+        let request = DialogRequest {
+            purpose,
+            then,
+            dir,
+            file_name: purpose.suggested_suffix.map(|suffix| format!("{stem}{suffix}")),
+        };
+        let in_window = match self.state.file_dialogs {
+            DialogStyle::Automatic => self.system_dialog_failed,
+            DialogStyle::System => false,
+            DialogStyle::InWindow => true,
+        };
+        if in_window {
+            self.file_dialog = Some(FileDialog::in_window(request));
+            return;
+        }
+        match FileDialog::system(request.clone()) {
             Ok(dialog) => self.file_dialog = Some(dialog),
-            Err(error) => self.status.error(format!("Cannot show the file dialog: {error}")),
+            Err(error) => {
+                self.status
+                    .warn(format!("The system file dialog failed ({error}); using CNN Lab's own"));
+                self.file_dialog = Some(FileDialog::in_window(request));
+            }
         }
     }
 
@@ -266,10 +364,13 @@ impl LabApp {
             self.status.error(format!("Cannot train: {reason}"));
             return;
         }
+        // A new run makes the last one's test score moot.
+        self.scoring = None;
         let fresh = !self.doc.weights_fit();
         let options = RunOptions {
             base_dir: self.doc.base_dir(),
             fresh,
+            score_after_stop: true,
             ..RunOptions::default()
         };
         match TrainingRun::start(self.doc.experiment().clone(), options) {

@@ -51,6 +51,10 @@ pub enum AppCommand {
     /// One batch, then pause (starts a paused run if none is active).
     Step,
     SetDarkMode(bool),
+    /// Stop scoring the test split after a stopped run.
+    CancelScoring,
+    /// System or in-window file dialogs.
+    SetFileDialogs(super::file_dialog::DialogStyle),
     /// Switch the central area to a room (model editor, filters, feature maps, mistakes).
     ShowView(super::rooms::View),
     ShowTrainingPanel(bool),

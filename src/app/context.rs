@@ -30,4 +30,7 @@ pub struct LabContext<'a> {
     pub examples: &'a [PathBuf],
     pub dark_mode: bool,
     pub hide_training_panel: bool,
+    pub file_dialogs: super::file_dialog::DialogStyle,
+    /// A stopped run's test split being scored: samples done and in all.
+    pub scoring: Option<(usize, usize)>,
 }

@@ -20,6 +20,12 @@ const W_OUTPUT: f32 = 96.0;
 const W_PARAMS: f32 = 206.0;
 const W_MACS: f32 = 92.0;
 const W_RF: f32 = 60.0;
+/// The row buttons: remove, duplicate, down, up, insert.
+const W_ACTIONS: f32 = 132.0;
+/// Narrower than this (a small screen, a wide training panel, a large scale), a row puts its
+/// computed values on a wrapping line of their own, so nothing is cut and the row buttons stay
+/// in reach.
+const W_TABLE: f32 = W_NUMBER + W_KIND + W_OUTPUT + W_PARAMS + W_MACS + W_RF + W_ACTIONS + 7.0 * 8.0;
 
 #[derive(Default)]
 pub struct EditorPanel {
@@ -68,7 +74,10 @@ impl EditorPanel {
     fn table_ui(&mut self, ui: &mut Ui, lab: &LabContext) {
         let analysis = lab.analysis;
         let error = analysis.error.as_ref();
-        column_titles_ui(ui);
+        let wide = ui.available_width() >= W_TABLE;
+        if wide {
+            column_titles_ui(ui);
+        }
         input_row_ui(ui, lab);
         let effective = lab.experiment.effective_layers();
         let transferred = lab
@@ -91,6 +100,7 @@ impl EditorPanel {
                 info,
                 error: row_error,
                 count: lab.experiment.layers.len(),
+                wide,
             };
             self.layer_row_ui(ui, lab, &row);
         }
@@ -131,24 +141,48 @@ impl EditorPanel {
             .inner_margin(egui::Margin::symmetric(6, 4))
             .show(ui, |ui| {
                 ui.set_width(ui.available_width());
+                let kind_ui = |ui: &mut Ui| {
+                    let color = layer_color(row.layer, visuals.dark_mode);
+                    let (rect, _) = ui.allocate_exact_size(vec2(4.0, 16.0), egui::Sense::hover());
+                    ui.painter().rect_filled(rect, 2.0, color);
+                    ui.add(egui::Label::new(RichText::new(row.layer.kind()).strong()).truncate())
+                        .on_hover_text(row.layer.describe());
+                    if !row.trainable {
+                        ui.label("❄").on_hover_text("frozen: its weights do not train");
+                    }
+                };
+                let cells = row.info.map(|info| CellTexts::new(ui, info));
                 ui.horizontal(|ui| {
                     cell(ui, W_NUMBER, |ui| {
                         ui.weak(format!("{number}"));
                     });
-                    cell(ui, W_KIND, |ui| {
-                        let color = layer_color(row.layer, visuals.dark_mode);
-                        let (rect, _) = ui.allocate_exact_size(vec2(4.0, 16.0), egui::Sense::hover());
-                        ui.painter().rect_filled(rect, 2.0, color);
-                        ui.add(egui::Label::new(RichText::new(row.layer.kind()).strong()).truncate());
-                        if !row.trainable {
-                            ui.label("❄").on_hover_text("frozen: its weights do not train");
+                    if row.wide {
+                        cell(ui, W_KIND, kind_ui);
+                        computed_cells_ui(ui, cells.as_ref());
+                        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                            self.row_actions_ui(ui, lab, row);
+                        });
+                    } else {
+                        // The buttons first, from the right edge, so they always fit.
+                        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                            self.row_actions_ui(ui, lab, row);
+                            ui.with_layout(Layout::left_to_right(Align::Center), kind_ui);
+                        });
+                    }
+                });
+                let long_formula = cells.as_ref().filter(|c| row.wide && !c.formula_fits);
+                if !row.wide || long_formula.is_some() {
+                    ui.horizontal_wrapped(|ui| {
+                        ui.add_space(W_NUMBER + ui.spacing().item_spacing.x);
+                        match &cells {
+                            Some(cells) if row.wide => cells.formula_line_ui(ui),
+                            Some(cells) => cells.compact_ui(ui),
+                            None => {
+                                ui.weak("— (the layers above do not fit together)");
+                            }
                         }
                     });
-                    computed_cells_ui(ui, row.info);
-                    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        self.row_actions_ui(ui, lab, row);
-                    });
-                });
+                }
                 ui.horizontal_wrapped(|ui| {
                     ui.add_space(W_NUMBER + ui.spacing().item_spacing.x);
                     let mut edited = row.layer.clone();
@@ -302,6 +336,8 @@ struct RowView<'a> {
     info: Option<&'a LayerInfo>,
     error: Option<&'a ArchError>,
     count: usize,
+    /// The table is wide enough for one line of computed values per row.
+    wide: bool,
 }
 
 /// A fixed-width cell, so the rows line up like a table.
@@ -339,8 +375,91 @@ fn column_titles_ui(ui: &mut Ui) {
     });
 }
 
-fn computed_cells_ui(ui: &mut Ui, info: Option<&LayerInfo>) {
-    let Some(info) = info else {
+/// What a row shows about a layer's output, parameters, MACs and receptive field, with the
+/// longer story of each on hover.
+struct CellTexts {
+    output: String,
+    output_hover: String,
+    formula: String,
+    params_hover: String,
+    /// Shown weak: a layer whose parameters do not train.
+    frozen_params: bool,
+    /// The course formula fits the Parameters column (else the column shows the total).
+    formula_fits: bool,
+    total: String,
+    macs: String,
+    macs_hover: String,
+    rf: String,
+    rf_hover: String,
+}
+
+impl CellTexts {
+    fn new(ui: &Ui, info: &LayerInfo) -> Self {
+        let formula = if info.params() == 0 {
+            "0".to_string()
+        } else {
+            info.params_formula.clone()
+        };
+        let font = egui::TextStyle::Monospace.resolve(ui.style());
+        let width = ui
+            .painter()
+            .layout_no_wrap(formula.clone(), font, Color32::WHITE)
+            .size()
+            .x;
+        let (h, w) = info.receptive_field;
+        CellTexts {
+            output: info.output.hwc(),
+            output_hover: format!("input {}, output {}", info.input.hwc(), info.output.hwc()),
+            formula_fits: width <= W_PARAMS - 4.0,
+            formula,
+            params_hover: format!(
+                "{} parameters: {} trainable, {} non-trainable",
+                group_digits(info.params()),
+                group_digits(info.trainable_params),
+                group_digits(info.non_trainable_params)
+            ),
+            frozen_params: info.trainable_params == 0 && info.params() > 0,
+            total: group_digits(info.params()),
+            macs: short_count(info.macs),
+            macs_hover: format!("{} multiply-accumulates per image", group_digits(info.macs)),
+            rf: format!("{h}×{w}"),
+            rf_hover: format!(
+                "Receptive field: each output value sees {h}×{w} input pixels; neighbours are {}×{} pixels apart",
+                info.jump.0, info.jump.1
+            ),
+        }
+    }
+
+    fn params_text(&self, text: &str) -> RichText {
+        let rich = RichText::new(text).monospace();
+        if self.frozen_params { rich.weak() } else { rich }
+    }
+
+    /// The full formula, on a line of its own under a wide row whose column is too narrow.
+    fn formula_line_ui(&self, ui: &mut Ui) {
+        ui.weak("parameters:");
+        ui.label(self.params_text(&self.formula))
+            .on_hover_text(&self.params_hover);
+    }
+
+    /// Everything on one wrapping line, for a narrow table.
+    fn compact_ui(&self, ui: &mut Ui) {
+        ui.label(RichText::new(format!("→ {}", self.output)).monospace().strong())
+            .on_hover_text(&self.output_hover);
+        ui.weak("· params");
+        ui.label(self.params_text(&self.formula))
+            .on_hover_text(&self.params_hover);
+        ui.weak("· MACs");
+        ui.label(RichText::new(&self.macs).monospace())
+            .on_hover_text(&self.macs_hover);
+        ui.weak("· RF");
+        ui.label(RichText::new(&self.rf).monospace())
+            .on_hover_text(&self.rf_hover);
+    }
+}
+
+fn computed_cells_ui(ui: &mut Ui, cells: Option<&CellTexts>) {
+    let Some(cells) = cells else {
         for w in [W_OUTPUT, W_PARAMS, W_MACS, W_RF] {
             cell(ui, w, |ui| {
                 ui.weak("—");
@@ -349,37 +468,25 @@ fn computed_cells_ui(ui: &mut Ui, info: Option<&LayerInfo>) {
         return;
     };
     cell(ui, W_OUTPUT, |ui| {
-        ui.label(RichText::new(info.output.hwc()).monospace().strong())
-            .on_hover_text(format!("input {}, output {}", info.input.hwc(), info.output.hwc()));
+        ui.label(RichText::new(&cells.output).monospace().strong())
+            .on_hover_text(&cells.output_hover);
     });
     cell(ui, W_PARAMS, |ui| {
-        let text = if info.params() == 0 {
-            "0".to_string()
+        let text = if cells.formula_fits {
+            &cells.formula
         } else {
-            info.params_formula.clone()
+            &cells.total
         };
-        let mut rich = RichText::new(text).monospace();
-        if info.trainable_params == 0 && info.params() > 0 {
-            rich = rich.weak();
-        }
-        ui.add(egui::Label::new(rich).truncate()).on_hover_text(format!(
-            "{} parameters: {} trainable, {} non-trainable",
-            group_digits(info.params()),
-            group_digits(info.trainable_params),
-            group_digits(info.non_trainable_params)
-        ));
+        ui.label(cells.params_text(text))
+            .on_hover_text(format!("{}\n{}", cells.formula, cells.params_hover));
     });
     cell(ui, W_MACS, |ui| {
-        ui.label(RichText::new(short_count(info.macs)).monospace())
-            .on_hover_text(format!("{} multiply-accumulates per image", group_digits(info.macs)));
+        ui.label(RichText::new(&cells.macs).monospace())
+            .on_hover_text(&cells.macs_hover);
     });
     cell(ui, W_RF, |ui| {
-        let (h, w) = info.receptive_field;
-        ui.label(RichText::new(format!("{h}×{w}")).monospace())
-            .on_hover_text(format!(
-                "Each output value sees {h}×{w} input pixels; neighbours are {}×{} pixels apart",
-                info.jump.0, info.jump.1
-            ));
+        ui.label(RichText::new(&cells.rf).monospace())
+            .on_hover_text(&cells.rf_hover);
     });
 }
 

@@ -3,8 +3,14 @@
 
 use super::commands::AppCommand;
 use super::dialogs;
-use super::training_run::Notice;
-use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, menu};
+use super::file_dialog::{DialogOutcome, FileDialog};
+use super::training_run::{Curves, Notice};
+use super::{EVENT_BUDGET, LabApp, LabContext, Pending, TRAINING_REPAINT, menu, training_panel};
+
+/// The training panel is never narrower than this while shown.
+const TRAINING_MIN_WIDTH: f32 = 260.0;
+/// Nor wider than the window less this: the editor's rows and buttons keep their room.
+const EDITOR_MIN_WIDTH: f32 = 380.0;
 use crate::experiment::{EpochRecord, Experiment};
 use crate::training::{RunSummary, TrainingError};
 
@@ -16,7 +22,6 @@ impl LabApp {
         self.intercept_close(&ctx);
         self.drain_training();
         self.report_plot_export();
-        self.poll_file_dialog();
         self.take_dropped_files(&ctx);
         self.inspector.update(&ctx, &self.doc, self.run.as_ref());
 
@@ -44,22 +49,32 @@ impl LabApp {
             examples: &self.examples,
             dark_mode: self.state.dark_mode,
             hide_training_panel: self.state.hide_training_panel,
+            file_dialogs: self.state.file_dialogs,
+            scoring: self.scoring.as_ref().map(|s| s.scoring.unwrap_or((0, 0))),
         };
         menu::shortcuts(ui, &lab);
         egui::Panel::top("menu").show(ui, |ui| menu::menu_bar_ui(ui, &lab));
         egui::Panel::bottom("status").show(ui, |ui| self.status.ui(ui, &lab));
-        // Collapsible: the View menu, or dragging its edge to the right, hides it.
+        // Collapsible to a strip (its ⏵ button, the View menu, or dragging its edge to the
+        // right); resizable, but the editor keeps room for its rows and buttons.
         let mut expanded = !self.state.hide_training_panel;
-        egui::Panel::right("training")
+        let width = ctx.content_rect().width();
+        let panel = egui::Panel::right("training")
             .resizable(true)
-            .default_size(500.0)
-            .min_size(400.0)
-            .show_collapsible(ui, &mut expanded, |ui| {
+            .default_size((width * 0.36).clamp(300.0, 520.0))
+            .min_size(TRAINING_MIN_WIDTH)
+            .max_size((width - EDITOR_MIN_WIDTH).max(TRAINING_MIN_WIDTH));
+        let strip = egui::Panel::right("training_strip").resizable(false).exact_size(34.0);
+        egui::Panel::show_switched(ui, &mut expanded, strip, panel, |ui, expanded| {
+            if expanded {
                 ui.add_space(4.0);
                 self.training.ui(ui, &lab);
                 ui.separator();
                 self.state.plots.ui(ui, &lab);
-            });
+            } else {
+                training_panel::strip_ui(ui, &lab);
+            }
+        });
         self.state.hide_training_panel = !expanded;
         egui::CentralPanel::default().show(ui, |ui| {
             self.inspector.tabs_ui(ui);
@@ -82,6 +97,7 @@ impl LabApp {
             drop_overlay(&ctx);
         }
         drop(lab);
+        self.show_file_dialog(&ctx);
 
         let commands = self.commands.take();
         if !commands.is_empty() {
@@ -95,7 +111,7 @@ impl LabApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.update_title(&ctx);
-        if let Some(run) = &self.run {
+        if let Some(run) = self.run.as_ref().or(self.scoring.as_ref()) {
             ctx.request_repaint_after(run.next_repaint());
         } else if self.file_dialog.is_some() {
             ctx.request_repaint_after(TRAINING_REPAINT);
@@ -137,19 +153,50 @@ impl LabApp {
     }
 
     fn drain_training(&mut self) {
+        if let Some(scoring) = &mut self.scoring {
+            for notice in scoring.drain(&mut Curves::default(), EVENT_BUDGET) {
+                if let Notice::Finished(result) = notice {
+                    self.scoring = None;
+                    self.finish_scoring(result);
+                }
+            }
+        }
         let Some(run) = &mut self.run else {
             return;
         };
         for notice in run.drain(&mut self.curves, EVENT_BUDGET) {
             match notice {
                 Notice::Diverged(message) => self.status.error(message),
-                Notice::Finished(result) => self.finish_run(result),
+                Notice::Finished(result) => {
+                    self.run = None;
+                    self.finish_run(result);
+                }
+                Notice::Stopped(done) => {
+                    // Stop returns at once: the result is taken now, and the run goes on
+                    // scoring the test split beside the editor (with its own Cancel).
+                    self.scoring = self.run.take();
+                    self.finish_run(Ok(done));
+                }
             }
         }
     }
 
+    /// The test accuracy of a stopped run, scored after the stop.
+    fn finish_scoring(&mut self, result: Result<Box<(Experiment, RunSummary)>, TrainingError>) {
+        match result {
+            Ok(done) => {
+                let test = done.1.test_accuracy;
+                if let (Some(summary), Some(test)) = (&mut self.last_summary, test) {
+                    summary.test_accuracy = Some(test);
+                    self.status
+                        .info(format!("Test accuracy {:.2}% (scored after the stop)", test * 100.0));
+                }
+            }
+            Err(error) => self.status.warn(format!("Scoring the test split failed: {error}")),
+        }
+    }
+
     fn finish_run(&mut self, result: Result<Box<(Experiment, RunSummary)>, TrainingError>) {
-        self.run = None;
         match result {
             Ok(done) => {
                 let (trained, summary) = *done;
@@ -165,13 +212,27 @@ impl LabApp {
                 } else {
                     "Trained"
                 };
-                let text = format!(
-                    "{how} after {} epoch(s): loss {:.4}, accuracy {:.1}%{test}, {:.0} img/s; not saved yet (Ctrl+S)",
-                    summary.epochs_run,
-                    summary.train_loss,
-                    summary.train_accuracy * 100.0,
-                    summary.images_per_sec
-                );
+                let text = if summary.epochs_run == 0 {
+                    // No epoch finished: there is no loss or accuracy of an epoch to report.
+                    format!(
+                        "{how} during the first epoch, before it finished{test}; the weights \
+                         learned so far are kept, Train continues from them; not saved yet (Ctrl+S)"
+                    )
+                } else {
+                    format!(
+                        "{how} after {} epoch{}: loss {:.4}, accuracy {:.1}%{test}, {:.0} img/s; not saved yet (Ctrl+S)",
+                        summary.epochs_run,
+                        if summary.epochs_run == 1 { "" } else { "s" },
+                        summary.train_loss,
+                        summary.train_accuracy * 100.0,
+                        summary.images_per_sec
+                    )
+                };
+                let text = if self.scoring.is_some() {
+                    format!("{text}; scoring the test split in the background")
+                } else {
+                    text
+                };
                 if summary.diverged.is_some() {
                     self.status.warn(text);
                 } else {
@@ -192,22 +253,34 @@ impl LabApp {
         }
     }
 
-    fn poll_file_dialog(&mut self) {
-        let Some(dialog) = &self.file_dialog else {
+    fn show_file_dialog(&mut self, ctx: &egui::Context) {
+        let places = self.places();
+        let Some(dialog) = &mut self.file_dialog else {
             return;
         };
-        let Some(choice) = dialog.poll() else {
+        let Some(outcome) = dialog.show(ctx, &places) else {
             return;
         };
-        let (purpose, then) = (dialog.purpose, dialog.then.clone());
+        let request = dialog.request.clone();
         self.file_dialog = None;
-        let Some(path) = choice else {
-            self.status.info("Cancelled");
-            return;
-        };
-        self.commands.send(purpose.command_for(path));
-        if let Some(then) = then {
-            self.commands.send(AppCommand::ContinueAfterSave(then));
+        match outcome {
+            DialogOutcome::Chosen(path) => {
+                self.remember_folder(&path, request.purpose.pick);
+                self.commands.send(request.purpose.command_for(path));
+                if let Some(then) = request.then {
+                    self.commands.send(AppCommand::ContinueAfterSave(then));
+                }
+            }
+            DialogOutcome::Cancelled => self.status.info("Cancelled"),
+            DialogOutcome::NeverShown => {
+                // No portal or GTK: the same request again, in the window, for the session.
+                self.system_dialog_failed = true;
+                self.status.warn(
+                    "The system file dialog cannot be shown here; using CNN Lab's own \
+                     (View ▸ File dialogs)",
+                );
+                self.file_dialog = Some(FileDialog::in_window(request));
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::commands::AppCommand;
 use super::context::LabContext;
+use super::file_dialog::DialogStyle;
 use super::rooms::View;
 use crate::experiment::Edit;
 use egui::{Button, Key, KeyboardShortcut, Modifiers, Ui};
@@ -186,6 +187,17 @@ pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
             if ui.checkbox(&mut dark, "Dark theme").changed() {
                 send(AppCommand::SetDarkMode(dark));
             }
+            ui.menu_button("File dialogs", |ui| {
+                for style in DialogStyle::ALL {
+                    if ui
+                        .radio(lab.file_dialogs == style, style.label())
+                        .on_hover_text(style.explanation())
+                        .clicked()
+                    {
+                        send(AppCommand::SetFileDialogs(style));
+                    }
+                }
+            });
         });
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let (icon, tip, dark) = if lab.dark_mode {

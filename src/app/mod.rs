@@ -10,6 +10,7 @@ mod context;
 mod dialogs;
 pub mod document;
 mod editor;
+pub mod file_dialog;
 mod frame;
 mod layer_fields;
 mod menu;
@@ -35,8 +36,8 @@ pub use training_run::{Curves, Phase, TrainingRun};
 use crate::experiment::Experiment;
 use crate::training::RunSummary;
 use commands::CommandQueue;
-use dialogs::FileDialog;
 use editor::EditorPanel;
+use file_dialog::{DialogStyle, FileDialog};
 use plots::PlotsPanel;
 use rooms::{Inspector, View};
 use screenshot::ScreenshotPlan;
@@ -63,6 +64,10 @@ pub struct AppState {
     pub plots: PlotsPanel,
     /// The training panel on the right is hidden (more room for the inspection views).
     pub hide_training_panel: bool,
+    /// System or in-window file dialogs (View ▸ File dialogs).
+    pub file_dialogs: DialogStyle,
+    /// Folders last chosen in a file dialog, newest first: the in-window dialog's "Places".
+    pub recent_folders: Vec<PathBuf>,
 }
 
 /// How the app was started from the command line.
@@ -92,6 +97,8 @@ pub struct LabApp {
     state: AppState,
     doc: Document,
     run: Option<TrainingRun>,
+    /// A stopped run still scoring the test split (dropping it cancels the scoring).
+    scoring: Option<TrainingRun>,
     last_summary: Option<RunSummary>,
     curves: Curves,
     commands: CommandQueue,
@@ -102,6 +109,8 @@ pub struct LabApp {
     pending: Option<Pending>,
     error: Option<(String, String)>,
     file_dialog: Option<FileDialog>,
+    /// The system's file dialog could not be shown this session: `Automatic` uses the in-window one.
+    system_dialog_failed: bool,
     allow_close: bool,
     /// Set by "quit" once confirmed; the close is sent at the end of the frame.
     close_now: bool,
@@ -147,6 +156,7 @@ impl LabApp {
             state,
             doc,
             run: None,
+            scoring: None,
             last_summary: None,
             curves,
             commands: CommandQueue::default(),
@@ -157,6 +167,7 @@ impl LabApp {
             pending: None,
             error: None,
             file_dialog: None,
+            system_dialog_failed: false,
             allow_close: false,
             close_now: false,
             screenshot: None,
@@ -219,6 +230,11 @@ impl LabApp {
         self.run.as_ref()
     }
 
+    /// A stopped run scoring the test split in the background.
+    pub fn scoring(&self) -> Option<&TrainingRun> {
+        self.scoring.as_ref()
+    }
+
     pub fn last_summary(&self) -> Option<&RunSummary> {
         self.last_summary.as_ref()
     }
@@ -233,6 +249,11 @@ impl LabApp {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The open file dialog, if any.
+    pub fn file_dialog(&self) -> Option<&FileDialog> {
+        self.file_dialog.as_ref()
     }
 
     pub fn pending(&self) -> Option<&Pending> {

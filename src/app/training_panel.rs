@@ -16,6 +16,22 @@ pub struct TrainingPanel;
 
 impl TrainingPanel {
     pub fn ui(&mut self, ui: &mut Ui, lab: &LabContext) {
+        ui.horizontal(|ui| {
+            ui.strong("Training");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let tip = "hide the training panel";
+                if ui
+                    .small_button("⏵")
+                    .on_hover_text(
+                        "Hide the training panel: more room for the model and the rooms (View ▸ Training panel)",
+                    )
+                    .accessible_name(tip)
+                    .clicked()
+                {
+                    lab.commands.send(AppCommand::ShowTrainingPanel(false));
+                }
+            });
+        });
         controls_ui(ui, lab);
         ui.add_space(4.0);
         progress_ui(ui, lab);
@@ -26,10 +42,67 @@ impl TrainingPanel {
     }
 }
 
+/// The hidden panel's strip: show it again, and train, pause or stop without it.
+pub fn strip_ui(ui: &mut Ui, lab: &LabContext) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(4.0);
+        let icon = |ui: &mut Ui, enabled: bool, icon: &str, name: &str, tip: &str| {
+            ui.add_enabled(enabled, Button::new(icon).min_size(egui::vec2(24.0, 24.0)))
+                .on_hover_text(tip)
+                .accessible_name(name)
+                .clicked()
+        };
+        if icon(
+            ui,
+            true,
+            "⏴",
+            "show the training panel",
+            "Show the training panel (View ▸ Training panel)",
+        ) {
+            lab.commands.send(AppCommand::ShowTrainingPanel(true));
+        }
+        ui.separator();
+        let run = lab.run;
+        let paused = run.is_some_and(|r| r.is_paused());
+        match run {
+            None => {
+                if icon(ui, lab.blocker.is_none(), "▶", "Train", "Train (F5)") {
+                    lab.commands.send(AppCommand::StartTraining);
+                }
+            }
+            Some(_) if paused => {
+                if icon(ui, true, "▶", "Resume", "Resume (F6)") {
+                    lab.commands.send(AppCommand::Resume);
+                }
+            }
+            Some(_) => {
+                if icon(ui, true, "⏸", "Pause", "Pause (F6)") {
+                    lab.commands.send(AppCommand::Pause);
+                }
+            }
+        }
+        if icon(
+            ui,
+            run.is_some(),
+            "⏹",
+            "Stop",
+            "Stop and keep what was learned (Shift+F5)",
+        ) {
+            lab.commands.send(AppCommand::Stop);
+        }
+        if let Some(run) = run {
+            ui.add_space(6.0);
+            let percent = (run.fraction() * 100.0).round();
+            ui.small(format!("{percent}%"))
+                .on_hover_text(format!("Training: {percent}% of the run done"));
+        }
+    });
+}
+
 fn controls_ui(ui: &mut Ui, lab: &LabContext) {
     let run = lab.run;
     let paused = run.is_some_and(|r| r.is_paused());
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let can_start = run.is_none() && lab.blocker.is_none();
         let trained = lab.experiment.weights.is_some() && lab.weights_fit;
         let label = if trained && lab.experiment.resume.is_some() {
@@ -127,6 +200,9 @@ fn progress_ui(ui: &mut Ui, lab: &LabContext) {
                     last.train_accuracy * 100.0
                 ));
             }
+            None if lab.experiment.weights.is_some() => {
+                ui.label("Trained part of an epoch: no epoch has finished yet.");
+            }
             None => {
                 ui.weak("Not trained yet.");
             }
@@ -135,6 +211,26 @@ fn progress_ui(ui: &mut Ui, lab: &LabContext) {
             && let Some(test) = summary.test_accuracy
         {
             ui.label(RichText::new(format!("Test accuracy {:.2}%", test * 100.0)).strong());
+        }
+        if let Some((done, total)) = lab.scoring {
+            ui.horizontal(|ui| {
+                let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
+                let text = format!("scoring the test split: {done} of {total} images");
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .text(&text)
+                        .desired_width((ui.available_width() - 80.0).max(80.0)),
+                )
+                .accessible_name(text);
+                if ui
+                    .button("Cancel")
+                    .on_hover_text("Stop scoring; the trained weights are kept, the test accuracy stays unknown")
+                    .accessible_name("Cancel scoring")
+                    .clicked()
+                {
+                    lab.commands.send(AppCommand::CancelScoring);
+                }
+            });
         }
         return;
     };
@@ -180,7 +276,11 @@ fn progress_ui(ui: &mut Ui, lab: &LabContext) {
             ui.add(bar).accessible_name(format!("training progress: {text}"));
         });
     if run.batches_seen > 0 {
-        let eta = run.eta().map_or_else(|| "…".into(), format_duration);
+        let eta = match run.eta() {
+            _ if run.is_paused() => "— (paused)".into(),
+            Some(eta) => format_duration(eta),
+            None => "…".into(),
+        };
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(format!("{:.0} img/s", run.images_per_sec)).monospace());
             ui.weak("·");

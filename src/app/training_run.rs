@@ -48,6 +48,8 @@ impl Curves {
 #[derive(Debug)]
 pub enum Notice {
     Diverged(String),
+    /// Stopped: the result is here; the test split is scored next, in the background.
+    Stopped(Box<(Experiment, RunSummary)>),
     Finished(Result<Box<(Experiment, RunSummary)>, TrainingError>),
 }
 
@@ -73,6 +75,8 @@ pub struct TrainingRun {
     last_batch_at: Option<Instant>,
     /// The newest weights the worker sent (numbered from 1), for the inspection views.
     weights: Option<(u64, Progress, SharedWeights)>,
+    /// Scoring the test split: samples done and in all.
+    pub scoring: Option<(usize, usize)>,
 }
 
 impl TrainingRun {
@@ -98,6 +102,7 @@ impl TrainingRun {
             secs_per_batch: None,
             last_batch_at: None,
             weights: None,
+            scoring: None,
         })
     }
 
@@ -111,7 +116,7 @@ impl TrainingRun {
         let mut notices = Vec::new();
         while let Some(event) = self.trainer.try_recv() {
             if let Some(notice) = self.on_event(event, curves) {
-                let finished = matches!(notice, Notice::Finished(_));
+                let finished = matches!(notice, Notice::Finished(_) | Notice::Stopped(_));
                 notices.push(notice);
                 if finished {
                     break;
@@ -207,6 +212,8 @@ impl TrainingRun {
                 self.last_batch_at = Some(Instant::now());
             }
             Event::Diverged(message) => return Some(Notice::Diverged(message)),
+            Event::Stopped(result) => return Some(Notice::Stopped(result)),
+            Event::Scoring { done, total } => self.scoring = Some((done, total)),
             Event::Finished(result) => return Some(Notice::Finished(result)),
         }
         None

@@ -42,6 +42,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
         seed: args.seed,
         fresh: args.fresh,
         start_paused: false,
+        score_after_stop: false,
     };
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -132,7 +133,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
             }
             Event::Diverged(message) => say(format!("warning: {message}")),
             Event::Finished(result) => break result.map(|b| *b),
-            Event::Weights { .. } | Event::Paused(_) | Event::Resumed => {}
+            Event::Weights { .. } | Event::Paused(_) | Event::Resumed | Event::Stopped(_) | Event::Scoring { .. } => {}
         }
     };
     bar.finish_and_clear();

@@ -43,6 +43,19 @@ pub fn evaluate(
     input: Shape,
     normalization: &Normalization,
 ) -> Result<Evaluation, DataError> {
+    evaluate_with(model, split, input, normalization, &mut |_, _| true)?
+        .ok_or_else(|| DataError::InvalidRequest("the evaluation was cancelled".into()))
+}
+
+/// [`evaluate`], telling `keep_going(done, total)` after every batch; `Ok(None)` once it
+/// answers `false` (cancelled).
+pub fn evaluate_with(
+    model: &mut Model,
+    split: &Split,
+    input: Shape,
+    normalization: &Normalization,
+    keep_going: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<Option<Evaluation>, DataError> {
     let classes = model.num_classes();
     let (h, w) = input.spatial();
     let batcher = Batcher::new(split, (input.channels(), h, w), EVAL_BATCH)?.normalization(normalization);
@@ -72,12 +85,15 @@ pub fn evaluate(
             predictions.push((best as u32, p));
         }
         images = x.into_vec();
+        if !keep_going(predictions.len(), split.len()) {
+            return Ok(None);
+        }
     }
     let total = predictions.len().max(1);
-    Ok(Evaluation {
+    Ok(Some(Evaluation {
         loss: (loss_sum / total as f64) as f32,
         accuracy: correct as f32 / total as f32,
         confusion,
         predictions,
-    })
+    }))
 }

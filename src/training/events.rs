@@ -89,6 +89,15 @@ pub enum Event {
     Resumed,
     /// The loss became NaN or infinite; the run stops with the last good weights.
     Diverged(String),
+    /// A run stopped by `Stop` with `RunOptions::score_after_stop`: its result at once, before
+    /// the test split is scored (`Scoring` events, then `Finished` with the test accuracy, or
+    /// without it if a second `Stop` cancels the scoring).
+    Stopped(Box<(Experiment, RunSummary)>),
+    /// Scoring the test split: `done` of `total` samples.
+    Scoring {
+        done: usize,
+        total: usize,
+    },
     /// The last event of every run: the updated experiment (weights, history, resume state)
     /// and a summary, or an error that names the problem.
     Finished(Result<Box<(Experiment, RunSummary)>, TrainingError>),

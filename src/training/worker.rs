@@ -3,7 +3,7 @@
 //! listeners of the same loop.
 
 use super::error::TrainingError;
-use super::evaluate::evaluate;
+use super::evaluate::{evaluate, evaluate_with};
 use super::events::{Control, Event, Progress, RunSummary};
 use crate::cnn::{Model, Optimizer, Shape, Tensor};
 use crate::data::{Batcher, Split, split_validation};
@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub fresh: bool,
     /// Wait for `Resume` or `Step` before the first batch (the app's step-by-step mode).
     pub start_paused: bool,
+    /// When stopped, send the result at once (`Event::Stopped`) and score the test split
+    /// after it (the app: Stop returns at once, scoring goes on in the background).
+    pub score_after_stop: bool,
 }
 
 /// Events waiting beyond this are dropped if they are per-batch (the listener is slow); all
@@ -126,6 +129,8 @@ struct Worker<'a> {
     step_once: bool,
     base_lr: f32,
     weights_requested: bool,
+    /// A `Stop` read early (by `read_commands`), acted on at the next `between_batches`.
+    stop_requested: bool,
 }
 
 impl Worker<'_> {
@@ -158,18 +163,32 @@ impl Worker<'_> {
         Flow::Continue
     }
 
-    /// Drains pending commands; while paused, blocks until told to resume, step or stop.
-    fn between_batches(&mut self, progress: Progress) -> Flow {
-        loop {
+    /// Applies the commands waiting, without blocking; a `Stop` is kept for `between_batches`.
+    fn read_commands(&mut self) {
+        while !self.stop_requested {
             match self.commands.try_recv() {
                 Ok(c) => {
                     if let Flow::Stop = self.apply(c) {
-                        return Flow::Stop;
+                        self.stop_requested = true;
                     }
                 }
                 Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => return Flow::Stop,
+                Err(TryRecvError::Disconnected) => self.stop_requested = true,
             }
+        }
+    }
+
+    /// Whether the run is about to wait (pause, step) or end: the listener then gets the
+    /// weights it will be looking at.
+    fn about_to_wait(&self) -> bool {
+        self.paused || self.step_once || self.stop_requested
+    }
+
+    /// Drains pending commands; while paused, blocks until told to resume, step or stop.
+    fn between_batches(&mut self, progress: Progress) -> Flow {
+        self.read_commands();
+        if self.stop_requested {
+            return Flow::Stop;
         }
         if self.step_once {
             self.step_once = false;
@@ -252,6 +271,7 @@ fn run(
         step_once: false,
         base_lr: experiment.training.learning_rate,
         weights_requested: false,
+        stop_requested: false,
     };
     worker.emit(Event::Preparing(format!(
         "loading {}",
@@ -411,7 +431,9 @@ fn run(
                 stopped = true;
                 break 'epochs;
             }
-            if worker.weights_requested {
+            // A pause shows the weights it paused on, not the last ones asked for.
+            worker.read_commands();
+            if worker.weights_requested || worker.about_to_wait() {
                 worker.weights_requested = false;
                 worker.emit(Event::Weights {
                     progress,
@@ -482,24 +504,31 @@ fn run(
         state
     });
     experiment.weights = Some(weights_of(&model));
-    let test_accuracy = match &dataset.test {
-        Some(test) if !test.is_empty() => {
-            worker.emit(Event::Preparing("scoring the test split".into()));
-            Some(evaluate(&mut model, test, input, &t.normalization)?.accuracy)
-        }
-        _ => None,
-    };
-    let summary = RunSummary {
+    let mut summary = RunSummary {
         epochs_run: epochs_done + 1 - first_epoch.min(epochs_done + 1),
         train_loss: last_record.as_ref().map_or(f32::NAN, |r| r.train_loss),
         train_accuracy: last_record.as_ref().map_or(0.0, |r| r.train_accuracy),
         val_accuracy: last_record.as_ref().and_then(|r| r.val_accuracy),
-        test_accuracy,
+        test_accuracy: None,
         wall_secs: started.elapsed().as_secs_f64(),
         images_per_sec: trained_images as f64 / train_secs.max(1e-9),
         stopped,
         diverged,
     };
+    if let Some(test) = dataset.test.as_ref().filter(|t| !t.is_empty()) {
+        if stopped && options.score_after_stop {
+            worker.emit(Event::Stopped(Box::new((experiment.clone(), summary.clone()))));
+        }
+        // The Stop that ended the run is spent; a new one cancels the scoring.
+        worker.stop_requested = false;
+        worker.emit(Event::Preparing("scoring the test split".into()));
+        let scored = evaluate_with(&mut model, test, input, &t.normalization, &mut |done, total| {
+            worker.emit_lossy(Event::Scoring { done, total });
+            worker.read_commands();
+            !worker.stop_requested
+        })?;
+        summary.test_accuracy = scored.map(|e| e.accuracy);
+    }
     Ok((experiment, summary))
 }
 
