@@ -8,17 +8,19 @@ use cnn_lab::app::file_dialog::DialogStyle;
 use cnn_lab::app::{AppCommand, AppState, LabApp, LaunchOptions};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use support::app::{project, temp_dir};
+use std::time::Duration;
+use support::app::{project, step_until, temp_dir};
 
-/// The app on a bundled project in a 1280×720 window at `scale` (pixels per point).
-fn harness_at(state: AppState, file: &str, scale: f32) -> Harness<'static, LabApp> {
+/// The app on a bundled project in a window of `pixels` physical pixels at `scale` (pixels per
+/// point).
+fn harness_at(state: AppState, file: &str, pixels: egui::Vec2, scale: f32) -> Harness<'static, LabApp> {
     let launch = LaunchOptions {
         file: Some(project(file)),
         ..LaunchOptions::default()
     };
     let app = LabApp::new(state, &launch);
     let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 720.0) / scale)
+        .with_size(pixels / scale)
         .with_pixels_per_point(scale)
         .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
     harness.run();
@@ -134,4 +136,230 @@ fn the_file_dialog_style_is_chosen_in_the_view_menu_and_remembered() {
     harness.state().send(AppCommand::ExportCsvDialog);
     harness.run();
     assert!(harness.state().file_dialog().is_some_and(|d| d.is_in_window()));
+}
+
+/// Scrolls the widget named `name` into view and returns where it is.
+fn rect_of(harness: &mut Harness<'_, LabApp>, name: &str) -> egui::Rect {
+    harness.get_by_label(name).scroll_to_me();
+    harness.run();
+    harness.get_by_label(name).rect()
+}
+
+/// The screens of the layout's range, as (physical pixels, scale): 1280×720 at 100% and 150%,
+/// the smallest (1024×640 at 100%) and the largest (1920×1080 at 200%), and a 1280×720-point
+/// window at 200%. (1280×720 pixels at 200% is 640×360 points, below the window's minimum.)
+const SCREENS: [([f32; 2], f32); 5] = [
+    ([1280.0, 720.0], 1.0),
+    ([1280.0, 720.0], 1.5),
+    ([1024.0, 640.0], 1.0),
+    ([1920.0, 1080.0], 2.0),
+    ([2560.0, 1440.0], 2.0),
+];
+
+#[test]
+fn every_row_button_and_value_is_inside_the_window_at_1280x720_and_at_scale_1_5_and_2() {
+    for (pixels, scale) in SCREENS {
+        for file in ["seed_quiz.ron", "mnist_lenet.ron"] {
+            let pixels = egui::Vec2::from(pixels);
+            let mut harness = harness_at(AppState::default(), file, pixels, scale);
+            let window = egui::Rect::from_min_size(egui::Pos2::ZERO, pixels / scale);
+            let rows: Vec<(String, String, String)> = {
+                let app = harness.state();
+                let summary = &app.document().analysis().summary;
+                assert_eq!(summary.layers.len(), app.experiment().layers.len(), "{file} is valid");
+                summary
+                    .layers
+                    .iter()
+                    .map(|l| (l.output.hwc(), l.params_formula.clone(), l.params().to_string()))
+                    .collect()
+            };
+            for (index, (shape, formula, total)) in rows.iter().enumerate() {
+                let n = index + 1;
+                let remove = rect_of(&mut harness, &format!("remove layer {n}"));
+                for name in [
+                    format!("remove layer {n}"),
+                    format!("duplicate layer {n}"),
+                    format!("move layer {n} down"),
+                    format!("move layer {n} up"),
+                    format!("insert a layer after layer {n}"),
+                ] {
+                    let rect = rect_of(&mut harness, &name);
+                    assert!(
+                        window.contains_rect(rect),
+                        "{file} at {pixels:?} px, scale {scale}: \"{name}\" at {rect:?} is outside the window {window:?}"
+                    );
+                }
+                // The row's values: its output shape and its parameters, on screen near its buttons.
+                let near =
+                    |rect: egui::Rect| window.contains_rect(rect) && (rect.center().y - remove.center().y).abs() < 60.0;
+                let shape_shown = harness.query_all_by_label_contains(shape).any(|node| near(node.rect()));
+                assert!(
+                    shape_shown,
+                    "{file} at {pixels:?} px, scale {scale}: layer {n}'s output {shape} is not in view"
+                );
+                let params_shown = harness
+                    .query_all_by_label_contains(formula)
+                    .any(|node| near(node.rect()))
+                    || harness.query_all_by_label(total).any(|node| near(node.rect()));
+                assert!(
+                    params_shown,
+                    "{file} at {pixels:?} px, scale {scale}: layer {n}'s parameters {formula} are not in view"
+                );
+            }
+            // And the buttons answer clicks there: move layer 1 down, then undo.
+            let before: Vec<&str> = harness.state().experiment().layers.iter().map(|l| l.kind()).collect();
+            let before: Vec<String> = before.into_iter().map(String::from).collect();
+            rect_of(&mut harness, "move layer 1 down");
+            harness.get_by_label("move layer 1 down").click();
+            harness.run();
+            let after: Vec<String> = harness
+                .state()
+                .experiment()
+                .layers
+                .iter()
+                .map(|l| l.kind().to_string())
+                .collect();
+            assert_eq!(
+                after[0], before[1],
+                "{file} at {pixels:?} px, scale {scale}: the click moved layer 1"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_training_panel_hides_to_a_strip_that_still_trains_and_shows_it_again() {
+    let mut harness = harness_at(AppState::default(), "seed_quiz.ron", egui::vec2(1280.0, 720.0), 1.0);
+    harness.get_by_label("hide the training panel").click();
+    harness.run();
+    harness.run();
+    assert!(harness.state().state().hide_training_panel);
+    assert!(harness.query_by_label("show the training panel").is_some());
+    harness.get_by_label("show the training panel").click();
+    harness.run();
+    harness.run();
+    assert!(!harness.state().state().hide_training_panel);
+    assert!(harness.query_by_label("hide the training panel").is_some());
+}
+
+/// No label on screen and no status message says NaN.
+fn assert_no_nan(harness: &Harness<'_, LabApp>, when: &str) {
+    assert!(
+        harness.query_all_by_label_contains("NaN").next().is_none(),
+        "{when}: a label shows NaN"
+    );
+    for message in harness.state().status().messages() {
+        assert!(
+            !message.text.contains("NaN"),
+            "{when}: the status says {}",
+            message.text
+        );
+    }
+}
+
+#[test]
+fn stop_during_the_first_epoch_shows_no_nan_and_says_what_was_kept() {
+    let mut harness = harness_at(AppState::default(), "shapes_edges.ron", egui::vec2(1280.0, 720.0), 1.0);
+    harness.state().send(AppCommand::StartTraining);
+    step_until(&mut harness, Duration::from_secs(60), "the first batches", |app| {
+        app.run()
+            .is_some_and(|r| r.batches_seen >= 2 && r.epochs_completed == 0)
+    });
+    harness.state().send(AppCommand::Stop);
+    step_until(&mut harness, Duration::from_secs(30), "the stop", |app| {
+        app.run().is_none() && app.scoring().is_none()
+    });
+    harness.run();
+    assert!(harness.state().experiment().history.is_empty(), "no epoch finished");
+    assert!(
+        harness.state().experiment().weights.is_some(),
+        "the learned weights are kept"
+    );
+    assert_no_nan(&harness, "after a stop in the first epoch");
+    assert!(harness.query_by_label("Not trained yet.").is_none());
+    assert!(harness.query_all_by_label_contains("part of an epoch").next().is_some());
+    let stopped = &harness
+        .state()
+        .status()
+        .messages()
+        .iter()
+        .rev()
+        .find(|m| m.text.starts_with("Stopped"));
+    let stopped = stopped.expect("a status message about the stop");
+    assert!(stopped.text.contains("first epoch"), "{}", stopped.text);
+}
+
+#[test]
+fn undo_after_training_brings_back_the_untrained_model_and_a_consistent_panel() {
+    let mut harness = harness_at(AppState::default(), "shapes_edges.ron", egui::vec2(1280.0, 720.0), 1.0);
+    let untrained = harness.state().experiment().clone();
+    harness.state().send(AppCommand::StartTraining);
+    step_until(&mut harness, Duration::from_secs(120), "one epoch", |app| {
+        app.run().is_some_and(|r| r.epochs_completed >= 1)
+    });
+    harness.state().send(AppCommand::Stop);
+    step_until(
+        &mut harness,
+        Duration::from_secs(60),
+        "the stop and the test score",
+        |app| app.run().is_none() && app.scoring().is_none(),
+    );
+    harness.run();
+    assert!(!harness.state().experiment().history.is_empty());
+    assert!(harness.state().last_summary().and_then(|s| s.test_accuracy).is_some());
+    assert!(harness.query_all_by_label_contains("Test accuracy").next().is_some());
+
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run();
+    harness.run();
+    let app = harness.state();
+    assert_eq!(app.experiment().weights, untrained.weights);
+    assert!(app.experiment().history.is_empty());
+    assert!(app.curves().epochs.is_empty(), "the curves follow the undo");
+    assert!(app.curves().batch_loss.is_empty());
+    assert!(app.last_summary().is_none(), "no test accuracy of the undone run");
+    assert!(harness.query_all_by_label_contains("Test accuracy").next().is_none());
+    assert!(harness.query_by_label("Not trained yet.").is_some());
+    let latest = &harness.state().status().messages().last().unwrap().text;
+    assert!(latest.contains("Undid a training run"), "{latest}");
+}
+
+#[test]
+fn stop_on_the_cifar_model_returns_at_once_and_scoring_goes_on_with_a_cancel() {
+    let mut harness = harness_at(AppState::default(), "cifar_shapes.ron", egui::vec2(1280.0, 720.0), 1.0);
+    harness.state().send(AppCommand::StartTraining);
+    step_until(&mut harness, Duration::from_secs(180), "the first batch", |app| {
+        app.run().is_some_and(|r| r.batches_seen >= 1)
+    });
+    harness.state().send(AppCommand::Stop);
+    // The run ends with the batch in flight; the test split (2,000 images) is scored after.
+    step_until(&mut harness, Duration::from_secs(60), "the stop", |app| {
+        app.run().is_none()
+    });
+    assert!(
+        harness.state().scoring().is_some(),
+        "the test split is scored in the background"
+    );
+    assert!(
+        harness.state().experiment().weights.is_some(),
+        "the result is already taken"
+    );
+    harness.run();
+    assert!(
+        harness.query_by_label("Train").is_some(),
+        "the editor and Train are back at once"
+    );
+    harness.get_by_label("Cancel scoring").click();
+    harness.run();
+    assert!(
+        harness.state().scoring().is_none(),
+        "Cancel ends the scoring in the next frame"
+    );
+    assert!(
+        harness
+            .state()
+            .last_summary()
+            .is_some_and(|s| s.test_accuracy.is_none())
+    );
+    assert_no_nan(&harness, "after stopping the cifar model");
 }

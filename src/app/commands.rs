@@ -54,7 +54,7 @@ pub enum AppCommand {
     /// Stop scoring the test split after a stopped run.
     CancelScoring,
     /// System or in-window file dialogs.
-    SetFileDialogs(super::file_dialog::DialogStyle),
+    SetFileDialogs(super::dialog_style::DialogStyle),
     /// Switch the central area to a room (model editor, filters, feature maps, mistakes).
     ShowView(super::rooms::View),
     ShowTrainingPanel(bool),

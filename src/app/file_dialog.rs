@@ -3,45 +3,12 @@
 //! import and export goes through one [`Purpose`].
 
 use super::commands::{AppCommand, Pending};
+pub use super::dialog_style::DialogStyle;
 use crate::experiment::{DatasetSource, Edit};
 use egui::{Align2, Id, RichText};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
-
-/// Which file dialog the app shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DialogStyle {
-    /// The system dialog, and the in-window one where the system cannot show its own.
-    #[default]
-    Automatic,
-    System,
-    InWindow,
-}
-
-impl DialogStyle {
-    pub const ALL: [DialogStyle; 3] = [DialogStyle::Automatic, DialogStyle::System, DialogStyle::InWindow];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            DialogStyle::Automatic => "Automatic",
-            DialogStyle::System => "System dialog",
-            DialogStyle::InWindow => "In-window dialog",
-        }
-    }
-
-    pub fn explanation(self) -> &'static str {
-        match self {
-            DialogStyle::Automatic => {
-                "The system's file dialog, or CNN Lab's own where the system cannot show one \
-                 (no desktop portal or GTK: minimal window managers, remote and virtual displays)"
-            }
-            DialogStyle::System => "Always the system's file dialog (through the desktop portal)",
-            DialogStyle::InWindow => "Always CNN Lab's own file dialog, inside the window",
-        }
-    }
-}
 
 /// A system dialog that answers "nothing chosen" sooner than this was never shown: nobody
 /// closes a file dialog that fast.

@@ -68,9 +68,15 @@ impl LabApp {
         egui::Panel::show_switched(ui, &mut expanded, strip, panel, |ui, expanded| {
             if expanded {
                 ui.add_space(4.0);
-                self.training.ui(ui, &lab);
-                ui.separator();
-                self.state.plots.ui(ui, &lab);
+                // Narrower than its settings rows, the panel scrolls sideways instead of
+                // spilling over the editor.
+                egui::ScrollArea::horizontal()
+                    .auto_shrink([false, true])
+                    .show(ui, |ui| {
+                        self.training.ui(ui, &lab);
+                        ui.separator();
+                        self.state.plots.ui(ui, &lab);
+                    });
             } else {
                 training_panel::strip_ui(ui, &lab);
             }

@@ -7,11 +7,13 @@
 mod command_handling;
 pub mod commands;
 mod context;
+mod dialog_style;
 mod dialogs;
 pub mod document;
 mod editor;
 pub mod file_dialog;
 mod frame;
+mod layer_cells;
 mod layer_fields;
 mod menu;
 mod observer;
