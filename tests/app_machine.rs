@@ -363,3 +363,60 @@ fn stop_on_the_cifar_model_returns_at_once_and_scoring_goes_on_with_a_cancel() {
     );
     assert_no_nan(&harness, "after stopping the cifar model");
 }
+
+#[test]
+fn a_bundled_example_is_saved_as_a_copy_elsewhere_never_over_itself() {
+    let dir = temp_dir("example-copy");
+    let original = std::fs::read(project("seed_quiz.ron")).unwrap();
+    let state = AppState {
+        file_dialogs: DialogStyle::InWindow,
+        recent_folders: vec![dir.clone()],
+        ..AppState::default()
+    };
+    let mut harness = harness_with(state, "seed_quiz.ron");
+    harness.get_by_label("add Flatten").click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    harness.run();
+    let dialog = harness.state().file_dialog().expect("Save asks where to put the copy");
+    assert_eq!(dialog.request.dir, dir, "not among the examples");
+    harness.get_by_label("Save").click();
+    harness.run();
+    harness.run();
+    assert_eq!(
+        std::fs::read(project("seed_quiz.ron")).unwrap(),
+        original,
+        "the example is unchanged"
+    );
+    let copy = dir.join("seed_quiz.ron");
+    assert_eq!(harness.state().document().path(), Some(copy.as_path()));
+    assert_eq!(harness.state().experiment().layers.last().unwrap().kind(), "Flatten");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_palette_adds_a_conv2d_where_it_fits_not_after_the_dense_head() {
+    let mut harness = harness_at(AppState::default(), "mnist_lenet.ron", egui::vec2(1280.0, 720.0), 1.0);
+    let kinds = |h: &Harness<'_, LabApp>| -> Vec<String> {
+        h.state()
+            .experiment()
+            .layers
+            .iter()
+            .map(|l| l.kind().to_string())
+            .collect()
+    };
+    let before = kinds(&harness);
+    let flatten = before
+        .iter()
+        .position(|k| k == "Flatten")
+        .expect("mnist_lenet has a Flatten");
+    harness.get_by_label("add Conv2D").click();
+    harness.run();
+    let after = kinds(&harness);
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after[flatten], "Conv2D", "inserted just before Flatten: {after:?}");
+    assert!(
+        harness.state().document().analysis().error.is_none(),
+        "the model stays valid"
+    );
+}

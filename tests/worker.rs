@@ -220,7 +220,20 @@ fn events_arrive_in_order_and_agree_with_the_result() {
         }
     }
     assert!(matches!(it.next(), Some(Event::Preparing(m)) if m.contains("test")));
-    assert!(matches!(it.next(), Some(Event::Finished(Ok(_)))));
+    // Scoring the test split reports its progress, batch by batch, up to every sample.
+    let mut scored = 0;
+    let finished = loop {
+        match it.next() {
+            Some(Event::Scoring { done, total }) => {
+                assert!(*done > scored && done <= total, "{done} of {total} after {scored}");
+                scored = *done;
+                assert_eq!(*total, 60);
+            }
+            other => break other,
+        }
+    };
+    assert_eq!(scored, 60, "the scoring reached the last test image");
+    assert!(matches!(finished, Some(Event::Finished(Ok(_)))));
     assert!(it.next().is_none(), "Finished is the last event");
 
     assert_eq!(trained.history, records);
@@ -908,4 +921,41 @@ fn dropping_a_trainer_ends_its_worker() {
         stdout.contains("drop scenarios passed"),
         "the child ran the scenarios:\n{stdout}"
     );
+}
+
+#[test]
+fn a_run_stopped_with_score_after_stop_hands_its_result_over_before_scoring_and_a_second_stop_cancels() {
+    let options = RunOptions {
+        score_after_stop: true,
+        ..RunOptions::default()
+    };
+    let trainer = Trainer::spawn(tiny_experiment(), options).unwrap();
+    // The first Stop ends the training, the second (read after the first batch of scoring)
+    // cancels the scoring of the test split.
+    trainer.send(Control::Stop);
+    trainer.send(Control::Stop);
+    let mut stopped = None;
+    let mut scoring_events = 0;
+    while let Some(event) = trainer.recv() {
+        match event {
+            Event::Stopped(result) => stopped = Some(result),
+            Event::Scoring { .. } => {
+                assert!(stopped.is_some(), "the result comes before the scoring");
+                scoring_events += 1;
+            }
+            Event::Finished(result) => {
+                let (experiment, summary) = *result.unwrap();
+                let (early, early_summary) = *stopped.expect("Stopped came before Finished");
+                assert_eq!(experiment.weights, early.weights, "the same result, twice");
+                assert!(early.weights.is_some());
+                assert!(early_summary.stopped && early_summary.test_accuracy.is_none());
+                assert!(summary.stopped);
+                assert!(summary.test_accuracy.is_none(), "the second Stop cancelled the scoring");
+                assert_eq!(scoring_events, 1, "cancelled after its first batch");
+                return;
+            }
+            _ => {}
+        }
+    }
+    panic!("no Finished event");
 }

@@ -36,7 +36,7 @@ impl LabApp {
             AppCommand::OpenDialog => self.guard(Pending::OpenDialog),
             AppCommand::Open(path) => self.guard(Pending::Open(path)),
             AppCommand::Quit => self.guard(Pending::Quit),
-            AppCommand::Save => match self.doc.path().map(Path::to_path_buf) {
+            AppCommand::Save => match self.save_target() {
                 Some(path) => {
                     self.save_to(&path);
                 }
@@ -60,7 +60,7 @@ impl LabApp {
             AppCommand::ChooseDataDialog => self.spawn_dialog(Purpose::DATA_FOLDER, None),
             AppCommand::ConfirmSave => {
                 if let Some(pending) = self.pending.take() {
-                    match self.doc.path().map(Path::to_path_buf) {
+                    match self.save_target() {
                         Some(path) => {
                             if self.save_to(&path) {
                                 self.proceed(pending);
@@ -273,6 +273,18 @@ impl LabApp {
         });
     }
 
+    /// Where Save writes: the experiment's file, unless it has none or is a bundled example
+    /// (those stay as shipped: Save asks for a new place, like Save As).
+    fn save_target(&mut self) -> Option<PathBuf> {
+        let path = self.doc.path()?.to_path_buf();
+        if super::paths::is_bundled_example(&path) {
+            self.status
+                .info("The bundled examples stay as shipped: choose where to save your copy");
+            return None;
+        }
+        Some(path)
+    }
+
     /// Remembers the folder of a path chosen in a file dialog (the folder itself, for a folder).
     pub(super) fn remember_folder(&mut self, path: &Path, pick: Pick) {
         let folder = match pick {
@@ -318,14 +330,20 @@ impl LabApp {
             self.status.info("A file dialog is already open");
             return;
         }
+        let example = self.doc.path().is_some_and(super::paths::is_bundled_example);
         let from_doc = if purpose.from_base_dir {
             Some(self.doc.base_dir())
+        } else if example && purpose.pick == Pick::NewFile {
+            // A copy of an example goes where the user works, not among the examples.
+            None
         } else {
             self.doc.path().and_then(Path::parent).map(Path::to_path_buf)
         };
+        let home = std::env::var_os("HOME").map(PathBuf::from);
         let dir = from_doc
             .or_else(|| self.state.recent_folders.first().cloned())
             .filter(|dir| dir.is_dir())
+            .or(if example { home.filter(|h| h.is_dir()) } else { None })
             .unwrap_or_else(|| self.doc.base_dir());
         let stem = self.doc.path().and_then(Path::file_stem).map_or_else(
             || slug(&self.doc.experiment().name),

@@ -253,9 +253,17 @@ impl EditorPanel {
                 .response
                 .accessible_name("insert position");
         });
+        let chosen = self.insert_at.is_some();
         let mut buttons = |ui: &mut Ui| {
             for layer in LayerSpec::palette() {
                 let name = format!("add {}", layer.kind());
+                // "At the end" means the end of where the layer fits: a Conv2D added to a
+                // model that ends in Dense goes before its Flatten, not after the Dense.
+                let position = if chosen {
+                    position
+                } else {
+                    fitting_position(lab, &layer)
+                };
                 if let Some(layer) = palette_button_ui(ui, lab, layer, position, name) {
                     lab.commands.edit(Edit::Insert { index: position, layer });
                     // Keep inserting below what was just added.
@@ -273,6 +281,18 @@ impl EditorPanel {
             ui.horizontal_wrapped(|ui| buttons(ui));
         }
     }
+}
+
+/// The last position where `layer` fits (its input shape allows it): the end when it fits there.
+fn fitting_position(lab: &LabContext, layer: &LayerSpec) -> usize {
+    let layers = &lab.experiment.layers;
+    let fits = |p: usize| {
+        let mut trial = layers[..p].to_vec();
+        trial.push(layer.clone());
+        let preview = analyze(lab.experiment.input.shape(), &trial, None);
+        preview.error.is_none() && preview.summary.layers.len() == p + 1
+    };
+    (0..=layers.len()).rev().find(|&p| fits(p)).unwrap_or(layers.len())
 }
 
 /// A button that inserts `layer` (a palette default) at `position`, showing the shape it would
@@ -320,6 +340,15 @@ fn palette_button_ui(
     );
     let hover = match &problem {
         Some(problem) => format!("{} does not fit here: {problem}", layer.describe()),
+        None if position == 0 && !layers.is_empty() => format!(
+            "Insert {} at the start, after the input; it would output {shape}",
+            layer.describe()
+        ),
+        None if position < layers.len() => format!(
+            "Insert {} after layer {position} ({}); it would output {shape}",
+            layer.describe(),
+            layers[position - 1].kind()
+        ),
         None => format!("Insert {} here; it would output {shape}", layer.describe()),
     };
     ui.button(job)

@@ -20,6 +20,13 @@ pub fn projects_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/projects"))
 }
 
+/// Whether `path` is one of the bundled examples (in `projects/` or its subfolders).
+pub fn is_bundled_example(path: &Path) -> bool {
+    let projects = projects_dir();
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    canonical(path).starts_with(canonical(&projects))
+}
+
 /// The `.ron` files directly in `dir`, sorted by name.
 pub fn experiments_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
