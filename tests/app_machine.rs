@@ -420,3 +420,73 @@ fn the_palette_adds_a_conv2d_where_it_fits_not_after_the_dense_head() {
         "the model stays valid"
     );
 }
+
+/// Types `text` into the number field named `name` and presses Enter.
+fn type_into_number(harness: &mut Harness<'_, LabApp>, name: &str, text: &str) {
+    harness.get_by_label(name).click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_label(name).type_text(text);
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    harness.run();
+}
+
+#[test]
+fn number_fields_say_when_they_refuse_text_or_clamp_a_value() {
+    let mut harness = harness_at(AppState::default(), "seed_quiz.ron", egui::vec2(1280.0, 720.0), 1.0);
+    let filters = |h: &Harness<'_, LabApp>| match &h.state().experiment().layers[0] {
+        cnn_lab::cnn::LayerSpec::Conv2D(c) => c.filters,
+        other => panic!("seed_quiz starts with Conv2D, not {}", other.kind()),
+    };
+    let before = filters(&harness);
+    type_into_number(&mut harness, "layer 1 filters", "abc");
+    assert_eq!(filters(&harness), before, "text is refused");
+    assert!(
+        harness
+            .query_all_by_label_contains("“abc” is not a number")
+            .next()
+            .is_some(),
+        "the refusal is said"
+    );
+    type_into_number(&mut harness, "layer 1 filters", "1000000");
+    assert_eq!(filters(&harness), 4096, "clamped to the largest allowed");
+    assert!(
+        harness
+            .query_all_by_label_contains("1000000 is above the largest allowed, 4096")
+            .next()
+            .is_some(),
+        "the clamp is said"
+    );
+}
+
+#[test]
+fn a_conv2d_after_flatten_is_moved_before_it_in_one_click() {
+    let mut harness = harness_at(AppState::default(), "mnist_lenet.ron", egui::vec2(1280.0, 720.0), 1.0);
+    let n = harness.state().experiment().layers.len();
+    let flatten = harness
+        .state()
+        .experiment()
+        .layers
+        .iter()
+        .position(|l| l.kind() == "Flatten")
+        .unwrap();
+    let conv = cnn_lab::cnn::LayerSpec::Conv2D(cnn_lab::cnn::spec::Conv2D::new(8, 3));
+    harness
+        .state()
+        .send(AppCommand::Edit(cnn_lab::app::Edit::Insert { index: n, layer: conv }));
+    harness.run();
+    assert!(harness.state().document().analysis().error.is_some());
+    let label = format!("move it before Flatten (layer {})", flatten + 1);
+    assert!(
+        harness.query_by_label("remove this layer").is_some(),
+        "removal is still offered"
+    );
+    rect_of(&mut harness, &label);
+    harness.get_by_label(&label).click();
+    harness.run();
+    assert_eq!(harness.state().experiment().layers[flatten].kind(), "Conv2D");
+    assert_eq!(harness.state().experiment().layers[flatten + 1].kind(), "Flatten");
+    assert!(harness.state().document().analysis().error.is_none(), "fixed");
+}

@@ -93,7 +93,7 @@ fn pooling_a_1x1_map_names_the_layer_the_sizes_and_the_fix() {
     assert_eq!(
         text,
         "layer 3 MaxPooling2D: input is 1×1 but pool_size is 2×2, so the output would be 0×0; \
-         use padding 'same' or remove a pooling layer before it"
+         use padding 'same', a pool_size that fits, or remove a pooling layer before it"
     );
     assert_eq!(fix, Some(QuickFix::UsePaddingSame { index: 2 }));
 }
@@ -192,4 +192,55 @@ fn same_padding_with_stride_2_on_even_and_odd_inputs() {
         .unwrap();
         assert_eq!(s.layers[0].output.spatial(), (want, want), "n = {n}");
     }
+}
+
+#[test]
+fn a_kernel_larger_than_its_input_offers_padding_same_and_the_largest_kernel_that_fits() {
+    let layers = [LayerSpec::Conv2D(Conv2D::new(4, 40))];
+    let err = infer(Shape::image(16, 16, 3), &layers, None).unwrap_err();
+    let fixes = err.quick_fixes(&layers);
+    assert_eq!(fixes[0], QuickFix::UsePaddingSame { index: 0 });
+    assert_eq!(
+        fixes[1],
+        QuickFix::FitWindow {
+            index: 0,
+            name: "kernel_size",
+            size: (16, 16)
+        }
+    );
+    assert_eq!(fixes[1].label(), "use kernel_size 16×16");
+    // With explicit padding 2 the window may be 4 larger than the input.
+    let padded = [LayerSpec::Conv2D(Conv2D::new(4, 40).padding(Padding::Explicit(2)))];
+    let err = infer(Shape::image(16, 16, 3), &padded, None).unwrap_err();
+    assert!(err.quick_fixes(&padded).contains(&QuickFix::FitWindow {
+        index: 0,
+        name: "kernel_size",
+        size: (20, 20)
+    }));
+    // Every fix offered makes the layer valid.
+    for fix in fixes {
+        let mut fixed = layers.to_vec();
+        assert!(fixed[0].config_mut().apply_fix(&fix), "{fix:?}");
+        assert!(infer(Shape::image(16, 16, 3), &fixed, None).is_ok(), "{fix:?}");
+    }
+}
+
+#[test]
+fn a_conv2d_after_flatten_is_offered_a_move_before_the_flatten_first_and_removal_second() {
+    let layers = vec![
+        LayerSpec::Conv2D(Conv2D::new(4, 3)),
+        LayerSpec::Flatten(Flatten),
+        LayerSpec::Conv2D(Conv2D::new(4, 3)),
+        LayerSpec::Dense(Dense::new(10)),
+    ];
+    let err = infer(Shape::image(16, 16, 1), &layers, None).unwrap_err();
+    let fixes = err.quick_fixes(&layers);
+    assert_eq!(
+        fixes,
+        vec![
+            QuickFix::MoveBefore { from: 2, to: 1 },
+            QuickFix::RemoveLayer { index: 2 }
+        ]
+    );
+    assert_eq!(fixes[0].label(), "move it before Flatten (layer 2)");
 }

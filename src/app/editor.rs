@@ -409,15 +409,21 @@ fn insert_marker(ui: &mut Ui) {
 fn error_line_ui(ui: &mut Ui, lab: &LabContext, error: &ArchError) {
     let red = ui.visuals().error_fg_color;
     ui.add(egui::Label::new(RichText::new(format!("✖ {error}")).color(red)).wrap());
-    if let Some(fix) = error.quick_fix()
-        && ui
-            .button(RichText::new(format!("🔧 {}", fix.label())).strong())
-            .on_hover_text("Apply this fix (Ctrl+Z undoes it)")
-            .accessible_name(fix.label())
-            .clicked()
-    {
-        lab.commands.edit(Edit::ApplyFix(fix.clone()));
-    }
+    ui.horizontal_wrapped(|ui| {
+        for (n, fix) in error.quick_fixes(&lab.experiment.layers).into_iter().enumerate() {
+            let text = RichText::new(format!("🔧 {}", fix.label()));
+            // The first repair is the one most students want.
+            let text = if n == 0 { text.strong() } else { text };
+            if ui
+                .button(text)
+                .on_hover_text("Apply this fix (Ctrl+Z undoes it)")
+                .accessible_name(fix.label())
+                .clicked()
+            {
+                lab.commands.edit(Edit::ApplyFix(fix));
+            }
+        }
+    });
 }
 
 fn error_box_ui(ui: &mut Ui, lab: &LabContext, error: &ArchError) {

@@ -4,6 +4,9 @@
 
 use crate::cnn::{Activation, Family, Field, LayerSpec, Padding};
 use egui::{DragValue, Response, Ui};
+use std::cell::RefCell;
+use std::ops::RangeInclusive;
+use std::rc::Rc;
 
 /// Shows the editors for `layer` (the table's row `number`); returns whether anything changed.
 /// `frozen_by_transfer`: the layer's weights come frozen from another experiment.
@@ -80,10 +83,119 @@ fn with_hint(response: Response, hint: Option<&str>) -> Response {
     }
 }
 
-/// A drag value that only clamps what the user enters: a file's out-of-range value is shown
-/// as it is, not silently changed (which would also count as an edit).
-pub fn drag<N: egui::emath::Numeric>(value: &mut N) -> DragValue<'_> {
-    DragValue::new(value).clamp_existing_to_range(false)
+/// A number field that says what it did: text that is not a number is refused and a value
+/// outside the range is clamped, each with a note under the field for a few seconds. Like
+/// egui's `DragValue` (which it wraps), it only clamps what the user enters: a file's
+/// out-of-range value is shown as it is, not silently changed (which would also be an edit).
+pub fn drag<N: egui::emath::Numeric>(value: &mut N) -> CheckedDrag<'_, N> {
+    CheckedDrag {
+        value,
+        range: f64::NEG_INFINITY..=f64::INFINITY,
+        speed: 1.0,
+        decimals: Decimals::Auto,
+    }
+}
+
+/// How long a field's note stays up, in seconds.
+const NOTE_SECONDS: f64 = 5.0;
+
+enum Decimals {
+    Auto,
+    Fixed(usize),
+    Max(usize),
+}
+
+pub struct CheckedDrag<'a, N> {
+    value: &'a mut N,
+    range: RangeInclusive<f64>,
+    speed: f64,
+    decimals: Decimals,
+}
+
+impl<N: egui::emath::Numeric> CheckedDrag<'_, N> {
+    pub fn range(mut self, range: RangeInclusive<N>) -> Self {
+        self.range = range.start().to_f64()..=range.end().to_f64();
+        self
+    }
+
+    pub fn speed(mut self, speed: impl Into<f64>) -> Self {
+        self.speed = speed.into();
+        self
+    }
+
+    pub fn fixed_decimals(mut self, decimals: usize) -> Self {
+        self.decimals = Decimals::Fixed(decimals);
+        self
+    }
+
+    pub fn max_decimals(mut self, decimals: usize) -> Self {
+        self.decimals = Decimals::Max(decimals);
+        self
+    }
+}
+
+impl<N: egui::emath::Numeric> egui::Widget for CheckedDrag<'_, N> {
+    fn ui(self, ui: &mut Ui) -> Response {
+        let note = Rc::new(RefCell::new(None));
+        let (low, high) = (*self.range.start(), *self.range.end());
+        let integer = N::INTEGRAL;
+        let parser = {
+            let note = Rc::clone(&note);
+            move |text: &str| {
+                let typed = text.trim();
+                let value = typed.parse::<f64>().ok().filter(|v| v.is_finite());
+                *note.borrow_mut() = match value {
+                    None => Some(format!("“{typed}” is not a number: the value was kept")),
+                    Some(v) if v > high => Some(format!("{typed} is above the largest allowed, {high}: set to {high}")),
+                    Some(v) if v < low => Some(format!("{typed} is below the smallest allowed, {low}: set to {low}")),
+                    Some(v) if integer && v.fract() != 0.0 => Some(format!("{typed} is not a whole number: rounded")),
+                    Some(_) => None,
+                };
+                value
+            }
+        };
+        let mut widget = DragValue::new(self.value)
+            .clamp_existing_to_range(false)
+            .range(self.range)
+            .speed(self.speed)
+            .custom_parser(parser);
+        widget = match self.decimals {
+            Decimals::Auto => widget,
+            Decimals::Fixed(d) => widget.fixed_decimals(d),
+            Decimals::Max(d) => widget.max_decimals(d),
+        };
+        let response = ui.add(widget);
+        let key = response.id.with("note");
+        let now = ui.input(|i| i.time);
+        if let Some(text) = note.borrow_mut().take() {
+            ui.data_mut(|d| d.insert_temp(key, (text, now)));
+        }
+        if let Some((text, since)) = ui.data(|d| d.get_temp::<(String, f64)>(key)) {
+            if now - since < NOTE_SECONDS {
+                field_note_ui(ui, key, response.rect, &text);
+                ui.ctx()
+                    .request_repaint_after_secs((NOTE_SECONDS - (now - since)) as f32);
+            } else {
+                ui.data_mut(|d| d.remove::<(String, f64)>(key));
+            }
+        }
+        response
+    }
+}
+
+/// A note under a field, above everything else, that does not move the layout.
+fn field_note_ui(ui: &Ui, id: egui::Id, field: egui::Rect, text: &str) {
+    let warn = ui.visuals().warn_fg_color;
+    egui::Area::new(id)
+        .order(egui::Order::Tooltip)
+        .fixed_pos(field.left_bottom() + egui::vec2(0.0, 2.0))
+        .interactable(false)
+        .show(ui.ctx(), |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                ui.set_max_width(320.0);
+                ui.label(egui::RichText::new(format!("⚠ {text}")).color(warn));
+            });
+        });
 }
 
 fn size(ui: &mut Ui, value: &mut usize, max: usize, accessible: String) -> Response {

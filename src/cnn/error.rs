@@ -1,6 +1,7 @@
 //! Typed engine errors: which layer, what it received, why it fails, how to fix it (an
 //! architecture that cannot be built), and saved values that do not fit a model's parameters.
 
+use super::LayerSpec;
 use super::numbers::human_bytes;
 use thiserror::Error;
 
@@ -17,6 +18,15 @@ pub enum QuickFix {
     SetUnits { index: usize, units: usize },
     /// Append `Flatten` + `Dense(units)` at the end of the model.
     AppendClassifier { units: usize },
+    /// Set the window (`kernel_size` or `pool_size`, as `name` says) of layer `index` to `size`,
+    /// the largest that fits its input.
+    FitWindow {
+        index: usize,
+        name: &'static str,
+        size: (usize, usize),
+    },
+    /// Move layer `from` to position `to` (before the Flatten at `to`).
+    MoveBefore { from: usize, to: usize },
 }
 
 impl QuickFix {
@@ -28,6 +38,8 @@ impl QuickFix {
             QuickFix::RemoveLayer { .. } => "remove this layer".into(),
             QuickFix::SetUnits { units, .. } => format!("set units to {units}"),
             QuickFix::AppendClassifier { units } => format!("append Flatten + Dense({units})"),
+            QuickFix::FitWindow { name, size: (h, w), .. } => format!("use {name} {h}×{w}"),
+            QuickFix::MoveBefore { to, .. } => format!("move it before Flatten (layer {})", to + 1),
         }
     }
 }
@@ -43,6 +55,8 @@ pub enum ArchError {
         problem: String,
         fix: String,
         quick_fix: Option<QuickFix>,
+        /// Other repairs, after `quick_fix` (a smaller kernel beside padding `same`).
+        more_fixes: Vec<QuickFix>,
     },
     #[error("the input shape {got} is invalid: {problem}; {fix}")]
     Input { got: String, problem: String, fix: String },
@@ -82,6 +96,24 @@ impl ArchError {
             ArchError::Layer { quick_fix, .. } | ArchError::Output { quick_fix, .. } => quick_fix.as_ref(),
             _ => None,
         }
+    }
+
+    /// Every one-click repair, the main one first: the error's own, and for a layer that needs
+    /// feature maps but comes after a Flatten, moving it before that Flatten.
+    pub fn quick_fixes(&self, layers: &[LayerSpec]) -> Vec<QuickFix> {
+        let mut fixes: Vec<QuickFix> = self.quick_fix().into_iter().cloned().collect();
+        if let ArchError::Layer { more_fixes, .. } = self {
+            fixes.extend(more_fixes.iter().cloned());
+        }
+        if let (Some(QuickFix::RemoveLayer { index }), Some(from)) = (self.quick_fix(), self.layer_index())
+            && let Some(flatten) = layers[..from.min(layers.len())]
+                .iter()
+                .rposition(|l| matches!(l, LayerSpec::Flatten(_)))
+            && *index == from
+        {
+            fixes.insert(0, QuickFix::MoveBefore { from, to: flatten });
+        }
+        fixes
     }
 }
 

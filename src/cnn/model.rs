@@ -89,6 +89,7 @@ impl Model {
                 problem: format!("cannot be built on input {}", x.hwc()),
                 fix: "check its sizes".into(),
                 quick_fix: None,
+                more_fixes: Vec::new(),
             })?;
             layers.push(layer);
         }

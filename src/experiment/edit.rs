@@ -146,7 +146,7 @@ fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), EditErro
     let stale = || EditError::StaleFix;
     match fix {
         // Fixes to one layer's settings: the layer's kind knows how.
-        QuickFix::UsePaddingSame { index } | QuickFix::SetUnits { index, .. } => {
+        QuickFix::UsePaddingSame { index } | QuickFix::SetUnits { index, .. } | QuickFix::FitWindow { index, .. } => {
             let layer = experiment.layers.get_mut(*index).ok_or_else(stale)?;
             if !layer.config_mut().apply_fix(fix) {
                 return Err(stale());
@@ -157,6 +157,13 @@ fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), EditErro
                 return Err(stale());
             }
             experiment.layers.insert(*index, LayerSpec::Flatten(Flatten));
+        }
+        QuickFix::MoveBefore { from, to } => {
+            if *from >= experiment.layers.len() || to > from {
+                return Err(stale());
+            }
+            let layer = experiment.layers.remove(*from);
+            experiment.layers.insert(*to, layer);
         }
         QuickFix::RemoveLayer { index } => {
             if *index >= experiment.layers.len() {

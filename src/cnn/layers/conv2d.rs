@@ -202,6 +202,10 @@ impl LayerKind for Conv2D {
                 self.padding = Padding::Same;
                 true
             }
+            QuickFix::FitWindow { size, .. } => {
+                self.kernel_size = *size;
+                true
+            }
             _ => false,
         }
     }

@@ -147,6 +147,7 @@ impl Incoming {
             problem: problem.into(),
             fix: fix.into(),
             quick_fix,
+            more_fixes: Vec::new(),
         }
     }
 
@@ -199,11 +200,29 @@ impl Incoming {
             };
             let out = |n: usize, k: usize, s: usize| (n as i128 + 2 * p as i128 - k as i128).div_euclid(s as i128) + 1;
             let (oh, ow) = (out(h, kh, sh).max(0), out(w, kw, sw).max(0));
-            self.error(
+            let mut error = self.error(
                 format!("input is {h}×{w} but {name} is {kh}×{kw}, so the output would be {oh}×{ow}"),
-                "use padding 'same' or remove a pooling layer before it",
+                format!("use padding 'same', a {name} that fits, or remove a pooling layer before it"),
                 Some(QuickFix::UsePaddingSame { index: self.index }),
-            )
+            );
+            // The largest window that fits once with this padding.
+            let fit = (kh.min(h + 2 * p), kw.min(w + 2 * p));
+            if let ArchError::Layer { more_fixes, .. } = &mut error
+                && fit.0 >= 1
+                && fit.1 >= 1
+                && fit != (kh, kw)
+            {
+                more_fixes.push(QuickFix::FitWindow {
+                    index: self.index,
+                    name: if name == "pool_size" {
+                        "pool_size"
+                    } else {
+                        "kernel_size"
+                    },
+                    size: fit,
+                });
+            }
+            error
         })
     }
 }

@@ -157,6 +157,10 @@ impl<K: PoolKind> LayerKind for Pool2D<K> {
                 self.padding = Padding::Same;
                 true
             }
+            QuickFix::FitWindow { size, .. } => {
+                self.pool_size = *size;
+                true
+            }
             _ => false,
         }
     }
