@@ -490,3 +490,44 @@ fn a_conv2d_after_flatten_is_moved_before_it_in_one_click() {
     assert_eq!(harness.state().experiment().layers[flatten + 1].kind(), "Flatten");
     assert!(harness.state().document().analysis().error.is_none(), "fixed");
 }
+
+#[test]
+fn the_keyboard_reaches_the_editor_first_adds_layers_and_lists_every_shortcut() {
+    let mut harness = harness_at(AppState::default(), "seed_quiz.ron", egui::vec2(1280.0, 720.0), 1.0);
+    harness.key_press(egui::Key::Tab);
+    harness.run();
+    assert!(
+        harness.get_by_label("experiment name").is_focused(),
+        "the first Tab lands in the editor"
+    );
+    // Leave the text field, then add the palette's first layer (Conv2D) with Alt+1.
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    let n = harness.state().experiment().layers.len();
+    harness.key_press_modifiers(egui::Modifiers::ALT, egui::Key::Num1);
+    harness.run();
+    harness.run();
+    assert_eq!(harness.state().experiment().layers.len(), n + 1);
+    assert!(
+        harness
+            .state()
+            .experiment()
+            .layers
+            .iter()
+            .filter(|l| l.kind() == "Conv2D")
+            .count()
+            >= 2
+    );
+    // F1: the list of shortcuts, with the ones just used.
+    harness.key_press(egui::Key::F1);
+    harness.run();
+    harness.run();
+    assert!(harness.query_by_label("Keyboard shortcuts").is_some());
+    assert!(harness.query_all_by_label_contains("Add Conv2D").next().is_some());
+    assert!(
+        harness
+            .query_all_by_label_contains("the first Tab goes to the model editor")
+            .next()
+            .is_some()
+    );
+}

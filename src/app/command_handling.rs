@@ -78,6 +78,7 @@ impl LabApp {
             AppCommand::ConfirmCancel => self.pending = None,
             AppCommand::DismissError => self.error = None,
             AppCommand::StartTraining => self.start_training(false),
+            AppCommand::ShowShortcuts => self.show_shortcuts = true,
             AppCommand::CancelScoring => {
                 if self.scoring.take().is_some() {
                     self.status

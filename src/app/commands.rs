@@ -51,6 +51,8 @@ pub enum AppCommand {
     /// One batch, then pause (starts a paused run if none is active).
     Step,
     SetDarkMode(bool),
+    /// Help ▸ Keyboard shortcuts.
+    ShowShortcuts,
     /// Stop scoring the test split after a stopped run.
     CancelScoring,
     /// System or in-window file dialogs.

@@ -11,11 +11,26 @@ use super::layer_cells::{
 use super::layer_fields::{drag, layer_color, layer_fields_ui};
 use crate::cnn::summary::{format_bytes, group_digits};
 use crate::cnn::{ArchError, LayerInfo, LayerSpec, analyze};
-use crate::data::{BUNDLED, SyntheticSpec, describe_bundled};
+use crate::data::{BUNDLED, SyntheticSpec, bundled_title, describe_bundled};
 use crate::experiment::Edit;
 use crate::experiment::{DatasetSource, Input};
-use egui::{Align, Color32, Layout, RichText, Ui, vec2};
+use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, Ui, vec2};
 
+/// Alt+1 … Alt+9, Alt+0 add the palette's layers in order.
+pub const PALETTE_KEYS: [Key; 10] = [
+    Key::Num1,
+    Key::Num2,
+    Key::Num3,
+    Key::Num4,
+    Key::Num5,
+    Key::Num6,
+    Key::Num7,
+    Key::Num8,
+    Key::Num9,
+    Key::Num0,
+];
+/// The generated dataset, named apart from the bundled Shapes.
+const SYNTHETIC_TITLE: &str = "Shapes at the input size (generated)";
 /// Lower than this (in points), the palette keeps to one line.
 const SHORT_SCREEN: f32 = 640.0;
 
@@ -23,6 +38,9 @@ const SHORT_SCREEN: f32 = 640.0;
 pub struct EditorPanel {
     /// Where the palette inserts: before layer `insert_at` (0-based); `None` = at the end.
     insert_at: Option<usize>,
+    /// Tab was pressed with nothing focused: the editor's first field takes the focus (the
+    /// model comes before the menus and the training panel).
+    pub focus_first: bool,
 }
 
 impl EditorPanel {
@@ -36,7 +54,7 @@ impl EditorPanel {
         if self.insert_at.is_some_and(|i| i >= n_layers) {
             self.insert_at = None;
         }
-        header_ui(ui, lab, locked);
+        header_ui(ui, lab, locked, std::mem::take(&mut self.focus_first));
         ui.separator();
         if locked {
             banner(
@@ -219,7 +237,7 @@ impl EditorPanel {
             ui.label(RichText::new(format!("Insert after layer {number}")).strong());
             for layer in LayerSpec::palette() {
                 let name = format!("insert {} after layer {number}", layer.kind());
-                if let Some(layer) = palette_button_ui(ui, lab, layer, number, name) {
+                if let Some(layer) = palette_button_ui(ui, lab, layer, number, name, None) {
                     lab.commands.edit(Edit::Insert { index: number, layer });
                 }
             }
@@ -255,8 +273,11 @@ impl EditorPanel {
         });
         let chosen = self.insert_at.is_some();
         let mut buttons = |ui: &mut Ui| {
-            for layer in LayerSpec::palette() {
+            for (n, layer) in LayerSpec::palette().into_iter().enumerate() {
                 let name = format!("add {}", layer.kind());
+                let shortcut = PALETTE_KEYS
+                    .get(n)
+                    .map(|&key| KeyboardShortcut::new(Modifiers::ALT, key));
                 // "At the end" means the end of where the layer fits: a Conv2D added to a
                 // model that ends in Dense goes before its Flatten, not after the Dense.
                 let position = if chosen {
@@ -264,7 +285,9 @@ impl EditorPanel {
                 } else {
                     fitting_position(lab, &layer)
                 };
-                if let Some(layer) = palette_button_ui(ui, lab, layer, position, name) {
+                let pressed = shortcut.is_some_and(|s| ui.input_mut(|i| i.consume_shortcut(&s)));
+                let clicked = palette_button_ui(ui, lab, layer.clone(), position, name, shortcut);
+                if let Some(layer) = clicked.or(pressed.then_some(layer)) {
                     lab.commands.edit(Edit::Insert { index: position, layer });
                     // Keep inserting below what was just added.
                     self.insert_at = self.insert_at.map(|_| position + 1);
@@ -303,6 +326,7 @@ fn palette_button_ui(
     layer: LayerSpec,
     position: usize,
     name: String,
+    shortcut: Option<KeyboardShortcut>,
 ) -> Option<LayerSpec> {
     let kind = layer.kind();
     let layers = &lab.experiment.layers;
@@ -350,6 +374,10 @@ fn palette_button_ui(
             layers[position - 1].kind()
         ),
         None => format!("Insert {} here; it would output {shape}", layer.describe()),
+    };
+    let hover = match shortcut {
+        Some(shortcut) => format!("{hover} ({})", ui.ctx().format_shortcut(&shortcut)),
+        None => hover,
     };
     ui.button(job)
         .on_hover_text(hover)
@@ -451,7 +479,7 @@ fn banner(ui: &mut Ui, color: Color32, text: &str) {
 }
 
 /// Name, notes, input shape and dataset.
-fn header_ui(ui: &mut Ui, lab: &LabContext, locked: bool) {
+fn header_ui(ui: &mut Ui, lab: &LabContext, locked: bool, take_focus: bool) {
     let experiment = lab.experiment;
     ui.horizontal(|ui| {
         let mut name = experiment.name.clone();
@@ -461,6 +489,9 @@ fn header_ui(ui: &mut Ui, lab: &LabContext, locked: bool) {
                 .desired_width(ui.available_width() - 8.0)
                 .hint_text("experiment name"),
         );
+        if take_focus {
+            response.request_focus();
+        }
         if response.accessible_name("experiment name").changed() {
             lab.commands.edit(Edit::SetName(name));
         }
@@ -506,26 +537,30 @@ fn header_ui(ui: &mut Ui, lab: &LabContext, locked: bool) {
 
 fn dataset_ui(ui: &mut Ui, lab: &LabContext, input: Input) {
     let source = &lab.experiment.dataset;
+    let title = |name: &str| bundled_title(name).map_or_else(|| name.to_string(), str::to_string);
     let current = match source {
-        DatasetSource::Bundled(name) => name.clone(),
-        DatasetSource::Synthetic(_) => "synthetic shapes".into(),
+        DatasetSource::Bundled(name) => title(name),
+        DatasetSource::Synthetic(_) => SYNTHETIC_TITLE.into(),
         DatasetSource::Path(_) => "your own files".into(),
     };
     egui::ComboBox::from_id_salt("dataset")
         .selected_text(&current)
-        .width(150.0)
+        .width(210.0)
         .show_ui(ui, |ui| {
             for name in BUNDLED {
                 let label = ui
-                    .selectable_label(current == name, name)
+                    .selectable_label(current == title(name), title(name))
                     .on_hover_text(describe_bundled(name).unwrap_or_default());
                 if label.clicked() && current != name {
                     lab.commands.edit(Edit::SetDataset(DatasetSource::Bundled(name.into())));
                 }
             }
             if ui
-                .selectable_label(matches!(source, DatasetSource::Synthetic(_)), "synthetic shapes")
-                .on_hover_text("Lines, circles and squares drawn at the input size, 1 or 3 channels")
+                .selectable_label(matches!(source, DatasetSource::Synthetic(_)), SYNTHETIC_TITLE)
+                .on_hover_text(
+                    "Lines, circles and squares generated at this model's input size and channels, \
+                     with the counts you choose (the bundled Shapes set is always 28×28 grey)",
+                )
                 .clicked()
                 && !matches!(source, DatasetSource::Synthetic(_))
             {

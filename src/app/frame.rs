@@ -18,6 +18,13 @@ impl LabApp {
     /// Draws the whole window into `ui` and applies what the user did.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        // The first Tab goes to the model editor, not through the menus and the training panel.
+        if self.inspector.view.is_editor()
+            && ctx.memory(|m| m.focused().is_none())
+            && ctx.input(|i| i.key_pressed(egui::Key::Tab) && !i.modifiers.any())
+        {
+            self.editor.focus_first = true;
+        }
         self.apply_theme(&ctx);
         self.intercept_close(&ctx);
         self.drain_training();
@@ -103,6 +110,7 @@ impl LabApp {
             drop_overlay(&ctx);
         }
         drop(lab);
+        menu::shortcuts_window(&ctx, &mut self.show_shortcuts);
         self.show_file_dialog(&ctx);
 
         let commands = self.commands.take();

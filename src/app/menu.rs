@@ -20,6 +20,7 @@ pub const TRAIN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::
 pub const STOP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::SHIFT, Key::F5);
 pub const PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F6);
 pub const STEP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F10);
+pub const HELP_KEYS: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F1);
 /// Ctrl+1 … Ctrl+4: the model, filters, feature maps and mistakes rooms.
 /// Turns this frame's shortcut key presses into commands.
 pub fn shortcuts(ui: &Ui, lab: &LabContext) {
@@ -68,6 +69,9 @@ pub fn shortcuts(ui: &Ui, lab: &LabContext) {
         }
         if input.consume_shortcut(&STEP) {
             lab.commands.send(AppCommand::Step);
+        }
+        if input.consume_shortcut(&HELP_KEYS) {
+            lab.commands.send(AppCommand::ShowShortcuts);
         }
         for view in View::all() {
             if let Some(shortcut) = view.shortcut()
@@ -199,6 +203,11 @@ pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
                 }
             });
         });
+        ui.menu_button("Help", |ui| {
+            if item(ui, true, "Keyboard shortcuts", Some(&HELP_KEYS)) {
+                send(AppCommand::ShowShortcuts);
+            }
+        });
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let (icon, tip, dark) = if lab.dark_mode {
                 ("☀", "Switch to the light theme", false)
@@ -210,4 +219,66 @@ pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
             }
         });
     });
+}
+
+/// Help ▸ Keyboard shortcuts: every shortcut the app knows, from the same constants the menus
+/// and the key handling use.
+pub fn shortcuts_window(ctx: &egui::Context, open: &mut bool) {
+    let key = |s: &KeyboardShortcut| ctx.format_shortcut(s);
+    let mut rows: Vec<(String, String)> = vec![
+        (key(&NEW), "New experiment".into()),
+        (key(&OPEN), "Open an experiment".into()),
+        (key(&SAVE), "Save (an example or a new experiment asks where)".into()),
+        (key(&SAVE_AS), "Save as".into()),
+        (key(&UNDO), "Undo".into()),
+        (format!("{} or {}", key(&REDO), key(&REDO_Y)), "Redo".into()),
+        (key(&TRAIN), "Train, or resume a paused run".into()),
+        (key(&PAUSE), "Pause or resume".into()),
+        (key(&STEP), "Train one batch, then pause".into()),
+        (key(&STOP), "Stop (keeps what was learned)".into()),
+    ];
+    for view in View::all() {
+        if let Some(shortcut) = view.shortcut() {
+            rows.push((key(&shortcut), format!("Show {}", view.title())));
+        }
+    }
+    for (n, layer) in crate::cnn::LayerSpec::palette().into_iter().enumerate() {
+        if let Some(&k) = super::editor::PALETTE_KEYS.get(n) {
+            let shortcut = KeyboardShortcut::new(Modifiers::ALT, k);
+            rows.push((key(&shortcut), format!("Add {} (model view)", layer.kind())));
+        }
+    }
+    rows.extend([
+        (
+            "Tab / Shift+Tab".to_string(),
+            "Next / previous field; the first Tab goes to the model editor".to_string(),
+        ),
+        (
+            "Enter, Space".to_string(),
+            "Press the focused button; Enter confirms a typed number".to_string(),
+        ),
+        ("Escape".to_string(), "Close a menu or dialog".to_string()),
+        (key(&HELP_KEYS), "This list".to_string()),
+        (key(&QUIT), "Quit".to_string()),
+    ]);
+    egui::Window::new("Keyboard shortcuts")
+        .open(open)
+        .collapsible(false)
+        .resizable(false)
+        .show(ctx, |ui| {
+            egui::ScrollArea::vertical()
+                .max_height(ctx.content_rect().height() * 0.7)
+                .show(ui, |ui| {
+                    egui::Grid::new("shortcuts")
+                        .striped(true)
+                        .num_columns(2)
+                        .show(ui, |ui| {
+                            for (keys, action) in rows {
+                                ui.label(egui::RichText::new(keys).monospace().strong());
+                                ui.label(action);
+                                ui.end_row();
+                            }
+                        });
+                });
+        });
 }

@@ -113,6 +113,8 @@ pub struct LabApp {
     file_dialog: Option<FileDialog>,
     /// The system's file dialog could not be shown this session: `Automatic` uses the in-window one.
     system_dialog_failed: bool,
+    /// Help ▸ Keyboard shortcuts is open.
+    show_shortcuts: bool,
     allow_close: bool,
     /// Set by "quit" once confirmed; the close is sent at the end of the frame.
     close_now: bool,
@@ -170,6 +172,7 @@ impl LabApp {
             error: None,
             file_dialog: None,
             system_dialog_failed: false,
+            show_shortcuts: false,
             allow_close: false,
             close_now: false,
             screenshot: None,

@@ -19,6 +19,16 @@ pub fn bundled_shape(name: &str) -> Option<(usize, usize, usize)> {
 /// Environment variable that overrides where the assets folder is.
 pub const ASSETS_ENV: &str = "CNN_LAB_ASSETS";
 
+/// A bundled dataset's name as menus show it: what it is, and that it ships with the app.
+pub fn bundled_title(name: &str) -> Option<&'static str> {
+    match name {
+        "mnist" => Some("MNIST digits (bundled)"),
+        "fashion-mnist" => Some("Fashion-MNIST clothes (bundled)"),
+        "shapes" => Some("Shapes 28×28 (bundled)"),
+        _ => None,
+    }
+}
+
 /// One-line description of a bundled dataset, for menus and tooltips.
 pub fn describe_bundled(name: &str) -> Option<&'static str> {
     match name {

@@ -29,7 +29,7 @@ mod testutil;
 
 pub use augment::Augmentation;
 pub use batch::{BatchIter, Batcher};
-pub use bundled::{BUNDLED, assets_dir, bundled_shape, describe_bundled, load_bundled};
+pub use bundled::{BUNDLED, assets_dir, bundled_shape, bundled_title, describe_bundled, load_bundled};
 pub use dataset::{Dataset, Split, split_validation};
 pub use error::{DataError, ImageFileError};
 pub use load::{Format, detect_format, load_path};

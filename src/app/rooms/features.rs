@@ -7,6 +7,7 @@ use super::canvas::{Canvas, INK};
 use super::colormap;
 use super::colormap::unit_rect;
 use super::jobs::{Job, Latest};
+use super::labels::fit_label;
 use super::lens::{Lens, browse_split};
 use super::maps::{Attribution, Computed, GAP, InputKey, Request, RequestKey, argmax, compute};
 use super::room::{Navigate, Room, RoomContext};
@@ -288,7 +289,7 @@ impl FeaturesView {
                 let button = egui::Button::image(egui::Image::new((texture.id(), vec2(28.0, 28.0)))).selected(selected);
                 let response = ui
                     .add(button)
-                    .on_hover_text(format!("#{i}: {}", lens.class_name(split.labels[i] as usize)));
+                    .on_hover_text(format!("#{}: {}", i + 1, lens.class_name(split.labels[i] as usize)));
                 if response.clicked() {
                     position = k;
                 }
@@ -299,7 +300,8 @@ impl FeaturesView {
         }
         self.index = indices[position];
         let label = split.labels[self.index] as usize;
-        ui.label(format!("#{} · label: {}", self.index, lens.class_name(label)));
+        // Images are numbered from 1 everywhere the user reads them.
+        ui.label(format!("#{} · label: {}", self.index + 1, lens.class_name(label)));
         Some((InputKey::Sample(self.index), split.image(self.index).to_vec()))
     }
 
@@ -440,6 +442,11 @@ impl FeaturesView {
         let Some(shown) = &self.shown else {
             return;
         };
+        if self.source == InputSource::Canvas && self.canvas.is_empty() {
+            // A prediction for an empty canvas would only be the model's bias.
+            ui.label(RichText::new("Draw on the canvas: the prediction appears as you draw.").strong());
+            return;
+        }
         let probs = &shown.computed.probs;
         let Some(best) = argmax(probs) else {
             return;
@@ -475,6 +482,7 @@ impl FeaturesView {
             let name = lens.class_name(c);
             response
                 .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("probability of {name}")));
+            let response = response.on_hover_text(format!("{name}: {:.1}%", probs[c] * 100.0));
             let painter = ui.painter_at(rect);
             let name_w = 104.0;
             let bar_max = rect.width() - name_w - 52.0;
@@ -492,19 +500,15 @@ impl FeaturesView {
                 ui.visuals().weak_text_color().gamma_multiply(0.6)
             };
             painter.rect_filled(bar, 1.0, fill);
-            let mut label = name.clone();
-            if label.chars().count() > 13 {
-                label = label.chars().take(12).collect::<String>() + "…";
-            }
-            if truth == Some(c) {
-                label = format!("✔ {label}");
-            }
+            let font = egui::FontId::proportional(12.0);
+            let mark = if truth == Some(c) { "✔ " } else { "" };
+            let label = format!("{mark}{}", fit_label(&painter, &name, &font, name_w - 6.0));
             let text = ui.visuals().text_color();
             painter.text(
                 pos2(rect.left() + 2.0, rect.center().y),
                 egui::Align2::LEFT_CENTER,
                 label,
-                egui::FontId::proportional(12.0),
+                font,
                 text,
             );
             painter.text(

@@ -4,6 +4,7 @@
 
 use super::colormap::{self, Map, Scale};
 use super::jobs::Job;
+use super::labels::fit_label;
 use super::lens::{Lens, Weights, browse_split};
 use super::room::{Navigate, Room, RoomContext};
 use crate::data::Dataset;
@@ -231,7 +232,8 @@ impl MistakesView {
                             let label = format!("gallery image {index}");
                             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
                             let hover = format!(
-                                "#{index}: {:.1}% sure it is {}",
+                                "#{}: {:.1}% sure it is {}",
+                                index + 1,
                                 confidence * 100.0,
                                 lens.class_name(predicted)
                             );
@@ -307,7 +309,7 @@ fn matrix_ui(ui: &mut Ui, lens: &Lens, scored: &Scored, open: Option<(usize, usi
         painter.text(
             pos2(origin.x + (p as f32 + 0.5) * cell, origin.y - 3.0),
             Align2::CENTER_BOTTOM,
-            short(&lens.class_name(p), cell),
+            fit_label(&painter, &lens.class_name(p), &small, cell - 2.0),
             small.clone(),
             text_color,
         );
@@ -327,7 +329,7 @@ fn matrix_ui(ui: &mut Ui, lens: &Lens, scored: &Scored, open: Option<(usize, usi
         painter.text(
             pos2(origin.x - 6.0, y + cell / 2.0),
             Align2::RIGHT_CENTER,
-            short(&lens.class_name(t), name_w - 8.0),
+            fit_label(&painter, &lens.class_name(t), &small, name_w - 8.0),
             small.clone(),
             text_color,
         );
@@ -404,16 +406,6 @@ fn matrix_ui(ui: &mut Ui, lens: &Lens, scored: &Scored, open: Option<(usize, usi
         "share of the true class's images (colour uses √share)",
     );
     clicked
-}
-
-/// A label cut to fit `width` pixels (about 6.5 px per character).
-fn short(name: &str, width: f32) -> String {
-    let max = ((width / 6.5) as usize).max(2);
-    if name.chars().count() <= max {
-        name.to_string()
-    } else {
-        name.chars().take(max - 1).collect::<String>() + "…"
-    }
 }
 
 impl Room for MistakesView {

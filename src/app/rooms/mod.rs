@@ -12,6 +12,7 @@ mod canvas;
 pub mod colormap;
 mod inspector;
 pub mod jobs;
+mod labels;
 mod lens;
 mod maps;
 mod room;
