@@ -7,7 +7,7 @@ mod support;
 use cnn_lab::app::file_dialog::DialogStyle;
 use cnn_lab::app::{AppCommand, AppState, LabApp, LaunchOptions};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use std::time::Duration;
 use support::app::{project, step_until, temp_dir};
 
@@ -530,4 +530,75 @@ fn the_keyboard_reaches_the_editor_first_adds_layers_and_lists_every_shortcut() 
             .next()
             .is_some()
     );
+}
+
+#[test]
+fn a_broken_file_opened_at_startup_shows_its_line_column_and_what_was_expected() {
+    let dir = temp_dir("startup-broken");
+    let good = std::fs::read_to_string(project("mnist_lenet.ron")).unwrap();
+    let broken = dir.join("broken.ron");
+    // Cut inside the first Dense's `activation` field: line 17 reads `activat`.
+    let cut = good.find("activation").map(|at| at + "activat".len()).unwrap();
+    std::fs::write(&broken, &good[..cut]).unwrap();
+    let line = good[..cut].lines().count();
+    let launch = LaunchOptions {
+        file: Some(broken.clone()),
+        ..LaunchOptions::default()
+    };
+    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 720.0)).build_ui_state(
+        |ui, app: &mut LabApp| app.show(ui),
+        LabApp::new(AppState::default(), &launch),
+    );
+    harness.run();
+    // The window shows it (not only the app's state), and a later message does not hide it.
+    let shown = harness
+        .query_all_by_label_contains(&format!("line {line}, column"))
+        .next()
+        .map(|n| {
+            format!(
+                "{} {}",
+                n.accesskit_node().label().unwrap_or_default(),
+                n.accesskit_node().value().unwrap_or_default()
+            )
+        })
+        .expect("the error window names the line and column");
+    assert!(shown.contains("expected one of"), "{shown}");
+    assert!(harness.query_by_label("OK").is_some(), "dismissable");
+    harness.get_by_label("OK").click();
+    harness.run();
+    assert!(harness.state().error_window().is_none());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_focused_layer_row_moves_duplicates_and_goes_with_alt_keys() {
+    let mut harness = harness_at(AppState::default(), "seed_quiz.ron", egui::vec2(1280.0, 720.0), 1.0);
+    let kinds = |h: &Harness<'_, LabApp>| -> Vec<String> {
+        h.state()
+            .experiment()
+            .layers
+            .iter()
+            .map(|l| l.kind().to_string())
+            .collect()
+    };
+    let before = kinds(&harness);
+    harness.get_by_label("layer 1 filters").focus();
+    harness.run();
+    assert!(harness.get_by_label("layer 1 filters").is_focused());
+    harness.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowDown);
+    harness.run();
+    harness.run();
+    let moved = kinds(&harness);
+    assert_eq!(
+        (moved[0].as_str(), moved[1].as_str()),
+        (before[1].as_str(), before[0].as_str())
+    );
+    harness.key_press_modifiers(egui::Modifiers::ALT, egui::Key::D);
+    harness.run();
+    harness.run();
+    assert_eq!(kinds(&harness).len(), before.len() + 1, "duplicated");
+    harness.key_press_modifiers(egui::Modifiers::ALT, egui::Key::Delete);
+    harness.run();
+    harness.run();
+    assert_eq!(kinds(&harness).len(), before.len(), "removed");
 }

@@ -959,3 +959,20 @@ fn a_run_stopped_with_score_after_stop_hands_its_result_over_before_scoring_and_
     }
     panic!("no Finished event");
 }
+
+#[test]
+fn a_pause_sends_the_weights_it_pauses_on() {
+    let p = spawn_paused_in_first_epoch(long_epochs());
+    let (events, at) = step(&p.trainer);
+    let weights: Vec<Progress> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Weights { progress, .. } => Some(*progress),
+            _ => None,
+        })
+        .collect();
+    // The listener (the app's rooms) sees the weights of the batch the run paused after, not
+    // the ones it last asked for.
+    assert_eq!(weights.last(), Some(&at), "{events:?}");
+    stop(p.trainer);
+}

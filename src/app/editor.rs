@@ -144,7 +144,13 @@ impl EditorPanel {
                 egui::Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
             )
         };
-        egui::Frame::new()
+        // Before the row's fields see the keys (a number field takes Alt+↓ as ↓): the row's
+        // rectangle is last frame's.
+        let rect_key = egui::Id::unique("layer row rect").with(row.index);
+        if let Some(rect) = ui.data(|d| d.get_temp::<egui::Rect>(rect_key)) {
+            row_shortcuts(ui, lab, row, rect);
+        }
+        let frame = egui::Frame::new()
             .fill(fill)
             .stroke(stroke)
             .corner_radius(4)
@@ -210,6 +216,7 @@ impl EditorPanel {
                     });
                 }
             });
+        ui.data_mut(|d| d.insert_temp(rect_key, frame.response.rect));
         ui.add_space(2.0);
     }
 
@@ -303,6 +310,37 @@ impl EditorPanel {
         } else {
             ui.horizontal_wrapped(|ui| buttons(ui));
         }
+    }
+}
+
+/// Alt+↑ / Alt+↓ move, Alt+D duplicates and Alt+Delete removes the layer whose row holds the
+/// keyboard focus.
+pub const ROW_KEYS: [(Key, &str); 4] = [
+    (Key::ArrowUp, "Move the focused layer up"),
+    (Key::ArrowDown, "Move the focused layer down"),
+    (Key::D, "Duplicate the focused layer"),
+    (Key::Delete, "Remove the focused layer"),
+];
+
+fn row_shortcuts(ui: &Ui, lab: &LabContext, row: &RowView, rect: egui::Rect) {
+    let ctx = ui.ctx();
+    let focused_here = ctx
+        .memory(|m| m.focused())
+        .and_then(|id| ctx.read_response(id))
+        .is_some_and(|r| rect.contains_rect(r.rect));
+    if !focused_here {
+        return;
+    }
+    let pressed = |key: Key| ui.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::ALT, key)));
+    let index = row.index;
+    if pressed(Key::ArrowUp) && index > 0 {
+        lab.commands.edit(Edit::SwapWithNext { index: index - 1 });
+    } else if pressed(Key::ArrowDown) && index + 1 < row.count {
+        lab.commands.edit(Edit::SwapWithNext { index });
+    } else if pressed(Key::D) {
+        lab.commands.edit(Edit::Duplicate { index });
+    } else if pressed(Key::Delete) {
+        lab.commands.edit(Edit::Remove { index });
     }
 }
 

@@ -26,6 +26,7 @@ impl LabApp {
             self.editor.focus_first = true;
         }
         self.apply_theme(&ctx);
+        self.fit_window(&ctx);
         self.intercept_close(&ctx);
         self.drain_training();
         self.report_plot_export();
@@ -131,6 +132,26 @@ impl LabApp {
             ctx.request_repaint_after(TRAINING_REPAINT);
         }
         self.screenshot_frame(&ctx);
+    }
+
+    /// Once, when the screen's size is known: a window restored larger than the screen (saved
+    /// on a bigger monitor or at a smaller scale) is shrunk to fit it and centred.
+    fn fit_window(&mut self, ctx: &egui::Context) {
+        if self.window_fitted {
+            return;
+        }
+        let (monitor, inner) = ctx.input(|i| (i.viewport().monitor_size, i.viewport().inner_rect));
+        let (Some(monitor), Some(inner)) = (monitor, inner) else {
+            return;
+        };
+        self.window_fitted = true;
+        if inner.width() <= monitor.x && inner.height() <= monitor.y {
+            return;
+        }
+        // Leaves room for the title bar and a panel of the desktop.
+        let size = egui::vec2(inner.width().min(monitor.x * 0.92), inner.height().min(monitor.y * 0.9));
+        ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
+        ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(((monitor - size) / 2.0).to_pos2()));
     }
 
     pub(super) fn apply_theme(&mut self, ctx: &egui::Context) {

@@ -248,6 +248,9 @@ pub fn shortcuts_window(ctx: &egui::Context, open: &mut bool) {
             rows.push((key(&shortcut), format!("Add {} (model view)", layer.kind())));
         }
     }
+    for (k, action) in super::editor::ROW_KEYS {
+        rows.push((key(&KeyboardShortcut::new(Modifiers::ALT, k)), action.to_string()));
+    }
     rows.extend([
         (
             "Tab / Shift+Tab".to_string(),

@@ -115,6 +115,9 @@ pub struct LabApp {
     system_dialog_failed: bool,
     /// Help ▸ Keyboard shortcuts is open.
     show_shortcuts: bool,
+    /// The window was checked against the screen it opened on (a size saved on a larger
+    /// screen, or at another scale, is brought back inside it).
+    window_fitted: bool,
     allow_close: bool,
     /// Set by "quit" once confirmed; the close is sent at the end of the frame.
     close_now: bool,
@@ -173,6 +176,7 @@ impl LabApp {
             file_dialog: None,
             system_dialog_failed: false,
             show_shortcuts: false,
+            window_fitted: false,
             allow_close: false,
             close_now: false,
             screenshot: None,
@@ -330,7 +334,8 @@ pub fn run_native(launch: LaunchOptions) -> anyhow::Result<()> {
         .with_title("CNN Lab")
         .with_app_id("cnn-lab")
         .with_inner_size([1440.0, 900.0])
-        .with_min_inner_size([960.0, 600.0])
+        // Small enough for 1280×720 at 150% (853×480 points): the layout holds down to it.
+        .with_min_inner_size([800.0, 460.0])
         .with_drag_and_drop(true);
     let options = eframe::NativeOptions {
         viewport,
