@@ -70,7 +70,7 @@ fn frozen_layers_count_as_non_trainable_and_batchnorm_keeps_two_states_per_chann
 fn layer_error(err: ArchError) -> (usize, String, Option<QuickFix>) {
     let text = err.to_string();
     match err {
-        ArchError::Layer { index, quick_fix, .. } => (index, text, quick_fix),
+        ArchError::Layer { index, quick_fixes, .. } => (index, text, quick_fixes.first().cloned()),
         other => panic!("expected a layer error, got {other:?}"),
     }
 }

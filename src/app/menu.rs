@@ -243,7 +243,7 @@ pub fn shortcuts_window(ctx: &egui::Context, open: &mut bool) {
         }
     }
     for (n, layer) in crate::cnn::LayerSpec::palette().into_iter().enumerate() {
-        if let Some(&k) = super::editor::PALETTE_KEYS.get(n) {
+        if let Some(&k) = super::palette::PALETTE_KEYS.get(n) {
             let shortcut = KeyboardShortcut::new(Modifiers::ALT, k);
             rows.push((key(&shortcut), format!("Add {} (model view)", layer.kind())));
         }

@@ -17,6 +17,7 @@ mod layer_cells;
 mod layer_fields;
 mod menu;
 mod observer;
+mod palette;
 pub mod paths;
 pub mod plots;
 mod render_settings;

@@ -54,9 +54,8 @@ pub enum ArchError {
         kind: &'static str,
         problem: String,
         fix: String,
-        quick_fix: Option<QuickFix>,
-        /// Other repairs, after `quick_fix` (a smaller kernel beside padding `same`).
-        more_fixes: Vec<QuickFix>,
+        /// One-click repairs, the main one first (padding `same`, then a kernel that fits).
+        quick_fixes: Vec<QuickFix>,
     },
     #[error("the input shape {got} is invalid: {problem}; {fix}")]
     Input { got: String, problem: String, fix: String },
@@ -93,7 +92,8 @@ impl ArchError {
 
     pub fn quick_fix(&self) -> Option<&QuickFix> {
         match self {
-            ArchError::Layer { quick_fix, .. } | ArchError::Output { quick_fix, .. } => quick_fix.as_ref(),
+            ArchError::Layer { quick_fixes, .. } => quick_fixes.first(),
+            ArchError::Output { quick_fix, .. } => quick_fix.as_ref(),
             _ => None,
         }
     }
@@ -101,10 +101,10 @@ impl ArchError {
     /// Every one-click repair, the main one first: the error's own, and for a layer that needs
     /// feature maps but comes after a Flatten, moving it before that Flatten.
     pub fn quick_fixes(&self, layers: &[LayerSpec]) -> Vec<QuickFix> {
-        let mut fixes: Vec<QuickFix> = self.quick_fix().into_iter().cloned().collect();
-        if let ArchError::Layer { more_fixes, .. } = self {
-            fixes.extend(more_fixes.iter().cloned());
-        }
+        let mut fixes: Vec<QuickFix> = match self {
+            ArchError::Layer { quick_fixes, .. } => quick_fixes.clone(),
+            _ => self.quick_fix().into_iter().cloned().collect(),
+        };
         if let (Some(QuickFix::RemoveLayer { index }), Some(from)) = (self.quick_fix(), self.layer_index())
             && let Some(flatten) = layers[..from.min(layers.len())]
                 .iter()

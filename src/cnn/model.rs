@@ -88,8 +88,7 @@ impl Model {
                 kind: spec.kind(),
                 problem: format!("cannot be built on input {}", x.hwc()),
                 fix: "check its sizes".into(),
-                quick_fix: None,
-                more_fixes: Vec::new(),
+                quick_fixes: Vec::new(),
             })?;
             layers.push(layer);
         }

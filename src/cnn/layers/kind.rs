@@ -146,8 +146,7 @@ impl Incoming {
             kind: self.kind,
             problem: problem.into(),
             fix: fix.into(),
-            quick_fix,
-            more_fixes: Vec::new(),
+            quick_fixes: quick_fix.into_iter().collect(),
         }
     }
 
@@ -207,12 +206,12 @@ impl Incoming {
             );
             // The largest window that fits once with this padding.
             let fit = (kh.min(h + 2 * p), kw.min(w + 2 * p));
-            if let ArchError::Layer { more_fixes, .. } = &mut error
+            if let ArchError::Layer { quick_fixes, .. } = &mut error
                 && fit.0 >= 1
                 && fit.1 >= 1
                 && fit != (kh, kw)
             {
-                more_fixes.push(QuickFix::FitWindow {
+                quick_fixes.push(QuickFix::FitWindow {
                     index: self.index,
                     name: if name == "pool_size" {
                         "pool_size"
