@@ -11,7 +11,7 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
     let (experiment, base_dir) = load_experiment(file)?;
     require_weights(&experiment, file)?;
     // The model (and its saved weights) are checked before any data is decoded.
-    let early = experiment.model_before_data(&base_dir)?;
+    let early = experiment.model_before_data(&base_dir, data.as_deref())?;
     let dataset = load_dataset(&experiment, &base_dir, data.as_deref())?;
     let mut model = experiment.model_for(early, dataset.num_classes(), &base_dir)?;
     // Score the test split; a folder without one is scored whole (it is new data to the model).

@@ -12,7 +12,7 @@ pub fn predict(file: &Path, images: &[PathBuf], as_json: bool) -> Result<String>
     let (experiment, base_dir) = load_experiment(file)?;
     require_weights(&experiment, file)?;
     // The model (and its saved weights) are checked before any data is decoded.
-    let early = experiment.model_before_data(&base_dir)?;
+    let early = experiment.model_before_data(&base_dir, None)?;
     let class_names = if experiment.class_names.is_empty() {
         load_dataset(&experiment, &base_dir, None)?.class_names
     } else {

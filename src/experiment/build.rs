@@ -150,11 +150,29 @@ impl Experiment {
         Ok(model)
     }
 
-    /// Checks the model before any data is loaded, so a broken architecture or damaged weights
-    /// are reported before minutes of decoding: built (with its saved or transferred weights)
-    /// when the number of classes is known without the data, else only its shapes inferred.
-    pub fn model_before_data(&self, base_dir: &Path) -> Result<Option<Model>, ExperimentError> {
-        match self.classes() {
+    /// The number of classes [`load_dataset`] will return, when known without loading anything:
+    /// a trained model's class names (the data is matched to them), else the experiment's own
+    /// dataset's count, unless `data_override` replaces that dataset.
+    fn classes_before_data(&self, data_override: Option<&Path>) -> Option<usize> {
+        if self.weights.is_some() && !self.class_names.is_empty() {
+            return Some(self.class_names.len());
+        }
+        match data_override {
+            Some(_) => None,
+            None => self.dataset.known_classes(),
+        }
+    }
+
+    /// Checks the model before any data is loaded (`data_override`: the data used instead of the
+    /// experiment's), so a broken architecture or damaged weights are reported before minutes of
+    /// decoding: built (with its saved or transferred weights) when the number of classes is known
+    /// without the data, else only its shapes inferred.
+    pub fn model_before_data(
+        &self,
+        base_dir: &Path,
+        data_override: Option<&Path>,
+    ) -> Result<Option<Model>, ExperimentError> {
+        match self.classes_before_data(data_override) {
             Some(classes) => self.build_model(classes, base_dir).map(Some),
             None => {
                 crate::cnn::infer(self.input.shape(), &self.effective_layers(), None)?;

@@ -277,7 +277,7 @@ fn run(
     experiment.training.check()?;
     // The model first: a broken architecture or damaged weights are reported before any data
     // is decoded.
-    let early_model = experiment.model_before_data(&options.base_dir)?;
+    let early_model = experiment.model_before_data(&options.base_dir, options.data.as_deref())?;
     let mut worker = Worker {
         commands,
         events,
