@@ -17,9 +17,9 @@ use support::*;
 
 /// A child still running after this is killed and the test fails.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// The address space a child may map (where `prlimit` exists): far below what any of the
-/// refused requests would allocate, with room for the binary, its threads and a tiny model.
-const ADDRESS_SPACE: &str = "1073741824";
+/// The address space a child may map (where `prlimit` exists), 256 MiB: far below what any of
+/// the refused requests would allocate, with room for the binary, its threads and a tiny model.
+const ADDRESS_SPACE: &str = "268435456";
 
 /// How one run of the binary ended.
 struct Run {
@@ -105,9 +105,11 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     } else {
         Command::new(bin)
     };
-    // One malloc arena: glibc otherwise reserves 64 MiB of address space per thread.
+    // One malloc arena (glibc otherwise reserves 64 MiB of address space per thread) and two
+    // compute threads (their stacks count too), so the cap means the same on any machine.
     cmd.args(args)
         .env("MALLOC_ARENA_MAX", "1")
+        .env("RAYON_NUM_THREADS", "2")
         .env_remove("CNN_LAB_MAX_DATASET_MB")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
