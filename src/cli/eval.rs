@@ -1,6 +1,6 @@
 //! `cnn-lab eval FILE [--data PATH]`: test accuracy, per-class accuracy and the confusion matrix.
 
-use super::{load_experiment, require_weights};
+use super::{load_experiment, printable, require_weights};
 use crate::experiment::load_dataset;
 use crate::training::evaluate;
 use anyhow::Result;
@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String> {
     let (experiment, base_dir) = load_experiment(file)?;
     require_weights(&experiment, file)?;
+    // The model (and its saved weights) are checked before any data is decoded.
+    let early = experiment.model_before_data(&base_dir, data.as_deref())?;
     let dataset = load_dataset(&experiment, &base_dir, data.as_deref())?;
-    let mut model = experiment.build_model(dataset.num_classes(), &base_dir)?;
+    let mut model = experiment.model_for(early, dataset.num_classes(), &base_dir)?;
     // Score the test split; a folder without one is scored whole (it is new data to the model).
     let (split, which) = match &dataset.test {
         Some(test) if !test.is_empty() => (test, "test split"),
@@ -23,6 +25,14 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
         experiment.input.shape(),
         &experiment.training.normalization,
     )?;
+    if !result.loss.is_finite() {
+        anyhow::bail!(
+            "the model's loss on the {which} is {} (not a number): its outputs overflow, so its accuracy means nothing; \
+             check the normalization, or retrain with `cnn-lab train --fresh {}`",
+            result.loss,
+            file.display()
+        );
+    }
     let per_class = result.per_class_accuracy();
     if as_json {
         return Ok(json!({
@@ -36,15 +46,17 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
         })
         .to_string());
     }
+    // Names come from files: escape control characters before they reach a terminal.
+    let class_names: Vec<String> = dataset.class_names.iter().map(|n| printable(n)).collect();
     let mut text = format!(
         "{}: accuracy {:.2}% on {} images ({which}), loss {:.4}\n\nper class:\n",
-        dataset.name,
+        printable(&dataset.name),
         result.accuracy * 100.0,
         result.count(),
         result.loss
     );
-    let name_w = dataset.class_names.iter().map(|n| n.chars().count()).max().unwrap_or(1);
-    for (name, acc) in dataset.class_names.iter().zip(&per_class) {
+    let name_w = class_names.iter().map(|n| n.chars().count()).max().unwrap_or(1);
+    for (name, acc) in class_names.iter().zip(&per_class) {
         let acc = acc.map_or("—".to_string(), |a| format!("{:.2}%", a * 100.0));
         text += &format!("  {name:<name_w$}  {acc}\n");
     }
@@ -58,11 +70,11 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
         .unwrap_or(1)
         .max(2);
     text += &format!("  {:<name_w$}  ", "");
-    for i in 0..dataset.class_names.len() {
+    for i in 0..class_names.len() {
         text += &format!("{i:>cell_w$} ");
     }
     text.push('\n');
-    for (i, (name, row)) in dataset.class_names.iter().zip(&result.confusion).enumerate() {
+    for (i, (name, row)) in class_names.iter().zip(&result.confusion).enumerate() {
         text += &format!("{i:>2} {name:<name_w$} ");
         for c in row {
             text += &format!("{c:>cell_w$} ");

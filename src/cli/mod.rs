@@ -25,12 +25,28 @@ pub(crate) fn load_experiment(path: &Path) -> Result<(Experiment, PathBuf)> {
     Ok((experiment, experiment::base_dir(path)))
 }
 
+/// `text` with its control characters (terminal escape sequences, carriage returns, …) written
+/// as escapes, for printing names and paths that came from a file; line breaks stay.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = c.is_control() && c != '\n';
+            let (escaped, plain) = if escape {
+                (Some(c.escape_default()), None)
+            } else {
+                (None, Some(c))
+            };
+            escaped.into_iter().flatten().chain(plain)
+        })
+        .collect()
+}
+
 /// The error and its causes on one line, each said once (our messages already quote their
-/// cause, which would otherwise appear twice).
+/// cause, which would otherwise appear twice), safe to print to a terminal.
 pub fn describe(err: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in err.chain() {
-        let text = cause.to_string();
+        let text = printable(&cause.to_string());
         if !out.contains(&text) {
             if !out.is_empty() {
                 out += ": ";
@@ -55,4 +71,16 @@ pub(crate) fn require_weights(experiment: &Experiment, path: &Path) -> Result<()
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_line_breaks_kept() {
+        assert_eq!(printable("a\u{1b}[2Jb\rc\nd é"), "a\\u{1b}[2Jb\\rc\nd é");
+        let err = anyhow::anyhow!("unknown \u{7}name");
+        assert_eq!(describe(&err), "unknown \\u{7}name");
+    }
 }

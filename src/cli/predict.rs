@@ -1,6 +1,6 @@
 //! `cnn-lab predict FILE IMAGE...`: the top classes of each image with their probabilities.
 
-use super::{load_experiment, require_weights};
+use super::{load_experiment, printable, require_weights};
 use crate::cnn::Tensor;
 use crate::data::folder::load_image;
 use crate::experiment::load_dataset;
@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 pub fn predict(file: &Path, images: &[PathBuf], as_json: bool) -> Result<String> {
     let (experiment, base_dir) = load_experiment(file)?;
     require_weights(&experiment, file)?;
+    // The model (and its saved weights) are checked before any data is decoded.
+    let early = experiment.model_before_data(&base_dir, None)?;
     let class_names = if experiment.class_names.is_empty() {
         load_dataset(&experiment, &base_dir, None)?.class_names
     } else {
         experiment.class_names.clone()
     };
-    let mut model = experiment.build_model(class_names.len(), &base_dir)?;
+    let mut model = experiment.model_for(early, class_names.len(), &base_dir)?;
     let input = experiment.input;
     let shape = input.shape();
     let mut results = Vec::new();
@@ -32,9 +34,9 @@ pub fn predict(file: &Path, images: &[PathBuf], as_json: bool) -> Result<String>
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked.truncate(3);
         let name = |i: usize| class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
-        text += &format!("{}:\n", path.display());
+        text += &format!("{}:\n", printable(&path.display().to_string()));
         for (i, p) in &ranked {
-            text += &format!("  {:>6.2}%  {}\n", p * 100.0, name(*i));
+            text += &format!("  {:>6.2}%  {}\n", p * 100.0, printable(&name(*i)));
         }
         results.push(json!({
             "image": path.display().to_string(),

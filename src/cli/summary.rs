@@ -1,6 +1,6 @@
 //! `cnn-lab summary FILE`: the layer table with the course's arithmetic, and the totals.
 
-use super::load_experiment;
+use super::{load_experiment, printable};
 use crate::cnn::analyze;
 use crate::cnn::summary::{format_bytes, group_digits};
 use anyhow::Result;
@@ -65,7 +65,7 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
         };
         rows.push([
             format!("{}", info.index + 1),
-            format!("{}{frozen}", spec.describe()),
+            printable(&format!("{}{frozen}", spec.describe())),
             info.output.hwc(),
             info.params_formula.clone(),
             group_digits(info.macs),
@@ -75,7 +75,12 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
     let widths: Vec<usize> = (0..6)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
-    let mut text = format!("{} ({})\n", experiment.name, experiment.dataset.label());
+    // Names come from the file: escape control characters before they reach a terminal.
+    let mut text = format!(
+        "{} ({})\n",
+        printable(&experiment.name),
+        printable(&experiment.dataset.label())
+    );
     for row in &rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         text += cells.join("  ").trim_end();

@@ -1,7 +1,7 @@
 //! `cnn-lab train FILE`: trains in the background worker with a progress bar; Ctrl-C stops
 //! cleanly and still saves.
 
-use super::load_experiment;
+use super::{load_experiment, printable};
 use crate::experiment;
 use crate::training::{Control, Event, RunOptions, RunSummary, Trainer, TrainingError};
 use anyhow::{Context, Result};
@@ -63,6 +63,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
         if args.json {
             return;
         }
+        let text = printable(&text);
         if bar.is_hidden() {
             eprintln!("{text}");
         } else {
@@ -89,7 +90,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
             }
         };
         match event {
-            Event::Preparing(what) => bar.set_message(what),
+            Event::Preparing(what) => bar.set_message(printable(&what)),
             Event::Started {
                 first_epoch,
                 last_epoch,

@@ -7,8 +7,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::budget::check_dataset_size;
 use super::dataset::{Dataset, Split};
 use super::error::DataError;
+use super::files::{open_regular, read_optional_text, read_regular};
 
 pub const SIDE: usize = 32;
 pub const IMAGE_BYTES: usize = 3 * SIDE * SIDE;
@@ -66,7 +68,14 @@ pub fn find_cifar_files(dir: &Path) -> Option<CifarFiles> {
 /// `num_classes` bounds the labels so a CIFAR-100 file (whose first byte is
 /// a coarse label and whose records are 3074 bytes) is rejected, not misread.
 pub fn read_batch(path: &Path, num_classes: usize, split: &mut Split) -> Result<(), DataError> {
-    let bytes = fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let (_, len) = open_regular(path)?;
+    // The file's size fixes its record count: check what it decodes to before reading it.
+    check_dataset_size(
+        (split.len() as u64).saturating_add(len / RECORD_BYTES as u64),
+        (3, SIDE, SIDE),
+        "use fewer batch files",
+    )?;
+    let bytes = read_regular(path)?;
     if bytes.is_empty() || bytes.len() % RECORD_BYTES != 0 {
         return Err(DataError::CifarRecordSize {
             path: path.to_path_buf(),
@@ -94,8 +103,8 @@ pub fn read_batch(path: &Path, num_classes: usize, split: &mut Split) -> Result<
 }
 
 /// Class names from `batches.meta.txt` (one per line), else the standard ten.
-fn class_names(dir: &Path) -> Vec<String> {
-    let from_meta: Vec<String> = fs::read_to_string(dir.join("batches.meta.txt"))
+fn class_names(dir: &Path) -> Result<Vec<String>, DataError> {
+    let from_meta: Vec<String> = read_optional_text(&dir.join("batches.meta.txt"))?
         .map(|t| {
             t.lines()
                 .map(str::trim)
@@ -104,11 +113,11 @@ fn class_names(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    if from_meta.is_empty() {
+    Ok(if from_meta.is_empty() {
         CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect()
     } else {
         from_meta
-    }
+    })
 }
 
 /// Loads a CIFAR-10 binary dataset from a directory, or a single batch file
@@ -126,7 +135,7 @@ pub fn load_cifar(path: &Path) -> Result<Dataset, DataError> {
             reason: "no data_batch_*.bin or test_batch.bin files found".into(),
         })?
     };
-    let class_names = class_names(&files.dir);
+    let class_names = class_names(&files.dir)?;
     let mut warnings = Vec::new();
     let mut train = Split::default();
     let mut test = None;
@@ -231,6 +240,24 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn special_files_are_refused_by_name() {
+        let d = TempDir::new("cifar-fifo");
+        let p = d.path();
+        fs::write(p.join("data_batch_1.bin"), record(1, 0)).unwrap();
+        fs::create_dir(p.join("batches.meta.txt")).unwrap();
+        match load_cifar(p) {
+            Err(e @ DataError::NotAFile { .. }) => assert!(e.to_string().contains("batches.meta.txt"), "{e}"),
+            other => panic!("expected NotAFile, got {other:?}"),
+        }
+        fs::remove_dir(p.join("batches.meta.txt")).unwrap();
+        fs::create_dir(p.join("data_batch_2.bin")).unwrap();
+        match load_cifar(p) {
+            Err(e @ DataError::NotAFile { .. }) => assert!(e.to_string().contains("data_batch_2.bin"), "{e}"),
+            other => panic!("expected NotAFile, got {other:?}"),
+        }
     }
 
     #[test]

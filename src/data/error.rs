@@ -122,6 +122,62 @@ pub enum DataError {
     )]
     AssetsMissing { name: String, path: PathBuf },
 
+    #[error(
+        "{} is {kind}, not a regular file; only regular files are read as data. Put the real file there \
+         (or remove it).",
+        path.display()
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+
+    #[error(
+        "{} holds more data than its header declares ({expected} bytes{}). The file is corrupt or \
+         its header was changed; download or copy it again.",
+        path.display(),
+        if *.compressed { " after decompression" } else { "" }
+    )]
+    Oversized {
+        path: PathBuf,
+        expected: u64,
+        compressed: bool,
+    },
+
+    #[error(
+        "{} line {line}: {problem}. Fix that line or remove the file (the classes are then numbered).",
+        path.display()
+    )]
+    BadMapping {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
+
+    #[error(
+        "the dataset would take about {} decoded ({images} images of {}×{}×{}, 4 bytes a value), more than \
+         the limit of {}; {fix}, or raise the limit with CNN_LAB_MAX_DATASET_MB=<MiB>.",
+        format_size(*.bytes),
+        .shape.1,
+        .shape.2,
+        .shape.0,
+        format_size(*.limit)
+    )]
+    TooLarge {
+        images: u64,
+        /// (channels, height, width).
+        shape: (usize, usize, usize),
+        bytes: u64,
+        limit: u64,
+        fix: String,
+    },
+
+    #[error(
+        "synthetic shapes {field} is {value}, more than the {max} images a split may have; set {field} to at most {max}."
+    )]
+    SyntheticCount {
+        field: &'static str,
+        value: usize,
+        max: usize,
+    },
+
     #[error("invalid dataset request: {0}")]
     InvalidRequest(String),
 
@@ -145,6 +201,24 @@ pub enum ImageFileError {
     DecoderCrashed,
     #[error("not a readable image")]
     Unreadable,
+    #[error("it is {0}, not a regular file")]
+    NotAFile(&'static str),
+}
+
+/// `1.5 GiB`, `300.0 MiB`, `12.0 KiB`, `3 bytes`.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64;
+    for unit in UNITS {
+        value /= 1024.0;
+        if value < 1024.0 {
+            return format!("{value:.1} {unit}");
+        }
+    }
+    format!("{value:.0} PiB")
 }
 
 impl DataError {

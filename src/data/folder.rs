@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader};
 
+use super::budget::check_dataset_size;
 use super::dataset::{Dataset, Split};
 use super::error::{DataError, ImageFileError};
+use super::files::special_kind;
 
 /// Extensions read as images (case-insensitive).
 pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "bmp", "gif"];
@@ -21,6 +23,8 @@ const UNSUPPORTED_IMAGE_EXTENSIONS: [&str; 7] = ["webp", "tif", "tiff", "heic", 
 /// Without a requested size, images larger than this (on either side) are
 /// scaled down to it: a 4000x3000 photo would make a useless CNN input.
 const DEFAULT_MAX_SIDE: usize = 64;
+/// What to change when the decoded images would not fit in memory.
+const TOO_LARGE_FIX: &str = "use a smaller input size (the experiment's input height and width) or fewer images";
 
 fn extension(path: &Path) -> String {
     path.extension()
@@ -62,8 +66,16 @@ pub fn class_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
 /// reported in `warnings`, other files (notes, thumbnails DBs) ignored.
 fn image_files(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<PathBuf>, DataError> {
     let mut out = Vec::new();
-    for p in sorted_entries(dir)?.into_iter().filter(|p| p.is_file()) {
+    for p in sorted_entries(dir)? {
         let ext = extension(&p);
+        let kind = fs::metadata(&p).ok().as_ref().and_then(special_kind);
+        if let Some(kind) = kind {
+            // Sub-folders are not images; a FIFO or device named like one would block the decoder.
+            if kind != "a folder" && IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+                warnings.push(format!("skipped {}: it is {kind}, not a regular file", p.display()));
+            }
+            continue;
+        }
         if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
             out.push(p);
         } else if UNSUPPORTED_IMAGE_EXTENSIONS.contains(&ext.as_str()) {
@@ -110,7 +122,20 @@ fn split_dirs(dir: &Path) -> (Option<PathBuf>, Option<PathBuf>) {
     (train, test)
 }
 
+/// How many image files the class folders of `root` hold (nothing is decoded).
+fn count_images(root: &Path) -> u64 {
+    class_dirs(root)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|(_, dir)| sorted_entries(dir).unwrap_or_default())
+        .filter(|p| p.is_file() && IMAGE_EXTENSIONS.contains(&extension(p).as_str()))
+        .count() as u64
+}
+
 fn decode(path: &Path) -> Result<DynamicImage, ImageFileError> {
+    if let Some(kind) = special_kind(&fs::metadata(path)?) {
+        return Err(ImageFileError::NotAFile(kind));
+    }
     // Sniff the format from the bytes: a PNG saved as .jpg still loads.
     Ok(ImageReader::open(path)?.with_guessed_format()?.decode()?)
 }
@@ -189,6 +214,7 @@ fn load_split(
     classes: &[(String, PathBuf)],
     shape: &mut Option<(usize, usize, usize)>,
     strict: bool,
+    total_images: u64,
     warnings: &mut Vec<String>,
 ) -> Result<Split, DataError> {
     let mut split = Split::default();
@@ -205,6 +231,7 @@ fn load_split(
                 s.2,
                 class_dir.display()
             ));
+            check_dataset_size(total_images, s, TOO_LARGE_FIX)?;
             *shape = Some(s);
         }
         let loaded = match *shape {
@@ -250,9 +277,14 @@ pub fn load_folder(path: &Path, want: Option<(usize, usize, usize)>) -> Result<D
     if classes.is_empty() {
         return Err(DataError::NoClassFolders { path: train_root });
     }
+    // Every image becomes `want`'s size: refuse before decoding one what would not fit.
+    let total_images = count_images(&train_root) + test_dir.as_deref().map_or(0, count_images);
+    if let Some(want) = want {
+        check_dataset_size(total_images, want, TOO_LARGE_FIX)?;
+    }
     let mut warnings = Vec::new();
     let mut shape = want;
-    let train = load_split(&train_root, &classes, &mut shape, true, &mut warnings)?;
+    let train = load_split(&train_root, &classes, &mut shape, true, total_images, &mut warnings)?;
 
     let test = match &test_dir {
         Some(td) => {
@@ -273,7 +305,7 @@ pub fn load_folder(path: &Path, want: Option<(usize, usize, usize)>) -> Result<D
                 .map(|(label, (n, _))| ((n.clone(), td.join(n)), label as u32))
                 .filter(|((_, p), _)| p.is_dir())
                 .unzip();
-            let mut split = load_split(td, &present, &mut shape, false, &mut warnings)?;
+            let mut split = load_split(td, &present, &mut shape, false, total_images, &mut warnings)?;
             // load_split numbers classes by position in `present`; map back.
             for l in &mut split.labels {
                 *l = to_label[*l as usize];
@@ -306,6 +338,7 @@ pub fn load_folder(path: &Path, want: Option<(usize, usize, usize)>) -> Result<D
 /// Decodes one image file into CHW bytes of shape `(channels, height, width)` (resized and
 /// converted to grayscale or RGB as needed), for predicting on a user's own picture.
 pub fn load_image(path: &Path, (channels, height, width): (usize, usize, usize)) -> Result<Vec<u8>, DataError> {
+    check_dataset_size(1, (channels, height, width), TOO_LARGE_FIX)?;
     let img = decode(path).map_err(|source| DataError::Image {
         path: path.to_path_buf(),
         source,
@@ -363,6 +396,36 @@ mod tests {
         assert_eq!(ds.warnings.len(), 2, "{:?}", ds.warnings);
         assert!(ds.warnings.iter().any(|w| w.contains("broken.png")));
         assert!(ds.warnings.iter().any(|w| w.contains("photo.webp")));
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_decoding_and_special_files_skipped() {
+        let d = TempDir::new("folder-huge");
+        let p = d.path();
+        for class in ["a", "b"] {
+            fs::create_dir_all(p.join(class)).unwrap();
+            write_image(&p.join(class).join("1.png"), 8, 8, [9, 9, 9]);
+        }
+        // 2 images of 2^31 × 2^31: the estimate saturates instead of overflowing.
+        let err = load_folder(p, Some((1, 1 << 31, 1 << 31))).unwrap_err();
+        assert!(matches!(err, DataError::TooLarge { images: 2, .. }), "{err}");
+        assert!(err.to_string().contains("input height and width"), "{err}");
+        let fifo = p.join("a").join("2.png");
+        if std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            let ds = load_folder(p, Some((1, 4, 4))).unwrap();
+            assert_eq!(ds.train.len(), 2);
+            assert!(
+                ds.warnings.iter().any(|w| w.contains("2.png") && w.contains("FIFO")),
+                "{:?}",
+                ds.warnings
+            );
+            let err = load_image(&fifo, (1, 4, 4)).unwrap_err();
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+        }
     }
 
     #[test]

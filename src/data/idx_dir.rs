@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::dataset::{Dataset, Split};
 use super::error::DataError;
+use super::files::read_optional_text;
 use super::idx::{IMAGES_MAGIC, LABELS_MAGIC, peek_magic, read_pair};
 
 pub const FASHION_CLASSES: [&str; 10] = [
@@ -167,50 +168,77 @@ fn transpose_images(split: &mut Split, rows: usize, cols: usize) {
     }
 }
 
+/// IDX labels are single bytes, so no class index beyond this can be used.
+const MAX_LABEL: u32 = u8::MAX as u32;
+
+/// Parses `text` line by line with `entry` (label and name, or `None` for a line that is not an
+/// entry); a label no IDX file can hold is refused with its line.
+fn parse_mapping(
+    path: &Path,
+    text: &str,
+    entry: impl Fn(&str) -> Option<(u32, String)>,
+) -> Result<Option<BTreeMap<u32, String>>, DataError> {
+    let mut map = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some((label, name)) = entry(line) else {
+            continue;
+        };
+        if label > MAX_LABEL {
+            return Err(DataError::BadMapping {
+                path: path.to_path_buf(),
+                line: i + 1,
+                problem: format!("class label {label} is out of range: IDX labels are single bytes (0 to {MAX_LABEL})"),
+            });
+        }
+        map.insert(label, name);
+    }
+    Ok((!map.is_empty()).then_some(map))
+}
+
 /// Class names from a mapping file next to the data, if any:
 /// EMNIST's `<prefix>mapping.txt` ("label ascii [ascii]") or KMNIST's
 /// `*classmap*.csv` ("index,codepoint,char").
-fn mapped_class_names(dir: &Path, prefix: &str) -> Option<BTreeMap<u32, String>> {
+fn mapped_class_names(dir: &Path, prefix: &str) -> Result<Option<BTreeMap<u32, String>>, DataError> {
     let emnist = dir.join(format!("{prefix}mapping.txt"));
-    if let Ok(text) = fs::read_to_string(&emnist) {
-        let map: BTreeMap<u32, String> = text
-            .lines()
-            .filter_map(|line| {
-                let mut it = line.split_whitespace();
-                let label = it.next()?.parse().ok()?;
-                let code: u32 = it.next()?.parse().ok()?;
-                Some((label, char::from_u32(code)?.to_string()))
-            })
-            .collect();
-        return (!map.is_empty()).then_some(map);
+    if let Some(text) = read_optional_text(&emnist)? {
+        return parse_mapping(&emnist, &text, |line| {
+            let mut it = line.split_whitespace();
+            let label = it.next()?.parse().ok()?;
+            let code: u32 = it.next()?.parse().ok()?;
+            Some((label, char::from_u32(code)?.to_string()))
+        });
     }
-    let classmap = fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).find(|e| {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(None);
+    };
+    let Some(classmap) = entries.filter_map(|e| e.ok()).find(|e| {
         let n = e.file_name().to_string_lossy().to_ascii_lowercase();
         n.contains("classmap") && n.ends_with(".csv")
-    })?;
-    let text = fs::read_to_string(classmap.path()).ok()?;
-    let map: BTreeMap<u32, String> = text
-        .lines()
-        .filter_map(|line| {
-            let mut it = line.split(',');
-            let label = it.next()?.trim().parse().ok()?;
-            let name = it.nth(1)?.trim();
-            (!name.is_empty()).then(|| (label, name.to_string()))
-        })
-        .collect();
-    (!map.is_empty()).then_some(map)
+    }) else {
+        return Ok(None);
+    };
+    let path = classmap.path();
+    let Some(text) = read_optional_text(&path)? else {
+        return Ok(None);
+    };
+    parse_mapping(&path, &text, |line| {
+        let mut it = line.split(',');
+        let label = it.next()?.trim().parse().ok()?;
+        let name = it.nth(1)?.trim();
+        (!name.is_empty()).then(|| (label, name.to_string()))
+    })
 }
 
-fn class_names(dir: &Path, files: &IdxFiles, hint: &str, max_label: Option<u32>) -> Vec<String> {
+fn class_names(dir: &Path, files: &IdxFiles, hint: &str, max_label: Option<u32>) -> Result<Vec<String>, DataError> {
     let observed = max_label.map_or(0, |m| m as usize + 1);
-    if let Some(map) = mapped_class_names(dir, &files.prefix) {
+    if let Some(map) = mapped_class_names(dir, &files.prefix)? {
         let n = map.keys().next_back().map_or(0, |&k| k as usize + 1);
-        return (0..n as u32)
+        return Ok((0..n as u32)
             .map(|i| map.get(&i).cloned().unwrap_or_else(|| i.to_string()))
-            .collect();
+            .collect());
     }
     if hint.contains("fashion") {
-        return FASHION_CLASSES.iter().map(|s| s.to_string()).collect();
+        return Ok(FASHION_CLASSES.iter().map(|s| s.to_string()).collect());
     }
     // Digit-like sets always have 10 classes even if a small file lacks one.
     let n = if hint.contains("mnist") && !hint.contains("emnist") {
@@ -218,7 +246,7 @@ fn class_names(dir: &Path, files: &IdxFiles, hint: &str, max_label: Option<u32>)
     } else {
         observed
     };
-    (0..n).map(|i| i.to_string()).collect()
+    Ok((0..n).map(|i| i.to_string()).collect())
 }
 
 /// Loads an IDX dataset from a directory or from one of its files.
@@ -229,13 +257,8 @@ pub fn load_idx(path: &Path) -> Result<Dataset, DataError> {
 
     // Decompressing is the slow part; do train and test on both cores.
     let (train, test) = std::thread::scope(|s| {
-        let test_job = files.test.as_ref().map(|(ti, tl)| {
-            s.spawn(move || {
-                let mut w = Vec::new();
-                read_pair(ti, tl, &mut w).map(|r| (r, w))
-            })
-        });
-        let train = read_pair(&files.train_images, &files.train_labels, &mut warnings);
+        let test_job = files.test.as_ref().map(|(ti, tl)| s.spawn(move || read_pair(ti, tl)));
+        let train = read_pair(&files.train_images, &files.train_labels);
         let test = test_job.map(|j| {
             j.join().unwrap_or_else(|_| {
                 Err(DataError::InvalidRequest(
@@ -248,8 +271,7 @@ pub fn load_idx(path: &Path) -> Result<Dataset, DataError> {
     let (mut train, mut rows, mut cols) = train?;
     let mut test = match test {
         Some(r) => {
-            let ((split, r_rows, r_cols), w) = r?;
-            warnings.extend(w);
+            let (split, r_rows, r_cols) = r?;
             if (r_rows, r_cols) != (rows, cols) {
                 return Err(DataError::ShapeMismatch {
                     path: path.to_path_buf(),
@@ -289,7 +311,7 @@ pub fn load_idx(path: &Path) -> Result<Dataset, DataError> {
         .chain(test.iter().flat_map(|t| t.labels.iter()))
         .max()
         .copied();
-    let class_names = class_names(&dir, &files, &hint, max_label);
+    let class_names = class_names(&dir, &files, &hint, max_label)?;
     let counts = train.class_counts(class_names.len());
     let missing: Vec<&str> = counts
         .iter()
@@ -461,6 +483,35 @@ mod tests {
         assert_eq!(ds.train.image(0), &[1, 2, 3, 4, 5, 6]);
         assert_eq!(ds.class_names, vec!["0", "A", "B"]);
         assert!(ds.test.is_none());
+    }
+
+    #[test]
+    fn a_mapping_with_an_impossible_label_or_that_is_not_a_file_is_refused() {
+        let d = TempDir::new("idx-mapping");
+        let p = d.path();
+        write_mnist_like(p, false, 5, 5);
+        fs::write(p.join("mapping.txt"), "0 48\n4294967294 65\n").unwrap();
+        match load_idx(p) {
+            Err(e @ DataError::BadMapping { line: 2, .. }) => {
+                assert!(e.to_string().contains("4294967294"), "{e}")
+            }
+            other => panic!("expected BadMapping, got {other:?}"),
+        }
+        fs::remove_file(p.join("mapping.txt")).unwrap();
+        fs::write(
+            p.join("kmnist_classmap.csv"),
+            "index,codepoint,char\n4294967294,U+3042,a\n",
+        )
+        .unwrap();
+        assert!(matches!(load_idx(p), Err(DataError::BadMapping { line: 2, .. })));
+        fs::remove_file(p.join("kmnist_classmap.csv")).unwrap();
+        if std::process::Command::new("mkfifo")
+            .arg(p.join("mapping.txt"))
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(matches!(load_idx(p), Err(DataError::NotAFile { .. })));
+        }
     }
 
     #[test]

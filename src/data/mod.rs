@@ -11,10 +11,12 @@
 
 pub mod augment;
 pub mod batch;
+pub mod budget;
 pub mod bundled;
 pub mod cifar;
 pub mod dataset;
 pub mod error;
+pub mod files;
 pub mod folder;
 pub mod idx;
 pub mod idx_dir;

@@ -6,6 +6,7 @@
 //! (the same idea as `image`'s `FilterType::Triangle`, without the per-image
 //! allocation of going through `image` buffers).
 
+use super::budget::check_dataset_size;
 use super::dataset::{Dataset, Split};
 use super::error::DataError;
 
@@ -56,6 +57,12 @@ pub fn resampled(ds: &Dataset, channels: usize, height: usize, width: usize) -> 
     if ds.shape() == (channels, height, width) {
         return Ok(ds.clone());
     }
+    let images = ds.train.len() + ds.test.as_ref().map_or(0, Split::len);
+    check_dataset_size(
+        images as u64,
+        (channels, height, width),
+        "use a smaller input size (the experiment's input height and width)",
+    )?;
     // The pixel loops below index by shape; refuse inconsistent buffers.
     ds.validate(std::path::Path::new(&ds.name))?;
     let (c0, h0, w0) = ds.shape();

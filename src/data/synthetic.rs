@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::budget::check_dataset_size;
 use super::dataset::{Dataset, Split};
 use super::error::DataError;
 use super::rng::DataRng;
@@ -55,6 +56,9 @@ impl Default for SyntheticSpec {
 /// together, above 512 px it is not a "small image" lab any more.
 pub const MIN_SIDE: usize = 8;
 pub const MAX_SIDE: usize = 512;
+/// Most images one split may ask for: ten times MNIST's training set is already an hour of
+/// drawing, and a count from a file is never trusted as an allocation size.
+pub const MAX_IMAGES: usize = 1_000_000;
 
 /// Geometry of one stroke figure, in pixel units (y grows downwards).
 enum Figure {
@@ -227,6 +231,20 @@ pub fn shapes(spec: SyntheticSpec) -> Result<Dataset, DataError> {
             "synthetic shapes need at least one training image".into(),
         ));
     }
+    for (field, value) in [("n_train", spec.n_train), ("n_test", spec.n_test)] {
+        if value > MAX_IMAGES {
+            return Err(DataError::SyntheticCount {
+                field,
+                value,
+                max: MAX_IMAGES,
+            });
+        }
+    }
+    check_dataset_size(
+        (spec.n_train + spec.n_test) as u64,
+        (spec.channels, spec.height, spec.width),
+        "set the synthetic dataset's n_train and n_test, or its height and width, lower",
+    )?;
     Ok(Dataset {
         name: "shapes".into(),
         class_names: SHAPE_CLASSES.iter().map(|s| s.to_string()).collect(),
@@ -285,6 +303,30 @@ mod tests {
         assert!(shapes(SyntheticSpec { channels: 2, ..spec(1) }).is_err());
         assert!(shapes(SyntheticSpec { height: 4, ..spec(1) }).is_err());
         assert!(shapes(SyntheticSpec { n_train: 0, ..spec(1) }).is_err());
+        // Counts from a file are bounded before anything is allocated.
+        for (n_train, n_test) in [(2305843009213693952, 10), (100_000_000_000, 10), (10, usize::MAX)] {
+            let err = shapes(SyntheticSpec {
+                n_train,
+                n_test,
+                ..spec(1)
+            })
+            .unwrap_err();
+            let field = if n_test == 10 { "n_train" } else { "n_test" };
+            assert!(
+                matches!(err, DataError::SyntheticCount { field: f, .. } if f == field),
+                "{err}"
+            );
+            assert!(err.to_string().contains("at most 1000000"), "{err}");
+        }
+        let big = shapes(SyntheticSpec {
+            n_train: MAX_IMAGES,
+            channels: 3,
+            height: MAX_SIDE,
+            width: MAX_SIDE,
+            ..spec(1)
+        })
+        .unwrap_err();
+        assert!(matches!(big, DataError::TooLarge { .. }), "{big}");
     }
 
     #[test]

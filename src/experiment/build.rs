@@ -65,6 +65,17 @@ fn apply_weights(
                 expected: dims.iter().product::<usize>(),
             });
         }
+        // NaN passes silently through ReLU and max pooling: refuse it here, where the layer is known.
+        let count = values.iter().filter(|v| !v.is_finite()).count();
+        if count > 0 {
+            return Err(SavedWeightsError::NonFinite {
+                layer,
+                kind: model.specs()[layer].kind(),
+                name,
+                count,
+                total: values.len(),
+            });
+        }
         decoded.push(values);
     }
     let mut params = model.params_mut();
@@ -107,7 +118,10 @@ impl Experiment {
     pub fn build_model(&self, classes: usize, base_dir: &Path) -> Result<Model, ExperimentError> {
         let mut model = Model::build(self.input.shape(), &self.effective_layers(), Some(classes), self.seed)?;
         if let Some(arrays) = &self.weights {
-            apply_weights(&mut model, arrays, None).map_err(ExperimentError::Weights)?;
+            apply_weights(&mut model, arrays, None).map_err(|e| match e {
+                SavedWeightsError::NonFinite { .. } => ExperimentError::NonFiniteWeights(e),
+                other => ExperimentError::Weights(other),
+            })?;
         } else if let Some(transfer) = &self.transfer {
             let path = Self::resolve(&transfer.from, base_dir);
             let fail = |problem: TransferError| ExperimentError::Transfer {
@@ -134,6 +148,46 @@ impl Experiment {
             apply_weights(&mut model, arrays, Some(transfer.layers)).map_err(|e| fail(e.into()))?;
         }
         Ok(model)
+    }
+
+    /// The number of classes [`load_dataset`] will return, when known without loading anything:
+    /// a trained model's class names (the data is matched to them), else the experiment's own
+    /// dataset's count, unless `data_override` replaces that dataset.
+    fn classes_before_data(&self, data_override: Option<&Path>) -> Option<usize> {
+        if self.weights.is_some() && !self.class_names.is_empty() {
+            return Some(self.class_names.len());
+        }
+        match data_override {
+            Some(_) => None,
+            None => self.dataset.known_classes(),
+        }
+    }
+
+    /// Checks the model before any data is loaded (`data_override`: the data used instead of the
+    /// experiment's), so a broken architecture or damaged weights are reported before minutes of
+    /// decoding: built (with its saved or transferred weights) when the number of classes is known
+    /// without the data, else only its shapes inferred.
+    pub fn model_before_data(
+        &self,
+        base_dir: &Path,
+        data_override: Option<&Path>,
+    ) -> Result<Option<Model>, ExperimentError> {
+        match self.classes_before_data(data_override) {
+            Some(classes) => self.build_model(classes, base_dir).map(Some),
+            None => {
+                crate::cnn::infer(self.input.shape(), &self.effective_layers(), None)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The model for `classes` classes: `early` (from [`Experiment::model_before_data`]) when it
+    /// has that many, else built now.
+    pub fn model_for(&self, early: Option<Model>, classes: usize, base_dir: &Path) -> Result<Model, ExperimentError> {
+        match early {
+            Some(model) if model.num_classes() == classes => Ok(model),
+            _ => self.build_model(classes, base_dir),
+        }
     }
 
     /// Stores `model`'s weights in the experiment (replacing any saved before).

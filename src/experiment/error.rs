@@ -25,6 +25,18 @@ pub enum SavedWeightsError {
     },
     #[error(transparent)]
     Decode(#[from] CodecError),
+    #[error(
+        "layer {} ({kind}) {name} holds {count} NaN or infinite value(s) out of {total}",
+        layer + 1
+    )]
+    NonFinite {
+        /// 0-based.
+        layer: usize,
+        kind: &'static str,
+        name: &'static str,
+        count: usize,
+        total: usize,
+    },
     #[error("layer {} {name} holds {got} values, expected {expected}", layer + 1)]
     Size {
         layer: usize,

@@ -13,6 +13,8 @@ use thiserror::Error;
 pub enum ExperimentError {
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
+    #[error("{} is {kind}, not a regular file; open the experiment's .ron file itself", path.display())]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error("{} line {line}, column {col}: {message}; fix the file there (or open a bundled example)", path.display())]
     Parse {
         path: PathBuf,
@@ -29,6 +31,11 @@ pub enum ExperimentError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("the saved weights do not fit this model: {0}; retrain, or remove the `weights` section")]
     Weights(#[source] SavedWeightsError),
+    #[error(
+        "the saved weights cannot be used: {0}; a run diverged or the file was damaged: retrain with \
+         `cnn-lab train --fresh`, or fix the file"
+    )]
+    NonFiniteWeights(#[source] SavedWeightsError),
     #[error("transfer learning from {}: {problem}", path.display())]
     Transfer {
         path: PathBuf,
@@ -106,10 +113,19 @@ pub fn base_dir(path: &Path) -> PathBuf {
 }
 
 pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+    let read_error = |source| ExperimentError::Read {
         path: path.into(),
         source,
-    })?;
+    };
+    // A FIFO or device would block or never end: only a regular file is read.
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if let Some(kind) = crate::data::files::special_kind(&meta) {
+        return Err(ExperimentError::NotAFile {
+            path: path.into(),
+            kind,
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(read_error)?;
     parse(&text, path)
 }
 

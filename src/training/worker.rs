@@ -236,6 +236,17 @@ fn filter_snapshot(model: &Model, epoch: usize) -> Option<FilterSnapshot> {
     })
 }
 
+/// The first parameter array holding NaN or infinity: (layer index, layer kind, parameter name).
+fn first_non_finite(model: &Model) -> Option<(usize, &'static str, &'static str)> {
+    model.layers().iter().enumerate().find_map(|(i, layer)| {
+        layer
+            .params()
+            .into_iter()
+            .find(|p| !p.value.iter().all(|v| v.is_finite()))
+            .map(|p| (i, model.specs()[i].kind(), p.name))
+    })
+}
+
 /// Keeps the snapshot list bounded: drops every other middle snapshot when it is full.
 fn push_snapshot(snapshots: &mut Vec<FilterSnapshot>, snapshot: FilterSnapshot) {
     if snapshots.len() >= MAX_SNAPSHOTS {
@@ -264,6 +275,9 @@ fn run(
         experiment.forget_training();
     }
     experiment.training.check()?;
+    // The model first: a broken architecture or damaged weights are reported before any data
+    // is decoded.
+    let early_model = experiment.model_before_data(&options.base_dir, options.data.as_deref())?;
     let mut worker = Worker {
         commands,
         events,
@@ -283,7 +297,7 @@ fn run(
     let dataset = load_dataset(&experiment, &options.base_dir, options.data.as_deref())?;
     let input: Shape = experiment.input.shape();
     let classes = dataset.num_classes();
-    let mut model = experiment.build_model(classes, &options.base_dir)?;
+    let mut model = experiment.model_for(early_model, classes, &options.base_dir)?;
     experiment.class_names = dataset.class_names.clone();
     let t = experiment.training.clone();
     let (mut train, val) = split_validation(&dataset.train, t.validation_split, experiment.seed);
@@ -398,15 +412,23 @@ fn run(
             // Cross-entropy starts near ln(classes); a loss a thousand times its first value has
             // left any useful region even if it is still finite.
             let exploded = stats.loss.is_finite() && stats.loss > 1000.0 * reference.max(1.0);
-            if !stats.loss.is_finite() || exploded {
+            // A finite loss can hide NaN weights (ReLU's max(0, NaN) is 0): check them too.
+            let broken = if stats.loss.is_finite() && !exploded {
+                first_non_finite(&model)
+            } else {
+                None
+            };
+            if !stats.loss.is_finite() || exploded || broken.is_some() {
                 model.set_weights(&good)?;
-                let what = if exploded {
-                    format!("exploded to {:.3e}", stats.loss)
-                } else {
-                    format!("became {}", stats.loss)
+                let what = match broken {
+                    Some((layer, kind, name)) => {
+                        format!("weights of layer {} ({kind}) {name} became NaN or infinite", layer + 1)
+                    }
+                    None if exploded => format!("loss exploded to {:.3e}", stats.loss),
+                    None => format!("loss became {}", stats.loss),
                 };
                 let message = format!(
-                    "the loss {what} at epoch {epoch}, batch {batch}: training diverged, most likely because the learning rate {lr} is too high; \
+                    "the {what} at epoch {epoch}, batch {batch}: training diverged, most likely because the learning rate {lr} is too high; \
                      lower it (try {}) and train again. The last weights that gave a finite loss are kept.",
                     lr / 10.0
                 );
