@@ -202,6 +202,7 @@ impl LabApp {
         for notice in run.drain(&mut self.curves, EVENT_BUDGET) {
             match notice {
                 Notice::Diverged(message) => self.status.error(message),
+                Notice::Warning(message) => self.status.warn(message),
                 Notice::Finished(result) => {
                     self.run = None;
                     self.finish_run(result);

@@ -48,6 +48,7 @@ impl Curves {
 #[derive(Debug)]
 pub enum Notice {
     Diverged(String),
+    Warning(String),
     /// Stopped: the result is here; the test split is scored next, in the background.
     Stopped(Box<(Experiment, RunSummary)>),
     Finished(Result<Box<(Experiment, RunSummary)>, TrainingError>),
@@ -212,6 +213,7 @@ impl TrainingRun {
                 self.last_batch_at = Some(Instant::now());
             }
             Event::Diverged(message) => return Some(Notice::Diverged(message)),
+            Event::Warning(message) => return Some(Notice::Warning(message)),
             Event::Stopped(result) => return Some(Notice::Stopped(result)),
             Event::Scoring { done, total } => self.scoring = Some((done, total)),
             Event::Finished(result) => return Some(Notice::Finished(result)),

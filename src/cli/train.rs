@@ -132,7 +132,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
                     r.seconds
                 ));
             }
-            Event::Diverged(message) => say(format!("warning: {message}")),
+            Event::Diverged(message) | Event::Warning(message) => say(format!("warning: {message}")),
             Event::Finished(result) => break result.map(|b| *b),
             Event::Weights { .. } | Event::Paused(_) | Event::Resumed | Event::Stopped(_) | Event::Scoring { .. } => {}
         }

@@ -87,6 +87,9 @@ pub enum Event {
     },
     Paused(Progress),
     Resumed,
+    /// Something the user should know that does not stop the run (a file of the dataset that
+    /// was skipped, say).
+    Warning(String),
     /// The loss became NaN or infinite; the run stops with the last good weights.
     Diverged(String),
     /// A run stopped by `Stop` with `RunOptions::score_after_stop`: its result at once, before

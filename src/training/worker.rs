@@ -299,6 +299,9 @@ fn run(
     let classes = dataset.num_classes();
     let mut model = experiment.model_for(early_model, classes, &options.base_dir)?;
     experiment.class_names = dataset.class_names.clone();
+    for warning in &dataset.warnings {
+        worker.emit(Event::Warning(warning.clone()));
+    }
     let t = experiment.training.clone();
     let (mut train, val) = split_validation(&dataset.train, t.validation_split, experiment.seed);
     if let Some(max) = t.max_train_samples.filter(|&m| m < train.len()) {

@@ -181,12 +181,14 @@ pub(super) fn prepare(
     cached: Option<(String, Arc<Dataset>)>,
 ) -> anyhow::Result<Prepared> {
     let key = dataset_key(&experiment);
+    // The model first: an impossible one is said before any data is read.
+    let early = experiment.model_before_data(&base_dir, None)?;
     let dataset = match cached {
         Some((k, d)) if k == key => d,
         _ => Arc::new(load_dataset(&experiment, &base_dir, None)?),
     };
     let classes = experiment.classes().unwrap_or_else(|| dataset.num_classes());
-    let model = experiment.build_model(classes, &base_dir)?;
+    let model = experiment.model_for(early, classes, &base_dir)?;
     let names = if experiment.class_names.len() == classes {
         experiment.class_names.clone()
     } else {
