@@ -36,8 +36,9 @@ impl TrainingPanel {
         ui.add_space(4.0);
         progress_ui(ui, lab);
         ui.add_space(4.0);
+        // On a short screen the settings start folded, so the curves are in view.
         egui::CollapsingHeader::new(RichText::new("Training settings").strong())
-            .default_open(true)
+            .default_open(ui.ctx().content_rect().height() >= 640.0)
             .show(ui, |ui| settings_ui(ui, lab));
     }
 }
