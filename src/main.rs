@@ -76,6 +76,10 @@ enum Task {
         /// Score this dataset instead of the experiment's own test split.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Also score the images moved by 1…K pixels (left, right, up, down; the mean of the
+        /// four): how well the model copes with a shift (JSON key `shift_accuracy`, 0…K).
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(0..=16))]
+        shifts: Option<u32>,
         #[arg(long)]
         json: bool,
     },
@@ -160,7 +164,12 @@ fn main() -> ExitCode {
             json,
         })
         .map(|t| (t, true)),
-        Task::Eval { file, data, json } => cli::eval(&file, data, json).map(|t| (t, true)),
+        Task::Eval {
+            file,
+            data,
+            shifts,
+            json,
+        } => cli::eval(&file, data, shifts.map(|k| k as usize), json).map(|t| (t, true)),
         Task::Predict { file, images, json } => cli::predict(&file, &images, json).map(|t| (t, true)),
         Task::Bench { seconds, json } => cli::bench(seconds, json).map(|t| (t, true)),
         Task::BenchUi {

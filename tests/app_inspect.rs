@@ -126,3 +126,35 @@ fn clicking_a_confusion_cell_opens_its_gallery() {
     harness.run_steps(2);
     assert_eq!(harness.state().inspector().view, View::parse("feature-maps").unwrap());
 }
+
+#[test]
+fn the_shift_test_scores_the_moved_digits_and_shows_the_model_in_its_legend() {
+    let mut harness = app_on("pretrained/mnist_lenet.ron");
+    harness.get_by_label("❌ Mistakes").click();
+    step_until(&mut harness, WAIT, "the scoring", |app| {
+        app.inspector().confusion().is_some()
+    });
+    harness.get_by_label("Shift test: why convolution").click();
+    harness.run();
+    harness.get_by_label("▶ Run the shift test (0–4 pixels)").click();
+    step_until(&mut harness, WAIT, "the shift test", |app| {
+        app.inspector().shift_curves().is_some_and(|c| !c.is_empty())
+    });
+    harness.run_steps(2);
+    let curve = harness.state().inspector().shift_curves().unwrap()[0].clone();
+    assert_eq!(curve.name, harness.state().experiment().name);
+    assert_eq!(curve.accuracy.len(), 5);
+    // Shift 0 is the confusion matrix's own accuracy.
+    let confusion = harness.state().inspector().confusion().unwrap();
+    let total: usize = confusion.iter().flatten().sum();
+    let right: usize = (0..confusion.len()).map(|c| confusion[c][c]).sum();
+    assert!((curve.accuracy[0] - right as f32 / total as f32).abs() < 1e-6);
+    assert!(curve.accuracy[4] < curve.accuracy[0], "{:?}", curve.accuracy);
+    assert!(
+        harness
+            .query_all_by_label_contains(&format!("{} (", curve.name))
+            .next()
+            .is_some(),
+        "the model's name in the legend or table"
+    );
+}

@@ -1,13 +1,15 @@
-//! `cnn-lab eval FILE [--data PATH]`: test accuracy, per-class accuracy and the confusion matrix.
+//! `cnn-lab eval FILE [--data PATH] [--shifts K]`: test accuracy, per-class accuracy, the
+//! confusion matrix, and with `--shifts` the accuracy on images moved by 1…K pixels.
 
 use super::{load_experiment, printable, require_weights};
 use crate::experiment::load_dataset;
+use crate::inspect::shift_accuracy;
 use crate::training::evaluate;
 use anyhow::Result;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String> {
+pub fn eval(file: &Path, data: Option<PathBuf>, shifts: Option<usize>, as_json: bool) -> Result<String> {
     let (experiment, base_dir) = load_experiment(file)?;
     require_weights(&experiment, file)?;
     // The model (and its saved weights) are checked before any data is decoded.
@@ -34,8 +36,20 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
         );
     }
     let per_class = result.per_class_accuracy();
+    let shift_accuracy = match shifts {
+        Some(k) => shift_accuracy(
+            &mut model,
+            split,
+            (dataset.channels, dataset.height, dataset.width),
+            experiment.input.shape(),
+            &experiment.training.normalization,
+            k,
+            &mut |_, _| true,
+        )?,
+        None => None,
+    };
     if as_json {
-        return Ok(json!({
+        let mut out = json!({
             "accuracy": result.accuracy,
             "loss": result.loss,
             "count": result.count(),
@@ -43,8 +57,11 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
             "class_names": dataset.class_names,
             "per_class_accuracy": per_class,
             "confusion_matrix": result.confusion,
-        })
-        .to_string());
+        });
+        if let Some(shifted) = &shift_accuracy {
+            out["shift_accuracy"] = json!(shifted);
+        }
+        return Ok(out.to_string());
     }
     // Names come from files: escape control characters before they reach a terminal.
     let class_names: Vec<String> = dataset.class_names.iter().map(|n| printable(n)).collect();
@@ -80,6 +97,12 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
             text += &format!("{c:>cell_w$} ");
         }
         text.push('\n');
+    }
+    if let Some(shifted) = shift_accuracy {
+        text += "\naccuracy with the images moved by k pixels (mean of left, right, up, down):\n";
+        for (k, accuracy) in shifted.iter().enumerate() {
+            text += &format!("  k = {k:>2}  {:.2}%\n", accuracy * 100.0);
+        }
     }
     Ok(text)
 }

@@ -1,19 +1,21 @@
 //! Looking inside a model: feature maps, saliency, Grad-CAM, what a filter looks for, receptive
-//! windows, digits drawn on a canvas, and the mistakes behind a confusion-matrix cell. Pure
-//! computation on the engine (no GUI); slow parts report progress so callers can run them off
-//! the UI thread.
+//! windows, digits drawn on a canvas, the mistakes behind a confusion-matrix cell, and the
+//! accuracy on shifted images. Pure computation on the engine (no GUI); slow parts report
+//! progress so callers can run them off the UI thread.
 
 pub mod attribution;
 pub mod canvas;
 pub mod maximize;
 pub mod mistakes;
 pub mod receptive;
+pub mod shift;
 
 pub use attribution::{grad_cam, saliency};
 pub use canvas::mnist_preprocess;
 pub use maximize::{MaximizeSettings, Maximized, maximize_channel};
 pub use mistakes::cell_members;
 pub use receptive::{InputRect, receptive_window};
+pub use shift::{shift_accuracy, shifted};
 
 use crate::cnn::{Mode, Model, Tensor};
 

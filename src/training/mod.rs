@@ -7,6 +7,6 @@ pub mod events;
 pub mod worker;
 
 pub use error::TrainingError;
-pub use evaluate::{Evaluation, evaluate};
+pub use evaluate::{Evaluation, evaluate, evaluate_with};
 pub use events::{Control, Event, Progress, RunSummary};
 pub use worker::{RunOptions, Trainer, panic_message};

@@ -256,6 +256,11 @@ impl Inspector {
         self.room::<MistakesView>()?.confusion()
     }
 
+    /// The shift test's curves (one per model looked at), once scored.
+    pub fn shift_curves(&self) -> Option<&[super::shift_panel::ShiftCurve]> {
+        self.room::<MistakesView>().map(|m| m.shift_curves())
+    }
+
     /// Filters whose activation-maximization image is ready, and how many there are.
     pub fn maximized(&self) -> Option<(usize, usize)> {
         self.room::<FiltersView>()?.maximized()

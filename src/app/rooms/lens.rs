@@ -34,6 +34,8 @@ pub struct ParamSlot {
 pub struct Lens {
     /// Unique per lens: results computed on a lens remember it, to know when they are stale.
     pub id: u64,
+    /// The experiment's name, for legends that compare models.
+    pub name: String,
     pub input: Shape,
     pub specs: Vec<LayerSpec>,
     pub infos: Vec<LayerInfo>,
@@ -74,6 +76,7 @@ impl Lens {
         };
         Lens {
             id: next_id(),
+            name: experiment.name.clone(),
             input: model.input_shape(),
             specs: model.specs().to_vec(),
             infos: model.summary().layers.clone(),

@@ -5,6 +5,7 @@
 use super::colormap::{self, Map, Scale};
 use super::jobs::Job;
 use super::labels::fit_label;
+use super::shift_panel::ShiftPanel;
 use super::lens::{Lens, Weights, browse_split};
 use super::room::{Navigate, Room, RoomContext};
 use crate::data::Dataset;
@@ -46,11 +47,19 @@ pub struct MistakesView {
     showcased: bool,
     /// The showcase's own scoring (of the weights at the time it was asked) has started.
     showcase_scoring: bool,
+    shift: ShiftPanel,
 }
 
 impl MistakesView {
     pub fn busy(&self, showcase: bool) -> bool {
-        self.job.is_some() || self.scored.is_none() && self.error.is_none() || showcase && !self.showcased
+        self.job.is_some()
+            || self.shift.busy()
+            || self.scored.is_none() && self.error.is_none()
+            || showcase && !self.showcased
+    }
+
+    pub fn shift_curves(&self) -> &[super::shift_panel::ShiftCurve] {
+        self.shift.curves()
     }
 
     pub fn confusion(&self) -> Option<&[Vec<usize>]> {
@@ -155,6 +164,9 @@ impl MistakesView {
                 self.shown = GALLERY_PAGE;
             }
         }
+        egui::CollapsingHeader::new(RichText::new("Shift test: why convolution").strong())
+            .id_salt("shift test")
+            .show(ui, |ui| self.shift.ui(ui, lens, dataset));
         self.scored.as_ref()?;
         let mut navigate = None;
         ui.add_space(6.0);

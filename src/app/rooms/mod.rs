@@ -16,6 +16,7 @@ mod labels;
 mod lens;
 mod maps;
 mod room;
+pub mod shift_panel;
 mod view;
 
 pub use features::InputSource;

@@ -1,0 +1,223 @@
+//! The shift test in the Mistakes room: the test split's accuracy with every image moved by
+//! 0…K pixels, scored in the background, one curve per model looked at in this session, so a
+//! dense model and a CNN sit side by side with their parameter counts.
+
+use super::colormap;
+use super::jobs::Job;
+use super::lens::{Lens, browse_split};
+use crate::cnn::summary::group_digits;
+use crate::data::Dataset;
+use crate::inspect::{shift_accuracy, shifted};
+use egui::{RichText, TextureHandle, TextureOptions, Ui, vec2};
+use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use std::sync::Arc;
+
+/// Shifts 0…MAX_SHIFT pixels.
+const MAX_SHIFT: usize = 4;
+/// Curves kept (the newest per model name).
+const MAX_CURVES: usize = 6;
+
+/// One model's accuracy at each shift.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShiftCurve {
+    pub name: String,
+    pub params: u64,
+    /// The weights scored, in words.
+    pub weights: String,
+    pub accuracy: Vec<f32>,
+}
+
+#[derive(Default)]
+pub struct ShiftPanel {
+    curves: Vec<ShiftCurve>,
+    /// The lens the newest curve was scored on.
+    scored_lens: Option<u64>,
+    job: Option<(u64, Job<ShiftCurve>)>,
+    error: Option<String>,
+    strip: Option<(usize, Vec<TextureHandle>)>,
+}
+
+impl ShiftPanel {
+    pub fn busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    pub fn curves(&self) -> &[ShiftCurve] {
+        &self.curves
+    }
+
+    fn start(&mut self, ctx: &egui::Context, lens: &Arc<Lens>, dataset: &Arc<Dataset>) {
+        let (lens, dataset) = (lens.clone(), dataset.clone());
+        let id = lens.id;
+        let (_, split) = browse_split(&dataset);
+        let total = split.len() * (1 + 4 * MAX_SHIFT);
+        let job = Job::spawn("shifting the test images", total, Some(ctx.clone()), move |handle| {
+            let (_, split) = browse_split(&dataset);
+            let mut model = lens.model()?;
+            let dims = (dataset.channels, dataset.height, dataset.width);
+            let accuracy = shift_accuracy(
+                &mut model,
+                split,
+                dims,
+                lens.input,
+                &lens.normalization,
+                MAX_SHIFT,
+                &mut |done, _| handle.progress(done),
+            )?
+            .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
+            Ok(ShiftCurve {
+                name: lens.name.clone(),
+                params: lens.infos.iter().map(|i| i.params()).sum(),
+                weights: lens.describe(),
+                accuracy,
+            })
+        });
+        self.job = Some((id, job));
+    }
+
+    /// Polls the job and draws the section; starts a scoring when `open` and the lens is new.
+    pub fn ui(&mut self, ui: &mut Ui, lens: &Arc<Lens>, dataset: &Arc<Dataset>) {
+        if let Some((id, job)) = &mut self.job
+            && let Some(result) = job.poll()
+        {
+            let id = *id;
+            self.job = None;
+            match result {
+                Ok(curve) => {
+                    self.curves.retain(|c| c.name != curve.name);
+                    self.curves.push(curve);
+                    if self.curves.len() > MAX_CURVES {
+                        self.curves.remove(0);
+                    }
+                    self.scored_lens = Some(id);
+                    self.error = None;
+                }
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+        ui.label(
+            RichText::new(
+                "Why convolution: every test image moved 1, 2, … pixels (left, right, up, down; zeros \
+                 move in). A network that learned where strokes are falls fast; one that learned what \
+                 they look like holds. Open another model (e.g. mnist_dense.ron and mnist_lenet.ron, \
+                 trained) to add its curve.",
+            )
+            .weak(),
+        );
+        let stale = self.scored_lens != Some(lens.id);
+        ui.horizontal(|ui| {
+            if let Some((_, job)) = &self.job {
+                ui.spinner();
+                ui.label(format!("{} · {:.0}%", job.label, job.fraction() * 100.0));
+                if ui.button("Cancel").clicked() {
+                    self.job = None;
+                }
+            } else if stale
+                && ui
+                    .button(format!("▶ Run the shift test (0–{MAX_SHIFT} pixels)"))
+                    .on_hover_text("Scores the test split 1 + 4·K times, in the background")
+                    .clicked()
+            {
+                self.error = None;
+                self.start(ui.ctx(), lens, dataset);
+            }
+        });
+        if let Some(error) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        self.strip_ui(ui, dataset);
+        if self.curves.is_empty() {
+            return;
+        }
+        self.plot_ui(ui);
+        egui::Grid::new("shift table").striped(true).show(ui, |ui| {
+            ui.strong("model");
+            ui.strong("parameters");
+            for k in 0..=MAX_SHIFT {
+                ui.strong(format!("{k} px"));
+            }
+            ui.end_row();
+            for curve in &self.curves {
+                ui.label(&curve.name).on_hover_text(&curve.weights);
+                ui.monospace(group_digits(curve.params));
+                for a in &curve.accuracy {
+                    ui.monospace(format!("{:.1}%", a * 100.0));
+                }
+                ui.end_row();
+            }
+        });
+    }
+
+    fn plot_ui(&self, ui: &mut Ui) {
+        const MARKERS: [MarkerShape; 4] = [
+            MarkerShape::Circle,
+            MarkerShape::Square,
+            MarkerShape::Diamond,
+            MarkerShape::Up,
+        ];
+        Plot::new("shift test")
+            .height(220.0)
+            .width(ui.available_width().clamp(240.0, 520.0))
+            .legend(Legend::default().position(Corner::LeftBottom))
+            .x_axis_label("shift (pixels)")
+            .y_axis_label("accuracy %")
+            .include_y(0.0)
+            .include_y(100.0)
+            .include_x(0.0)
+            .include_x(MAX_SHIFT as f64)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                for (n, curve) in self.curves.iter().enumerate() {
+                    let name = format!("{} ({} parameters)", curve.name, group_digits(curve.params));
+                    let points: Vec<[f64; 2]> = curve
+                        .accuracy
+                        .iter()
+                        .enumerate()
+                        .map(|(k, a)| [k as f64, *a as f64 * 100.0])
+                        .collect();
+                    plot.line(Line::new(name.clone(), PlotPoints::from(points.clone())).width(1.8));
+                    plot.points(
+                        Points::new(name, PlotPoints::from(points))
+                            .shape(MARKERS[n % MARKERS.len()])
+                            .radius(4.0),
+                    );
+                }
+            });
+    }
+
+    /// One test image moved right by 0…K pixels, as the model sees it.
+    fn strip_ui(&mut self, ui: &mut Ui, dataset: &Dataset) {
+        let (_, split) = browse_split(dataset);
+        if split.is_empty() {
+            return;
+        }
+        let dims = (dataset.channels, dataset.height, dataset.width);
+        if self.strip.as_ref().is_none_or(|(k, _)| *k != split.len()) {
+            let one = crate::data::Split {
+                pixels: split.image(0).to_vec(),
+                labels: vec![split.labels[0]],
+            };
+            let textures = (0..=MAX_SHIFT)
+                .map(|k| {
+                    let moved = shifted(&one, dims, 0, k as i64);
+                    let image = colormap::pixels_image(&moved.pixels, dataset.channels, dataset.height, dataset.width);
+                    ui.ctx()
+                        .load_texture(format!("shift strip {k}"), image, TextureOptions::NEAREST)
+                })
+                .collect();
+            self.strip = Some((split.len(), textures));
+        }
+        if let Some((_, textures)) = &self.strip {
+            ui.horizontal(|ui| {
+                for (k, texture) in textures.iter().enumerate() {
+                    ui.vertical(|ui| {
+                        ui.image((texture.id(), vec2(42.0, 42.0)));
+                        ui.small(format!("{k} px →"));
+                    });
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The shift test (the course's case for convolution): accuracy on test images moved by 0…K
+//! pixels, from the CLI and the library, on the bundled MNIST models.
+
+mod support;
+
+use cnn_lab::experiment::load_dataset;
+use cnn_lab::inspect::shift_accuracy;
+use cnn_lab::training::RunOptions;
+use support::{project, projects_dir, train};
+
+fn eval_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-lab"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn eval_shifts_reports_the_plain_accuracy_at_zero_and_less_when_the_digits_move() {
+    let file = projects_dir().join("pretrained/mnist_lenet.ron");
+    let report = eval_json(&["eval", file.to_str().unwrap(), "--shifts", "4", "--json"]);
+    let plain = report["accuracy"].as_f64().unwrap();
+    let shifted: Vec<f64> = report["shift_accuracy"]
+        .as_array()
+        .expect("shift_accuracy")
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(shifted.len(), 5, "shifts 0…4");
+    assert_eq!(shifted[0], plain, "shift 0 is the plain evaluation");
+    assert!(shifted.iter().all(|a| (0.0..=1.0).contains(a)));
+    // Moving a 28×28 digit by 4 pixels hurts even a CNN trained with ±2-pixel shifts.
+    assert!(shifted[4] < shifted[0] - 0.02, "{shifted:?}");
+    // Without the flag, no key.
+    let report = eval_json(&["eval", file.to_str().unwrap(), "--json"]);
+    assert!(report.get("shift_accuracy").is_none());
+}
+
+/// Trains a bundled MNIST project for `epochs` and returns its accuracy at shifts 0…=3.
+fn shift_curve(name: &str, epochs: usize) -> Vec<f32> {
+    let experiment = project(name);
+    let options = RunOptions {
+        base_dir: projects_dir(),
+        epochs: Some(epochs),
+        ..RunOptions::default()
+    };
+    let (trained, _) = train(experiment, options);
+    let dataset = load_dataset(&trained, &projects_dir(), None).unwrap();
+    let mut model = trained.build_model(dataset.num_classes(), &projects_dir()).unwrap();
+    let test = dataset.test.as_ref().unwrap();
+    shift_accuracy(
+        &mut model,
+        test,
+        (dataset.channels, dataset.height, dataset.width),
+        trained.input.shape(),
+        &trained.training.normalization,
+        3,
+        &mut |_, _| true,
+    )
+    .unwrap()
+    .unwrap()
+}
+
+#[test]
+fn the_dense_model_falls_faster_than_lenet_when_the_digits_move() {
+    let dense = shift_curve("mnist_dense.ron", 2);
+    let lenet = shift_curve("mnist_lenet.ron", 2);
+    // Both learn the unshifted digits…
+    assert!(dense[0] > 0.85 && lenet[0] > 0.85, "dense {dense:?}, lenet {lenet:?}");
+    // …but three pixels of shift cost the dense model much more of what it knew.
+    let drop = |curve: &[f32]| curve[0] - curve[3];
+    assert!(
+        drop(&dense) > drop(&lenet) + 0.1,
+        "dense {dense:?} (drop {}), lenet {lenet:?} (drop {})",
+        drop(&dense),
+        drop(&lenet)
+    );
+}
