@@ -602,3 +602,51 @@ fn a_focused_layer_row_moves_duplicates_and_goes_with_alt_keys() {
     harness.run();
     assert_eq!(kinds(&harness).len(), before.len(), "removed");
 }
+
+#[test]
+fn the_playground_opened_on_a_layer_applies_its_window_back_as_one_undo_step() {
+    let mut harness = harness_at(AppState::default(), "seed_quiz.ron", egui::vec2(1280.0, 720.0), 1.0);
+    let conv = |h: &Harness<'_, LabApp>| match &h.state().experiment().layers[0] {
+        cnn_lab::cnn::LayerSpec::Conv2D(c) => c.clone(),
+        other => panic!("{}", other.kind()),
+    };
+    let before = conv(&harness);
+    harness
+        .get_by_label("padding and stride playground for layer 1")
+        .click();
+    harness.run();
+    let playground = harness.state().playground().clone();
+    assert!(playground.open);
+    assert_eq!(
+        (playground.n, playground.f, playground.padding),
+        (32, 5, before.padding)
+    );
+    // The course's formula for the quiz: ⌊(32 + 4 − 5)/1⌋ + 1 = 32.
+    assert!(
+        harness
+            .query_all_by_label_contains("⌊(32 + 4 − 5)/1⌋ + 1 = 32")
+            .next()
+            .is_some()
+    );
+    harness.get_by_label("playground s").set_value_accesskit(2.0);
+    harness.run();
+    harness.run();
+    assert!(
+        harness
+            .query_all_by_label_contains("⌊(32 + 4 − 5)/2⌋ + 1 = 16")
+            .next()
+            .is_some()
+    );
+    rect_of(&mut harness, "Apply to layer 1 (Conv2D)");
+    harness.get_by_label("Apply to layer 1 (Conv2D)").click();
+    harness.run();
+    harness.run();
+    assert_eq!(conv(&harness).strides, (2, 2));
+    assert_eq!(
+        harness.state().document().analysis().summary.layers[0].output.hwc(),
+        "16×16×10"
+    );
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run();
+    assert_eq!(conv(&harness), before, "one undo step");
+}

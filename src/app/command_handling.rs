@@ -79,6 +79,7 @@ impl LabApp {
             AppCommand::DismissError => self.error = None,
             AppCommand::StartTraining => self.start_training(false),
             AppCommand::ShowShortcuts => self.show_shortcuts = true,
+            AppCommand::OpenPlayground(layer) => self.playground.open_on(self.doc.experiment(), layer),
             AppCommand::CancelScoring => {
                 if self.scoring.take().is_some() {
                     self.status

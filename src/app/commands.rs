@@ -53,6 +53,8 @@ pub enum AppCommand {
     SetDarkMode(bool),
     /// Help ▸ Keyboard shortcuts.
     ShowShortcuts,
+    /// The padding and stride playground, on a layer (0-based) or on the course's example.
+    OpenPlayground(Option<usize>),
     /// Stop scoring the test split after a stopped run.
     CancelScoring,
     /// System or in-window file dialogs.

@@ -225,6 +225,17 @@ impl EditorPanel {
         if icon(ui, row.index > 0, "⏶", format!("move layer {number} up")) {
             lab.commands.edit(Edit::SwapWithNext { index: row.index - 1 });
         }
+        if matches!(
+            row.layer,
+            LayerSpec::Conv2D(_) | LayerSpec::MaxPooling2D(_) | LayerSpec::AveragePooling2D(_)
+        ) && icon(
+            ui,
+            true,
+            "📐",
+            format!("padding and stride playground for layer {number}"),
+        ) {
+            lab.commands.send(AppCommand::OpenPlayground(Some(row.index)));
+        }
         let menu = ui.menu_button("➕", |ui| {
             ui.label(RichText::new(format!("Insert after layer {number}")).strong());
             for layer in LayerSpec::palette() {

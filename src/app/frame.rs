@@ -112,6 +112,9 @@ impl LabApp {
         }
         drop(lab);
         menu::shortcuts_window(&ctx, &mut self.show_shortcuts);
+        if self.playground.open {
+            self.playground.window_ui(&ctx, self.doc.experiment(), &self.commands);
+        }
         self.show_file_dialog(&ctx);
 
         let commands = self.commands.take();

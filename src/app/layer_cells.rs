@@ -13,8 +13,8 @@ pub const W_OUTPUT: f32 = 96.0;
 pub const W_PARAMS: f32 = 206.0;
 pub const W_MACS: f32 = 92.0;
 pub const W_RF: f32 = 60.0;
-/// The row buttons: remove, duplicate, down, up, insert.
-pub const W_ACTIONS: f32 = 132.0;
+/// The row buttons: remove, duplicate, down, up, playground, insert.
+pub const W_ACTIONS: f32 = 160.0;
 /// Narrower than this (a small screen, a wide training panel, a large scale), a row puts its
 /// computed values on a wrapping line of their own, so nothing is cut and the row buttons stay
 /// in reach.

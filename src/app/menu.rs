@@ -183,6 +183,10 @@ pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
                 }
             }
             ui.separator();
+            if item(ui, true, "Padding and stride playground", None) {
+                send(AppCommand::OpenPlayground(None));
+            }
+            ui.separator();
             let mut shown = !lab.hide_training_panel;
             if ui.checkbox(&mut shown, "Training panel").changed() {
                 send(AppCommand::ShowTrainingPanel(shown));

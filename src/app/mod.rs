@@ -19,6 +19,7 @@ mod menu;
 mod observer;
 mod palette;
 pub mod paths;
+pub mod playground;
 pub mod plots;
 mod render_settings;
 pub mod rooms;
@@ -116,6 +117,7 @@ pub struct LabApp {
     system_dialog_failed: bool,
     /// Help ▸ Keyboard shortcuts is open.
     show_shortcuts: bool,
+    playground: playground::Playground,
     /// The window was checked against the screen it opened on (a size saved on a larger
     /// screen, or at another scale, is brought back inside it).
     window_fitted: bool,
@@ -177,6 +179,7 @@ impl LabApp {
             file_dialog: None,
             system_dialog_failed: false,
             show_shortcuts: false,
+            playground: playground::Playground::default(),
             window_fitted: false,
             allow_close: false,
             close_now: false,
@@ -238,6 +241,11 @@ impl LabApp {
 
     pub fn run(&self) -> Option<&TrainingRun> {
         self.run.as_ref()
+    }
+
+    /// The padding and stride playground.
+    pub fn playground(&self) -> &playground::Playground {
+        &self.playground
     }
 
     /// A stopped run scoring the test split in the background.
