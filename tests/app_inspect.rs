@@ -158,3 +158,69 @@ fn the_shift_test_scores_the_moved_digits_and_shows_the_model_in_its_legend() {
         "the model's name in the legend or table"
     );
 }
+
+#[test]
+fn clicking_a_map_value_shows_the_arithmetic_that_made_it_and_the_window_steps() {
+    use cnn_lab::inspect::CloseUp;
+    let mut harness = app_on("pretrained/mnist_lenet.ron");
+    harness.get_by_label("🗺 Feature maps").click();
+    step_until(&mut harness, WAIT, "the maps", |app| {
+        app.inspector().lens().is_some() && !app.inspector().busy()
+    });
+    harness.run_steps(2);
+    // Click the first map of the first Conv2D, at its first pixel.
+    let rect = harness.get_by_label("feature maps of layer 1").rect();
+    let at = rect.min + egui::vec2(1.0, 1.0);
+    harness.hover_at(at);
+    harness.drag_at(at);
+    harness.drop_at(at);
+    harness.run_steps(2);
+    let (target, _) = harness.state().inspector().closeup().expect("a close-up opened");
+    assert_eq!((target.layer, target.channel, target.row, target.col), (0, 0, 0, 0));
+    step_until(&mut harness, WAIT, "the close-up", |app| {
+        app.inspector().closeup().is_some_and(|(_, up)| up.is_some())
+    });
+    harness.run_steps(2);
+    let check = |harness: &egui_kittest::Harness<'_, cnn_lab::app::LabApp>| {
+        let (target, up) = harness.state().inspector().closeup().unwrap();
+        let Some(CloseUp::Conv(up)) = up else {
+            panic!("a Conv2D close-up")
+        };
+        // mnist_lenet's first layer: 20 filters of 5×5 over one channel.
+        assert_eq!((up.kernel, up.channels.len()), ((5, 5), 1));
+        let part = &up.channels[0];
+        assert_eq!(part.products.len(), 25);
+        let map = harness.state().inspector().map_value(target).expect("the map's value");
+        assert!(
+            (up.value - map).abs() <= 1e-5 * (1.0 + map.abs()),
+            "{} vs the map's {map}",
+            up.value
+        );
+        assert_eq!(up.value, up.pre_activation.max(0.0));
+        target
+    };
+    let first = check(&harness);
+    // The panel shows the window, the products, the sum and the value.
+    for text in [
+        "channel 1 input",
+        "kernel",
+        "products",
+        "Σ channels",
+        "the value in the map",
+    ] {
+        assert!(harness.query_all_by_label_contains(text).next().is_some(), "{text}");
+    }
+    harness.get_by_label("close-up next").click();
+    harness.run_steps(2);
+    step_until(&mut harness, WAIT, "the next position", |app| {
+        app.inspector()
+            .closeup()
+            .is_some_and(|(t, up)| t.col == first.col + 1 && up.is_some())
+    });
+    let next = check(&harness);
+    assert_eq!(
+        (next.row, next.col),
+        (0, 1),
+        "moved by the stride (1) across the output"
+    );
+}

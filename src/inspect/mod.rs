@@ -1,10 +1,11 @@
 //! Looking inside a model: feature maps, saliency, Grad-CAM, what a filter looks for, receptive
-//! windows, digits drawn on a canvas, the mistakes behind a confusion-matrix cell, and the
+//! windows, the arithmetic behind one map value, digits drawn on a canvas, the mistakes behind a confusion-matrix cell, and the
 //! accuracy on shifted images. Pure computation on the engine (no GUI); slow parts report
 //! progress so callers can run them off the UI thread.
 
 pub mod attribution;
 pub mod canvas;
+pub mod closeup;
 pub mod maximize;
 pub mod mistakes;
 pub mod receptive;
@@ -12,6 +13,7 @@ pub mod shift;
 
 pub use attribution::{grad_cam, saliency};
 pub use canvas::mnist_preprocess;
+pub use closeup::{CloseUp, Target, close_up};
 pub use maximize::{MaximizeSettings, Maximized, maximize_channel};
 pub use mistakes::cell_members;
 pub use receptive::{InputRect, receptive_window};

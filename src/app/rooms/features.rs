@@ -4,6 +4,7 @@
 //! Everything is computed by one background job per input (the newest request wins).
 
 use super::canvas::{Canvas, INK};
+use super::closeup_panel::CloseUpPanel;
 use super::colormap;
 use super::colormap::unit_rect;
 use super::jobs::{Job, Latest};
@@ -12,7 +13,7 @@ use super::lens::{Lens, browse_split};
 use super::maps::{Attribution, Computed, GAP, InputKey, Request, RequestKey, argmax, compute};
 use super::room::{Navigate, Room, RoomContext};
 use crate::data::Dataset;
-use crate::inspect::{InputRect, receptive_window};
+use crate::inspect::{InputRect, Target, receptive_window};
 use egui::{Color32, Rect, RichText, Sense, Stroke, TextureHandle, TextureOptions, Ui, pos2, vec2};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -63,11 +64,14 @@ pub struct FeaturesView {
     thumbs_of: usize,
     hover: Option<Hover>,
     showcased: bool,
+    /// The input last given to the model, for the close-up.
+    pixels: Option<Vec<u8>>,
+    closeup: CloseUpPanel,
 }
 
 impl FeaturesView {
     pub fn busy(&self) -> bool {
-        self.latest.busy() || self.shown.is_none() && self.error.is_none()
+        self.latest.busy() || self.closeup.busy() || self.shown.is_none() && self.error.is_none()
     }
 
     /// Shows sample `index` of the browsed split (from the mistakes gallery).
@@ -158,9 +162,26 @@ impl FeaturesView {
                     .show(ui, |ui| self.maps_ui(ui, lens));
             });
         });
+        self.closeup.ui(ui.ctx(), lens, self.pixels.as_ref());
+    }
+
+    /// The close-up panel (the arithmetic behind a clicked map value).
+    pub fn closeup(&self) -> &CloseUpPanel {
+        &self.closeup
+    }
+
+    /// The value the maps show for `t` (what the close-up must arrive at).
+    pub fn map_value(&self, t: Target) -> Option<f32> {
+        let maps = self.shown.as_ref()?.computed.layers.iter().find(|m| m.layer == t.layer)?;
+        let [tw, th] = maps.tile;
+        let i = if maps.image { (t.channel * th + t.row) * tw + t.col } else { t.channel };
+        maps.values.get(i).copied()
     }
 
     fn request(&mut self, lens: &Arc<Lens>, input: InputKey, pixels: Vec<u8>) {
+        if self.pixels.as_ref() != Some(&pixels) {
+            self.pixels = Some(pixels.clone());
+        }
         let key = RequestKey {
             lens: lens.id,
             input,
@@ -567,9 +588,24 @@ impl FeaturesView {
             };
             let zoom = if zoom >= 2.0 { zoom.floor() } else { zoom };
             let size = vec2(maps.atlas.size[0] as f32 * zoom, maps.atlas.size[1] as f32 * zoom);
-            let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+            let (rect, response) = ui.allocate_exact_size(size, Sense::click());
+            let response = response.on_hover_cursor(egui::CursorIcon::PointingHand);
+            let name = format!("feature maps of layer {}", maps.layer + 1);
+            response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &name));
             ui.painter_at(rect)
                 .image(texture.id(), rect, unit_rect(), Color32::WHITE);
+            // The value in the close-up, marked where it sits.
+            let cell_at = |tile: usize, y: usize, x: usize| {
+                let (col, row) = (tile % maps.columns, tile / maps.columns);
+                Rect::from_min_size(
+                    rect.min + vec2((col * (tw + GAP) + x) as f32 * zoom, (row * (th + GAP) + y) as f32 * zoom),
+                    vec2(zoom, zoom),
+                )
+            };
+            if let Some(t) = self.closeup.target().filter(|t| t.layer == maps.layer) {
+                let (tile, y, x) = if maps.image { (t.channel, t.row, t.col) } else { (0, t.channel / tw, t.channel % tw) };
+                ui.painter().rect_stroke(cell_at(tile, y, x), 0.0, Stroke::new(2.5, Color32::from_rgb(255, 120, 0)), egui::StrokeKind::Outside);
+            }
             if let Some(pointer) = response.hover_pos() {
                 let ax = ((pointer.x - rect.left()) / zoom) as usize;
                 let ay = ((pointer.y - rect.top()) / zoom) as usize;
@@ -603,11 +639,29 @@ impl FeaturesView {
                         Stroke::new(1.5, Color32::from_rgb(255, 200, 0)),
                         egui::StrokeKind::Outside,
                     );
-                    response.on_hover_text(text);
+                    if response.clicked() {
+                        let (channel, row, col) = if maps.image { (tile, y, x) } else { (y * tw + x, 0, 0) };
+                        self.closeup.open(Target {
+                            layer: maps.layer,
+                            channel,
+                            row,
+                            col,
+                        });
+                    }
+                    response.on_hover_text(format!("{text}\nclick: the arithmetic behind it"));
                     hover = window.map(|window| Hover { window });
                 }
             }
             ui.add_space(6.0);
+        }
+        // Without a pointer over a map, the input shows the close-up's window.
+        if hover.is_none()
+            && let Some(t) = self.closeup.target()
+            && matches!(lens.infos.get(t.layer).map(|i| i.output), Some(crate::cnn::Shape::Image { .. }))
+        {
+            hover = Some(Hover {
+                window: receptive_window(lens.input, &lens.specs, t.layer, t.row, t.col),
+            });
         }
         if hover != self.hover {
             self.hover = hover;

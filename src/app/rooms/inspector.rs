@@ -261,6 +261,18 @@ impl Inspector {
         self.room::<MistakesView>().map(|m| m.shift_curves())
     }
 
+    /// The close-up's target and the arithmetic on show for it.
+    pub fn closeup(&self) -> Option<(crate::inspect::Target, Option<&crate::inspect::CloseUp>)> {
+        let features = self.room::<FeaturesView>()?;
+        let panel = features.closeup();
+        Some((panel.target()?, panel.shown()))
+    }
+
+    /// The feature-map value at `t`, as the Feature maps room shows it.
+    pub fn map_value(&self, t: crate::inspect::Target) -> Option<f32> {
+        self.room::<FeaturesView>()?.map_value(t)
+    }
+
     /// Filters whose activation-maximization image is ready, and how many there are.
     pub fn maximized(&self) -> Option<(usize, usize)> {
         self.room::<FiltersView>()?.maximized()

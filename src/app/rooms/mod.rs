@@ -9,6 +9,7 @@
 //! room; `view.rs` names the rooms for the tabs, the View menu, the shortcuts and `--view`.
 
 mod canvas;
+pub mod closeup_panel;
 pub mod colormap;
 mod inspector;
 pub mod jobs;
