@@ -150,7 +150,9 @@ impl CloseUpPanel {
         egui::Window::new("Close-up")
             .id(egui::Id::unique("close-up"))
             .open(&mut open)
-            .default_width(620.0)
+            .default_width(760.0)
+            // Beside the maps, not over them: the clicked value stays in view.
+            .default_pos(ctx.content_rect().right_top() + egui::vec2(-800.0, 70.0))
             .show(ctx, |ui| {
                 ui.label(RichText::new(&title).strong());
                 ui.horizontal(|ui| {
