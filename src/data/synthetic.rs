@@ -52,9 +52,9 @@ impl Default for SyntheticSpec {
     }
 }
 
-/// Smallest and largest image side we draw: below 8 px the classes blur
+/// Smallest and largest image side we draw: below 6 px the classes blur
 /// together, above 512 px it is not a "small image" lab any more.
-pub const MIN_SIDE: usize = 8;
+pub const MIN_SIDE: usize = 6;
 pub const MAX_SIDE: usize = 512;
 /// Most images one split may ask for: ten times MNIST's training set is already an hour of
 /// drawing, and a count from a file is never trusted as an allocation size.

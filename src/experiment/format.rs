@@ -206,14 +206,18 @@ fn yes() -> bool {
 }
 
 /// One parameter array: which layer, which parameter, its dimensions, and its values as
-/// base64 of little-endian f32 (exact, and a third of the size of decimal text).
+/// base64 of little-endian f32 (`data`: exact, and a third of the size of decimal text), or,
+/// in a hand-written file such as a lesson, as plain numbers (`values`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WeightArray {
     pub layer: usize,
     pub name: String,
     pub dims: Vec<usize>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub data: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<f32>,
 }
 
 impl WeightArray {
@@ -223,10 +227,14 @@ impl WeightArray {
             name: name.into(),
             dims: dims.to_vec(),
             data: codec::encode_f32(values),
+            values: Vec::new(),
         }
     }
 
     pub fn decode(&self) -> Result<Vec<f32>, CodecError> {
+        if self.data.is_empty() && !self.values.is_empty() {
+            return Ok(self.values.clone());
+        }
         codec::decode_f32(&self.data)
     }
 }
