@@ -87,6 +87,38 @@ enum Task {
         #[arg(long)]
         json: bool,
     },
+    /// Write the model for other tools: ONNX (opset 17; input "input" after the experiment's
+    /// normalization, output "probabilities" or, with --logits, "logits").
+    Export {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "onnx")]
+        format: cli::ExportFormat,
+        /// The file (ONNX) or folder to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Output the raw class scores instead of softmax probabilities.
+        #[arg(long)]
+        logits: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn an ONNX model (a sequential CNN, e.g. from torch.onnx.export) into an experiment.
+    Import {
+        model: PathBuf,
+        /// The experiment file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The data to use with it: mnist, fashion-mnist, shapes, or a path (default: from the
+        /// file's metadata, else mnist for 28×28×1 inputs with 10 classes, else images/).
+        #[arg(long)]
+        dataset: Option<String>,
+        /// zero-one (pixels / 255), none, or Standardize(mean: [..], std: [..]) (default: from
+        /// the file's metadata, else zero-one).
+        #[arg(long)]
+        normalization: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure training and inference speed of the reference models (images/s, GFLOP/s).
     Bench {
         /// Seconds spent on each measurement.
@@ -137,6 +169,8 @@ fn main() -> ExitCode {
         | Task::Train { json, .. }
         | Task::Eval { json, .. }
         | Task::Predict { json, .. }
+        | Task::Export { json, .. }
+        | Task::Import { json, .. }
         | Task::Bench { json, .. }
         | Task::BenchUi { json, .. } => *json,
     };
@@ -162,6 +196,27 @@ fn main() -> ExitCode {
         .map(|t| (t, true)),
         Task::Eval { file, data, json } => cli::eval(&file, data, json).map(|t| (t, true)),
         Task::Predict { file, images, json } => cli::predict(&file, &images, json).map(|t| (t, true)),
+        Task::Export {
+            file,
+            format,
+            out,
+            logits,
+            json,
+        } => cli::export(&file, format, &out, logits, json).map(|t| (t, true)),
+        Task::Import {
+            model,
+            out,
+            dataset,
+            normalization,
+            json,
+        } => cli::import(&cli::ImportArgs {
+            model,
+            out,
+            dataset,
+            normalization,
+            json,
+        })
+        .map(|t| (t, true)),
         Task::Bench { seconds, json } => cli::bench(seconds, json).map(|t| (t, true)),
         Task::BenchUi {
             file,
