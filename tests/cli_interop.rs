@@ -21,7 +21,11 @@ fn s(p: &Path) -> &str {
 
 fn json_ok(args: &[&str]) -> Value {
     let out = cnn_lab(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -32,7 +36,10 @@ fn digits(dir: &TempDir, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             let path = dir.join(format!("digit{i}.png"));
-            image::GrayImage::from_raw(28, 28, test.image(i).to_vec()).unwrap().save(&path).unwrap();
+            image::GrayImage::from_raw(28, 28, test.image(i).to_vec())
+                .unwrap()
+                .save(&path)
+                .unwrap();
             s(&path).to_string()
         })
         .collect()
@@ -81,7 +88,12 @@ fn exported_and_imported_back_the_model_predicts_the_same() {
         args.extend(images.iter().map(String::as_str));
         args.push("--json");
         let v = json_ok(&args);
-        v["predictions"].as_array().unwrap().iter().map(|p| p["probabilities"].clone()).collect::<Vec<_>>()
+        v["predictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["probabilities"].clone())
+            .collect::<Vec<_>>()
     };
     assert_eq!(predict(&lenet), predict(&back));
     let summary = cnn_lab(&["summary", s(&back)]);
@@ -101,7 +113,10 @@ fn import_refusals_and_options_read_as_sentences() {
     let out = cnn_lab(&["import", s(&not_onnx), "--out", s(&dir.join("x.ron"))]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with(&format!("error: {} is not an ONNX model (", not_onnx.display())), "{err}");
+    assert!(
+        err.starts_with(&format!("error: {} is not an ONNX model (", not_onnx.display())),
+        "{err}"
+    );
     assert!(!dir.join("x.ron").exists());
 
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx_import/torch_cnn.onnx");
@@ -126,7 +141,17 @@ fn import_refusals_and_options_read_as_sentences() {
             std: vec![0.25]
         }
     );
-    let out = cnn_lab(&["import", s(&fixture), "--out", s(&out_ron), "--normalization", "sideways"]);
+    let out = cnn_lab(&[
+        "import",
+        s(&fixture),
+        "--out",
+        s(&out_ron),
+        "--normalization",
+        "sideways",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: unknown normalization \"sideways\"; use zero-one, none"), "{err}");
+    assert!(
+        err.starts_with("error: unknown normalization \"sideways\"; use zero-one, none"),
+        "{err}"
+    );
 }

@@ -206,7 +206,11 @@ fn write_reference_inputs() {
         }
         std::fs::write(dir.join(format!("{}.input.f32", case.name)), f32_bytes(x.data())).unwrap();
         let shape = x.shape().nchw(IMAGES);
-        std::fs::write(dir.join(format!("{}.shape.json", case.name)), serde_json::to_string(&shape).unwrap()).unwrap();
+        std::fs::write(
+            dir.join(format!("{}.shape.json", case.name)),
+            serde_json::to_string(&shape).unwrap(),
+        )
+        .unwrap();
     }
     println!("wrote {}", dir.display());
 }
@@ -214,7 +218,10 @@ fn write_reference_inputs() {
 fn fixture(name: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/onnx/{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; run scripts/onnx_reference.py to make the ONNX Runtime references", path.display())
+        panic!(
+            "{}: {e}; run scripts/onnx_reference.py to make the ONNX Runtime references",
+            path.display()
+        )
     });
     serde_json::from_str(&text).unwrap()
 }
@@ -328,17 +335,47 @@ fn the_graph_declares_opset_17_a_dynamic_batch_and_its_metadata() {
     assert_eq!(
         ops,
         [
-            "Conv", "BatchNormalization", "LeakyRelu", "MaxPool", "Conv", "Tanh", "AveragePool", "Conv", "Sigmoid",
-            "Flatten", "Gemm", "Relu", "BatchNormalization", "Gemm", "Softmax"
+            "Conv",
+            "BatchNormalization",
+            "LeakyRelu",
+            "MaxPool",
+            "Conv",
+            "Tanh",
+            "AveragePool",
+            "Conv",
+            "Sigmoid",
+            "Flatten",
+            "Gemm",
+            "Relu",
+            "BatchNormalization",
+            "Gemm",
+            "Softmax"
         ]
     );
     // The odd padding pixel goes bottom/right, as in TensorFlow.
-    let pads = |i: usize| graph.node[i].attribute.iter().find(|a| a.name == "pads").unwrap().ints.clone();
+    let pads = |i: usize| {
+        graph.node[i]
+            .attribute
+            .iter()
+            .find(|a| a.name == "pads")
+            .unwrap()
+            .ints
+            .clone()
+    };
     assert_eq!(pads(0), [0, 0, 1, 1]);
     assert_eq!(pads(3), [0, 0, 1, 1]);
     assert_eq!(pads(4), [1, 1, 1, 1]);
     assert_eq!(pads(6), [0, 0, 1, 1]);
-    let meta = |k: &str| proto.metadata_props.iter().find(|m| m.key == k).map(|m| m.value.clone());
+    let meta = |k: &str| {
+        proto
+            .metadata_props
+            .iter()
+            .find(|m| m.key == k)
+            .map(|m| m.value.clone())
+    };
     assert_eq!(meta("normalization").as_deref(), Some("ZeroOne"));
-    assert_eq!(meta("class_names"), Some(serde_json::to_string(&SHAPE_CLASSES).unwrap()));
+    assert_eq!(
+        meta("class_names"),
+        Some(serde_json::to_string(&SHAPE_CLASSES).unwrap())
+    );
 }

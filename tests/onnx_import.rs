@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx_import").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/onnx_import")
+        .join(name)
 }
 
 fn reference(name: &str) -> serde_json::Value {
@@ -40,7 +42,10 @@ fn input_of(reference: &serde_json::Value, shape: cnn_lab::cnn::Shape) -> Tensor
 fn assert_close(got: &[f32], want: &[f32], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     for (i, (a, b)) in got.iter().zip(want).enumerate() {
-        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{what}[{i}]: CNN Lab {a}, reference {b}");
+        assert!(
+            (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+            "{what}[{i}]: CNN Lab {a}, reference {b}"
+        );
     }
 }
 
@@ -105,7 +110,11 @@ fn tf2onnx_spellings_import_as_same_padding_flatten_and_dense_with_softmax() {
     let reference = reference("tf_style");
     let x = input_of(&reference, e.input.shape());
     let mut model = e.build_model(10, Path::new(".")).unwrap();
-    assert_close(model.predict_proba(&x).data(), &rows(&reference["onnxruntime"]), "probabilities");
+    assert_close(
+        model.predict_proba(&x).data(),
+        &rows(&reference["onnxruntime"]),
+        "probabilities",
+    );
 }
 
 #[test]
@@ -140,7 +149,11 @@ fn set_attr(node: &mut NodeProto, name: &str, ints: Vec<i64>, int: Option<i64>) 
     node.attribute.retain(|a| a.name != name);
     node.attribute.push(AttributeProto {
         name: name.into(),
-        r#type: if int.is_some() { AttributeType::Int } else { AttributeType::Ints } as i32,
+        r#type: if int.is_some() {
+            AttributeType::Int
+        } else {
+            AttributeType::Ints
+        } as i32,
         ints,
         i: int.unwrap_or(0),
         ..Default::default()
@@ -154,18 +167,32 @@ fn what_cnn_lab_cannot_represent_is_refused_naming_node_op_and_what_is_supported
     let mut m = torch_model();
     nodes(&mut m)[1].op_type = "Erf".into();
     let msg = refusal(&m);
-    assert!(msg.contains("(Erf): CNN Lab has no layer for this operation; CNN Lab supports Conv"), "{msg}");
-    assert!(msg.contains(&format!("node \"{}\"", torch_model().graph.unwrap().node[1].name)), "{msg}");
+    assert!(
+        msg.contains("(Erf): CNN Lab has no layer for this operation; CNN Lab supports Conv"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("node \"{}\"", torch_model().graph.unwrap().node[1].name)),
+        "{msg}"
+    );
 
     let mut m = torch_model();
     set_attr(&mut nodes(&mut m)[0], "group", vec![], Some(2));
     let msg = refusal(&m);
-    assert!(msg.starts_with(&format!("node \"{conv_name}\" (Conv): group 2 (a grouped or depthwise convolution); CNN Lab supports")), "{msg}");
+    assert!(
+        msg.starts_with(&format!(
+            "node \"{conv_name}\" (Conv): group 2 (a grouped or depthwise convolution); CNN Lab supports"
+        )),
+        "{msg}"
+    );
 
     let mut m = torch_model();
     set_attr(&mut nodes(&mut m)[0], "dilations", vec![2, 2], None);
     let msg = refusal(&m);
-    assert!(msg.contains("(Conv): dilations [2, 2] (a dilated convolution); CNN Lab supports"), "{msg}");
+    assert!(
+        msg.contains("(Conv): dilations [2, 2] (a dilated convolution); CNN Lab supports"),
+        "{msg}"
+    );
 
     // A branch: the first conv's output also feeds a second node.
     let mut m = torch_model();
@@ -178,7 +205,12 @@ fn what_cnn_lab_cannot_represent_is_refused_naming_node_op_and_what_is_supported
         ..Default::default()
     });
     let msg = refusal(&m);
-    assert!(msg.starts_with(&format!("the graph is not one chain of layers: tensor \"{first_out}\" feeds 2 nodes")), "{msg}");
+    assert!(
+        msg.starts_with(&format!(
+            "the graph is not one chain of layers: tensor \"{first_out}\" feeds 2 nodes"
+        )),
+        "{msg}"
+    );
     assert!(msg.contains("a branch; CNN Lab opens sequential models"), "{msg}");
 
     // A join: Add of two computed tensors (a residual connection).
@@ -196,7 +228,15 @@ fn what_cnn_lab_cannot_represent_is_refused_naming_node_op_and_what_is_supported
 fn damaged_and_foreign_files_are_errors_never_panics() {
     let bytes = std::fs::read(fixture_path("torch_cnn.onnx")).unwrap();
     // Truncated anywhere: an error (most cuts break the protobuf; the others lose weights or nodes).
-    for cut in [1, 10, 100, bytes.len() / 3, bytes.len() / 2, bytes.len() - 7, bytes.len() - 1] {
+    for cut in [
+        1,
+        10,
+        100,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 7,
+        bytes.len() - 1,
+    ] {
         let start = Instant::now();
         let err = import_onnx_bytes(&bytes[..cut], "cut.onnx", &ImportOptions::default());
         assert!(err.is_err(), "cut at {cut} imported");
@@ -207,19 +247,33 @@ fn damaged_and_foreign_files_are_errors_never_panics() {
     // Another kind of file: a PNG, an experiment.
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0";
     let err = import_onnx_bytes(png, "picture.onnx", &ImportOptions::default()).unwrap_err();
-    assert!(err.to_string().starts_with("picture.onnx is not an ONNX model ("), "{err}");
-    assert!(err.to_string().ends_with("; export it again with torch.onnx.export or tf2onnx"), "{err}");
+    assert!(
+        err.to_string().starts_with("picture.onnx is not an ONNX model ("),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("; export it again with torch.onnx.export or tf2onnx"),
+        "{err}"
+    );
     let ron = std::fs::read(support::projects_dir().join("mnist_lenet.ron")).unwrap();
     let err = import_onnx_bytes(&ron, "lenet.onnx", &ImportOptions::default()).unwrap_err();
     assert!(matches!(err, InteropError::NotOnnx { .. }), "{err}");
     let err = import_onnx_bytes(b"", "empty.onnx", &ImportOptions::default()).unwrap_err();
-    assert_eq!(err.to_string(), "empty.onnx is not an ONNX model (the file is empty); export it again with torch.onnx.export or tf2onnx");
+    assert_eq!(
+        err.to_string(),
+        "empty.onnx is not an ONNX model (the file is empty); export it again with torch.onnx.export or tf2onnx"
+    );
     // From a path: the file is named.
     let dir = support::TempDir::new("onnx-damaged");
     let path = dir.join("half.onnx");
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     let err = import_onnx(&path, &ImportOptions::default()).unwrap_err();
-    assert!(err.to_string().starts_with(&format!("{} is not an ONNX model", path.display())), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{} is not an ONNX model", path.display())),
+        "{err}"
+    );
     let err = import_onnx(&dir.join("missing.onnx"), &ImportOptions::default()).unwrap_err();
     assert!(err.to_string().starts_with("cannot read "), "{err}");
 }
@@ -231,7 +285,10 @@ fn hostile_files_are_refused_within_a_second() {
     let w = &mut m.graph.as_mut().unwrap().initializer[0];
     w.dims = vec![1_000_000_000, 1_000_000_000, 3, 3];
     let msg = refusal(&m);
-    assert!(msg.contains("declares dimensions [1000000000, 1000000000, 3, 3], more than"), "{msg}");
+    assert!(
+        msg.contains("declares dimensions [1000000000, 1000000000, 3, 3], more than"),
+        "{msg}"
+    );
 
     // Data shorter than the dimensions.
     let mut m = torch_model();
@@ -255,7 +312,10 @@ fn hostile_files_are_refused_within_a_second() {
         });
     }
     let msg = refusal(&m);
-    assert!(msg.starts_with("the graph is not one chain of layers: node \"loop_a\" (Relu) is not on the path"), "{msg}");
+    assert!(
+        msg.starts_with("the graph is not one chain of layers: node \"loop_a\" (Relu) is not on the path"),
+        "{msg}"
+    );
     // A cycle through the chain: a node writes a tensor the chain already read.
     let mut m = torch_model();
     let n = nodes(&mut m);
@@ -277,7 +337,11 @@ fn hostile_files_are_refused_within_a_second() {
     let start = Instant::now();
     let err = import_onnx_bytes(&bytes, "billion.onnx", &ImportOptions::default()).unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(1));
-    assert!(err.to_string().starts_with("billion.onnx is not an ONNX model (its protobuf does not decode"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("billion.onnx is not an ONNX model (its protobuf does not decode"),
+        "{err}"
+    );
     let mut m = torch_model();
     let identity = NodeProto {
         op_type: "Identity".into(),

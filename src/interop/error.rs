@@ -34,7 +34,9 @@ pub enum InteropError {
         supported: String,
     },
     /// A graph that is not one chain of layers.
-    #[error("the graph is not one chain of layers: {0}; CNN Lab opens sequential models (one input, one output, each layer feeding the next)")]
+    #[error(
+        "the graph is not one chain of layers: {0}; CNN Lab opens sequential models (one input, one output, each layer feeding the next)"
+    )]
     NotSequential(String),
     /// A malformed value inside an otherwise readable model.
     #[error("{problem}; {fix}")]

@@ -133,10 +133,7 @@ pub(crate) fn carried(experiment: &Experiment) -> Experiment {
 }
 
 fn entry(key: &str, value: String) -> StringStringEntryProto {
-    StringStringEntryProto {
-        key: key.into(),
-        value,
-    }
+    StringStringEntryProto { key: key.into(), value }
 }
 
 /// Builds the node list, one layer after another.
@@ -218,7 +215,12 @@ fn ints_attr(name: &str, values: &[usize]) -> AttributeProto {
 }
 
 /// `kernel_shape`, `strides` and `pads` (top, left, bottom, right) of a window on `input`.
-fn window_attrs(input: Shape, kernel: (usize, usize), strides: (usize, usize), padding: Padding) -> Vec<AttributeProto> {
+fn window_attrs(
+    input: Shape,
+    kernel: (usize, usize),
+    strides: (usize, usize),
+    padding: Padding,
+) -> Vec<AttributeProto> {
     let (h, w) = input.spatial();
     // Shape inference accepted the layer, so the window fits; valid padding otherwise.
     let none = crate::cnn::geometry::Axis {
@@ -231,7 +233,10 @@ fn window_attrs(input: Shape, kernel: (usize, usize), strides: (usize, usize), p
     vec![
         ints_attr("kernel_shape", &[kernel.0, kernel.1]),
         ints_attr("strides", &[strides.0, strides.1]),
-        ints_attr("pads", &[rows.pad_before, cols.pad_before, rows.pad_after, cols.pad_after]),
+        ints_attr(
+            "pads",
+            &[rows.pad_before, cols.pad_before, rows.pad_after, cols.pad_after],
+        ),
     ]
 }
 
@@ -290,7 +295,12 @@ fn graph(experiment: &Experiment, model: &Model, options: &OnnxOptions) -> Graph
                     }
                 }
                 let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                b.node(name, "BatchNormalization", &refs, vec![float_attr("epsilon", bn.epsilon)]);
+                b.node(
+                    name,
+                    "BatchNormalization",
+                    &refs,
+                    vec![float_attr("epsilon", bn.epsilon)],
+                );
             }
             LayerSpec::Activation(_) => b.activation(&name, activation),
             LayerSpec::GlobalAveragePooling2D(_) => {

@@ -11,8 +11,8 @@
 
 use super::error::InteropError;
 use super::onnx_export::{self, META_CLASS_NAMES, META_EXPERIMENT, META_NORMALIZATION, OnnxOptions};
-use super::onnx_read::{self, Chain, attr_float, attr_int, attr_ints, attr_string, node_name, tensor_f32, tensor_i64};
 use super::onnx_proto::{ModelProto, NodeProto};
+use super::onnx_read::{self, Chain, attr_float, attr_int, attr_ints, attr_string, node_name, tensor_f32, tensor_i64};
 use crate::cnn::geometry::{Padding, axis};
 use crate::cnn::spec::{BatchNormalization, Conv2D, Dense, Flatten, Pool2D};
 use crate::cnn::{Activation, LayerSpec, Model, Shape};
@@ -39,7 +39,10 @@ pub struct ImportOptions {
 /// Imports the ONNX model at `path` as an experiment.
 pub fn import_onnx(path: &Path, options: &ImportOptions) -> Result<Experiment, InteropError> {
     let model = onnx_read::read_model(path)?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     from_model(&model, &stem, options).map_err(|e| e.in_file(path))
 }
 
@@ -53,12 +56,19 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str, options: &ImportOptions) -> R
 }
 
 fn meta<'a>(model: &'a ModelProto, key: &str) -> Option<&'a str> {
-    model.metadata_props.iter().find(|e| e.key == key).map(|e| e.value.as_str())
+    model
+        .metadata_props
+        .iter()
+        .find(|e| e.key == key)
+        .map(|e| e.value.as_str())
 }
 
 /// The experiment a model describes.
 pub fn from_model(model: &ModelProto, name: &str, options: &ImportOptions) -> Result<Experiment, InteropError> {
-    if let Some(opset) = model.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+    if let Some(opset) = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
         && opset.version < 7
     {
         return Err(InteropError::malformed(
@@ -123,9 +133,10 @@ pub fn from_model(model: &ModelProto, name: &str, options: &ImportOptions) -> Re
     let producer = format!("{} {}", model.producer_name, model.producer_version);
     experiment.notes = format!("Imported from ONNX ({}).", producer.trim());
     experiment.class_names = class_names;
-    experiment.weights = Some(weights_for(&experiment.layers, input, &params).ok_or_else(|| {
-        InteropError::Weights("the weights found do not match the layers found".into())
-    })?);
+    experiment.weights = Some(
+        weights_for(&experiment.layers, input, &params)
+            .ok_or_else(|| InteropError::Weights("the weights found do not match the layers found".into()))?,
+    );
     // The whole experiment must build, as it will in the editor.
     experiment.build_model(classes, Path::new("."))?;
     Ok(apply_options(experiment, options))
@@ -184,7 +195,7 @@ fn layers_of(chain: &Chain<'_>) -> Result<(Vec<LayerSpec>, Vec<Found>), InteropE
     };
     let mut layers: Vec<LayerSpec> = Vec::new();
     // Per layer: its arrays by engine name.
-    let mut arrays: Vec<HashMap<&'static str, (Vec<usize>, Vec<f32>)>> = Vec::new();
+    let mut arrays: Vec<HashMap<&'static str, Array>> = Vec::new();
     let count = chain.nodes.len();
     for (position, &(index, node)) in chain.nodes.iter().enumerate() {
         let is_last = position + 1 == count;
@@ -273,7 +284,9 @@ fn layers_of(chain: &Chain<'_>) -> Result<(Vec<LayerSpec>, Vec<Found>), InteropE
                 let units = state.shape.len();
                 let fits = values.len() == units && dims.iter().filter(|&&d| d != 1).count() <= 1;
                 match (layers.last_mut(), arrays.last_mut()) {
-                    (Some(LayerSpec::Dense(d)), Some(a)) if !d.use_bias && d.activation == Activation::Linear && fits => {
+                    (Some(LayerSpec::Dense(d)), Some(a))
+                        if !d.use_bias && d.activation == Activation::Linear && fits =>
+                    {
                         d.use_bias = true;
                         a.insert("bias", (vec![units], values));
                     }
@@ -286,7 +299,10 @@ fn layers_of(chain: &Chain<'_>) -> Result<(Vec<LayerSpec>, Vec<Found>), InteropE
                 }
                 let channels = state.shape.channels();
                 let mut a = HashMap::new();
-                for (k, name) in ["gamma", "beta", "moving_mean", "moving_variance"].into_iter().enumerate() {
+                for (k, name) in ["gamma", "beta", "moving_mean", "moving_variance"]
+                    .into_iter()
+                    .enumerate()
+                {
                     let t = step.constant_at(k + 1)?;
                     let (_, values) = tensor_f32(t)?;
                     if values.len() != channels {
@@ -314,9 +330,9 @@ fn layers_of(chain: &Chain<'_>) -> Result<(Vec<LayerSpec>, Vec<Found>), InteropE
                     _ => {
                         let axis = attr_int(node, "axis", -1);
                         if !is_last || state.shape.is_image() || !(axis == 1 || axis == -1) {
-                            return Err(step.unsupported(
-                                "Softmax is read only as the last node, over the class scores".into(),
-                            ));
+                            return Err(
+                                step.unsupported("Softmax is read only as the last node, over the class scores".into())
+                            );
                         }
                         Activation::Softmax
                     }
@@ -363,7 +379,10 @@ struct Step<'a> {
     constants: &'a Chain<'a>,
 }
 
+/// Dimensions and values of one array.
 type Array = (Vec<usize>, Vec<f32>);
+/// Pool size, strides and padding.
+type PoolWindow = ((usize, usize), (usize, usize), Padding);
 
 impl Step<'_> {
     fn unsupported(&self, problem: String) -> InteropError {
@@ -490,7 +509,7 @@ impl Step<'_> {
         Ok((layer, (dims.clone(), values), bias))
     }
 
-    fn pool(&self, input: &Shape, average: bool) -> Result<((usize, usize), (usize, usize), Padding), InteropError> {
+    fn pool(&self, input: &Shape, average: bool) -> Result<PoolWindow, InteropError> {
         if !input.is_image() {
             return Err(self.unsupported("it follows a flat vector".into()));
         }
@@ -509,9 +528,8 @@ impl Step<'_> {
         let strides = self.pair("strides", (1, 1))?;
         let padding = self.padding(input, pool, strides)?;
         if average && padding != Padding::Valid && attr_int(self.node, "count_include_pad", 0) != 0 {
-            return Err(self.unsupported(
-                "count_include_pad 1 (CNN Lab's average pooling divides by the real cells only)".into(),
-            ));
+            return Err(self
+                .unsupported("count_include_pad 1 (CNN Lab's average pooling divides by the real cells only)".into()));
         }
         Ok((pool, strides, padding))
     }
@@ -524,9 +542,17 @@ impl Step<'_> {
         padding: Padding,
     ) -> Result<Shape, InteropError> {
         let (h, w) = input.spatial();
-        match (axis(h, kernel.0, strides.0, padding), axis(w, kernel.1, strides.1, padding)) {
+        match (
+            axis(h, kernel.0, strides.0, padding),
+            axis(w, kernel.1, strides.1, padding),
+        ) {
             (Some(r), Some(c)) if r.out > 0 && c.out > 0 => Ok(Shape::image(r.out, c.out, input.channels())),
-            _ => Err(self.unsupported(format!("its {}×{} window does not fit its {} input", kernel.0, kernel.1, input.hwc()))),
+            _ => Err(self.unsupported(format!(
+                "its {}×{} window does not fit its {} input",
+                kernel.0,
+                kernel.1,
+                input.hwc()
+            ))),
         }
     }
 

@@ -24,10 +24,15 @@ pub fn read_model(path: &Path) -> Result<ModelProto, InteropError> {
     let file = std::fs::File::open(path).map_err(read_err)?;
     let size = file.metadata().map_err(read_err)?.len();
     if size > MAX_ONNX_BYTES {
-        return Err(InteropError::TooLarge { path: path.into(), size });
+        return Err(InteropError::TooLarge {
+            path: path.into(),
+            size,
+        });
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    file.take(MAX_ONNX_BYTES + 1).read_to_end(&mut bytes).map_err(read_err)?;
+    file.take(MAX_ONNX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
     decode_model(&bytes).map_err(|reason| InteropError::NotOnnx {
         path: path.into(),
         reason,
@@ -40,9 +45,13 @@ pub fn decode_model(bytes: &[u8]) -> Result<ModelProto, String> {
         return Err("the file is empty".into());
     }
     if bytes.len() as u64 > MAX_ONNX_BYTES {
-        return Err(format!("it is {} bytes, over the limit of {MAX_ONNX_BYTES}", bytes.len()));
+        return Err(format!(
+            "it is {} bytes, over the limit of {MAX_ONNX_BYTES}",
+            bytes.len()
+        ));
     }
-    let model = ModelProto::decode(bytes).map_err(|e| format!("its protobuf does not decode: {e}; the file may be truncated or of another kind"))?;
+    let model = ModelProto::decode(bytes)
+        .map_err(|e| format!("its protobuf does not decode: {e}; the file may be truncated or of another kind"))?;
     if model.ir_version <= 0 {
         return Err("it has no ONNX IR version".into());
     }
@@ -76,7 +85,10 @@ pub fn tensor_f32(t: &TensorProto) -> Result<(Vec<usize>, Vec<f32>), InteropErro
             if t.raw_data.len() != count * 4 {
                 return Err(short(t, count, t.raw_data.len() / 4));
             }
-            t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            t.raw_data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
         }
         Ok(DataType::Float) => {
             if t.float_data.len() != count {
@@ -92,7 +104,11 @@ pub fn tensor_f32(t: &TensorProto) -> Result<(Vec<usize>, Vec<f32>), InteropErro
         }
         other => {
             return Err(InteropError::malformed(
-                format!("tensor \"{}\" holds {:?} values", t.name, other.map_or("unknown".into(), |d| format!("{d:?}"))),
+                format!(
+                    "tensor \"{}\" holds {:?} values",
+                    t.name,
+                    other.map_or("unknown".into(), |d| format!("{d:?}"))
+                ),
                 "CNN Lab reads float32 weights: convert the model to float32 before exporting it",
             ));
         }
@@ -108,7 +124,10 @@ pub fn tensor_i64(t: &TensorProto) -> Result<Vec<i64>, InteropError> {
         if t.raw_data.len() != count * 8 {
             return Err(short(t, count, t.raw_data.len() / 8));
         }
-        t.raw_data.chunks_exact(8).map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])).collect()
+        t.raw_data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect()
     } else if t.data_type == DataType::Int32 as i32 {
         t.int32_data.iter().map(|&v| v as i64).collect()
     } else {
@@ -204,7 +223,11 @@ pub fn chain(graph: &GraphProto) -> Result<Chain<'_>, InteropError> {
             constants.insert(out.as_str(), t);
         }
     }
-    let inputs: Vec<_> = graph.input.iter().filter(|i| !constants.contains_key(i.name.as_str())).collect();
+    let inputs: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !constants.contains_key(i.name.as_str()))
+        .collect();
     let [input] = inputs.as_slice() else {
         return Err(InteropError::NotSequential(format!(
             "it has {} inputs ({}), not one",
@@ -214,7 +237,10 @@ pub fn chain(graph: &GraphProto) -> Result<Chain<'_>, InteropError> {
     };
     let chw = input_chw(input)?;
     let [output] = graph.output.as_slice() else {
-        return Err(InteropError::NotSequential(format!("it has {} outputs, not one", graph.output.len())));
+        return Err(InteropError::NotSequential(format!(
+            "it has {} outputs, not one",
+            graph.output.len()
+        )));
     };
     // Who reads each tensor (constants aside), and who writes it.
     let mut readers: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -225,7 +251,11 @@ pub fn chain(graph: &GraphProto) -> Result<Chain<'_>, InteropError> {
             continue;
         }
         live += 1;
-        for name in node.input.iter().filter(|n| !n.is_empty() && !constants.contains_key(n.as_str())) {
+        for name in node
+            .input
+            .iter()
+            .filter(|n| !n.is_empty() && !constants.contains_key(n.as_str()))
+        {
             readers.entry(name.as_str()).or_default().push(i);
         }
         for name in &node.output {
@@ -338,7 +368,10 @@ fn input_chw(input: &super::onnx_proto::ValueInfoProto) -> Result<(usize, usize,
                 .collect()
         })
         .unwrap_or_default();
-    let fixed = |d: Option<i64>| d.and_then(|v| usize::try_from(v).ok()).filter(|&v| v > 0 && v <= MAX_SIDE);
+    let fixed = |d: Option<i64>| {
+        d.and_then(|v| usize::try_from(v).ok())
+            .filter(|&v| v > 0 && v <= MAX_SIDE)
+    };
     match dims.as_slice() {
         [_, c, h, w] => match (fixed(*c), fixed(*h), fixed(*w)) {
             (Some(c), Some(h), Some(w)) => Ok((c, h, w)),
