@@ -88,7 +88,8 @@ enum Task {
         json: bool,
     },
     /// Write the model for other tools: ONNX (opset 17; input "input" after the experiment's
-    /// normalization, output "probabilities" or, with --logits, "logits").
+    /// normalization, output "probabilities" or, with --logits, "logits"), or a Keras 3
+    /// training script with the weights in Keras layout (--format keras --out DIR).
     Export {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "onnx")]
@@ -116,6 +117,17 @@ enum Task {
         /// the file's metadata, else zero-one).
         #[arg(long)]
         normalization: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load weights trained elsewhere (an .npz in Keras layout, e.g. train.py's
+    /// trained_weights.npz) into an experiment, checking every array's name and shape.
+    ImportWeights {
+        file: PathBuf,
+        weights: PathBuf,
+        /// Write the experiment here instead of back to FILE.
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -171,6 +183,7 @@ fn main() -> ExitCode {
         | Task::Predict { json, .. }
         | Task::Export { json, .. }
         | Task::Import { json, .. }
+        | Task::ImportWeights { json, .. }
         | Task::Bench { json, .. }
         | Task::BenchUi { json, .. } => *json,
     };
@@ -217,6 +230,12 @@ fn main() -> ExitCode {
             json,
         })
         .map(|t| (t, true)),
+        Task::ImportWeights {
+            file,
+            weights,
+            out,
+            json,
+        } => cli::import_weights_cmd(&file, &weights, out, json).map(|t| (t, true)),
         Task::Bench { seconds, json } => cli::bench(seconds, json).map(|t| (t, true)),
         Task::BenchUi {
             file,

@@ -1,9 +1,10 @@
 //! `cnn-lab import MODEL.onnx --out FILE.ron [--dataset PATH] [--normalization N]`: another
-//! tool's model as an experiment.
+//! tool's model as an experiment; `cnn-lab import-weights FILE.ron WEIGHTS.npz [--out OUT.ron]`:
+//! weights trained elsewhere (Keras layout, from `train.py`) into an experiment.
 
 use crate::data::Normalization;
 use crate::experiment::{self, DatasetSource};
-use crate::interop::{ImportOptions, import_onnx};
+use crate::interop::{ImportOptions, import_onnx, import_weights};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -56,6 +57,29 @@ pub fn import(args: &ImportArgs) -> Result<String> {
             layers.len(),
             layers.join(", "),
             experiment.dataset.label()
+        )
+    })
+}
+
+/// Loads Keras-layout weights into the experiment `file` and saves it (to `out`, or back).
+pub fn import_weights_cmd(
+    file: &std::path::Path,
+    npz: &std::path::Path,
+    out: Option<PathBuf>,
+    as_json: bool,
+) -> Result<String> {
+    let (experiment, base_dir) = super::load_experiment(file)?;
+    let updated = import_weights(&experiment, &base_dir, npz)?;
+    let out = out.unwrap_or_else(|| file.to_path_buf());
+    experiment::save(&updated, &out)?;
+    let arrays = updated.weights.as_ref().map_or(0, Vec::len);
+    Ok(if as_json {
+        json!({ "out": out.display().to_string(), "arrays": arrays }).to_string()
+    } else {
+        format!(
+            "loaded {arrays} weight arrays from {} into {}",
+            npz.display(),
+            out.display()
         )
     })
 }
