@@ -9,6 +9,8 @@
 
     pip install keras torch numpy          # or tensorflow-cpu / jax instead of torch
     KERAS_BACKEND=torch scripts/check_keras_route.py
+    KERAS_BACKEND=torch scripts/check_keras_route.py --projects   # also: every bundled project's
+        # Keras export against its ONNX export run by ONNX Runtime (pip install onnxruntime)
     CNN_LAB=target/release/cnn-lab ...     # a built binary (default: cargo run -q --)
 """
 import gzip
@@ -63,7 +65,33 @@ def keras_probabilities(train, weights, x):
     model = train.build_model()
     train.load_weights(model, weights)
     out = np.asarray(model.predict(train.normalize(x), verbose=0), dtype=np.float64)
-    return out if train.__dict__.get("ENDS_IN_SOFTMAX") else softmax(out)
+    return out if train.ENDS_IN_SOFTMAX else softmax(out)
+
+
+def compare_projects(work):
+    """Each bundled project's train.py model (its weights.npz) against ONNX Runtime running the
+    same project's ONNX export, on 16 test images of its own data."""
+    import onnxruntime as ort
+
+    worst = 0.0
+    for project in sorted((ROOT / "projects").glob("*.ron")):
+        if "transfer" in project.name:
+            continue  # its Keras export trains all layers from the transferred start alike
+        out = work / project.stem
+        cnn_lab("export", str(project), "--format", "keras", "--out", str(out))
+        cnn_lab("export", str(project), "--out", str(out / "model.onnx"))
+        spec = importlib.util.spec_from_file_location(f"train_{project.stem}", out / "train.py")
+        train = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(train)
+        (_, _), (x_test, _) = train.load_data()
+        x = train.normalize(x_test[:16])
+        keras_probs = keras_probabilities(train, out / "weights.npz", x_test[:16])
+        session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+        onnx_probs = session.run(None, {"input": np.ascontiguousarray(x.transpose(0, 3, 1, 2))})[0]
+        diff = np.abs(keras_probs - onnx_probs).max()
+        worst = max(worst, diff)
+        print(f"{project.name}: Keras vs ONNX Runtime, 16 images: max |difference| {diff:.2e}")
+    return worst <= 1e-4
 
 
 def main():
@@ -104,6 +132,8 @@ def main():
     print(f"1 epoch in Keras ({seconds:.0f} s), imported back: max |difference| {after:.2e}, "
           f"cnn-lab eval accuracy {accuracy:.4f}")
     ok = before <= 1e-4 and after <= 1e-4
+    if "--projects" in sys.argv:
+        ok = compare_projects(work) and ok
     print("OK" if ok else "FAILED: differences above 1e-4")
     return 0 if ok else 1
 

@@ -202,7 +202,8 @@ fn the_cli_exports_a_script_and_imports_weights() {
         "keras.layers.Dropout(0.4, name=\"dropout_5\"),",
         "keras.layers.RandomTranslation(",
         "keras.optimizers.Adam(learning_rate=LEARNING_RATE, beta_1=0.9, beta_2=0.999, epsilon=1e-7)",
-        "from_logits=True",
+        "ENDS_IN_SOFTMAX = False",
+        "from_logits=not ENDS_IN_SOFTMAX",
         "keras.distribution.DataParallel()",
         "np.savez(path, **arrays)",
     ] {

@@ -205,6 +205,14 @@ fn write_reference_inputs() {
             std::fs::write(dir.join(format!("{}{suffix}.onnx", case.name)), bytes).unwrap();
         }
         std::fs::write(dir.join(format!("{}.input.f32", case.name)), f32_bytes(x.data())).unwrap();
+        // The experiment too, for checks by hand (e.g. its Keras export).
+        let mut e = case.experiment.clone();
+        e.transfer = None;
+        if e.weights.is_none() {
+            let model = case.experiment.build_model(classes(&case), &case.base_dir).unwrap();
+            e.store_weights(&model);
+        }
+        experiment::save(&e, &dir.join(format!("{}.ron", case.name))).unwrap();
         let shape = x.shape().nchw(IMAGES);
         std::fs::write(
             dir.join(format!("{}.shape.json", case.name)),

@@ -351,3 +351,27 @@ fn hostile_files_are_refused_within_a_second() {
     let msg = refusal(&m);
     assert!(msg.contains("nodes, more than the 10000 CNN Lab reads"), "{msg}");
 }
+
+#[test]
+fn an_imported_model_is_a_transfer_learning_source() {
+    // Freeze the imported convolutions, retrain a new head on Fashion-MNIST.
+    let dir = support::TempDir::new("onnx-transfer");
+    let source = dir.join("torch.ron");
+    let imported = import_onnx(&fixture_path("torch_cnn.onnx"), &ImportOptions::default()).unwrap();
+    cnn_lab::experiment::save(&imported, &source).unwrap();
+    let mut student = imported.clone();
+    student.weights = None;
+    student.class_names.clear();
+    student.dataset = DatasetSource::Bundled("fashion-mnist".into());
+    student.transfer = Some(cnn_lab::experiment::Transfer {
+        from: PathBuf::from("torch.ron"),
+        layers: 7,
+        freeze: true,
+    });
+    let model = student.build_model(10, dir.path()).unwrap();
+    let first = &model.layers()[0].params()[0];
+    let imported_first = imported.weights.as_ref().unwrap()[0].decode().unwrap();
+    assert_eq!(first.value, imported_first);
+    assert!(!model.layers()[0].trainable());
+    assert!(model.layers()[7].trainable());
+}

@@ -348,6 +348,11 @@ HERE = pathlib.Path(__file__).resolve().parent
         "CLASS_NAMES = {}",
         serde_json::to_string(&e.class_names).unwrap_or_default()
     );
+    let _ = writeln!(
+        s,
+        "ENDS_IN_SOFTMAX = {}  # else the model outputs logits (the loss applies the softmax)",
+        py_bool(ends_in_softmax)
+    );
     let _ = writeln!(s, "BATCH_SIZE = {}", t.batch_size);
     let _ = writeln!(s, "EPOCHS = {}", t.epochs);
     let _ = writeln!(s, "LEARNING_RATE = {}", py_f32(t.learning_rate));
@@ -521,7 +526,7 @@ def main():
         load_weights(model, args.weights)
     model.compile(
         optimizer=make_optimizer(),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits={from_logits}),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not ENDS_IN_SOFTMAX),
         metrics=["accuracy"],
     )
     model.fit(
@@ -537,8 +542,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-"#,
-        from_logits = py_bool(!ends_in_softmax)
+"#
     );
     Ok(Script { text: s })
 }
