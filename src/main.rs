@@ -91,6 +91,50 @@ enum Task {
         #[arg(long)]
         json: bool,
     },
+    /// Write the model for other tools: ONNX (opset 17; input "input" after the experiment's
+    /// normalization, output "probabilities" or, with --logits, "logits"), or a Keras 3
+    /// training script with the weights in Keras layout (--format keras --out DIR).
+    Export {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "onnx")]
+        format: cli::ExportFormat,
+        /// The file (ONNX) or folder to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Output the raw class scores instead of softmax probabilities.
+        #[arg(long)]
+        logits: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn an ONNX model (a sequential CNN, e.g. from torch.onnx.export) into an experiment.
+    Import {
+        model: PathBuf,
+        /// The experiment file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The data to use with it: mnist, fashion-mnist, shapes, or a path (default: from the
+        /// file's metadata, else mnist for 28×28×1 inputs with 10 classes, else images/).
+        #[arg(long)]
+        dataset: Option<String>,
+        /// zero-one (pixels / 255), none, or Standardize(mean: [..], std: [..]) (default: from
+        /// the file's metadata, else zero-one).
+        #[arg(long)]
+        normalization: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load weights trained elsewhere (an .npz in Keras layout, e.g. train.py's
+    /// trained_weights.npz) into an experiment, checking every array's name and shape.
+    ImportWeights {
+        file: PathBuf,
+        weights: PathBuf,
+        /// Write the experiment here instead of back to FILE.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure training and inference speed of the reference models (images/s, GFLOP/s).
     Bench {
         /// Seconds spent on each measurement.
@@ -141,6 +185,9 @@ fn main() -> ExitCode {
         | Task::Train { json, .. }
         | Task::Eval { json, .. }
         | Task::Predict { json, .. }
+        | Task::Export { json, .. }
+        | Task::Import { json, .. }
+        | Task::ImportWeights { json, .. }
         | Task::Bench { json, .. }
         | Task::BenchUi { json, .. } => *json,
     };
@@ -171,6 +218,33 @@ fn main() -> ExitCode {
             json,
         } => cli::eval(&file, data, shifts.map(|k| k as usize), json).map(|t| (t, true)),
         Task::Predict { file, images, json } => cli::predict(&file, &images, json).map(|t| (t, true)),
+        Task::Export {
+            file,
+            format,
+            out,
+            logits,
+            json,
+        } => cli::export(&file, format, &out, logits, json).map(|t| (t, true)),
+        Task::Import {
+            model,
+            out,
+            dataset,
+            normalization,
+            json,
+        } => cli::import(&cli::ImportArgs {
+            model,
+            out,
+            dataset,
+            normalization,
+            json,
+        })
+        .map(|t| (t, true)),
+        Task::ImportWeights {
+            file,
+            weights,
+            out,
+            json,
+        } => cli::import_weights_cmd(&file, &weights, out, json).map(|t| (t, true)),
         Task::Bench { seconds, json } => cli::bench(seconds, json).map(|t| (t, true)),
         Task::BenchUi {
             file,

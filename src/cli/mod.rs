@@ -1,16 +1,20 @@
-//! The commands: `summary`, `train`, `eval`, `predict`, and the benchmarks `bench` and
+//! The commands: `summary`, `train`, `eval`, `predict`, `export`, `import`, `import-weights`, and the benchmarks `bench` and
 //! `bench-ui` (which run `crate::perf`). They use `training` and `experiment`, never the app
 //! itself (only `bench-ui` opens the window, through `perf`). Errors surface here as `anyhow`
 //! with context; `--json` turns every outcome, errors included, into one JSON object.
 
 mod bench;
 mod eval;
+mod export;
+mod import;
 mod predict;
 mod summary;
 mod train;
 
 pub use bench::{BenchUiArgs, bench, bench_ui};
 pub use eval::eval;
+pub use export::{ExportFormat, export};
+pub use import::{ImportArgs, import, import_weights_cmd, parse_normalization};
 pub use predict::predict;
 pub use summary::summary;
 pub use train::{TrainArgs, train};

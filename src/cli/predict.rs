@@ -1,4 +1,5 @@
-//! `cnn-lab predict FILE IMAGE...`: the top classes of each image with their probabilities.
+//! `cnn-lab predict FILE IMAGE...`: the top classes of each image with their probabilities
+//! (with `--json`, every class's probability too).
 
 use super::{load_experiment, printable, require_weights};
 use crate::cnn::Tensor;
@@ -40,11 +41,13 @@ pub fn predict(file: &Path, images: &[PathBuf], as_json: bool) -> Result<String>
         }
         results.push(json!({
             "image": path.display().to_string(),
+            // Every class, in the model's class order (`class_names`), for comparing tools.
+            "probabilities": probs.data(),
             "top": ranked.iter().map(|(i, p)| json!({"class": name(*i), "index": i, "probability": p})).collect::<Vec<_>>(),
         }));
     }
     Ok(if as_json {
-        json!({ "predictions": results }).to_string()
+        json!({ "class_names": class_names, "predictions": results }).to_string()
     } else {
         text
     })
