@@ -650,3 +650,46 @@ fn the_playground_opened_on_a_layer_applies_its_window_back_as_one_undo_step() {
     harness.run();
     assert_eq!(conv(&harness), before, "one undo step");
 }
+
+#[test]
+fn a_model_exported_as_onnx_from_the_file_menu_imports_back_with_its_layers_and_weights() {
+    let dir = temp_dir("onnx-menu");
+    let state = AppState {
+        file_dialogs: DialogStyle::InWindow,
+        recent_folders: vec![dir.clone()],
+        ..AppState::default()
+    };
+    let mut harness = harness_with(state, "pretrained/mnist_lenet.ron");
+    let original = harness.state().experiment().clone();
+    harness.get_by_label("File").click();
+    harness.run();
+    harness.get_by_label("Export").click();
+    harness.run();
+    harness.get_by_label("ONNX model…").click();
+    harness.run();
+    // An example's copy goes where the user works: the recent folder.
+    assert_eq!(harness.state().file_dialog().unwrap().request.dir, dir);
+    harness.get_by_label("Save").click();
+    harness.run();
+    harness.run();
+    let onnx = dir.join("mnist_lenet.onnx");
+    assert!(onnx.is_file(), "{}", onnx.display());
+
+    harness.state().send(AppCommand::ImportOnnxDialog);
+    harness.run();
+    let folder_name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    harness.get_by_label(&format!("🕘 {folder_name}")).click();
+    harness.run();
+    harness.get_by_label("🗋 mnist_lenet.onnx").click();
+    harness.run();
+    harness.get_by_label("Open").click();
+    harness.run();
+    harness.run();
+    let imported = harness.state().experiment();
+    // The file carries the experiment in its metadata: the same layers (Dropout too) and weights.
+    assert_eq!(imported.layers, original.layers);
+    assert_eq!(imported.weights, original.weights);
+    assert!(harness.state().document().path().is_none(), "not saved anywhere yet");
+    assert!(harness.state().document().is_dirty());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -79,6 +79,59 @@ impl LabApp {
             AppCommand::DismissError => self.error = None,
             AppCommand::StartTraining => self.start_training(false),
             AppCommand::ShowShortcuts => self.show_shortcuts = true,
+            AppCommand::ExportOnnxDialog => self.spawn_dialog(Purpose::EXPORT_ONNX, None),
+            AppCommand::ExportKerasDialog => self.spawn_dialog(Purpose::EXPORT_KERAS, None),
+            AppCommand::ImportOnnxDialog => self.guard(Pending::ImportOnnxDialog),
+            AppCommand::ImportWeightsDialog => self.spawn_dialog(Purpose::IMPORT_WEIGHTS, None),
+            AppCommand::ExportOnnx(path) => {
+                let options = crate::interop::OnnxOptions::default();
+                match crate::interop::export_onnx(self.doc.experiment(), &self.doc.base_dir(), &path, &options) {
+                    Ok(()) => self
+                        .status
+                        .info(format!("Exported the model as ONNX to {}", path.display())),
+                    Err(error) => self.status.error(format!("ONNX export failed: {error}")),
+                }
+            }
+            AppCommand::ExportKeras(dir) => {
+                match crate::interop::export_keras(self.doc.experiment(), &self.doc.base_dir(), &dir) {
+                    Ok(files) => self.status.info(format!(
+                        "Wrote {} files to {}: run `python train.py` there to train with Keras",
+                        files.len(),
+                        dir.display()
+                    )),
+                    Err(error) => self.status.error(format!("Keras export failed: {error}")),
+                }
+            }
+            AppCommand::ImportOnnxNow(path) => {
+                match crate::interop::import_onnx(&path, &crate::interop::ImportOptions::default()) {
+                    Ok(experiment) => {
+                        self.replace_document(Document::imported(experiment));
+                        self.status.info(format!(
+                            "Imported {}: save it as an experiment (Ctrl+S) to keep it",
+                            path.display()
+                        ));
+                    }
+                    Err(error) => {
+                        let name = path
+                            .file_name()
+                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                        self.status.error(format!("Could not import {name}: {error}"));
+                        self.error = Some((format!("Could not import {name}"), error.to_string()));
+                    }
+                }
+            }
+            AppCommand::ImportWeights(path) => {
+                match crate::interop::import_weights(self.doc.experiment(), &self.doc.base_dir(), &path) {
+                    Ok(trained) => {
+                        self.doc.absorb_run(trained);
+                        self.curves = Curves::from_history(&self.doc.experiment().history);
+                        self.last_summary = None;
+                        self.status
+                            .info(format!("Imported the weights of {} (Ctrl+Z undoes it)", path.display()));
+                    }
+                    Err(error) => self.status.error(format!("Could not import the weights: {error}")),
+                }
+            }
             AppCommand::OpenPlayground(layer) => self.playground.open_on(self.doc.experiment(), layer),
             AppCommand::CancelScoring => {
                 if self.scoring.take().is_some() {
@@ -160,6 +213,7 @@ impl LabApp {
             }
             Pending::Open(path) => self.open_now(&path),
             Pending::OpenDialog => self.spawn_dialog(Purpose::OPEN, None),
+            Pending::ImportOnnxDialog => self.spawn_dialog(Purpose::IMPORT_ONNX, None),
             Pending::Quit => {
                 self.allow_close = true;
                 self.close_now = true;

@@ -51,6 +51,18 @@ pub enum AppCommand {
     /// One batch, then pause (starts a paused run if none is active).
     Step,
     SetDarkMode(bool),
+    /// File ▸ Export ▸ ONNX model… and where it goes.
+    ExportOnnxDialog,
+    ExportOnnx(PathBuf),
+    /// File ▸ Export ▸ Keras training script… and the folder it goes into.
+    ExportKerasDialog,
+    ExportKeras(PathBuf),
+    /// File ▸ Import ONNX model… (asks about unsaved changes first) and the file chosen.
+    ImportOnnxDialog,
+    ImportOnnxNow(PathBuf),
+    /// File ▸ Import weights… and the `.npz` chosen.
+    ImportWeightsDialog,
+    ImportWeights(PathBuf),
     /// Help ▸ Keyboard shortcuts.
     ShowShortcuts,
     /// The padding and stride playground, on a layer (0-based) or on the course's example.
@@ -88,6 +100,7 @@ pub enum Pending {
     New,
     Open(PathBuf),
     OpenDialog,
+    ImportOnnxDialog,
     Quit,
 }
 
@@ -96,6 +109,7 @@ impl Pending {
         match self {
             Pending::New => "starting a new experiment",
             Pending::Open(_) | Pending::OpenDialog => "opening another file",
+            Pending::ImportOnnxDialog => "importing a model",
             Pending::Quit => "quitting",
         }
     }

@@ -63,6 +63,13 @@ impl Document {
         Document::new(experiment, None)
     }
 
+    /// A model brought in from another tool: not saved anywhere yet, so it counts as changed.
+    pub fn imported(experiment: Experiment) -> Self {
+        let mut doc = Document::new(experiment, None);
+        doc.dirty = true;
+        doc
+    }
+
     pub fn open(path: &Path) -> Result<Self, ExperimentError> {
         Ok(Document::new(experiment::load(path)?, Some(path.to_path_buf())))
     }

@@ -72,6 +72,39 @@ impl Purpose {
         from_base_dir: false,
         command: AppCommand::ExportPlot,
     };
+    pub const EXPORT_ONNX: Purpose = Purpose {
+        title: "Export the model as ONNX",
+        pick: Pick::NewFile,
+        filter: Some(("ONNX model", "onnx")),
+        suggested_suffix: Some(".onnx"),
+        from_base_dir: false,
+        command: AppCommand::ExportOnnx,
+    };
+    pub const EXPORT_KERAS: Purpose = Purpose {
+        title: "Choose a folder for the Keras training script",
+        pick: Pick::Folder,
+        filter: None,
+        suggested_suffix: None,
+        from_base_dir: false,
+        command: AppCommand::ExportKeras,
+    };
+    /// Import a model (the user has already been asked about unsaved changes).
+    pub const IMPORT_ONNX: Purpose = Purpose {
+        title: "Import an ONNX model",
+        pick: Pick::ExistingFile,
+        filter: Some(("ONNX model", "onnx")),
+        suggested_suffix: None,
+        from_base_dir: false,
+        command: AppCommand::ImportOnnxNow,
+    };
+    pub const IMPORT_WEIGHTS: Purpose = Purpose {
+        title: "Import weights trained elsewhere (.npz)",
+        pick: Pick::ExistingFile,
+        filter: Some(("NumPy weights", "npz")),
+        suggested_suffix: None,
+        from_base_dir: false,
+        command: AppCommand::ImportWeights,
+    };
     pub const DATA_FOLDER: Purpose = Purpose {
         title: "Choose a dataset folder",
         pick: Pick::Folder,

@@ -131,8 +131,22 @@ pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
             if item(ui, true, "Save As…", Some(&SAVE_AS)) {
                 send(AppCommand::SaveAsDialog);
             }
-            if item(ui, !lab.epochs.is_empty(), "Export history as CSV…", None) {
-                send(AppCommand::ExportCsvDialog);
+            ui.menu_button("Export", |ui| {
+                if item(ui, lab.blocker.is_none(), "ONNX model…", None) {
+                    send(AppCommand::ExportOnnxDialog);
+                }
+                if item(ui, lab.blocker.is_none(), "Keras training script…", None) {
+                    send(AppCommand::ExportKerasDialog);
+                }
+                if item(ui, !lab.epochs.is_empty(), "History as CSV…", None) {
+                    send(AppCommand::ExportCsvDialog);
+                }
+            });
+            if item(ui, true, "Import ONNX model…", None) {
+                send(AppCommand::ImportOnnxDialog);
+            }
+            if item(ui, lab.blocker.is_none(), "Import weights (.npz)…", None) {
+                send(AppCommand::ImportWeightsDialog);
             }
             ui.separator();
             if item(ui, true, "Quit", Some(&QUIT)) {
