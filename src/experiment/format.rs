@@ -231,6 +231,13 @@ impl WeightArray {
         }
     }
 
+    /// Plain `values` become the base64 `data` the app writes.
+    pub fn canonicalize(&mut self) {
+        if self.data.is_empty() && !self.values.is_empty() {
+            self.data = codec::encode_f32(&std::mem::take(&mut self.values));
+        }
+    }
+
     pub fn decode(&self) -> Result<Vec<f32>, CodecError> {
         if self.data.is_empty() && !self.values.is_empty() {
             return Ok(self.values.clone());

@@ -73,7 +73,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
             found,
         });
     }
-    options().from_str(text).map_err(|e| {
+    let mut experiment: Experiment = options().from_str(text).map_err(|e| {
         let (line, col) = skip_whitespace(text, e.span.start.line, e.span.start.col);
         ExperimentError::Parse {
             path: path.into(),
@@ -81,7 +81,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
             col,
             message: e.code.to_string(),
         }
-    })
+    })?;
+    // Weights written as plain numbers (a lesson's) are held as saved ones are, so an
+    // experiment compares and saves the same whichever way its file spelled them.
+    for array in experiment.weights.iter_mut().flatten() {
+        array.canonicalize();
+    }
+    Ok(experiment)
 }
 
 /// ron reports some errors at the end of the previous token; move forward over white space so

@@ -103,17 +103,16 @@ impl CloseUpPanel {
                 .job
                 .as_ref()
                 .is_none_or(|(t, id, _)| *t != target || *id != lens.id)
+            && let Some(pixels) = pixels
         {
-            if let Some(pixels) = pixels {
-                let id = lens.id;
-                let (lens, pixels) = (lens.clone(), pixels.clone());
-                let job = Job::spawn("computing the close-up", 1, Some(ctx.clone()), move |_| {
-                    let mut model = lens.model()?;
-                    let x = lens.input_from_pixels(&pixels);
-                    Ok(close_up(&mut model, &x, target))
-                });
-                self.job = Some((target, id, job));
-            }
+            let id = lens.id;
+            let (lens, pixels) = (lens.clone(), pixels.clone());
+            let job = Job::spawn("computing the close-up", 1, Some(ctx.clone()), move |_| {
+                let mut model = lens.model()?;
+                let x = lens.input_from_pixels(&pixels);
+                Ok(close_up(&mut model, &x, target))
+            });
+            self.job = Some((target, id, job));
         }
         let now = ctx.input(|i| i.time);
         if self.playing && now >= self.next_step && self.job.is_none() {
