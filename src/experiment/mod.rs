@@ -7,6 +7,8 @@ pub mod edit;
 pub mod error;
 pub mod format;
 pub mod io;
+pub mod save;
+mod splice;
 pub mod trained;
 
 pub use build::{load_dataset, weights_of};
@@ -15,4 +17,5 @@ pub use edit::{Edit, EditError};
 pub use error::{SavedWeightsError, TransferError};
 pub use format::*;
 pub use io::{ExperimentError, base_dir, load, parse, save, to_text};
+pub use save::{Destination, relocate};
 pub use trained::{SetupError, TrainedArrays};

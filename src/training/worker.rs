@@ -4,7 +4,7 @@
 
 use super::error::TrainingError;
 use super::evaluate::{evaluate, evaluate_with};
-use super::events::{Control, Event, Progress, RunSummary};
+use super::events::{Checkpoint, Control, Event, Progress, RunSummary};
 use crate::cnn::{Model, Optimizer, Shape, Tensor};
 use crate::data::{Batcher, Split, split_validation};
 use crate::experiment::{
@@ -33,6 +33,8 @@ pub struct RunOptions {
     /// When stopped, send the result at once (`Event::Stopped`) and score the test split
     /// after it (the app: Stop returns at once, scoring goes on in the background).
     pub score_after_stop: bool,
+    /// Saves the run after every epoch but the last (see `Checkpoint`).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// Events waiting beyond this are dropped if they are per-batch (the listener is slow); all
@@ -509,6 +511,16 @@ fn run(
             values: model.weights(),
         });
         last_record = Some(record);
+        if epoch < last_epoch
+            && let Some(Checkpoint(save)) = &options.checkpoint
+        {
+            let mut state = experiment.clone();
+            state.resume = Some(ResumeState::encode(state.history.len(), last_epoch, &optimizer.state));
+            state.weights = Some(weights_of(&model));
+            if let Err(message) = save(&state) {
+                worker.emit(Event::Warning(message));
+            }
+        }
         if epoch < last_epoch
             && let Flow::Stop = worker.between_batches(Progress {
                 epoch,
