@@ -63,12 +63,12 @@ fn absurd_synthetic_counts_are_refused_naming_the_field() {
     }
     // Within the count, but too large decoded: the estimate and the fix.
     let text = experiment_text(
-        "(height: 512, width: 512, channels: 3)",
-        "Synthetic(n_train: 1000000, n_test: 10, channels: 3, height: 512, width: 512)",
+        "(height: 64, width: 64, channels: 3)",
+        "Synthetic(n_train: 1000000, n_test: 10, channels: 3, height: 64, width: 64)",
         "GlobalAveragePooling2D, Dense(units: 6)",
     );
     let path = write(&dir, "big.ron", &text);
-    run(&["train", s(&path)]).assert_refused(&["would take about", "n_train", "CNN_LAB_MAX_DATASET_MB"]);
+    run(&["train", s(&path)]).assert_refused(&["would take about", "n_train", "CNN_LAB_MAX_MEMORY_MB"]);
 }
 
 /// The train and test files of an IDX folder of `n` 4×4 images with labels `i % 10`.
@@ -295,17 +295,20 @@ fn an_absurd_input_size_is_refused_before_any_image_is_resized() {
         "GlobalAveragePooling2D, Dense(units: 2)",
     );
     let path = write(&dir, "huge-input.ron", &text);
-    // 4 images of 16384×16384 are 4 GiB as f32: above a 256 MiB limit.
-    let out = run_env(&["train", s(&path)], &[("CNN_LAB_MAX_DATASET_MB", "256")]);
+    // A batch of 8 images of 16384×16384 is 8 GiB as f32: the model's budget refuses it before
+    // the data is looked at.
+    let out = run_env(&["train", s(&path)], &[("CNN_LAB_MAX_MEMORY_MB", "256")]);
     out.assert_refused(&[
-        "would take about 4.0 GiB",
-        "4 images of 16384×16384×1",
+        "would take about",
+        "the 8 input images of 16384×16384×1 alone take about 8.0 GiB",
         "input height and width",
         "256.0 MiB",
     ]);
+    // (The dataset's own estimate, 4 GiB for these 4 images, is never reached: scoring 128 of
+    // them at once is refused first. Other cases here reach it.)
     // The same folder at a sane size trains.
     let sane = write(&dir, "sane.ron", &text.replace("16384", "8"));
-    let out = run_env(&["train", s(&sane)], &[("CNN_LAB_MAX_DATASET_MB", "256")]);
+    let out = run_env(&["train", s(&sane)], &[("CNN_LAB_MAX_MEMORY_MB", "256")]);
     out.assert_clean();
     assert_eq!(out.code, Some(0), "{}", out.output());
 }
@@ -365,14 +368,18 @@ fn saved_nan_weights_are_refused_naming_the_layer() {
 #[test]
 fn weights_that_become_nan_while_the_loss_stays_finite_are_divergence() {
     let dir = TempDir::new("hostile-nan-train");
-    // NaN momentum turns every weight into NaN at the first update, while that batch's loss
-    // (computed before the update) is finite.
+    // A learning rate near f32::MAX on raw 0..255 pixels turns weights infinite at the first
+    // update, while that batch's loss (computed before the update) is finite. (A NaN momentum,
+    // the first way found, is now refused before training.)
     let text = experiment_text(
         "(height: 12, width: 12, channels: 1)",
         "Synthetic(n_train: 48, n_test: 12, height: 12, width: 12)",
         "Conv2D(filters: 2, kernel_size: (3, 3), activation: relu), Flatten, Dense(units: 6)",
     )
-    .replace("optimizer: Adam()", "optimizer: SGD(momentum: NaN)");
+    .replace(
+        "optimizer: Adam(), learning_rate: 0.01",
+        "optimizer: SGD(), learning_rate: 3e38, normalization: None",
+    );
     let path = write(&dir, "nan-momentum.ron", &text);
     let out = run(&["train", s(&path), "--json"]);
     out.assert_clean();

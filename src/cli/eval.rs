@@ -36,6 +36,7 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
     let per_class = result.per_class_accuracy();
     if as_json {
         return Ok(json!({
+            "warnings": dataset.warnings,
             "accuracy": result.accuracy,
             "loss": result.loss,
             "count": result.count(),
@@ -45,6 +46,10 @@ pub fn eval(file: &Path, data: Option<PathBuf>, as_json: bool) -> Result<String>
             "confusion_matrix": result.confusion,
         })
         .to_string());
+    }
+    // Files of the data that were skipped, classes left out: on stderr, apart from the result.
+    for warning in &dataset.warnings {
+        eprintln!("warning: {}", printable(warning));
     }
     // Names come from files: escape control characters before they reach a terminal.
     let class_names: Vec<String> = dataset.class_names.iter().map(|n| printable(n)).collect();

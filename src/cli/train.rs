@@ -2,7 +2,7 @@
 //! cleanly and still saves.
 
 use super::{load_experiment, printable};
-use crate::experiment::{self, Destination, Experiment, relocate};
+use crate::experiment::{self, Destination, Experiment, MAX_EPOCHS, relocate};
 use crate::training::{Checkpoint, Control, Event, RunOptions, RunSummary, Trainer, TrainingError};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,9 +24,6 @@ pub struct TrainArgs {
     pub overwrite: bool,
     pub json: bool,
 }
-
-/// `--epochs` beyond this is refused (a typo, or an overflow in the making).
-const MAX_EPOCHS: usize = 1_000_000;
 
 /// What the destination holds that a run must not throw away unless asked: its trained
 /// epochs, when the run does not continue it (`--fresh`, or `--out` another trained file).

@@ -46,6 +46,19 @@ pub enum ExperimentError {
         #[source]
         problem: Box<TransferError>,
     },
+    #[error(
+        "{what} would take about {} of memory, more than the limit of {}{detail}; {fix}",
+        crate::cnn::numbers::human_bytes(*needed),
+        crate::cnn::numbers::human_bytes(*limit)
+    )]
+    TooLarge {
+        what: String,
+        needed: u64,
+        limit: u64,
+        /// The layer that takes most, as a clause.
+        detail: String,
+        fix: String,
+    },
     #[error(transparent)]
     Model(#[from] crate::cnn::ArchError),
     #[error(transparent)]

@@ -8,8 +8,8 @@ use super::events::{Checkpoint, Control, Event, Progress, RunSummary};
 use crate::cnn::{Model, Optimizer, Shape, Tensor};
 use crate::data::{Batcher, Split, split_validation};
 use crate::experiment::{
-    EpochPosition, EpochRecord, Experiment, FilterSnapshot, MAX_SNAPSHOTS, ResumeState, WeightArray, load_dataset,
-    weights_of,
+    EpochPosition, EpochRecord, Experiment, FilterSnapshot, MAX_SNAPSHOTS, MemoryUse, ResumeState, ValueError,
+    WeightArray, load_dataset, weights_of,
 };
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, TrySendError};
@@ -276,7 +276,8 @@ fn run(
     if options.fresh {
         experiment.forget_training();
     }
-    experiment.training.check()?;
+    experiment.check_values()?;
+    experiment.check_memory(MemoryUse::Training)?;
     // The model first: a broken architecture or damaged weights are reported before any data
     // is decoded.
     let early_model = experiment.model_before_data(&options.base_dir, options.data.as_deref())?;
@@ -322,8 +323,8 @@ fn run(
     let first_epoch = done + 1;
     let last_epoch = match (&experiment.resume, options.epochs) {
         (Some(resume), None) if resume.last_epoch > done && experiment.weights.is_some() => resume.last_epoch,
-        (_, Some(epochs)) => done + epochs,
-        _ => done + t.epochs,
+        (_, Some(epochs)) => done.saturating_add(epochs),
+        _ => done.saturating_add(t.epochs),
     };
     let mut resume_position = None;
     if let Some(resume) = experiment.resume.take().filter(|_| experiment.weights.is_some()) {
@@ -336,6 +337,16 @@ fn run(
         .normalization(&t.normalization)
         .augmentation(t.augmentation.clone());
     let batches = batcher.num_batches();
+    if let Some(p) = resume_position.as_ref().filter(|p| p.batches_done >= batches) {
+        return Err(crate::experiment::SetupError::from(ValueError {
+            field: "resume position batches_done".into(),
+            value: p.batches_done.to_string(),
+            rule: format!(
+                "an epoch has {batches} batches; the saved run cannot be resumed: train with --fresh, or remove the `resume` section"
+            ),
+        })
+        .into());
+    }
     if !worker.emit(Event::Started {
         first_epoch,
         last_epoch,

@@ -103,6 +103,7 @@ pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .env("MALLOC_ARENA_MAX", "1")
         .env("RAYON_NUM_THREADS", "2")
         .env_remove("CNN_LAB_MAX_DATASET_MB")
+        .env_remove("CNN_LAB_MAX_MEMORY_MB")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

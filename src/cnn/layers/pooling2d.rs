@@ -114,6 +114,18 @@ impl<K: PoolKind> LayerKind for Pool2D<K> {
                 ));
             }
         }
+        let (ph, pw) = self.pool_size;
+        if self.padding != Padding::Valid && (ph > h || pw > w) {
+            // Padding lets such a window slide, but it would average or pick from padding
+            // alone: a model that trains to chance.
+            return Err(at.error(
+                format!(
+                    "pool_size ({ph}, {pw}) is larger than its {h}×{w} input, so the windows would see mostly padding"
+                ),
+                format!("use a pool_size of at most ({h}, {w}), such as (2, 2)"),
+                None,
+            ));
+        }
         let win = at.window(
             "pool_size",
             self.pool_size,
