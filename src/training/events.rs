@@ -110,7 +110,10 @@ pub enum Event {
 /// (weights, history, resume state), so a killed run loses at most an epoch: `train` saves it.
 /// An error comes back as an `Event::Warning` and the run goes on.
 #[derive(Clone)]
-pub struct Checkpoint(pub std::sync::Arc<dyn Fn(&Experiment) -> Result<(), String> + Send + Sync>);
+pub struct Checkpoint(pub std::sync::Arc<SaveFn>);
+
+/// Saves an experiment, or says why it could not.
+pub type SaveFn = dyn Fn(&Experiment) -> Result<(), String> + Send + Sync;
 
 impl std::fmt::Debug for Checkpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
