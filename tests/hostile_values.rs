@@ -296,3 +296,20 @@ fn skipped_files_reach_the_cli_as_warnings() {
     let eval = run(&["eval", s(&path)]);
     assert!(eval.stderr.contains("broken.png"), "{}", eval.stderr);
 }
+
+#[test]
+fn absurd_explicit_paddings_are_refused_without_overflow() {
+    // Found by tests/fuzz.rs: output sizes past u64 when multiplied, and `h + 2p` past usize.
+    let dir = TempDir::new("values-padding");
+    for padding in ["4294967295", "18446744073709551615"] {
+        let layers =
+            format!("Conv2D(filters: 2, kernel_size: (3, 3), padding: explicit({padding})), Flatten, Dense(units: 6)");
+        let path = write(
+            &dir,
+            "padding.ron",
+            &text("(height: 12, width: 12, channels: 1)", SYNTHETIC, &layers, TRAINING),
+        );
+        run(&["summary", s(&path)]).assert_refused(&["layer 1", "Conv2D"]);
+        run(&["train", s(&path)]).assert_refused(&["layer 1", "Conv2D"]);
+    }
+}
