@@ -163,7 +163,7 @@ fn training_values_out_of_range_are_refused_naming_the_field() {
         (
             "",
             "MaxPooling2D(pool_size: (18446744073709551615, 18446744073709551615), padding: same), Flatten, Dense(units: 6)",
-            &["pool_size", "larger than its 12×12 input", "(2, 2)"],
+            &["pool_size", "more than twice its 12×12 input", "(2, 2)"],
         ),
         (
             "",

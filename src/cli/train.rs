@@ -1,5 +1,6 @@
-//! `cnn-lab train FILE`: trains in the background worker with a progress bar; Ctrl-C stops
-//! cleanly and still saves.
+//! `cnn-lab train FILE`: trains in the background worker with a progress bar; Ctrl-C or SIGTERM
+//! stops cleanly and still saves. The destination is checked first, every epoch is
+//! checkpointed, and a run never replaces a file holding more training unless asked.
 
 use super::{load_experiment, printable};
 use crate::experiment::{self, Destination, Experiment, MAX_EPOCHS, relocate};

@@ -22,7 +22,7 @@ struct Field {
     comma: bool,
 }
 
-/// The top-level fields of an experiment's text, in order, and where the struct closes.
+/// The top-level fields of an experiment's text, in order, and where the struct opens.
 #[derive(Debug)]
 struct Outline {
     fields: Vec<Field>,
@@ -114,7 +114,6 @@ pub fn has_comments(text: &str) -> bool {
 /// What removing `field` takes out: its line when it stands alone on it, else the field and
 /// its comma.
 fn removal(text: &str, field: &Field) -> Range<usize> {
-    let bytes = text.as_bytes();
     let mut end = field.span.end;
     if field.comma
         && let Some(i) = text[end..].find(',')
@@ -125,7 +124,7 @@ fn removal(text: &str, field: &Field) -> Range<usize> {
     let alone_before = text[line_start..field.span.start].trim().is_empty();
     let rest_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
     let alone_after = text[end..rest_end].trim().is_empty();
-    if alone_before && alone_after && rest_end <= bytes.len() {
+    if alone_before && alone_after {
         line_start..rest_end
     } else {
         field.span.start..end
