@@ -235,16 +235,52 @@ fn a_destination_that_cannot_be_written_is_refused_before_training() {
     std::fs::create_dir_all(&locked).unwrap();
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500)).unwrap();
     let root = std::fs::write(locked.join("probe"), "x").is_ok();
-    if !root {
-        let out = run(&["train", s(&path), "--out", s(&locked.join("x.ron"))]);
-        out.assert_refused(&["locked", "nothing can be written"]);
-        assert!(!out.output().contains("epoch 1"), "it trained first:\n{}", out.output());
-        let read_only = dir.join("read-only.ron");
-        std::fs::copy(&path, &read_only).unwrap();
-        std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
-        run(&["train", s(&read_only)]).assert_refused(&["read-only.ron", "cannot be written", "writable"]);
+    let read_only = dir.join("read-only.ron");
+    std::fs::copy(&path, &read_only).unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let in_locked = locked.join("x.ron");
+    let cases = [
+        (
+            vec!["train", s(&path), "--out", s(&in_locked)],
+            ["locked", "nothing can be written"],
+        ),
+        (vec!["train", s(&read_only)], ["read-only.ron", "cannot be written"]),
+    ];
+    for (args, words) in cases {
+        if !root {
+            let out = run(&args);
+            out.assert_refused(&words);
+            assert!(!out.output().contains("epoch 1"), "it trained first:\n{}", out.output());
+        } else if let Some(out) = as_nobody(&args) {
+            // As root, the same cases as an ordinary user (where `setpriv` exists).
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+            for word in words {
+                assert!(text.contains(word), "{args:?}: {word:?} missing: {text}");
+            }
+        }
     }
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// Runs the binary with `args` as the user `nobody` (65534); `None` where `setpriv` is missing.
+fn as_nobody(args: &[&str]) -> Option<std::process::Output> {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_cnn-lab"),
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| !String::from_utf8_lossy(&o.stderr).contains("setpriv:"))
 }
 
 #[test]
