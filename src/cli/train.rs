@@ -135,10 +135,15 @@ pub fn train(args: TrainArgs) -> Result<String> {
         if signals.load(Ordering::SeqCst) > 0 && !stop_sent {
             trainer.send(Control::Stop);
             stop_sent = true;
-            say(
-                "stopping after this batch (Ctrl-C or SIGTERM; again to quit at once); the run so far will be saved"
-                    .into(),
-            );
+            let then = if guard.is_some() {
+                // Whether it may replace the file is decided when it has stopped.
+                "the run so far is saved unless the file holds more training"
+            } else {
+                "the run so far will be saved"
+            };
+            say(format!(
+                "stopping after this batch (Ctrl-C or SIGTERM; again to quit at once); {then}"
+            ));
         }
         let event = match trainer.recv_timeout(Duration::from_millis(100)) {
             Ok(event) => event,
