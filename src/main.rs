@@ -67,6 +67,10 @@ enum Task {
         /// Ignore saved weights and history: start from the seed.
         #[arg(long)]
         fresh: bool,
+        /// Save even when the destination holds more training than this run (a stopped or
+        /// diverged --fresh run), or is not an experiment file.
+        #[arg(long)]
+        overwrite: bool,
         #[arg(long)]
         json: bool,
     },
@@ -200,6 +204,7 @@ fn main() -> ExitCode {
             seed,
             out,
             fresh,
+            overwrite,
             json,
         } => cli::train(cli::TrainArgs {
             file,
@@ -208,6 +213,7 @@ fn main() -> ExitCode {
             seed,
             out,
             fresh,
+            overwrite,
             json,
         })
         .map(|t| (t, true)),

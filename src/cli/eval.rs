@@ -50,6 +50,7 @@ pub fn eval(file: &Path, data: Option<PathBuf>, shifts: Option<usize>, as_json: 
     };
     if as_json {
         let mut out = json!({
+            "warnings": dataset.warnings,
             "accuracy": result.accuracy,
             "loss": result.loss,
             "count": result.count(),
@@ -62,6 +63,10 @@ pub fn eval(file: &Path, data: Option<PathBuf>, shifts: Option<usize>, as_json: 
             out["shift_accuracy"] = json!(shifted);
         }
         return Ok(out.to_string());
+    }
+    // Files of the data that were skipped, classes left out: on stderr, apart from the result.
+    for warning in &dataset.warnings {
+        eprintln!("warning: {}", printable(warning));
     }
     // Names come from files: escape control characters before they reach a terminal.
     let class_names: Vec<String> = dataset.class_names.iter().map(|n| printable(n)).collect();

@@ -73,13 +73,65 @@ impl ModelSummary {
         self.input.len_saturating().saturating_mul(4) + self.layers.iter().map(|l| l.activation_bytes).sum::<u64>()
     }
     /// Estimated memory to train at `batch`: weights, gradients and two optimizer moments per
-    /// parameter, plus activations, their gradients and backward caches per sample.
+    /// parameter; activations, their gradients and backward caches per sample; and the im2col
+    /// columns each of the batch's parallel tasks keeps per convolution (forward, then the
+    /// columns and their gradient in the backward pass).
     pub fn training_memory_bytes(&self, batch: usize) -> u64 {
-        let per_sample =
-            2 * self.activation_bytes_per_sample() + self.layers.iter().map(|l| l.cache_bytes).sum::<u64>();
         self.total_params()
             .saturating_mul(16)
-            .saturating_add((batch as u64).saturating_mul(per_sample))
+            .saturating_add(self.input_batch_bytes(batch))
+            .saturating_add(
+                self.layers
+                    .iter()
+                    .map(|l| l.training_bytes(batch))
+                    .fold(0, u64::saturating_add),
+            )
+    }
+
+    /// Estimated memory to score at `batch`: weights, the batch's activations and backward
+    /// caches, and one set of im2col columns per parallel task.
+    pub fn inference_memory_bytes(&self, batch: usize) -> u64 {
+        self.total_params()
+            .saturating_mul(4)
+            .saturating_add(self.input_batch_bytes(batch))
+            .saturating_add(
+                self.layers
+                    .iter()
+                    .map(|l| l.inference_bytes(batch))
+                    .fold(0, u64::saturating_add),
+            )
+    }
+
+    fn input_batch_bytes(&self, batch: usize) -> u64 {
+        self.input
+            .len_saturating()
+            .saturating_mul(4)
+            .saturating_mul(batch as u64)
+    }
+}
+
+/// How many tasks a batch is split into (one per worker thread), each with its own workspace.
+fn parallel_tasks(batch: usize) -> u64 {
+    batch.clamp(1, rayon::current_num_threads().max(1)) as u64
+}
+
+impl LayerInfo {
+    /// What this layer adds to a training step at `batch`, its weights' share excluded.
+    pub fn training_bytes(&self, batch: usize) -> u64 {
+        let per_sample = self.activation_bytes.saturating_mul(2).saturating_add(self.cache_bytes);
+        (batch as u64).saturating_mul(per_sample).saturating_add(
+            parallel_tasks(batch)
+                .saturating_mul(3)
+                .saturating_mul(self.workspace_bytes),
+        )
+    }
+
+    /// What this layer adds to scoring a batch, its weights excluded.
+    pub fn inference_bytes(&self, batch: usize) -> u64 {
+        let per_sample = self.activation_bytes.saturating_add(self.cache_bytes);
+        (batch as u64)
+            .saturating_mul(per_sample)
+            .saturating_add(parallel_tasks(batch).saturating_mul(self.workspace_bytes))
     }
 }
 
@@ -211,6 +263,15 @@ fn layer_info(
             "softmax turns scores into class probabilities, so it only belongs on the last layer",
             "use relu here, or remove this layer",
             matches!(spec, LayerSpec::Activation(_)).then(|| at.remove()).flatten(),
+        ));
+    }
+    if let Some(Activation::LeakyRelu(slope)) = spec.activation()
+        && !(slope.is_finite() && (0.0..=1.0).contains(&slope))
+    {
+        return Err(at.error(
+            format!("the leaky_relu slope is {slope}; it must be a number from 0 to 1"),
+            "use leaky_relu(0.2)",
+            None,
         ));
     }
     let kind = spec.config();

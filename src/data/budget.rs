@@ -1,11 +1,15 @@
-//! The memory a dataset may take, checked before anything is allocated: sizes that come from a
-//! file (an experiment's image count, an IDX header, a folder's image count times the input
-//! size) are turned into an estimate and refused above a limit, with the estimate and the fix.
+//! The one memory budget, checked before anything is allocated: sizes that come from a file (an
+//! experiment's image count, an IDX header, a folder's image count times the input size) and
+//! the model's own estimate (`experiment::memory`) are refused above a limit, with the estimate
+//! and the fix.
 
 use super::error::DataError;
 
-/// Environment variable that sets the limit, in MiB (default: half the machine's memory).
-pub const LIMIT_ENV: &str = "CNN_LAB_MAX_DATASET_MB";
+/// Environment variable that sets the limit, in MiB (default: half the memory this process
+/// may use).
+pub const LIMIT_ENV: &str = "CNN_LAB_MAX_MEMORY_MB";
+/// The limit's former name, still read when `LIMIT_ENV` is not set.
+pub const OLD_LIMIT_ENV: &str = "CNN_LAB_MAX_DATASET_MB";
 
 /// Bytes one decoded value takes: images become `f32` on their way into the model (the
 /// `TooLarge` message says so).
@@ -14,13 +18,20 @@ pub const BYTES_PER_VALUE: u64 = 4;
 /// When the machine's memory cannot be read.
 const FALLBACK_LIMIT: u64 = 4 << 30;
 
-/// The most a dataset may take decoded: `$CNN_LAB_MAX_DATASET_MB` MiB if set, else half of the
-/// machine's memory.
-pub fn dataset_limit_bytes() -> u64 {
-    if let Some(mb) = std::env::var(LIMIT_ENV).ok().and_then(|v| v.trim().parse::<u64>().ok()) {
-        return mb.saturating_mul(1 << 20);
+/// The most a dataset, or a model's run, may take: `$CNN_LAB_MAX_MEMORY_MB` MiB if set, else
+/// half of what this process may use (the machine's memory, a cgroup's limit or the
+/// address-space limit, whichever is smallest).
+pub fn memory_limit_bytes() -> u64 {
+    for name in [LIMIT_ENV, OLD_LIMIT_ENV] {
+        if let Some(mb) = std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()) {
+            return mb.saturating_mul(1 << 20);
+        }
     }
-    total_memory_bytes().map_or(FALLBACK_LIMIT, |total| total / 2)
+    [total_memory_bytes(), cgroup_limit_bytes(), address_space_limit_bytes()]
+        .into_iter()
+        .flatten()
+        .min()
+        .map_or(FALLBACK_LIMIT, |bytes| bytes / 2)
 }
 
 /// `MemTotal` from `/proc/meminfo`.
@@ -29,6 +40,26 @@ fn total_memory_bytes() -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib.saturating_mul(1024))
+}
+
+/// The cgroup v2 memory limit (`memory.max`), when one is set.
+fn cgroup_limit_bytes() -> Option<u64> {
+    std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The soft address-space limit (`ulimit -v`, `prlimit --as`) from `/proc/self/limits`.
+fn address_space_limit_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max address space"))?;
+    line.trim_start_matches("Max address space")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The decoded size of `images` images of `(channels, height, width)`, saturating.
@@ -44,7 +75,7 @@ pub fn dataset_bytes(images: u64, (channels, height, width): (usize, usize, usiz
 /// says what to change (e.g. "use a smaller input size").
 pub fn check_dataset_size(images: u64, shape: (usize, usize, usize), fix: &str) -> Result<(), DataError> {
     let bytes = dataset_bytes(images, shape);
-    let limit = dataset_limit_bytes();
+    let limit = memory_limit_bytes();
     if bytes > limit {
         return Err(DataError::TooLarge {
             images,

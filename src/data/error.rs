@@ -153,7 +153,7 @@ pub enum DataError {
 
     #[error(
         "the dataset would take about {} decoded ({images} images of {}×{}×{}, 4 bytes a value), more than \
-         the limit of {}; {fix}, or raise the limit with CNN_LAB_MAX_DATASET_MB=<MiB>.",
+         the limit of {}; {fix}, or raise the limit with CNN_LAB_MAX_MEMORY_MB=<MiB>.",
         format_size(*.bytes),
         .shape.1,
         .shape.2,

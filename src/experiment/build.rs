@@ -172,6 +172,8 @@ impl Experiment {
         base_dir: &Path,
         data_override: Option<&Path>,
     ) -> Result<Option<Model>, ExperimentError> {
+        // Every use runs the model forward: its memory first, before any weight is allocated.
+        self.check_memory(super::memory::MemoryUse::Inference)?;
         match self.classes_before_data(data_override) {
             Some(classes) => self.build_model(classes, base_dir).map(Some),
             None => {

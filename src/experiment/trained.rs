@@ -3,6 +3,7 @@
 //! reset and undo, the worker's fresh start and the CLI all go through here.
 
 use super::format::{DatasetSource, Experiment, FilterSnapshot, ResumeState, Training, WeightArray};
+use super::values::{ValueError, check_experiment, check_training};
 use crate::data::{BUNDLED, bundled_shape};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -106,6 +107,17 @@ impl Training {
         if !(0.0..1.0).contains(&self.validation_split) {
             return Err(SetupError::ValidationSplit(self.validation_split));
         }
+        check_training(self)?;
+        Ok(())
+    }
+}
+
+impl Experiment {
+    /// Every value a run depends on: the training settings, the shift against the input, and
+    /// the saved position of a stopped run.
+    pub fn check_values(&self) -> Result<(), SetupError> {
+        self.training.check()?;
+        check_experiment(self)?;
         Ok(())
     }
 }
@@ -137,6 +149,8 @@ pub enum SetupError {
     LearningRate(f32),
     #[error("validation_split is {0}; use a fraction in [0, 1) such as 0.1")]
     ValidationSplit(f32),
+    #[error(transparent)]
+    Value(#[from] ValueError),
 }
 
 #[cfg(test)]

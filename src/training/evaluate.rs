@@ -6,7 +6,7 @@ use crate::data::{Batcher, DataError, Normalization, Split};
 
 /// Batch size for evaluation; inference keeps no per-sample caches, so this only bounds the
 /// activations held at once.
-pub const EVAL_BATCH: usize = 128;
+pub const EVAL_BATCH: usize = crate::experiment::INFERENCE_BATCH;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {

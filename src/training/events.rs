@@ -105,3 +105,18 @@ pub enum Event {
     /// and a summary, or an error that names the problem.
     Finished(Result<Box<(Experiment, RunSummary)>, TrainingError>),
 }
+
+/// Called by the worker after every epoch but the last with the experiment as it stands
+/// (weights, history, resume state), so a killed run loses at most an epoch: `train` saves it.
+/// An error comes back as an `Event::Warning` and the run goes on.
+#[derive(Clone)]
+pub struct Checkpoint(pub std::sync::Arc<SaveFn>);
+
+/// Saves an experiment, or says why it could not.
+pub type SaveFn = dyn Fn(&Experiment) -> Result<(), String> + Send + Sync;
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Checkpoint(..)")
+    }
+}

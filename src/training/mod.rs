@@ -8,5 +8,5 @@ pub mod worker;
 
 pub use error::TrainingError;
 pub use evaluate::{Evaluation, evaluate, evaluate_with};
-pub use events::{Control, Event, Progress, RunSummary};
+pub use events::{Checkpoint, Control, Event, Progress, RunSummary};
 pub use worker::{RunOptions, Trainer, panic_message};

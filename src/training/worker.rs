@@ -4,12 +4,12 @@
 
 use super::error::TrainingError;
 use super::evaluate::{evaluate, evaluate_with};
-use super::events::{Control, Event, Progress, RunSummary};
+use super::events::{Checkpoint, Control, Event, Progress, RunSummary};
 use crate::cnn::{Model, Optimizer, Shape, Tensor};
 use crate::data::{Batcher, Split, split_validation};
 use crate::experiment::{
-    EpochPosition, EpochRecord, Experiment, FilterSnapshot, MAX_SNAPSHOTS, ResumeState, WeightArray, load_dataset,
-    weights_of,
+    EpochPosition, EpochRecord, Experiment, FilterSnapshot, MAX_SNAPSHOTS, MemoryUse, ResumeState, ValueError,
+    WeightArray, load_dataset, weights_of,
 };
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, TrySendError};
@@ -33,6 +33,8 @@ pub struct RunOptions {
     /// When stopped, send the result at once (`Event::Stopped`) and score the test split
     /// after it (the app: Stop returns at once, scoring goes on in the background).
     pub score_after_stop: bool,
+    /// Saves the run after every epoch but the last (see `Checkpoint`).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// Events waiting beyond this are dropped if they are per-batch (the listener is slow); all
@@ -274,7 +276,8 @@ fn run(
     if options.fresh {
         experiment.forget_training();
     }
-    experiment.training.check()?;
+    experiment.check_values()?;
+    experiment.check_memory(MemoryUse::Training)?;
     // The model first: a broken architecture or damaged weights are reported before any data
     // is decoded.
     let early_model = experiment.model_before_data(&options.base_dir, options.data.as_deref())?;
@@ -320,8 +323,8 @@ fn run(
     let first_epoch = done + 1;
     let last_epoch = match (&experiment.resume, options.epochs) {
         (Some(resume), None) if resume.last_epoch > done && experiment.weights.is_some() => resume.last_epoch,
-        (_, Some(epochs)) => done + epochs,
-        _ => done + t.epochs,
+        (_, Some(epochs)) => done.saturating_add(epochs),
+        _ => done.saturating_add(t.epochs),
     };
     let mut resume_position = None;
     if let Some(resume) = experiment.resume.take().filter(|_| experiment.weights.is_some()) {
@@ -334,6 +337,16 @@ fn run(
         .normalization(&t.normalization)
         .augmentation(t.augmentation.clone());
     let batches = batcher.num_batches();
+    if let Some(p) = resume_position.as_ref().filter(|p| p.batches_done >= batches) {
+        return Err(crate::experiment::SetupError::from(ValueError {
+            field: "resume position batches_done".into(),
+            value: p.batches_done.to_string(),
+            rule: format!(
+                "an epoch has {batches} batches; the saved run cannot be resumed: train with --fresh, or remove the `resume` section"
+            ),
+        })
+        .into());
+    }
     if !worker.emit(Event::Started {
         first_epoch,
         last_epoch,
@@ -509,6 +522,16 @@ fn run(
             values: model.weights(),
         });
         last_record = Some(record);
+        if epoch < last_epoch
+            && let Some(Checkpoint(save)) = &options.checkpoint
+        {
+            let mut state = experiment.clone();
+            state.resume = Some(ResumeState::encode(state.history.len(), last_epoch, &optimizer.state));
+            state.weights = Some(weights_of(&model));
+            if let Err(message) = save(&state) {
+                worker.emit(Event::Warning(message));
+            }
+        }
         if epoch < last_epoch
             && let Flow::Stop = worker.between_batches(Progress {
                 epoch,

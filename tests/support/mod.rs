@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod cli;
 pub mod tensors;
 
 use cnn_lab::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};

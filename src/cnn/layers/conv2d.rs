@@ -135,9 +135,9 @@ impl LayerKind for Conv2D {
         Ok(Inferred {
             weights: params,
             params_formula,
-            macs: (oh as u64 * ow as u64).saturating_mul(weights),
+            macs: (oh as u64).saturating_mul(ow as u64).saturating_mul(weights),
             // im2col columns: one (K, P) buffer per thread, forward and backward.
-            workspace_bytes: (oh as u64 * ow as u64).saturating_mul(fan_in).saturating_mul(4),
+            workspace_bytes: (oh as u64).saturating_mul(ow as u64).saturating_mul(fan_in).saturating_mul(4),
             ..Inferred::shape(Shape::image(oh, ow, self.filters))
         })
     }

@@ -205,7 +205,8 @@ impl Incoming {
                 Some(QuickFix::UsePaddingSame { index: self.index }),
             );
             // The largest window that fits once with this padding.
-            let fit = (kh.min(h + 2 * p), kw.min(w + 2 * p));
+            let padded = |n: usize| n.saturating_add(p.saturating_mul(2));
+            let fit = (kh.min(padded(h)), kw.min(padded(w)));
             if let ArchError::Layer { quick_fixes, .. } = &mut error
                 && fit.0 >= 1
                 && fit.1 >= 1

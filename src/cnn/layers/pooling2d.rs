@@ -114,6 +114,20 @@ impl<K: PoolKind> LayerKind for Pool2D<K> {
                 ));
             }
         }
+        let (ph, pw) = self.pool_size;
+        let (max_h, max_w) = (h.saturating_mul(2), w.saturating_mul(2));
+        if self.padding != Padding::Valid && (ph > max_h || pw > max_w) {
+            // A window up to the input's size (plus padding) pools the whole map, like global
+            // pooling; one more than twice its size is mostly padding wherever it lands (and
+            // at u64::MAX trained to chance).
+            return Err(at.error(
+                format!(
+                    "pool_size ({ph}, {pw}) is more than twice its {h}×{w} input, so the windows would see mostly padding"
+                ),
+                format!("use a pool_size of at most ({max_h}, {max_w}), such as (2, 2)"),
+                None,
+            ));
+        }
         let win = at.window(
             "pool_size",
             self.pool_size,
