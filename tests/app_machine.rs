@@ -693,3 +693,31 @@ fn a_model_exported_as_onnx_from_the_file_menu_imports_back_with_its_layers_and_
     assert!(harness.state().document().is_dirty());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn saving_from_the_app_keeps_the_files_comments() {
+    let dir = temp_dir("keep-comments");
+    let file = dir.join("lenet.ron");
+    std::fs::copy(project("mnist_lenet.ron"), &file).unwrap();
+    let launch = LaunchOptions {
+        file: Some(file.clone()),
+        ..LaunchOptions::default()
+    };
+    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 720.0)).build_ui_state(
+        |ui, app: &mut LabApp| app.show(ui),
+        LabApp::new(AppState::default(), &launch),
+    );
+    harness.run();
+    harness.get_by_label("duplicate layer 1").click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    harness.run();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("// LeNet on real handwritten digits"),
+        "{}",
+        &text[..200]
+    );
+    assert_eq!(cnn_lab::experiment::load(&file).unwrap().layers.len(), 9);
+    let _ = std::fs::remove_dir_all(dir);
+}

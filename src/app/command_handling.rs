@@ -252,9 +252,12 @@ impl LabApp {
     /// Saves to `path`; `false` (with the reason in the status bar) if that failed.
     pub(super) fn save_to(&mut self, path: &Path) -> bool {
         match self.doc.save_as(path) {
-            Ok(()) => {
+            Ok(notes) => {
                 self.remember(path);
                 self.status.info(format!("Saved {}", path.display()));
+                for note in notes {
+                    self.status.warn(note);
+                }
                 true
             }
             Err(error) => {

@@ -171,11 +171,22 @@ impl Document {
         self.changed();
     }
 
-    pub fn save_as(&mut self, path: &Path) -> Result<(), ExperimentError> {
-        experiment::save(&self.experiment, path)?;
+    /// Saves to `path` (chosen by the user, who has agreed to replace what is there): the
+    /// file's comments are kept where its fields did not change, and relative paths written
+    /// for the old folder are rewritten to resolve from the new one. Returns notes for the
+    /// user (a comment that could not be kept, a path rewritten).
+    pub fn save_as(&mut self, path: &Path) -> Result<Vec<String>, ExperimentError> {
+        let mut notes = Vec::new();
+        let to = experiment::base_dir(path);
+        let from = self.base_dir();
+        if from != to {
+            notes = experiment::relocate(&mut self.experiment, &from, &to);
+        }
+        let destination = experiment::Destination::open(path, true)?;
+        notes.extend(destination.save(&self.experiment)?);
         self.path = Some(path.to_path_buf());
         self.dirty = false;
-        Ok(())
+        Ok(notes)
     }
 
     /// Whether the saved weights still match the layers' parameter counts (an edited
@@ -207,8 +218,9 @@ impl Document {
             return Some(error.clone().into());
         }
         let e = &self.experiment;
+        // Every value the run would refuse (shifts, resume state, …), before Train is pressed.
         e.check_dataset(&self.base_dir())
-            .and_then(|()| e.training.check())
+            .and_then(|()| e.check_values())
             .err()
             .map(TrainingError::from)
     }
