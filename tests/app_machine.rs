@@ -721,3 +721,64 @@ fn saving_from_the_app_keeps_the_files_comments() {
     assert_eq!(cnn_lab::experiment::load(&file).unwrap().layers.len(), 9);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn two_runs_compared_show_both_names_with_what_sets_them_apart_and_export_as_csv() {
+    let dir = temp_dir("compare");
+    let text = std::fs::read_to_string(project("pretrained/mnist_lenet.ron")).unwrap();
+    let other = dir.join("faster.ron");
+    let changed = text
+        .replacen("learning_rate: 0.001,", "learning_rate: 0.01,", 1)
+        .replacen("name: \"", "name: \"Faster ", 1);
+    assert_ne!(changed, text);
+    std::fs::write(&other, changed).unwrap();
+    let state = AppState {
+        file_dialogs: DialogStyle::InWindow,
+        recent_folders: vec![dir.clone()],
+        ..AppState::default()
+    };
+    let mut harness = harness_with(state, "pretrained/mnist_lenet.ron");
+    harness.get_by_label("File").click();
+    harness.run();
+    harness.get_by_label("Compare runs…").click();
+    harness.run();
+    harness.state().send(AppCommand::CompareAdd(other.clone()));
+    harness.run();
+    harness.run();
+    let name = harness.state().experiment().name.clone();
+    let runs: Vec<String> = harness
+        .state()
+        .compare()
+        .runs()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(runs, vec![name.clone(), format!("Faster {name}")]);
+    let differences = harness.state().compare().differences();
+    assert_eq!(
+        differences,
+        vec!["learning rate: 0.001".to_string(), "learning rate: 0.01".to_string()]
+    );
+    // Both names, with what sets them apart, in the window (legend and table).
+    assert!(
+        harness
+            .query_all_by_label_contains(&format!("Faster {name}"))
+            .next()
+            .is_some()
+    );
+    let csv = harness.state().compare().table_csv();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(
+        csv.contains(&format!("\"Faster {name}\"")) && csv.contains("learning rate: 0.01"),
+        "{csv}"
+    );
+    // The CSV through the dialog.
+    harness.state().send(AppCommand::CompareCsvDialog);
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    harness.run();
+    let written = std::fs::read_to_string(dir.join("mnist_lenet_comparison.csv")).unwrap();
+    assert_eq!(written, csv);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -79,6 +79,26 @@ impl LabApp {
             AppCommand::DismissError => self.error = None,
             AppCommand::StartTraining => self.start_training(false),
             AppCommand::ShowShortcuts => self.show_shortcuts = true,
+            AppCommand::OpenCompare => {
+                if self.compare.runs().is_empty() {
+                    self.compare.add(self.doc.experiment().clone(), self.doc.path());
+                }
+                self.compare.open = true;
+            }
+            AppCommand::CompareAddDialog => self.spawn_dialog(Purpose::COMPARE_ADD, None),
+            AppCommand::CompareAdd(path) => match crate::experiment::load(&path) {
+                Ok(experiment) => self.compare.add(experiment, Some(&path)),
+                Err(error) => self.status.error(format!("Cannot compare {}: {error}", path.display())),
+            },
+            AppCommand::CompareCsvDialog => self.spawn_dialog(Purpose::COMPARE_CSV, None),
+            AppCommand::CompareCsv(path) => {
+                match crate::experiment::io::write_atomic(&path, self.compare.table_csv().as_bytes()) {
+                    Ok(()) => self
+                        .status
+                        .info(format!("Exported the comparison to {}", path.display())),
+                    Err(error) => self.status.error(format!("Cannot write {}: {error}", path.display())),
+                }
+            }
             AppCommand::ExportOnnxDialog => self.spawn_dialog(Purpose::EXPORT_ONNX, None),
             AppCommand::ExportKerasDialog => self.spawn_dialog(Purpose::EXPORT_KERAS, None),
             AppCommand::ImportOnnxDialog => self.guard(Pending::ImportOnnxDialog),

@@ -63,6 +63,12 @@ pub enum AppCommand {
     /// File ▸ Import weights… and the `.npz` chosen.
     ImportWeightsDialog,
     ImportWeights(PathBuf),
+    /// File ▸ Compare runs…, a file added to it (by dialog or path), the table as CSV.
+    OpenCompare,
+    CompareAddDialog,
+    CompareAdd(PathBuf),
+    CompareCsvDialog,
+    CompareCsv(PathBuf),
     /// Help ▸ Keyboard shortcuts.
     ShowShortcuts,
     /// The padding and stride playground, on a layer (0-based) or on the course's example.

@@ -105,6 +105,22 @@ impl Purpose {
         from_base_dir: false,
         command: AppCommand::ImportWeights,
     };
+    pub const COMPARE_ADD: Purpose = Purpose {
+        title: "Add an experiment to the comparison",
+        pick: Pick::ExistingFile,
+        filter: Some(("CNN Lab experiment", "ron")),
+        suggested_suffix: None,
+        from_base_dir: true,
+        command: AppCommand::CompareAdd,
+    };
+    pub const COMPARE_CSV: Purpose = Purpose {
+        title: "Export the comparison as CSV",
+        pick: Pick::NewFile,
+        filter: Some(("CSV", "csv")),
+        suggested_suffix: Some("_comparison.csv"),
+        from_base_dir: false,
+        command: AppCommand::CompareCsv,
+    };
     pub const DATA_FOLDER: Purpose = Purpose {
         title: "Choose a dataset folder",
         pick: Pick::Folder,

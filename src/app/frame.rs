@@ -112,6 +112,15 @@ impl LabApp {
         }
         drop(lab);
         menu::shortcuts_window(&ctx, &mut self.show_shortcuts);
+        if self.compare.open {
+            self.compare.window_ui(
+                &ctx,
+                self.doc.experiment(),
+                self.doc.path(),
+                &self.state.recent,
+                &self.commands,
+            );
+        }
         if self.playground.open {
             self.playground.window_ui(&ctx, self.doc.experiment(), &self.commands);
         }

@@ -142,6 +142,9 @@ pub fn menu_bar_ui(ui: &mut Ui, lab: &LabContext) {
                     send(AppCommand::ExportCsvDialog);
                 }
             });
+            if item(ui, true, "Compare runs…", None) {
+                send(AppCommand::OpenCompare);
+            }
             if item(ui, true, "Import ONNX model…", None) {
                 send(AppCommand::ImportOnnxDialog);
             }

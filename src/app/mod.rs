@@ -6,6 +6,7 @@
 
 mod command_handling;
 pub mod commands;
+pub mod compare;
 mod context;
 mod dialog_style;
 mod dialogs;
@@ -118,6 +119,7 @@ pub struct LabApp {
     /// Help ▸ Keyboard shortcuts is open.
     show_shortcuts: bool,
     playground: playground::Playground,
+    compare: compare::Compare,
     /// The window was checked against the screen it opened on (a size saved on a larger
     /// screen, or at another scale, is brought back inside it).
     window_fitted: bool,
@@ -180,6 +182,7 @@ impl LabApp {
             system_dialog_failed: false,
             show_shortcuts: false,
             playground: playground::Playground::default(),
+            compare: compare::Compare::default(),
             window_fitted: false,
             allow_close: false,
             close_now: false,
@@ -241,6 +244,11 @@ impl LabApp {
 
     pub fn run(&self) -> Option<&TrainingRun> {
         self.run.as_ref()
+    }
+
+    /// File ▸ Compare runs.
+    pub fn compare(&self) -> &compare::Compare {
+        &self.compare
     }
 
     /// The padding and stride playground.

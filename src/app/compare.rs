@@ -1,0 +1,334 @@
+//! Compare runs: several experiments' loss and accuracy curves in one figure (one colour per
+//! run, the legend naming each run and the settings that set it apart), with a table of settings
+//! and final metrics side by side, exportable as CSV. How a student sees "too many filters
+//! overfit": `filters: 8` against `filters: 256` on the same data.
+
+use super::commands::{AppCommand, CommandQueue};
+use crate::experiment::Experiment;
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use std::path::{Path, PathBuf};
+
+/// A run on the figure: an experiment's file (or the one being edited) and its history.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub name: String,
+    pub path: Option<PathBuf>,
+    pub experiment: Experiment,
+}
+
+#[derive(Default)]
+pub struct Compare {
+    pub open: bool,
+    runs: Vec<Run>,
+    log_loss: bool,
+}
+
+const COLORS: [Color32; 6] = [
+    Color32::from_rgb(37, 99, 235),
+    Color32::from_rgb(234, 88, 12),
+    Color32::from_rgb(22, 163, 74),
+    Color32::from_rgb(190, 24, 93),
+    Color32::from_rgb(124, 58, 237),
+    Color32::from_rgb(100, 116, 139),
+];
+
+impl Compare {
+    pub fn runs(&self) -> &[Run] {
+        &self.runs
+    }
+
+    /// Adds `experiment` (replacing a run of the same file or name).
+    pub fn add(&mut self, experiment: Experiment, path: Option<&Path>) {
+        let name = experiment.name.clone();
+        // The same file, or (for the experiment being edited) the same name, is replaced.
+        let same = |r: &Run| match path {
+            Some(path) => r.path.as_deref() == Some(path),
+            None => r.path.is_none() && r.name == name,
+        };
+        self.runs.retain(|r| !same(r));
+        self.runs.push(Run {
+            name,
+            path: path.map(Path::to_path_buf),
+            experiment,
+        });
+        self.open = true;
+    }
+
+    /// For each run, the settings in which it differs from the others (layers by number).
+    pub fn differences(&self) -> Vec<String> {
+        let settings: Vec<Vec<(String, String)>> = self.runs.iter().map(|r| settings_of(&r.experiment)).collect();
+        settings
+            .iter()
+            .map(|mine| {
+                mine.iter()
+                    .filter(|(key, value)| {
+                        settings
+                            .iter()
+                            .any(|other| other.iter().find(|(k, _)| k == key).is_none_or(|(_, v)| v != value))
+                    })
+                    .map(|(key, value)| format!("{key}: {value}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect()
+    }
+
+    /// The table as CSV: one row per run with its differing settings and final metrics.
+    pub fn table_csv(&self) -> String {
+        let mut csv = String::from(
+            "run,file,differs_in,epochs,final_train_loss,final_train_accuracy,final_val_loss,final_val_accuracy,parameters\n",
+        );
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let opt = |v: Option<f32>| v.map_or_else(String::new, |v| v.to_string());
+        for (run, differs) in self.runs.iter().zip(self.differences()) {
+            let last = run.experiment.history.last();
+            csv.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{}\n",
+                quote(&run.name),
+                quote(&run.path.as_ref().map_or_else(String::new, |p| p.display().to_string())),
+                quote(&differs),
+                run.experiment.history.len(),
+                opt(last.map(|r| r.train_loss)),
+                opt(last.map(|r| r.train_accuracy)),
+                opt(last.and_then(|r| r.val_loss)),
+                opt(last.and_then(|r| r.val_accuracy)),
+                parameters(&run.experiment),
+            ));
+        }
+        csv
+    }
+
+    pub fn window_ui(
+        &mut self,
+        ctx: &egui::Context,
+        current: &Experiment,
+        current_path: Option<&Path>,
+        recent: &[PathBuf],
+        commands: &CommandQueue,
+    ) {
+        let mut open = self.open;
+        egui::Window::new("Compare runs")
+            .open(&mut open)
+            .default_width(760.0)
+            .show(ctx, |ui| {
+                egui::ScrollArea::vertical()
+                    .max_height(ctx.content_rect().height() * 0.8)
+                    .show(ui, |ui| {
+                        self.ui(ui, current, current_path, recent, commands);
+                    })
+            });
+        self.open = open;
+    }
+
+    fn ui(
+        &mut self,
+        ui: &mut Ui,
+        current: &Experiment,
+        current_path: Option<&Path>,
+        recent: &[PathBuf],
+        commands: &CommandQueue,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("➕ This experiment").clicked() {
+                self.add(current.clone(), current_path);
+            }
+            ui.menu_button("➕ A recent file", |ui| {
+                if recent.is_empty() {
+                    ui.weak("no recent files");
+                }
+                for path in recent {
+                    if ui.button(path.display().to_string()).clicked() {
+                        commands.send(AppCommand::CompareAdd(path.clone()));
+                    }
+                }
+            });
+            if ui.button("➕ A file…").clicked() {
+                commands.send(AppCommand::CompareAddDialog);
+            }
+            ui.checkbox(&mut self.log_loss, "log loss");
+            if ui
+                .add_enabled(!self.runs.is_empty(), egui::Button::new("Export table CSV…"))
+                .clicked()
+            {
+                commands.send(AppCommand::CompareCsvDialog);
+            }
+            if ui
+                .add_enabled(!self.runs.is_empty(), egui::Button::new("Clear"))
+                .clicked()
+            {
+                self.runs.clear();
+            }
+        });
+        if self.runs.is_empty() {
+            ui.label(
+                RichText::new(
+                    "Add two or more trained experiments (e.g. the same model with filters 8 and with \
+                     filters 256) to see their curves together.",
+                )
+                .weak(),
+            );
+            return;
+        }
+        let differences = self.differences();
+        let label = |i: usize| {
+            let run = &self.runs[i];
+            if differences[i].is_empty() {
+                run.name.clone()
+            } else {
+                format!("{} ({})", run.name, differences[i])
+            }
+        };
+        let log = self.log_loss;
+        let to_y = move |v: f32| if log { (v.max(1e-6) as f64).log10() } else { v as f64 };
+        let height = 200.0;
+        Plot::new("compare loss")
+            .height(height)
+            .legend(Legend::default().position(Corner::RightTop))
+            .x_axis_label("epoch")
+            .y_axis_label(if log { "loss (log₁₀)" } else { "loss" })
+            .show(ui, |plot| {
+                for (i, run) in self.runs.iter().enumerate() {
+                    let color = COLORS[i % COLORS.len()];
+                    let h = &run.experiment.history;
+                    let train: Vec<[f64; 2]> = h.iter().map(|r| [r.epoch as f64, to_y(r.train_loss)]).collect();
+                    let val: Vec<[f64; 2]> = h
+                        .iter()
+                        .filter_map(|r| r.val_loss.map(|v| [r.epoch as f64, to_y(v)]))
+                        .collect();
+                    plot.line(
+                        Line::new(format!("{} · train", label(i)), PlotPoints::from(train.clone()))
+                            .color(color)
+                            .width(1.8),
+                    );
+                    plot.points(
+                        Points::new(format!("{} · train", label(i)), PlotPoints::from(train))
+                            .color(color)
+                            .shape(MarkerShape::Circle)
+                            .radius(3.0),
+                    );
+                    if !val.is_empty() {
+                        plot.line(
+                            Line::new(format!("{} · validation", label(i)), PlotPoints::from(val.clone()))
+                                .color(color)
+                                .style(egui_plot::LineStyle::dashed_loose()),
+                        );
+                        plot.points(
+                            Points::new(format!("{} · validation", label(i)), PlotPoints::from(val))
+                                .color(color)
+                                .shape(MarkerShape::Diamond)
+                                .radius(3.5),
+                        );
+                    }
+                }
+            });
+        Plot::new("compare accuracy")
+            .height(height)
+            .legend(Legend::default().position(Corner::RightBottom))
+            .x_axis_label("epoch")
+            .y_axis_label("accuracy %")
+            .include_y(0.0)
+            .include_y(100.0)
+            .show(ui, |plot| {
+                for (i, run) in self.runs.iter().enumerate() {
+                    let color = COLORS[i % COLORS.len()];
+                    let h = &run.experiment.history;
+                    let train: Vec<[f64; 2]> = h
+                        .iter()
+                        .map(|r| [r.epoch as f64, r.train_accuracy as f64 * 100.0])
+                        .collect();
+                    let val: Vec<[f64; 2]> = h
+                        .iter()
+                        .filter_map(|r| r.val_accuracy.map(|v| [r.epoch as f64, v as f64 * 100.0]))
+                        .collect();
+                    plot.line(
+                        Line::new(format!("{} · train", label(i)), PlotPoints::from(train))
+                            .color(color)
+                            .width(1.8),
+                    );
+                    if !val.is_empty() {
+                        plot.line(
+                            Line::new(format!("{} · validation", label(i)), PlotPoints::from(val))
+                                .color(color)
+                                .style(egui_plot::LineStyle::dashed_loose()),
+                        );
+                    }
+                }
+            });
+        let mut remove = None;
+        egui::Grid::new("compare table").striped(true).show(ui, |ui| {
+            for title in [
+                "run",
+                "differs in",
+                "epochs",
+                "train loss",
+                "train acc.",
+                "val. acc.",
+                "parameters",
+                "",
+            ] {
+                ui.strong(title);
+            }
+            ui.end_row();
+            for (i, run) in self.runs.iter().enumerate() {
+                let last = run.experiment.history.last();
+                ui.label(RichText::new(&run.name).color(COLORS[i % COLORS.len()]).strong())
+                    .on_hover_text(
+                        run.path
+                            .as_ref()
+                            .map_or_else(|| "the experiment being edited".into(), |p| p.display().to_string()),
+                    );
+                ui.label(&differences[i]);
+                ui.monospace(run.experiment.history.len().to_string());
+                ui.monospace(last.map_or("—".into(), |r| format!("{:.4}", r.train_loss)));
+                ui.monospace(last.map_or("—".into(), |r| format!("{:.1}%", r.train_accuracy * 100.0)));
+                ui.monospace(
+                    last.and_then(|r| r.val_accuracy)
+                        .map_or("—".into(), |a| format!("{:.1}%", a * 100.0)),
+                );
+                ui.monospace(crate::cnn::summary::group_digits(parameters(&run.experiment)));
+                if ui
+                    .small_button("✖")
+                    .on_hover_text("Remove from the comparison")
+                    .clicked()
+                {
+                    remove = Some(i);
+                }
+                ui.end_row();
+            }
+        });
+        if let Some(i) = remove {
+            self.runs.remove(i);
+        }
+    }
+}
+
+/// The settings a run is told apart by: each layer's description, and the training settings.
+fn settings_of(e: &Experiment) -> Vec<(String, String)> {
+    let t = &e.training;
+    let mut settings: Vec<(String, String)> = e
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (format!("layer {}", i + 1), l.describe()))
+        .collect();
+    settings.extend([
+        ("layers".to_string(), e.layers.len().to_string()),
+        ("dataset".to_string(), e.dataset.label()),
+        ("optimizer".to_string(), format!("{:?}", t.optimizer)),
+        ("learning rate".to_string(), t.learning_rate.to_string()),
+        ("batch".to_string(), t.batch_size.to_string()),
+        ("shift".to_string(), t.augmentation.random_shift.to_string()),
+        ("seed".to_string(), e.seed.to_string()),
+    ]);
+    settings
+}
+
+fn parameters(e: &Experiment) -> u64 {
+    crate::cnn::analyze(e.input.shape(), &e.layers, None)
+        .summary
+        .layers
+        .iter()
+        .map(|l| l.params())
+        .sum()
+}
