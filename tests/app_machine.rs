@@ -8,50 +8,68 @@ use cnn_lab::app::file_dialog::DialogStyle;
 use cnn_lab::app::{AppCommand, AppState, LabApp, LaunchOptions};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use std::path::PathBuf;
 use std::time::Duration;
 use support::app::{project, step_until, temp_dir};
 
-/// The app on a bundled project in a window of `pixels` physical pixels at `scale` (pixels per
-/// point).
-fn harness_at(state: AppState, file: &str, pixels: egui::Vec2, scale: f32) -> Harness<'static, LabApp> {
+/// The app on the experiment file `path` in a window of `pixels` physical pixels at `scale`
+/// (pixels per point). `accessible`: kittest checks every widget has a name (off only for the
+/// file dialog tests: egui_file's path and name fields carry none).
+fn harness(
+    state: AppState,
+    path: PathBuf,
+    pixels: egui::Vec2,
+    scale: f32,
+    accessible: bool,
+) -> Harness<'static, LabApp> {
     let launch = LaunchOptions {
-        file: Some(project(file)),
+        file: Some(path),
         ..LaunchOptions::default()
     };
     let app = LabApp::new(state, &launch);
     let mut harness = Harness::builder()
         .with_size(pixels / scale)
         .with_pixels_per_point(scale)
+        .with_accessibility_check(accessible)
         .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
     harness.run();
     harness
 }
 
-/// The same at scale 1, for the file dialog tests: egui_file's path and name fields carry no
-/// accessible name, so kittest's accessibility check is off here (it stays on everywhere else).
+/// A bundled project at `pixels` and `scale`.
+fn harness_at(state: AppState, file: &str, pixels: egui::Vec2, scale: f32) -> Harness<'static, LabApp> {
+    harness(state, project(file), pixels, scale, true)
+}
+
+/// A bundled project at 1280×720, for the file dialog tests (no accessibility check).
 fn harness_with(state: AppState, file: &str) -> Harness<'static, LabApp> {
-    let launch = LaunchOptions {
-        file: Some(project(file)),
-        ..LaunchOptions::default()
+    harness(state, project(file), egui::vec2(1280.0, 720.0), 1.0, false)
+}
+
+/// The same with in-window file dialogs that remember `folder` as the one used last.
+fn harness_in_window(folder: &std::path::Path, file: &str) -> Harness<'static, LabApp> {
+    let state = AppState {
+        file_dialogs: DialogStyle::InWindow,
+        recent_folders: vec![folder.to_path_buf()],
+        ..AppState::default()
     };
-    let app = LabApp::new(state, &launch);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 720.0))
-        .with_accessibility_check(false)
-        .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
-    harness.run();
-    harness
+    harness_with(state, file)
+}
+
+/// The kinds of the experiment's layers, in order.
+fn kinds(h: &Harness<'_, LabApp>) -> Vec<String> {
+    h.state()
+        .experiment()
+        .layers
+        .iter()
+        .map(|l| l.kind().to_string())
+        .collect()
 }
 
 #[test]
 fn an_untitled_experiment_is_saved_through_the_in_window_dialog_and_reopened() {
     let dir = temp_dir("in-window-dialog");
-    let state = AppState {
-        file_dialogs: DialogStyle::InWindow,
-        recent_folders: vec![dir.clone()],
-        ..AppState::default()
-    };
-    let mut harness = harness_with(state, "seed_quiz.ron");
+    let mut harness = harness_in_window(&dir, "seed_quiz.ron");
     harness.state().send(AppCommand::New);
     harness.run();
     assert!(harness.state().document().path().is_none());
@@ -96,12 +114,7 @@ fn saving_over_an_existing_file_in_the_in_window_dialog_asks_first() {
     let dir = temp_dir("in-window-replace");
     let existing = dir.join("untitled.ron");
     std::fs::write(&existing, "keep me").unwrap();
-    let state = AppState {
-        file_dialogs: DialogStyle::InWindow,
-        recent_folders: vec![dir.clone()],
-        ..AppState::default()
-    };
-    let mut harness = harness_with(state, "seed_quiz.ron");
+    let mut harness = harness_in_window(&dir, "seed_quiz.ron");
     harness.state().send(AppCommand::New);
     harness.run();
     harness.state().send(AppCommand::SaveAsDialog);
@@ -368,12 +381,7 @@ fn stop_on_the_cifar_model_returns_at_once_and_scoring_goes_on_with_a_cancel() {
 fn a_bundled_example_is_saved_as_a_copy_elsewhere_never_over_itself() {
     let dir = temp_dir("example-copy");
     let original = std::fs::read(project("seed_quiz.ron")).unwrap();
-    let state = AppState {
-        file_dialogs: DialogStyle::InWindow,
-        recent_folders: vec![dir.clone()],
-        ..AppState::default()
-    };
-    let mut harness = harness_with(state, "seed_quiz.ron");
+    let mut harness = harness_in_window(&dir, "seed_quiz.ron");
     harness.get_by_label("add Flatten").click();
     harness.run();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
@@ -397,14 +405,6 @@ fn a_bundled_example_is_saved_as_a_copy_elsewhere_never_over_itself() {
 #[test]
 fn the_palette_adds_a_conv2d_where_it_fits_not_after_the_dense_head() {
     let mut harness = harness_at(AppState::default(), "mnist_lenet.ron", egui::vec2(1280.0, 720.0), 1.0);
-    let kinds = |h: &Harness<'_, LabApp>| -> Vec<String> {
-        h.state()
-            .experiment()
-            .layers
-            .iter()
-            .map(|l| l.kind().to_string())
-            .collect()
-    };
     let before = kinds(&harness);
     let flatten = before
         .iter()
@@ -541,15 +541,13 @@ fn a_broken_file_opened_at_startup_shows_its_line_column_and_what_was_expected()
     let cut = good.find("activation").map(|at| at + "activat".len()).unwrap();
     std::fs::write(&broken, &good[..cut]).unwrap();
     let line = good[..cut].lines().count();
-    let launch = LaunchOptions {
-        file: Some(broken.clone()),
-        ..LaunchOptions::default()
-    };
-    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 720.0)).build_ui_state(
-        |ui, app: &mut LabApp| app.show(ui),
-        LabApp::new(AppState::default(), &launch),
+    let mut harness = harness(
+        AppState::default(),
+        broken.clone(),
+        egui::vec2(1280.0, 720.0),
+        1.0,
+        true,
     );
-    harness.run();
     // The window shows it (not only the app's state), and a later message does not hide it.
     let shown = harness
         .query_all_by_label_contains(&format!("line {line}, column"))
@@ -573,14 +571,6 @@ fn a_broken_file_opened_at_startup_shows_its_line_column_and_what_was_expected()
 #[test]
 fn a_focused_layer_row_moves_duplicates_and_goes_with_alt_keys() {
     let mut harness = harness_at(AppState::default(), "seed_quiz.ron", egui::vec2(1280.0, 720.0), 1.0);
-    let kinds = |h: &Harness<'_, LabApp>| -> Vec<String> {
-        h.state()
-            .experiment()
-            .layers
-            .iter()
-            .map(|l| l.kind().to_string())
-            .collect()
-    };
     let before = kinds(&harness);
     harness.get_by_label("layer 1 filters").focus();
     harness.run();
@@ -654,12 +644,7 @@ fn the_playground_opened_on_a_layer_applies_its_window_back_as_one_undo_step() {
 #[test]
 fn a_model_exported_as_onnx_from_the_file_menu_imports_back_with_its_layers_and_weights() {
     let dir = temp_dir("onnx-menu");
-    let state = AppState {
-        file_dialogs: DialogStyle::InWindow,
-        recent_folders: vec![dir.clone()],
-        ..AppState::default()
-    };
-    let mut harness = harness_with(state, "pretrained/mnist_lenet.ron");
+    let mut harness = harness_in_window(&dir, "pretrained/mnist_lenet.ron");
     let original = harness.state().experiment().clone();
     harness.get_by_label("File").click();
     harness.run();
@@ -699,15 +684,7 @@ fn saving_from_the_app_keeps_the_files_comments() {
     let dir = temp_dir("keep-comments");
     let file = dir.join("lenet.ron");
     std::fs::copy(project("mnist_lenet.ron"), &file).unwrap();
-    let launch = LaunchOptions {
-        file: Some(file.clone()),
-        ..LaunchOptions::default()
-    };
-    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 720.0)).build_ui_state(
-        |ui, app: &mut LabApp| app.show(ui),
-        LabApp::new(AppState::default(), &launch),
-    );
-    harness.run();
+    let mut harness = harness(AppState::default(), file.clone(), egui::vec2(1280.0, 720.0), 1.0, true);
     harness.get_by_label("duplicate layer 1").click();
     harness.run();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
@@ -732,12 +709,7 @@ fn two_runs_compared_show_both_names_with_what_sets_them_apart_and_export_as_csv
         .replacen("name: \"", "name: \"Faster ", 1);
     assert_ne!(changed, text);
     std::fs::write(&other, changed).unwrap();
-    let state = AppState {
-        file_dialogs: DialogStyle::InWindow,
-        recent_folders: vec![dir.clone()],
-        ..AppState::default()
-    };
-    let mut harness = harness_with(state, "pretrained/mnist_lenet.ron");
+    let mut harness = harness_in_window(&dir, "pretrained/mnist_lenet.ron");
     harness.get_by_label("File").click();
     harness.run();
     harness.get_by_label("Compare runs…").click();

@@ -7,7 +7,6 @@
 mod support;
 
 use cnn_lab::experiment::{self, DatasetSource, Experiment, WeightArray};
-use cnn_lab::training::RunOptions;
 use std::path::{Path, PathBuf};
 use support::cli::*;
 use support::*;
@@ -28,23 +27,13 @@ fn write(dir: &TempDir, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// The tiny experiment trained for one epoch (in-process) and saved as `trained.ron`.
-fn trained_tiny(dir: &TempDir) -> (Experiment, PathBuf) {
-    let mut e = tiny_experiment();
-    e.training.epochs = 1;
-    let (trained, _) = train(e, RunOptions::default());
-    let path = dir.join("trained.ron");
-    experiment::save(&trained, &path).unwrap();
-    (trained, path)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sizes from files
 
 #[test]
 fn absurd_synthetic_counts_are_refused_naming_the_field() {
     let dir = TempDir::new("hostile-synthetic");
-    let (trained, _) = trained_tiny(&dir);
+    let (trained, _) = trained_tiny_saved(&dir);
     for (n_train, n_test, field) in [
         (2305843009213693952usize, 10usize, "n_train"),
         (100_000_000_000, 10, "n_train"),
@@ -190,7 +179,7 @@ fn fifos_where_data_files_should_be_are_refused_naming_the_file() {
 #[test]
 fn a_fifo_among_images_is_skipped_and_one_given_to_predict_is_refused() {
     let dir = TempDir::new("hostile-fifo-images");
-    let (_, trained) = trained_tiny(&dir);
+    let (_, trained) = trained_tiny_saved(&dir);
     let fifo = dir.join("picture.png");
     if !mkfifo(&fifo) {
         return;
@@ -331,7 +320,7 @@ fn with_nan(trained: &Experiment, index: usize, fraction: f32) -> Experiment {
 #[test]
 fn saved_nan_weights_are_refused_naming_the_layer() {
     let dir = TempDir::new("hostile-nan");
-    let (trained, _) = trained_tiny(&dir);
+    let (trained, _) = trained_tiny_saved(&dir);
     let image = dir.join("x.png");
     image::GrayImage::from_pixel(12, 12, image::Luma([90]))
         .save(&image)

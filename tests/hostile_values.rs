@@ -5,7 +5,6 @@
 mod support;
 
 use cnn_lab::experiment::{self, EpochPosition, ResumeState};
-use cnn_lab::training::RunOptions;
 use std::path::{Path, PathBuf};
 use support::cli::*;
 use support::*;
@@ -99,7 +98,7 @@ fn models_above_the_memory_budget_are_refused_with_the_estimate_and_the_layer() 
     }
 
     // eval and predict: scoring a trained model counts too (here against a 0 MiB limit).
-    let (_, trained) = trained_tiny(&dir);
+    let (_, trained) = trained_tiny_saved(&dir);
     let image = dir.join("x.png");
     image::GrayImage::from_pixel(12, 12, image::Luma([90]))
         .save(&image)
@@ -108,16 +107,6 @@ fn models_above_the_memory_budget_are_refused_with_the_estimate_and_the_layer() 
         run_env(&args, &[("CNN_LAB_MAX_MEMORY_MB", "0")])
             .assert_refused(&["running this model on 128 images", "CNN_LAB_MAX_MEMORY_MB"]);
     }
-}
-
-/// The tiny experiment trained for one epoch, saved as `trained.ron`.
-fn trained_tiny(dir: &TempDir) -> (experiment::Experiment, PathBuf) {
-    let mut e = tiny_experiment();
-    e.training.epochs = 1;
-    let (trained, _) = train(e, RunOptions::default());
-    let path = dir.join("trained.ron");
-    experiment::save(&trained, &path).unwrap();
-    (trained, path)
 }
 
 #[test]
@@ -203,7 +192,7 @@ fn training_values_out_of_range_are_refused_naming_the_field() {
 #[test]
 fn an_impossible_resume_state_is_refused_naming_the_field() {
     let dir = TempDir::new("values-resume");
-    let (trained, _) = trained_tiny(&dir);
+    let (trained, _) = trained_tiny_saved(&dir);
     let state = |position: Option<EpochPosition>| ResumeState {
         epochs_done: 1,
         last_epoch: 3,

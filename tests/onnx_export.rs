@@ -21,7 +21,7 @@ use prost::Message;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::path::{Path, PathBuf};
-use support::{project_files, projects_dir};
+use support::{json_rows, project_files, projects_dir};
 
 /// Images per model compared.
 const IMAGES: usize = 8;
@@ -248,15 +248,6 @@ fn fixture(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn rows(value: &serde_json::Value) -> Vec<f32> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
-        .collect()
-}
-
 #[test]
 fn every_project_and_layer_kind_exported_gives_onnx_runtimes_outputs_within_1e_4() {
     let mut checked = 0;
@@ -282,8 +273,8 @@ fn every_project_and_layer_kind_exported_gives_onnx_runtimes_outputs_within_1e_4
         let engine_logits = model.logits(&x, Mode::Infer).data().to_vec();
         let engine_probs = model.predict_proba(&x).data().to_vec();
         for (what, engine, onnx) in [
-            ("probabilities", &engine_probs, rows(&reference["probabilities"])),
-            ("logits", &engine_logits, rows(&reference["logits"])),
+            ("probabilities", &engine_probs, json_rows(&reference["probabilities"])),
+            ("logits", &engine_logits, json_rows(&reference["logits"])),
         ] {
             assert_eq!(engine.len(), onnx.len(), "{} {what}", case.name);
             for (i, (a, b)) in engine.iter().zip(&onnx).enumerate() {

@@ -14,6 +14,7 @@ use cnn_lab::interop::{ImportOptions, InteropError, import_onnx, import_onnx_byt
 use prost::Message;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::json_rows;
 
 fn fixture_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,17 +26,8 @@ fn reference(name: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(fixture_path(&format!("{name}.json"))).unwrap()).unwrap()
 }
 
-fn rows(value: &serde_json::Value) -> Vec<f32> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
-        .collect()
-}
-
 fn input_of(reference: &serde_json::Value, shape: cnn_lab::cnn::Shape) -> Tensor {
-    let x = rows(&reference["input"]);
+    let x = json_rows(&reference["input"]);
     Tensor::from_vec(x.len() / shape.len(), shape, x).unwrap()
 }
 
@@ -83,8 +75,8 @@ fn a_pytorch_export_imports_with_its_layers_and_reproduces_pytorchs_outputs() {
     let x = input_of(&reference, e.input.shape());
     let mut model = e.build_model(10, Path::new(".")).unwrap();
     let logits = model.logits(&x, Mode::Infer).data().to_vec();
-    assert_close(&logits, &rows(&reference["torch"]), "PyTorch logits");
-    assert_close(&logits, &rows(&reference["onnxruntime"]), "ONNX Runtime logits");
+    assert_close(&logits, &json_rows(&reference["torch"]), "PyTorch logits");
+    assert_close(&logits, &json_rows(&reference["onnxruntime"]), "ONNX Runtime logits");
     // The imported model is an ordinary experiment: it saves, loads and summarizes.
     let dir = support::TempDir::new("torch-import");
     let path = dir.join("torch.ron");
@@ -112,7 +104,7 @@ fn tf2onnx_spellings_import_as_same_padding_flatten_and_dense_with_softmax() {
     let mut model = e.build_model(10, Path::new(".")).unwrap();
     assert_close(
         model.predict_proba(&x).data(),
-        &rows(&reference["onnxruntime"]),
+        &json_rows(&reference["onnxruntime"]),
         "probabilities",
     );
 }

@@ -392,7 +392,7 @@ impl LabApp {
             add("This experiment's folder".into(), folder.to_path_buf());
         }
         add("Examples".into(), super::paths::projects_dir());
-        if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
+        if let Some(home) = super::paths::home_dir() {
             add("Home".into(), home);
         }
         for folder in &self.state.recent_folders {
@@ -418,11 +418,11 @@ impl LabApp {
         } else {
             self.doc.path().and_then(Path::parent).map(Path::to_path_buf)
         };
-        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let home = super::paths::home_dir();
         let dir = from_doc
             .or_else(|| self.state.recent_folders.first().cloned())
             .filter(|dir| dir.is_dir())
-            .or(if example { home.filter(|h| h.is_dir()) } else { None })
+            .or(if example { home } else { None })
             .unwrap_or_else(|| self.doc.base_dir());
         let stem = self.doc.path().and_then(Path::file_stem).map_or_else(
             || slug(&self.doc.experiment().name),

@@ -15,12 +15,16 @@ pub struct Run {
     pub name: String,
     pub path: Option<PathBuf>,
     pub experiment: Experiment,
+    /// Counted once, when the run is added (the table is drawn every frame).
+    pub params: u64,
 }
 
 #[derive(Default)]
 pub struct Compare {
     pub open: bool,
     runs: Vec<Run>,
+    /// What sets each run apart, recomputed when the runs change.
+    differences: Vec<String>,
     log_loss: bool,
 }
 
@@ -50,15 +54,21 @@ impl Compare {
         self.runs.push(Run {
             name,
             path: path.map(Path::to_path_buf),
+            params: parameters(&experiment),
             experiment,
         });
         self.open = true;
+        self.runs_changed();
     }
 
     /// For each run, the settings in which it differs from the others (layers by number).
-    pub fn differences(&self) -> Vec<String> {
+    pub fn differences(&self) -> &[String] {
+        &self.differences
+    }
+
+    fn runs_changed(&mut self) {
         let settings: Vec<Vec<(String, String)>> = self.runs.iter().map(|r| settings_of(&r.experiment)).collect();
-        settings
+        self.differences = settings
             .iter()
             .map(|mine| {
                 mine.iter()
@@ -71,7 +81,7 @@ impl Compare {
                     .collect::<Vec<_>>()
                     .join(", ")
             })
-            .collect()
+            .collect();
     }
 
     /// The table as CSV: one row per run with its differing settings and final metrics.
@@ -81,19 +91,19 @@ impl Compare {
         );
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let opt = |v: Option<f32>| v.map_or_else(String::new, |v| v.to_string());
-        for (run, differs) in self.runs.iter().zip(self.differences()) {
+        for (run, differs) in self.runs.iter().zip(&self.differences) {
             let last = run.experiment.history.last();
             csv.push_str(&format!(
                 "{},{},{},{},{},{},{},{},{}\n",
                 quote(&run.name),
                 quote(&run.path.as_ref().map_or_else(String::new, |p| p.display().to_string())),
-                quote(&differs),
+                quote(differs),
                 run.experiment.history.len(),
                 opt(last.map(|r| r.train_loss)),
                 opt(last.map(|r| r.train_accuracy)),
                 opt(last.and_then(|r| r.val_loss)),
                 opt(last.and_then(|r| r.val_accuracy)),
-                parameters(&run.experiment),
+                run.params,
             ));
         }
         csv
@@ -158,6 +168,7 @@ impl Compare {
                 .clicked()
             {
                 self.runs.clear();
+                self.runs_changed();
             }
         });
         if self.runs.is_empty() {
@@ -170,7 +181,7 @@ impl Compare {
             );
             return;
         }
-        let differences = self.differences();
+        let differences = &self.differences;
         let label = |i: usize| {
             let run = &self.runs[i];
             if differences[i].is_empty() {
@@ -286,7 +297,7 @@ impl Compare {
                     last.and_then(|r| r.val_accuracy)
                         .map_or("—".into(), |a| format!("{:.1}%", a * 100.0)),
                 );
-                ui.monospace(crate::cnn::summary::group_digits(parameters(&run.experiment)));
+                ui.monospace(crate::cnn::summary::group_digits(run.params));
                 if ui
                     .small_button("✖")
                     .on_hover_text("Remove from the comparison")
@@ -299,6 +310,7 @@ impl Compare {
         });
         if let Some(i) = remove {
             self.runs.remove(i);
+            self.runs_changed();
         }
     }
 }

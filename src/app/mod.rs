@@ -14,6 +14,7 @@ pub mod document;
 mod editor;
 pub mod file_dialog;
 mod frame;
+mod keys;
 mod layer_cells;
 mod layer_fields;
 mod menu;

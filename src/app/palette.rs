@@ -4,23 +4,12 @@
 
 use super::context::LabContext;
 use super::layer_fields::layer_color;
-use crate::cnn::{LayerSpec, analyze};
+use crate::cnn::{LayerSpec, analyze, infer};
 use crate::experiment::Edit;
 use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 
 /// Alt+1 … Alt+9, Alt+0 add the palette's layers in order.
-pub const PALETTE_KEYS: [Key; 10] = [
-    Key::Num1,
-    Key::Num2,
-    Key::Num3,
-    Key::Num4,
-    Key::Num5,
-    Key::Num6,
-    Key::Num7,
-    Key::Num8,
-    Key::Num9,
-    Key::Num0,
-];
+pub const PALETTE_KEYS: [Key; 10] = super::keys::DIGIT_KEYS;
 /// Lower than this (in points), the palette keeps to one line.
 const SHORT_SCREEN: f32 = 640.0;
 
@@ -84,14 +73,18 @@ pub fn palette_ui(ui: &mut Ui, lab: &LabContext, insert_at: &mut Option<usize>) 
 }
 
 /// The last position where `layer` fits (its input shape allows it): the end when it fits there.
+/// Drawn every frame for every button: it reads the shapes the document's analysis already has
+/// and infers only the one layer at each position.
 fn fitting_position(lab: &LabContext, layer: &LayerSpec) -> usize {
     let layers = &lab.experiment.layers;
-    let fits = |p: usize| {
-        let mut trial = layers[..p].to_vec();
-        trial.push(layer.clone());
-        let preview = analyze(lab.experiment.input.shape(), &trial, None);
-        preview.error.is_none() && preview.summary.layers.len() == p + 1
+    let shapes = &lab.analysis.summary.layers;
+    // What arrives at position p: the input, or the output of layer p (if the model is valid
+    // that far).
+    let arriving = |p: usize| match p {
+        0 => Some(lab.experiment.input.shape()),
+        p => shapes.get(p - 1).map(|info| info.output),
     };
+    let fits = |p: usize| arriving(p).is_some_and(|shape| infer(shape, std::slice::from_ref(layer), None).is_ok());
     (0..=layers.len()).rev().find(|&p| fits(p)).unwrap_or(layers.len())
 }
 

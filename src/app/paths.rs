@@ -20,6 +20,11 @@ pub fn projects_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/projects"))
 }
 
+/// The user's home folder, if it names one.
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_dir())
+}
+
 /// Whether `path` is one of the bundled examples (in `projects/` or its subfolders).
 pub fn is_bundled_example(path: &Path) -> bool {
     let projects = projects_dir();

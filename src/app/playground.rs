@@ -5,8 +5,9 @@
 //! a Conv2D or pooling layer as one undo step.
 
 use super::commands::CommandQueue;
+use crate::cnn::spec::Pool2D;
 use crate::cnn::summary::group_digits;
-use crate::cnn::{LayerSpec, Padding};
+use crate::cnn::{Footprint, LayerSpec, Padding};
 use crate::experiment::{Edit, Experiment};
 use egui::{Rect, RichText, Sense, Stroke, Ui, pos2, vec2};
 
@@ -98,14 +99,21 @@ impl Playground {
             Some(crate::cnn::Shape::Image { h, c, .. }) => (h, c),
             _ => return,
         };
-        let window = match experiment.layers.get(index) {
-            Some(LayerSpec::Conv2D(c)) => Some((c.kernel_size.0, c.strides.0, c.padding, c.filters)),
-            Some(LayerSpec::MaxPooling2D(p)) => Some((p.pool_size.0, p.strides.unwrap_or(p.pool_size).0, p.padding, 0)),
-            Some(LayerSpec::AveragePooling2D(p)) => {
-                Some((p.pool_size.0, p.strides.unwrap_or(p.pool_size).0, p.padding, 0))
-            }
-            _ => None,
-        };
+        // The layer's sliding window, as its kind describes it (Conv2D or pooling).
+        let window = experiment
+            .layers
+            .get(index)
+            .and_then(|layer| match layer.config().footprint() {
+                Footprint::Window {
+                    kernel,
+                    strides,
+                    padding,
+                } => {
+                    let filters = if let LayerSpec::Conv2D(c) = layer { c.filters } else { 0 };
+                    Some((kernel.0, strides.0, padding, filters))
+                }
+                _ => None,
+            });
         if let Some((f, s, padding, filters)) = window {
             self.layer = Some(index);
             self.n = n.min(MAX_N);
@@ -127,16 +135,9 @@ impl Playground {
                 c.strides = s;
                 c.padding = self.padding;
             }
-            LayerSpec::MaxPooling2D(p) => {
-                p.pool_size = f;
-                p.strides = (s != f).then_some(s);
-                p.padding = self.padding;
-            }
-            LayerSpec::AveragePooling2D(p) => {
-                p.pool_size = f;
-                p.strides = (s != f).then_some(s);
-                p.padding = self.padding;
-            }
+            // Keras: strides default to pool_size; the file stays short when they agree.
+            LayerSpec::MaxPooling2D(p) => *p = Pool2D::with(f, (s != f).then_some(s), self.padding),
+            LayerSpec::AveragePooling2D(p) => *p = Pool2D::with(f, (s != f).then_some(s), self.padding),
             _ => return None,
         }
         Some(layer)

@@ -7,7 +7,7 @@
 
 use crate::cnn::activation::{Layout, forward_inplace};
 use crate::cnn::geometry::Window;
-use crate::cnn::{Activation, LayerSpec, Mode, Model, Shape, Tensor};
+use crate::cnn::{Activation, Footprint, LayerSpec, Mode, Model, Shape, Tensor};
 
 /// One input channel's part of a convolution value. Windows are row-major `kh × kw`.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,16 +94,11 @@ pub const TOP_CONTRIBUTIONS: usize = 12;
 /// (Flatten, Dropout, …) or a target outside the layer's output.
 pub fn close_up(model: &mut Model, x: &Tensor, target: Target) -> Option<CloseUp> {
     model.forward(x, Mode::Infer);
-    let input = model.activations().get(target.layer)?.clone();
-    let spec = model.specs().get(target.layer)?.clone();
-    let params: Vec<(String, Vec<f32>)> = model
-        .layers()
-        .get(target.layer)?
-        .params()
-        .into_iter()
-        .map(|p| (p.name.to_string(), p.value.clone()))
-        .collect();
-    let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice());
+    let model = &*model;
+    let input = model.activations().get(target.layer)?;
+    let spec = model.specs().get(target.layer)?;
+    let params = model.layers().get(target.layer)?.params();
+    let param = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value.as_slice());
     let Shape::Image { c, h, w } = input.shape() else {
         return match spec {
             LayerSpec::Dense(d) => dense(
@@ -171,31 +166,21 @@ pub fn close_up(model: &mut Model, x: &Tensor, target: Target) -> Option<CloseUp
                 value: activated[target.channel],
             }))
         }
-        LayerSpec::MaxPooling2D(p) => {
-            let strides = p.strides.unwrap_or(p.pool_size);
-            pool(
-                plane(target.channel.min(c.saturating_sub(1))),
-                (h, w),
-                c,
-                p.pool_size,
+        LayerSpec::MaxPooling2D(_) | LayerSpec::AveragePooling2D(_) => {
+            let Footprint::Window {
+                kernel,
                 strides,
-                p.padding,
-                target,
-                false,
-            )
-        }
-        LayerSpec::AveragePooling2D(p) => {
-            let strides = p.strides.unwrap_or(p.pool_size);
-            pool(
-                plane(target.channel.min(c.saturating_sub(1))),
-                (h, w),
-                c,
-                p.pool_size,
-                strides,
-                p.padding,
-                target,
-                true,
-            )
+                padding,
+            } = spec.config().footprint()
+            else {
+                return None;
+            };
+            let win = Window::new(h, w, kernel, strides, padding)?;
+            if target.channel >= c {
+                return None;
+            }
+            let average = matches!(spec, LayerSpec::AveragePooling2D(_));
+            pool(plane(target.channel), (h, w), &win, target, average)
         }
         _ => None,
     }
@@ -227,22 +212,13 @@ fn window_values(
     values
 }
 
-#[allow(clippy::too_many_arguments)]
-fn pool(
-    plane: &[f32],
-    (h, w): (usize, usize),
-    channels: usize,
-    size: (usize, usize),
-    strides: (usize, usize),
-    padding: crate::cnn::Padding,
-    target: Target,
-    average: bool,
-) -> Option<CloseUp> {
-    let win = Window::new(h, w, size, strides, padding)?;
-    if target.channel >= channels || target.row >= win.rows.out || target.col >= win.cols.out {
+/// One channel's pooling window for `target` (the channel's `plane`, laid out by `win`).
+fn pool(plane: &[f32], (h, w): (usize, usize), win: &Window, target: Target, average: bool) -> Option<CloseUp> {
+    if target.row >= win.rows.out || target.col >= win.cols.out {
         return None;
     }
-    let origin = origin(&win, target);
+    let (size, strides) = ((win.kh, win.kw), (win.sh, win.sw));
+    let origin = origin(win, target);
     let inputs = window_values(plane, (h, w), origin, size);
     let real: Vec<(usize, f32)> = inputs
         .iter()

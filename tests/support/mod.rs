@@ -253,3 +253,23 @@ pub fn assert_bits_differ(a: &[Vec<f32>], b: &[Vec<f32>], what: &str) {
         "{what}: expected different values, got identical ones"
     );
 }
+
+/// The tiny experiment trained for one epoch (in-process) and saved as `trained.ron` in `dir`.
+pub fn trained_tiny_saved(dir: &TempDir) -> (Experiment, PathBuf) {
+    let mut e = tiny_experiment();
+    e.training.epochs = 1;
+    let (trained, _) = train(e, RunOptions::default());
+    let path = dir.join("trained.ron");
+    experiment::save(&trained, &path).unwrap();
+    (trained, path)
+}
+
+/// A JSON array of arrays of numbers (a reference file's outputs), flattened row by row.
+pub fn json_rows(value: &serde_json::Value) -> Vec<f32> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
+        .collect()
+}

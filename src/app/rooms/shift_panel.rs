@@ -34,6 +34,7 @@ pub struct ShiftPanel {
     scored_lens: Option<u64>,
     job: Option<(u64, Job<ShiftCurve>)>,
     error: Option<String>,
+    /// The moved image's pictures, for the dataset (by identity) they were drawn from.
     strip: Option<(usize, Vec<TextureHandle>)>,
 }
 
@@ -188,13 +189,14 @@ impl ShiftPanel {
     }
 
     /// One test image moved right by 0…K pixels, as the model sees it.
-    fn strip_ui(&mut self, ui: &mut Ui, dataset: &Dataset) {
+    fn strip_ui(&mut self, ui: &mut Ui, dataset: &Arc<Dataset>) {
         let (_, split) = browse_split(dataset);
         if split.is_empty() {
             return;
         }
         let dims = (dataset.channels, dataset.height, dataset.width);
-        if self.strip.as_ref().is_none_or(|(k, _)| *k != split.len()) {
+        let key = Arc::as_ptr(dataset) as usize;
+        if self.strip.as_ref().is_none_or(|(k, _)| *k != key) {
             let one = crate::data::Split {
                 pixels: split.image(0).to_vec(),
                 labels: vec![split.labels[0]],
@@ -207,7 +209,7 @@ impl ShiftPanel {
                         .load_texture(format!("shift strip {k}"), image, TextureOptions::NEAREST)
                 })
                 .collect();
-            self.strip = Some((split.len(), textures));
+            self.strip = Some((key, textures));
         }
         if let Some((_, textures)) = &self.strip {
             ui.horizontal(|ui| {

@@ -3,7 +3,7 @@
 
 use super::ROOMS;
 use super::room::RoomEntry;
-use egui::{Key, KeyboardShortcut, Modifiers};
+use egui::{KeyboardShortcut, Modifiers};
 
 /// Which room the central area shows: a position in [`ROOMS`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,18 +63,8 @@ impl View {
 
     /// Ctrl+1, Ctrl+2, … in tab order (the first nine rooms).
     pub fn shortcut(self) -> Option<KeyboardShortcut> {
-        const KEYS: [Key; 9] = [
-            Key::Num1,
-            Key::Num2,
-            Key::Num3,
-            Key::Num4,
-            Key::Num5,
-            Key::Num6,
-            Key::Num7,
-            Key::Num8,
-            Key::Num9,
-        ];
-        KEYS.get(self.0)
+        super::super::keys::DIGIT_KEYS[..9]
+            .get(self.0)
             .map(|&key| KeyboardShortcut::new(Modifiers::COMMAND, key))
     }
 }
