@@ -336,7 +336,7 @@ fn check_output(layers: &[LayerSpec], summary: &ModelSummary, classes: usize) ->
                 quick_fix,
             })
         }
-        Shape::Image { .. } => Err(ArchError::Output {
+        Shape::Image { .. } | Shape::Sequence { .. } => Err(ArchError::Output {
             ends_with: format!("{} feature maps", out.hwc()),
             classes,
             fix: format!("end the model with Flatten and Dense({classes}), one score per class"),

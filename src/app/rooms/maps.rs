@@ -155,7 +155,9 @@ fn layer_maps(lens: &Lens, layer: usize, act: &Tensor) -> LayerMaps {
     let scale = Scale::sequential(values.iter().copied());
     let background = Color32::from_gray(40);
     match act.shape() {
-        Shape::Image { c, h, w } => {
+        shape @ (Shape::Image { .. } | Shape::Sequence { .. }) => {
+            // A sequence is drawn as one strip per channel.
+            let (c, (h, w)) = (shape.channels(), shape.spatial());
             let tiles: Vec<ColorImage> = values.chunks_exact(h * w).map(|p| scale.image(p, w, h)).collect();
             // Roughly twice as wide as tall.
             let columns = ((2.0 * c as f32).sqrt().ceil() as usize).clamp(4, 16).min(c.max(1));
