@@ -74,6 +74,13 @@ impl FeaturesView {
         self.latest.busy() || self.closeup.busy() || self.shown.is_none() && self.error.is_none()
     }
 
+    /// Opens the close-up on the middle of the first convolution's first map as soon as the
+    /// maps are shown, instead of the usual show-off (a drawn digit).
+    pub fn request_closeup(&mut self) {
+        self.closeup.request();
+        self.showcased = true;
+    }
+
     /// Shows sample `index` of the browsed split (from the mistakes gallery).
     pub fn show_sample(&mut self, index: usize) {
         self.source = InputSource::Dataset;
@@ -162,6 +169,9 @@ impl FeaturesView {
                     .show(ui, |ui| self.maps_ui(ui, lens));
             });
         });
+        if self.shown.is_some() {
+            self.closeup.open_requested(lens);
+        }
         self.closeup.ui(ui.ctx(), lens, self.pixels.as_ref());
     }
 
@@ -172,10 +182,7 @@ impl FeaturesView {
 
     /// The value the maps show for `t` (what the close-up must arrive at).
     pub fn map_value(&self, t: Target) -> Option<f32> {
-        let maps = self.shown.as_ref()?.computed.layers.iter().find(|m| m.layer == t.layer)?;
-        let [tw, th] = maps.tile;
-        let i = if maps.image { (t.channel * th + t.row) * tw + t.col } else { t.channel };
-        maps.values.get(i).copied()
+        self.shown.as_ref()?.computed.value_at(t)
     }
 
     fn request(&mut self, lens: &Arc<Lens>, input: InputKey, pixels: Vec<u8>) {
@@ -262,7 +269,9 @@ impl FeaturesView {
                         let name = dataset.class_names.get(c).cloned().unwrap_or_else(|| c.to_string());
                         ui.selectable_value(&mut self.class_filter, Some(c), name);
                     }
-                });
+                })
+                .response
+                .accessible_name("class of the images browsed");
         });
         if self
             .filtered
@@ -289,7 +298,8 @@ impl FeaturesView {
                 position = position.saturating_sub(1);
             }
             let mut shown = position + 1;
-            ui.add(egui::DragValue::new(&mut shown).range(1..=indices.len()).speed(0.5));
+            ui.add(egui::DragValue::new(&mut shown).range(1..=indices.len()).speed(0.5))
+                .accessible_name("image number");
             position = shown - 1;
             ui.label(format!("of {} ({split_name} split)", indices.len()));
             if ui.button("▶").on_hover_text("Next image").clicked() {
@@ -385,7 +395,9 @@ impl FeaturesView {
                                 self.requested = None;
                             }
                         }
-                    });
+                    })
+                    .response
+                    .accessible_name("layer where the model looks");
             });
         }
         let opacity = self.opacity.get_or_insert(0.55);
@@ -625,16 +637,8 @@ impl FeaturesView {
                         let v = maps.values.get(i).copied().unwrap_or(f32::NAN);
                         (format!("unit {}: {}", i + 1, colormap::format_value(v)), None)
                     };
-                    let cell = Rect::from_min_size(
-                        rect.min
-                            + vec2(
-                                (col * (tw + GAP) + x) as f32 * zoom,
-                                (row * (th + GAP) + y) as f32 * zoom,
-                            ),
-                        vec2(zoom, zoom),
-                    );
                     ui.painter().rect_stroke(
-                        cell,
+                        cell_at(tile, y, x),
                         0.0,
                         Stroke::new(1.5, Color32::from_rgb(255, 200, 0)),
                         egui::StrokeKind::Outside,

@@ -132,7 +132,9 @@ impl FiltersView {
                             self.timeline = None;
                         }
                     }
-                });
+                })
+                .response
+                .accessible_name("layer of the filters");
             ui.label(format!("{f} filters of {kh}×{kw}×{c}"));
             ui.separator();
             if c > 1 {
@@ -154,7 +156,9 @@ impl FiltersView {
                         for option in options {
                             ui.selectable_value(&mut mode, option, text(option));
                         }
-                    });
+                    })
+                    .response
+                    .accessible_name("channels shown");
             }
         });
         self.mode = Some(mode);

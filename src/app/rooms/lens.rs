@@ -145,6 +145,8 @@ impl Lens {
             Weights::Initial => {
                 "untrained: the initial weights drawn from the seed; train to see what it learns".into()
             }
+            Weights::Trained { epochs: 0 } => "the weights saved in the file (set there, not trained here)".into(),
+            Weights::Trained { epochs: 1 } => "trained weights (1 epoch)".into(),
             Weights::Trained { epochs } => format!("trained weights ({epochs} epochs)"),
             Weights::Live(p) => format!("live weights: epoch {}, batch {}/{}", p.epoch, p.batch, p.batches),
         }

@@ -58,6 +58,21 @@ impl MistakesView {
             || showcase && !self.showcased
     }
 
+    /// Runs the shift test on the model on show, then on each of `files` (`--view shift-test`),
+    /// instead of the usual show-off (the most-confused cell).
+    pub fn request_shift(&mut self, files: &[std::path::PathBuf]) {
+        self.shift.request(files);
+        (self.showcased, self.showcase_scoring) = (true, true);
+    }
+
+    pub fn add_shift_file(&mut self, path: std::path::PathBuf) {
+        self.shift.add_file(path);
+    }
+
+    pub fn take_shift_file_request(&mut self) -> bool {
+        self.shift.take_file_request()
+    }
+
     pub fn shift_curves(&self) -> &[super::shift_panel::ShiftCurve] {
         self.shift.curves()
     }
@@ -164,8 +179,10 @@ impl MistakesView {
                 self.shown = GALLERY_PAGE;
             }
         }
+        let unfold = self.shift.take_unfold().then_some(true);
         egui::CollapsingHeader::new(RichText::new("Shift test: why convolution").strong())
             .id_salt("shift test")
+            .open(unfold)
             .show(ui, |ui| self.shift.ui(ui, lens, dataset));
         self.scored.as_ref()?;
         let mut navigate = None;
