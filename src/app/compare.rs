@@ -207,84 +207,93 @@ impl Compare {
                 shorten(&format!("{} ({})", run.name, differences[i]), LEGEND_CHARS)
             }
         };
-        ui.label(
-            RichText::new("solid line, ●: training · dashed line, ◆: validation")
-                .small()
-                .weak(),
-        );
-        let log = self.log_loss;
-        let to_y = move |v: f32| if log { (v.max(1e-6) as f64).log10() } else { v as f64 };
-        let height = 200.0;
-        let loss_plot = Plot::new("compare loss")
-            .height(height)
-            .legend(Legend::default().position(Corner::RightTop))
-            .x_axis_label("epoch")
-            .y_axis_label(if log { "loss (log₁₀)" } else { "loss" })
-            .show(ui, |plot| {
-                for (i, run) in self.runs.iter().enumerate() {
-                    let color = series_color(i);
-                    let h = &run.experiment.history;
-                    let train: Vec<[f64; 2]> = h.iter().map(|r| [r.epoch as f64, to_y(r.train_loss)]).collect();
-                    let val: Vec<[f64; 2]> = h
-                        .iter()
-                        .filter_map(|r| r.val_loss.map(|v| [r.epoch as f64, to_y(v)]))
-                        .collect();
-                    plot.line(
-                        Line::new(label(i), PlotPoints::from(train.clone()))
-                            .color(color)
-                            .width(1.8),
-                    );
-                    plot.points(
-                        Points::new(label(i), PlotPoints::from(train))
-                            .color(color)
-                            .shape(MarkerShape::Circle)
-                            .radius(3.0),
-                    );
-                    if !val.is_empty() {
+        // The figure: the key, both plots with their axes and legends (what the PNG keeps).
+        let figure = ui.vertical(|ui| {
+            ui.label(
+                RichText::new("solid line, ●: training · dashed line, ◆: validation")
+                    .small()
+                    .weak(),
+            );
+            let log = self.log_loss;
+            let to_y = move |v: f32| if log { (v.max(1e-6) as f64).log10() } else { v as f64 };
+            let height = 200.0;
+            Plot::new("compare loss")
+                .height(height)
+                .legend(Legend::default().position(Corner::RightTop))
+                .x_axis_label("epoch")
+                .y_axis_label(if log { "loss (log scale)" } else { "loss" })
+                .include_x(0.0)
+                .include_y(if log { to_y(1.0) } else { 0.0 })
+                .y_axis_formatter(move |mark, _| {
+                    super::plots::format_value(if log { 10f64.powf(mark.value) } else { mark.value })
+                })
+                .show(ui, |plot| {
+                    for (i, run) in self.runs.iter().enumerate() {
+                        let color = series_color(i);
+                        let h = &run.experiment.history;
+                        let train: Vec<[f64; 2]> = h.iter().map(|r| [r.epoch as f64, to_y(r.train_loss)]).collect();
+                        let val: Vec<[f64; 2]> = h
+                            .iter()
+                            .filter_map(|r| r.val_loss.map(|v| [r.epoch as f64, to_y(v)]))
+                            .collect();
                         plot.line(
-                            Line::new(label(i), PlotPoints::from(val.clone()))
+                            Line::new(label(i), PlotPoints::from(train.clone()))
                                 .color(color)
-                                .style(egui_plot::LineStyle::dashed_loose()),
+                                .width(1.8),
                         );
                         plot.points(
-                            Points::new(label(i), PlotPoints::from(val))
+                            Points::new(label(i), PlotPoints::from(train))
                                 .color(color)
-                                .shape(MarkerShape::Diamond)
-                                .radius(3.5),
+                                .shape(MarkerShape::Circle)
+                                .radius(3.0),
                         );
+                        if !val.is_empty() {
+                            plot.line(
+                                Line::new(label(i), PlotPoints::from(val.clone()))
+                                    .color(color)
+                                    .style(egui_plot::LineStyle::dashed_loose()),
+                            );
+                            plot.points(
+                                Points::new(label(i), PlotPoints::from(val))
+                                    .color(color)
+                                    .shape(MarkerShape::Diamond)
+                                    .radius(3.5),
+                            );
+                        }
                     }
-                }
-            });
-        let accuracy_plot = Plot::new("compare accuracy")
-            .height(height)
-            .legend(Legend::default().position(Corner::RightBottom))
-            .x_axis_label("epoch")
-            .y_axis_label("accuracy %")
-            .include_y(0.0)
-            .include_y(100.0)
-            .show(ui, |plot| {
-                for (i, run) in self.runs.iter().enumerate() {
-                    let color = series_color(i);
-                    let h = &run.experiment.history;
-                    let train: Vec<[f64; 2]> = h
-                        .iter()
-                        .map(|r| [r.epoch as f64, r.train_accuracy as f64 * 100.0])
-                        .collect();
-                    let val: Vec<[f64; 2]> = h
-                        .iter()
-                        .filter_map(|r| r.val_accuracy.map(|v| [r.epoch as f64, v as f64 * 100.0]))
-                        .collect();
-                    plot.line(Line::new(label(i), PlotPoints::from(train)).color(color).width(1.8));
-                    if !val.is_empty() {
-                        plot.line(
-                            Line::new(label(i), PlotPoints::from(val))
-                                .color(color)
-                                .style(egui_plot::LineStyle::dashed_loose()),
-                        );
+                });
+            Plot::new("compare accuracy")
+                .height(height)
+                .legend(Legend::default().position(Corner::RightBottom))
+                .x_axis_label("epoch")
+                .y_axis_label("accuracy %")
+                .include_x(0.0)
+                .include_y(0.0)
+                .include_y(100.0)
+                .show(ui, |plot| {
+                    for (i, run) in self.runs.iter().enumerate() {
+                        let color = series_color(i);
+                        let h = &run.experiment.history;
+                        let train: Vec<[f64; 2]> = h
+                            .iter()
+                            .map(|r| [r.epoch as f64, r.train_accuracy as f64 * 100.0])
+                            .collect();
+                        let val: Vec<[f64; 2]> = h
+                            .iter()
+                            .filter_map(|r| r.val_accuracy.map(|v| [r.epoch as f64, v as f64 * 100.0]))
+                            .collect();
+                        plot.line(Line::new(label(i), PlotPoints::from(train)).color(color).width(1.8));
+                        if !val.is_empty() {
+                            plot.line(
+                                Line::new(label(i), PlotPoints::from(val))
+                                    .color(color)
+                                    .style(egui_plot::LineStyle::dashed_loose()),
+                            );
+                        }
                     }
-                }
-            });
-        self.figure = Some(loss_plot.response.rect.union(accuracy_plot.response.rect));
+                });
+        });
+        self.figure = Some(figure.response.rect);
         let mut remove = None;
         egui::Grid::new("compare table").striped(true).show(ui, |ui| {
             for title in [
