@@ -71,6 +71,16 @@ impl LayerKind for Dense {
                 Some(QuickFix::InsertFlatten { index: at.index }),
             ));
         }
+        if let Shape::Sequence { .. } = at.input {
+            return Err(at.error(
+                format!(
+                    "Dense needs a flat vector, but its input is the {} sequence (Keras would apply it to each step)",
+                    at.input.hwc()
+                ),
+                "insert Flatten (or GlobalAveragePooling1D) before it",
+                Some(QuickFix::InsertFlatten { index: at.index }),
+            ));
+        }
         if self.units == 0 {
             return Err(at.error(
                 "units is 0, so the layer would output nothing",
