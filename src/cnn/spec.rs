@@ -15,6 +15,13 @@ pub use super::layers::flatten::Flatten;
 pub use super::layers::global_average_pooling2d::GlobalAveragePooling2D;
 pub use super::layers::max_pooling2d::MaxPooling2D;
 pub use super::layers::pooling2d::Pool2D;
+pub use super::layers::average_pooling1d::AveragePooling1D;
+pub use super::layers::conv1d::Conv1D;
+pub use super::layers::embedding::Embedding;
+pub use super::layers::global_average_pooling1d::GlobalAveragePooling1D;
+pub use super::layers::global_max_pooling1d::GlobalMaxPooling1D;
+pub use super::layers::max_pooling1d::MaxPooling1D;
+pub use super::layers::pooling1d::Pool1D;
 
 impl LayerSpec {
     /// The fused or standalone activation this layer ends with, if any.

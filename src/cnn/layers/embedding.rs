@@ -4,8 +4,8 @@
 //!
 //! Out-of-range ids: Keras (TensorFlow on CPU) stops with an error. Here
 //! [`check_token_ids`] finds the first bad id so data checks can refuse it with its position,
-//! and the runtime layer, which cannot fail, reads an id outside `0..input_dim` as the
-//! nearest valid one (and a fractional id as its whole part).
+//! and the runtime layer, which cannot fail, reads any value as the nearest valid id (so a
+//! fractional id is rounded, and one past the vocabulary reads its last row).
 //!
 //! # Shapes
 //! x (N, 1, L) token ids → y (N, D, L); embeddings (input_dim, D).
@@ -179,7 +179,7 @@ impl EmbeddingLayer {
         if id.is_nan() || id <= 0.0 {
             0
         } else {
-            (id as usize).min(last)
+            (id.round() as usize).min(last)
         }
     }
 }
