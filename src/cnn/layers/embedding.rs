@@ -3,7 +3,8 @@
 //! `embeddings` matrix. Token ids are not differentiable, so no gradient flows to the input.
 //!
 //! Out-of-range ids: Keras (TensorFlow on CPU) stops with an error. Here
-//! [`check_token_ids`] finds the first bad id so data checks can refuse it with its position,
+//! [`check_token_ids`] finds the first bad id so data checks can refuse it with its position
+//! (`LayerKind::check_input`, reached through `Model::check_sample`),
 //! and the runtime layer, which cannot fail, reads any value as the nearest valid id (so a
 //! fractional id is rounded, and one past the vocabulary reads its last row).
 //!
@@ -147,6 +148,18 @@ impl LayerKind for Embedding {
         ]
     }
 
+    fn check_input(&self, sample: &[f32]) -> Result<(), String> {
+        check_token_ids(sample, self.input_dim).map_err(|(step, id)| {
+            format!(
+                "token id {id} at step {} is outside Embedding's vocabulary 0..{} (input_dim {}); \
+                 raise input_dim to the vocabulary size, or cap the vocabulary when reading the text",
+                step + 1,
+                self.input_dim.saturating_sub(1),
+                self.input_dim
+            )
+        })
+    }
+
     fn has_weights(&self) -> bool {
         true
     }
@@ -254,5 +267,7 @@ mod tests {
         assert_eq!(check_token_ids(&[-1.0], 10), Err((0, -1.0)));
         assert_eq!(check_token_ids(&[1.5], 10), Err((0, 1.5)));
         assert!(check_token_ids(&[f32::NAN], 10).is_err());
+        let err = Embedding::new(10, 4).check_input(&[1.0, 2.0, 12.0]).unwrap_err();
+        assert!(err.contains("token id 12 at step 3") && err.contains("0..9"), "{err}");
     }
 }

@@ -60,6 +60,13 @@ pub trait LayerKind: Send + Sync {
 
     fn set_trainable(&mut self, _trainable: bool) {}
 
+    /// Checks one input sample's values before training or scoring, when this is the first
+    /// layer (Embedding: every token id must be in its vocabulary); the message says which
+    /// value is wrong and how to fix it.
+    fn check_input(&self, _sample: &[f32]) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Applies a one-click fix aimed at this layer; `false` if it does not apply to this kind.
     fn apply_fix(&mut self, _fix: &QuickFix) -> bool {
         false
