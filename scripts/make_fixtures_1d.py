@@ -153,6 +153,18 @@ def make_embedding():
     )
 
 
+def make_dense_per_step():
+    """Dense on a sequence: Keras applies it to the last axis, the same kernel at every step."""
+    x = randn(2, 3, 5)  # NCL
+    w = randn(3, 4, scale=0.5)  # Keras (in, out)
+    b = randn(4, scale=0.1)
+    xl, wl, bl = leaf(x), leaf(w), leaf(b)
+    y = (xl.permute(0, 2, 1) @ wl + bl).permute(0, 2, 1)  # (N, L, in) @ (in, out) -> NCL
+    dy = randn(*y.shape)
+    dx, dw, db = grads_of(y, dy, [xl, wl, bl])
+    write_case("dense_1d", "dense", {"units": 4}, {"x": x, "w": w, "b": b, "y": y, "dy": dy, "dx": dx, "dw": dw, "db": db})
+
+
 # ----------------------------------------------------------------------------
 # A small sequence model after 3 optimizer steps
 
@@ -277,6 +289,7 @@ def main() -> None:
     make_pooling_1d()
     make_embedding()
     make_model()
+    make_dense_per_step()  # last, so the cases before it keep their random draws
     total = sum((OUT_DIR / f"{c}.json").stat().st_size for c in WRITTEN)
     print(f"wrote {len(WRITTEN)} fixtures ({total / 1024:.0f} KiB) to {OUT_DIR.relative_to(ROOT)}/")
 

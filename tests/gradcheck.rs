@@ -485,7 +485,7 @@ fn embedding_weight_gradient() {
 }
 
 #[test]
-fn batch_normalization_dropout_and_activation_on_sequences() {
+fn batch_normalization_dropout_activation_and_dense_on_sequences() {
     let input = Shape::sequence(5, 3);
     let x = random_tensor(&mut rng(80), 3, input);
     for mode in [Mode::Train, Mode::Infer] {
@@ -502,6 +502,18 @@ fn batch_normalization_dropout_and_activation_on_sequences() {
         &x,
         Mode::Train,
     );
+    for act in [Activation::Linear, Activation::Softmax] {
+        let dense = Dense {
+            activation: act,
+            ..Dense::new(4)
+        };
+        check_layer(
+            &format!("dense per step {act:?}"),
+            &built(LayerSpec::Dense(dense), input),
+            &x,
+            Mode::Train,
+        );
+    }
     check_layer(
         "softmax over channels per step",
         &built(LayerSpec::Activation(Activation::Softmax), input),

@@ -1,6 +1,7 @@
 //! Reference values from PyTorch for the 1-D layers of issue 15: Conv1D for every Keras padding
 //! (valid, same, causal) × strides 1/2 × dilation 1/2 (strides 2 with dilation 2 is refused by
-//! Keras, so it has no case), both 1-D poolings, Embedding, and a small sequence model after
+//! Keras, so it has no case), both 1-D poolings, Embedding, Dense applied at every step, and a
+//! small sequence model after
 //! three optimizer steps, all within 1e-4 (max |a − b| / max |b| per tensor).
 //!
 //! The fixtures are written by `scripts/make_fixtures_1d.py`; regenerate with
@@ -109,6 +110,22 @@ fn embedding_matches_pytorch() {
     layer.backward(&ids, &y, &mut dy, Some(&mut dx));
     fx.assert_close("embeddings gradient", &layer.params()[0].grad, "dw");
     assert!(dx.data().iter().all(|&v| v == 0.0), "token ids get no gradient");
+}
+
+#[test]
+fn dense_on_a_sequence_matches_pytorch_applied_at_every_step() {
+    let fx = Fixture::load("dense_1d");
+    let x = fx.tensor("x");
+    let mut layer = build(&LayerSpec::Dense(Dense::new(count(&fx, "units"))), x.shape());
+    {
+        let mut params = layer.params_mut();
+        params[0].value.copy_from_slice(fx.data("w"));
+        params[1].value.copy_from_slice(fx.data("b"));
+    }
+    run_layer(&fx, layer.as_mut());
+    let params = layer.params();
+    fx.assert_close("kernel gradient", &params[0].grad, "dw");
+    fx.assert_close("bias gradient", &params[1].grad, "db");
 }
 
 const KEYS: [&str; 6] = ["conv1_w", "conv1_b", "conv2_w", "conv2_b", "dense_w", "dense_b"];

@@ -197,24 +197,23 @@ fn conv1d_refuses_what_keras_refuses_and_says_why() {
 }
 
 #[test]
-fn dense_on_a_sequence_offers_flatten_and_a_sequence_output_offers_a_classifier() {
+fn dense_applies_to_every_step_and_a_sequence_output_offers_a_classifier() {
+    // Keras applies Dense to the last axis: the same (6 + 1)·3 weights on each of 18 steps.
     let mut e = experiment(
         Input::sequence(20, 4),
         vec![LayerSpec::Conv1D(Conv1D::new(6, 3)), LayerSpec::Dense(Dense::new(3))],
     );
-    let (index, text, fixes) = layer_error(infer(e.input.shape(), &e.layers, None).unwrap_err());
-    assert_eq!(index, 1);
-    assert!(text.contains("18×6 sequence") && text.contains("GlobalAveragePooling1D"), "{text}");
-    assert_eq!(fixes, [QuickFix::InsertFlatten { index: 1 }]);
-    apply_first_fix(&mut e);
-    let s = infer(e.input.shape(), &e.layers, Some(3)).unwrap();
-    assert_eq!(s.layers[2].params_formula, "(108 + 1)·3 = 327");
-
-    let mut e = experiment(Input::sequence(20, 4), vec![LayerSpec::Conv1D(Conv1D::new(6, 3))]);
+    let s = infer(e.input.shape(), &e.layers, None).unwrap();
+    assert_eq!(s.layers[1].output, Shape::sequence(18, 3));
+    assert_eq!(s.layers[1].params_formula, "(6 + 1)·3 = 21");
+    assert_eq!(s.layers[1].macs, 18 * 6 * 3);
     let err = analyze(e.input.shape(), &e.layers, Some(3)).error.unwrap();
-    assert!(err.to_string().contains("18×6 feature maps"), "{err}");
+    assert!(err.to_string().contains("18×3 feature maps"), "{err}");
+    assert_eq!(err.quick_fix(), Some(&QuickFix::AppendClassifier { units: 3 }));
     Edit::ApplyFix(err.quick_fix().unwrap().clone()).apply(&mut e).unwrap();
-    assert_eq!(e.layers[1..], [LayerSpec::Flatten(Flatten), LayerSpec::Dense(Dense::new(3))]);
+    assert_eq!(e.layers[2..], [LayerSpec::Flatten(Flatten), LayerSpec::Dense(Dense::new(3))]);
+    let s = infer(e.input.shape(), &e.layers, Some(3)).unwrap();
+    assert_eq!(s.layers[3].params_formula, "(54 + 1)·3 = 165");
 }
 
 #[test]

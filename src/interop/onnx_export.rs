@@ -99,6 +99,14 @@ pub fn onnx_model(experiment: &Experiment, base_dir: &Path, options: &OnnxOption
         ));
     }
     let model = experiment.build_model(classes, base_dir)?;
+    if let Some(i) = (experiment.layers.iter().zip(&model.summary().layers))
+        .position(|(l, info)| matches!(l, LayerSpec::Dense(_)) && info.input.is_sequence())
+    {
+        return Err(InteropError::malformed(
+            format!("layer {} Dense is applied to every step of a sequence, which has no ONNX export yet", i + 1),
+            "put Flatten or GlobalAveragePooling1D before it, or export the model as a Keras script",
+        ));
+    }
     let graph = graph(experiment, &model, options);
     let mut metadata = vec![
         entry(
