@@ -1,8 +1,8 @@
 //! Reference values from PyTorch for the 1-D layers of issue 15: Conv1D for every Keras padding
 //! (valid, same, causal) × strides 1/2 × dilation 1/2 (strides 2 with dilation 2 is refused by
 //! Keras, so it has no case), both 1-D poolings, Embedding, Dense applied at every step, and a
-//! small sequence model after
-//! three optimizer steps, all within 1e-4 (max |a − b| / max |b| per tensor).
+//! small sequence model after three optimizer steps, all within 1e-4 (max |a − b| / max |b| per
+//! tensor).
 //!
 //! The fixtures are written by `scripts/make_fixtures_1d.py`; regenerate with
 //! `python3 scripts/make_fixtures_1d.py` (it needs PyTorch).
