@@ -270,3 +270,16 @@ fn sequence_models_exported_give_onnx_runtimes_outputs_within_1e_4() {
         assert!(spread > 1e-3, "{}: logits all near 0", e.name);
     }
 }
+
+#[test]
+fn importing_a_sequence_model_back_is_refused_with_a_message_not_a_panic() {
+    use cnn_lab::interop::{ImportOptions, import_onnx_bytes};
+    for e in cases() {
+        let bytes = onnx_bytes(&e, Path::new("."), &OnnxOptions::default()).unwrap();
+        // Import reads images only (NCHW) for now.
+        let err = import_onnx_bytes(&bytes, &e.name, &ImportOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("has 3 dimensions, not 4"), "{}: {err}", e.name);
+    }
+}
