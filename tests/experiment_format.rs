@@ -320,10 +320,17 @@ fn a_sequence_experiment_round_trips_and_rebuilds_identically() {
 
 #[test]
 fn an_input_is_an_image_or_a_sequence_not_both() {
-    for input in ["(height: 12, steps: 12, channels: 1)", "(width: 12, channels: 1)", "(channels: 1)"] {
+    for input in [
+        "(height: 12, steps: 12, channels: 1)",
+        "(width: 12, channels: 1)",
+        "(channels: 1)",
+    ] {
         let text = SMALL.replace("(height: 12, width: 12, channels: 1)", input);
         let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("either an image") && err.contains("(steps: 128, channels: 1)"), "{err}");
+        assert!(
+            err.contains("either an image") && err.contains("(steps: 128, channels: 1)"),
+            "{err}"
+        );
     }
 }
 

@@ -91,7 +91,9 @@ fn cases() -> Vec<Experiment> {
 fn inputs(e: &Experiment) -> Tensor {
     let shape = e.input.shape();
     let mut rng = StdRng::seed_from_u64(5);
-    let data = (0..SAMPLES * shape.len()).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let data = (0..SAMPLES * shape.len())
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
     Tensor::from_vec(SAMPLES, shape, data).unwrap()
 }
 
@@ -189,12 +191,16 @@ fn embedding_and_dense_on_a_sequence_are_refused_with_a_reason() {
     e.weights = None;
     e.input = Input::sequence(24, 1);
     e.layers.insert(0, LayerSpec::Embedding(Embedding::new(50, 3)));
-    let err = onnx_bytes(&e, Path::new("."), &OnnxOptions::default()).unwrap_err().to_string();
+    let err = onnx_bytes(&e, Path::new("."), &OnnxOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("layer 1 Embedding has no ONNX export"), "{err}");
     let mut e = cases()[1].clone();
     e.weights = None;
     e.layers.insert(1, LayerSpec::Dense(Dense::new(4)));
-    let err = onnx_bytes(&e, Path::new("."), &OnnxOptions::default()).unwrap_err().to_string();
+    let err = onnx_bytes(&e, Path::new("."), &OnnxOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("layer 2 Dense is applied to every step"), "{err}");
 }
 

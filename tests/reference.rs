@@ -9,9 +9,7 @@ mod support;
 
 use cnn_lab::cnn::layers::*;
 use cnn_lab::cnn::spec::{BatchNormalization, Conv2D, Dense, Flatten, Pool2D};
-use cnn_lab::cnn::{
-    Activation, LayerSpec, Model, Optimizer, OptimizerKind, Shape, Tensor, softmax_cross_entropy,
-};
+use cnn_lab::cnn::{Activation, LayerSpec, Model, Optimizer, OptimizerKind, Shape, Tensor, softmax_cross_entropy};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use support::fixture::{Fixture, fixtures_of};

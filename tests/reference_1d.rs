@@ -10,9 +10,7 @@
 mod support;
 
 use cnn_lab::cnn::layers::*;
-use cnn_lab::cnn::spec::{
-    AveragePooling1D, Conv1D, Dense, Embedding, GlobalAveragePooling1D, MaxPooling1D, Pool1D,
-};
+use cnn_lab::cnn::spec::{AveragePooling1D, Conv1D, Dense, Embedding, GlobalAveragePooling1D, MaxPooling1D, Pool1D};
 use cnn_lab::cnn::{Activation, LayerSpec, Model, Optimizer, OptimizerKind, Padding, Shape, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -63,7 +61,11 @@ fn conv1d_matches_pytorch_for_every_padding_stride_and_dilation_keras_allows() {
         let mut layer = build(&LayerSpec::Conv1D(spec), x.shape());
         {
             let mut params = layer.params_mut();
-            assert_eq!(params[0].dims, fx.dims("w"), "{name}: kernel is (filters, channels, kernel_size)");
+            assert_eq!(
+                params[0].dims,
+                fx.dims("w"),
+                "{name}: kernel is (filters, channels, kernel_size)"
+            );
             params[0].value.copy_from_slice(fx.data("w"));
             params[1].value.copy_from_slice(fx.data("b"));
         }
@@ -103,7 +105,10 @@ fn embedding_matches_pytorch() {
     layer.params_mut()[0].value.copy_from_slice(fx.data("w"));
     let mut y = Tensor::default();
     layer.forward(&ids, &mut y, Mode::Train);
-    assert_eq!(y.shape(), Shape::sequence(ids.shape().spatial().1, count(&fx, "output_dim")));
+    assert_eq!(
+        y.shape(),
+        Shape::sequence(ids.shape().spatial().1, count(&fx, "output_dim"))
+    );
     fx.assert_close("output", y.data(), "y");
     let mut dy = fx.tensor("dy");
     let mut dx = Tensor::default();

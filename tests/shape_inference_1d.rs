@@ -27,7 +27,16 @@ fn a_signal_model_table_shapes_parameters_macs_and_receptive_fields_in_steps() {
     let shapes: Vec<String> = s.layers.iter().map(|l| l.output.hwc()).collect();
     assert_eq!(shapes, ["124×16", "62×16", "62×32", "32", "4"]);
     let formulas: Vec<&str> = s.layers.iter().map(|l| l.params_formula.as_str()).collect();
-    assert_eq!(formulas, ["(5·1 + 1)·16 = 96", "0", "(3·16 + 1)·32 = 1,568", "0", "(32 + 1)·4 = 132"]);
+    assert_eq!(
+        formulas,
+        [
+            "(5·1 + 1)·16 = 96",
+            "0",
+            "(3·16 + 1)·32 = 1,568",
+            "0",
+            "(32 + 1)·4 = 132"
+        ]
+    );
     assert_eq!(s.total_params(), 96 + 1568 + 132);
     assert_eq!(s.layers[0].macs, 124 * 5 * 16);
     assert_eq!(s.layers[2].macs, 62 * 3 * 16 * 32);
@@ -46,8 +55,14 @@ fn output_lengths_follow_keras_for_valid_same_and_causal() {
     };
     assert_eq!(length(Conv1D::new(4, 3), 10), Ok(Shape::sequence(8, 4)));
     assert_eq!(length(Conv1D::new(4, 3).strides(2), 10), Ok(Shape::sequence(4, 4)));
-    assert_eq!(length(Conv1D::new(4, 3).padding(Padding::Same).strides(2), 9), Ok(Shape::sequence(5, 4)));
-    assert_eq!(length(Conv1D::new(4, 4).padding(Padding::Causal), 9), Ok(Shape::sequence(9, 4)));
+    assert_eq!(
+        length(Conv1D::new(4, 3).padding(Padding::Same).strides(2), 9),
+        Ok(Shape::sequence(5, 4))
+    );
+    assert_eq!(
+        length(Conv1D::new(4, 4).padding(Padding::Causal), 9),
+        Ok(Shape::sequence(9, 4))
+    );
     assert_eq!(length(Conv1D::new(4, 3).dilation(3), 10), Ok(Shape::sequence(4, 4)));
     let pooled = |layer: LayerSpec, steps: usize| infer(Shape::sequence(steps, 3), &[layer], None).map(|s| s.output());
     assert_eq!(
@@ -55,7 +70,10 @@ fn output_lengths_follow_keras_for_valid_same_and_causal() {
         Ok(Shape::sequence(3, 3))
     );
     assert_eq!(
-        pooled(LayerSpec::AveragePooling1D(AveragePooling1D::new(2).padding(Padding::Same)), 7),
+        pooled(
+            LayerSpec::AveragePooling1D(AveragePooling1D::new(2).padding(Padding::Same)),
+            7
+        ),
         Ok(Shape::sequence(4, 3))
     );
     assert_eq!(
@@ -110,19 +128,34 @@ fn conv2d_and_poolings_fed_a_sequence_offer_their_1d_twin_with_the_same_settings
     );
     let (index, text, fixes) = layer_error(infer(e.input.shape(), &e.layers, None).unwrap_err());
     assert_eq!(index, 0);
-    assert!(text.contains("Conv2D works on images") && text.contains("sequence 64×3"), "{text}");
+    assert!(
+        text.contains("Conv2D works on images") && text.contains("sequence 64×3"),
+        "{text}"
+    );
     assert!(text.contains("use Conv1D"), "{text}");
-    assert_eq!(fixes, [QuickFix::UseKind { index: 0, kind: "Conv1D" }]);
+    assert_eq!(
+        fixes,
+        [QuickFix::UseKind {
+            index: 0,
+            kind: "Conv1D"
+        }]
+    );
     assert_eq!(fixes[0].label(), "use Conv1D instead");
     for expected in ["Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D"] {
         let fix = apply_first_fix(&mut e);
-        assert!(matches!(fix, QuickFix::UseKind { kind, .. } if kind == expected), "{fix:?}");
+        assert!(
+            matches!(fix, QuickFix::UseKind { kind, .. } if kind == expected),
+            "{fix:?}"
+        );
     }
     assert_eq!(
         e.layers[0],
         LayerSpec::Conv1D(Conv1D::new(8, 5).padding(Padding::Same).relu())
     );
-    assert_eq!(e.layers[2], LayerSpec::AveragePooling1D(AveragePooling1D::new(3).strides(2)));
+    assert_eq!(
+        e.layers[2],
+        LayerSpec::AveragePooling1D(AveragePooling1D::new(3).strides(2))
+    );
     let s = infer(e.input.shape(), &e.layers, Some(4)).unwrap();
     assert_eq!(s.layers[0].params_formula, "(5·3 + 1)·8 = 128");
     assert_eq!(s.output(), Shape::flat(4));
@@ -145,7 +178,13 @@ fn conv1d_and_1d_poolings_fed_an_image_offer_their_2d_twin() {
         text.contains("Conv1D slides its filters along the steps") && text.contains("image 28×28×1"),
         "{text}"
     );
-    assert_eq!(fixes, [QuickFix::UseKind { index: 0, kind: "Conv2D" }]);
+    assert_eq!(
+        fixes,
+        [QuickFix::UseKind {
+            index: 0,
+            kind: "Conv2D"
+        }]
+    );
     for _ in 0..3 {
         apply_first_fix(&mut e);
     }
@@ -211,7 +250,10 @@ fn dense_applies_to_every_step_and_a_sequence_output_offers_a_classifier() {
     assert!(err.to_string().contains("18×3 feature maps"), "{err}");
     assert_eq!(err.quick_fix(), Some(&QuickFix::AppendClassifier { units: 3 }));
     Edit::ApplyFix(err.quick_fix().unwrap().clone()).apply(&mut e).unwrap();
-    assert_eq!(e.layers[2..], [LayerSpec::Flatten(Flatten), LayerSpec::Dense(Dense::new(3))]);
+    assert_eq!(
+        e.layers[2..],
+        [LayerSpec::Flatten(Flatten), LayerSpec::Dense(Dense::new(3))]
+    );
     let s = infer(e.input.shape(), &e.layers, Some(3)).unwrap();
     assert_eq!(s.layers[3].params_formula, "(54 + 1)·3 = 165");
 }
@@ -231,7 +273,10 @@ fn embedding_reads_token_ids_and_must_come_first() {
     assert_eq!(s.layers[1].params_formula, "(3·8 + 1)·16 = 400");
 
     let (_, text, _) = layer_error(infer(Shape::sequence(50, 2), &text_model, None).unwrap_err());
-    assert!(text.contains("one token id per step") && text.contains("50×2"), "{text}");
+    assert!(
+        text.contains("one token id per step") && text.contains("50×2"),
+        "{text}"
+    );
     let (_, text, _) = layer_error(infer(Shape::image(8, 8, 1), &text_model, None).unwrap_err());
     assert!(text.contains("one token id per step"), "{text}");
 
@@ -239,7 +284,10 @@ fn embedding_reads_token_ids_and_must_come_first() {
     late.swap(0, 1);
     let (index, text, _) = layer_error(infer(Shape::sequence(50, 1), &late, None).unwrap_err());
     assert_eq!(index, 1);
-    assert!(text.contains("must be the first layer") && text.contains("layer 1"), "{text}");
+    assert!(
+        text.contains("must be the first layer") && text.contains("layer 1"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -258,7 +306,7 @@ fn every_new_kind_is_in_the_palette_with_defaults_valid_on_a_sequence() {
         } else {
             Shape::sequence(32, 4)
         };
-        assert!(infer(input, &[layer.clone()], None).is_ok(), "{kind}");
+        assert!(infer(input, std::slice::from_ref(&layer), None).is_ok(), "{kind}");
         assert!(!layer.describe().is_empty());
     }
 }

@@ -92,7 +92,11 @@ pub(crate) fn output_len(experiment: &Experiment) -> Result<usize, InteropError>
 /// The ONNX model of `experiment`.
 pub fn onnx_model(experiment: &Experiment, base_dir: &Path, options: &OnnxOptions) -> Result<ModelProto, InteropError> {
     let classes = output_len(experiment)?;
-    if let Some(i) = experiment.layers.iter().position(|l| matches!(l, LayerSpec::Embedding(_))) {
+    if let Some(i) = experiment
+        .layers
+        .iter()
+        .position(|l| matches!(l, LayerSpec::Embedding(_)))
+    {
         return Err(InteropError::malformed(
             format!("layer {} Embedding has no ONNX export yet", i + 1),
             "export the model as a Keras script instead",
@@ -103,7 +107,10 @@ pub fn onnx_model(experiment: &Experiment, base_dir: &Path, options: &OnnxOption
         .position(|(l, info)| matches!(l, LayerSpec::Dense(_)) && info.input.is_sequence())
     {
         return Err(InteropError::malformed(
-            format!("layer {} Dense is applied to every step of a sequence, which has no ONNX export yet", i + 1),
+            format!(
+                "layer {} Dense is applied to every step of a sequence, which has no ONNX export yet",
+                i + 1
+            ),
             "put Flatten or GlobalAveragePooling1D before it, or export the model as a Keras script",
         ));
     }

@@ -106,4 +106,3 @@ pub fn fixtures_of(prefix: &str) -> Vec<String> {
     names.sort();
     names
 }
-

@@ -199,7 +199,10 @@ impl Incoming {
                 self.input.hwc()
             ),
             fix,
-            twin.map(|kind| QuickFix::UseKind { index: self.index, kind }),
+            twin.map(|kind| QuickFix::UseKind {
+                index: self.index,
+                kind,
+            }),
         )
     }
 
@@ -220,7 +223,10 @@ impl Incoming {
                 self.input.hwc()
             ),
             fix,
-            twin.map(|kind| QuickFix::UseKind { index: self.index, kind }),
+            twin.map(|kind| QuickFix::UseKind {
+                index: self.index,
+                kind,
+            }),
         )
     }
 

@@ -104,7 +104,9 @@ impl<K: PoolKind> LayerKind for Pool1D<K> {
             }
             Padding::Same if pool > steps.saturating_mul(2) => {
                 return Err(at.error(
-                    format!("pool_size {pool} is more than twice its {steps} steps, so the windows would see mostly padding"),
+                    format!(
+                        "pool_size {pool} is more than twice its {steps} steps, so the windows would see mostly padding"
+                    ),
                     format!("use a pool_size of at most {}, such as 2", steps.saturating_mul(2)),
                     None,
                 ));
