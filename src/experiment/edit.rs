@@ -114,19 +114,11 @@ impl Edit {
                 match source {
                     DatasetSource::Bundled(name) => {
                         if let Some((channels, height, width)) = crate::data::bundled_shape(name) {
-                            experiment.input = Input {
-                                height,
-                                width,
-                                channels,
-                            }
+                            experiment.input = Input::image(height, width, channels)
                         }
                     }
                     DatasetSource::Synthetic(spec) => {
-                        experiment.input = Input {
-                            height: spec.height,
-                            width: spec.width,
-                            channels: spec.channels,
-                        }
+                        experiment.input = Input::image(spec.height, spec.width, spec.channels)
                     }
                     DatasetSource::Path(_) => {}
                 }
@@ -152,6 +144,10 @@ fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), EditErro
                 return Err(stale());
             }
         }
+        QuickFix::UseKind { index, kind } => {
+            let layer = experiment.layers.get_mut(*index).ok_or_else(stale)?;
+            *layer = layer.twin(kind).ok_or_else(stale)?;
+        }
         QuickFix::InsertFlatten { index } => {
             if *index > experiment.layers.len() {
                 return Err(stale());
@@ -175,7 +171,7 @@ fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), EditErro
             let output = analyze(experiment.input.shape(), &experiment.layers, None)
                 .summary
                 .output();
-            if matches!(output, Shape::Image { .. }) {
+            if matches!(output, Shape::Image { .. } | Shape::Sequence { .. }) {
                 experiment.layers.push(LayerSpec::Flatten(Flatten));
             }
             experiment.layers.push(LayerSpec::Dense(Dense::new(*units)));

@@ -80,18 +80,103 @@ impl Experiment {
     }
 }
 
-/// The input image size, Keras order (H, W, C).
+/// The input size: an image, Keras order (H, W, C), or a sequence (steps, channels). Files
+/// write `(height: 28, width: 28, channels: 1)` or `(steps: 128, channels: 1)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "InputFields", into = "InputFields")]
 pub struct Input {
+    /// Image rows; 1 for a sequence.
     pub height: usize,
+    /// Image columns, or a sequence's steps (a sequence is drawn as one row of steps).
     pub width: usize,
     pub channels: usize,
+    /// The samples are sequences of `width` steps, not images.
+    pub sequence: bool,
 }
 
 impl Input {
+    pub const fn image(height: usize, width: usize, channels: usize) -> Self {
+        Input {
+            height,
+            width,
+            channels,
+            sequence: false,
+        }
+    }
+
+    pub const fn sequence(steps: usize, channels: usize) -> Self {
+        Input {
+            height: 1,
+            width: steps,
+            channels,
+            sequence: true,
+        }
+    }
+
+    /// The input as the engine sees it.
     pub fn shape(&self) -> Shape {
-        Shape::image(self.height, self.width, self.channels)
+        if self.sequence {
+            Shape::sequence(self.width, self.channels)
+        } else {
+            Shape::image(self.height, self.width, self.channels)
+        }
+    }
+
+    /// The input that has `shape` (a flat shape counts as a 1×n image).
+    pub fn of_shape(shape: Shape) -> Self {
+        match shape {
+            Shape::Image { c, h, w } => Input::image(h, w, c),
+            Shape::Sequence { c, steps } => Input::sequence(steps, c),
+            Shape::Flat { features } => Input::image(1, features, 1),
+        }
+    }
+}
+
+/// How [`Input`] is written: `height` and `width` for an image, `steps` for a sequence.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    height: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    steps: Option<usize>,
+    channels: usize,
+}
+
+impl TryFrom<InputFields> for Input {
+    type Error = String;
+
+    fn try_from(f: InputFields) -> Result<Self, String> {
+        match (f.height, f.width, f.steps) {
+            (Some(h), Some(w), None) => Ok(Input::image(h, w, f.channels)),
+            (None, None, Some(steps)) => Ok(Input::sequence(steps, f.channels)),
+            _ => Err(
+                "the input is either an image, (height: 28, width: 28, channels: 1), or a sequence, (steps: 128, channels: 1)"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl From<Input> for InputFields {
+    fn from(input: Input) -> Self {
+        if input.sequence {
+            InputFields {
+                height: None,
+                width: None,
+                steps: Some(input.width),
+                channels: input.channels,
+            }
+        } else {
+            InputFields {
+                height: Some(input.height),
+                width: Some(input.width),
+                steps: None,
+                channels: input.channels,
+            }
+        }
     }
 }
 

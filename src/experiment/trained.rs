@@ -177,11 +177,7 @@ mod tests {
         t.validation_split = 1.0;
         assert!(t.check().unwrap_err().to_string().starts_with("validation_split is 1;"));
         let mut e = experiment();
-        e.input = Input {
-            height: 32,
-            width: 32,
-            channels: 3,
-        };
+        e.input = Input::image(32, 32, 3);
         assert_eq!(
             e.check_dataset(Path::new(".")).unwrap_err().to_string(),
             "the mnist images are 28×28×1 but the input is 32×32×3; set the input to 28×28×1"

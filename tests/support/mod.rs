@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod fixture;
 pub mod tensors;
 
 use cnn_lab::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};
@@ -89,11 +90,7 @@ pub fn tiny_experiment() -> Experiment {
     Experiment::new(
         "tiny synthetic",
         5,
-        Input {
-            height: 12,
-            width: 12,
-            channels: 1,
-        },
+        Input::image(12, 12, 1),
         DatasetSource::Synthetic(SyntheticSpec {
             n_train: 240,
             n_test: 60,
