@@ -122,6 +122,13 @@ impl Lens {
             .collect()
     }
 
+    /// The Conv1D layers (filters drawn as line plots).
+    pub fn sequence_conv_layers(&self) -> Vec<usize> {
+        (0..self.specs.len())
+            .filter(|&i| self.specs[i].config().has_sequence_filters())
+            .collect()
+    }
+
     /// "layer 3 · MaxPooling2D → 14×14×8"
     pub fn layer_label(&self, layer: usize) -> String {
         let kind = self.specs.get(layer).map_or("?", LayerSpec::kind);

@@ -9,6 +9,7 @@
 //! room; `view.rs` names the rooms for the tabs, the View menu, the shortcuts and `--view`.
 
 mod canvas;
+mod filters_1d;
 pub mod closeup_panel;
 pub mod colormap;
 mod inspector;
@@ -18,6 +19,7 @@ mod lens;
 mod maps;
 mod room;
 pub mod shift_panel;
+mod sparkline;
 mod view;
 
 pub use features::InputSource;
