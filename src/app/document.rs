@@ -45,6 +45,7 @@ impl Document {
                 height: 28,
                 width: 28,
                 channels: 1,
+                sequence: false,
             },
             DatasetSource::Bundled("shapes".into()),
             vec![

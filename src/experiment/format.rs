@@ -4,7 +4,7 @@
 
 use super::codec::{self, CodecError};
 use crate::cnn::{LayerSpec, LrSchedule, OptimizerKind, OptimizerState, Shape};
-use crate::data::{Augmentation, Normalization, SyntheticSpec};
+use crate::data::{Augmentation, Normalization, SignalSpec, SyntheticSpec};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -80,29 +80,118 @@ impl Experiment {
     }
 }
 
-/// The input image size, Keras order (H, W, C).
+/// The input size, Keras order: an image `(height: 28, width: 28, channels: 1)` or a sequence
+/// `(steps: 150, channels: 1)`. A sequence is held as one row (`height` 1, `width` the steps),
+/// so code that counts `height × width × channels` values is right for both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "InputFields", into = "InputFields")]
 pub struct Input {
     pub height: usize,
     pub width: usize,
     pub channels: usize,
+    /// Whether samples are sequences (`steps` = `width`) rather than images.
+    pub sequence: bool,
 }
 
 impl Input {
+    pub fn image(height: usize, width: usize, channels: usize) -> Self {
+        Input {
+            height,
+            width,
+            channels,
+            sequence: false,
+        }
+    }
+
+    pub fn sequence(steps: usize, channels: usize) -> Self {
+        Input {
+            height: 1,
+            width: steps,
+            channels,
+            sequence: true,
+        }
+    }
+
+    /// The input of a model that reads samples of `shape` (a flat vector counts as a sequence
+    /// of one channel).
+    pub fn of_shape(shape: Shape) -> Self {
+        match shape {
+            Shape::Image { c, h, w } => Input::image(h, w, c),
+            Shape::Sequence { c, steps } => Input::sequence(steps, c),
+            Shape::Flat { features } => Input::sequence(features, 1),
+        }
+    }
+
     pub fn shape(&self) -> Shape {
-        Shape::image(self.height, self.width, self.channels)
+        if self.sequence {
+            Shape::sequence(self.width, self.channels)
+        } else {
+            Shape::image(self.height, self.width, self.channels)
+        }
     }
 }
 
-/// Where the images come from.
+/// How `input` is written: `height` and `width` for an image, `steps` for a sequence.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    height: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    steps: Option<usize>,
+    channels: usize,
+}
+
+impl TryFrom<InputFields> for Input {
+    type Error = String;
+
+    fn try_from(f: InputFields) -> Result<Self, String> {
+        match (f.height, f.width, f.steps) {
+            (Some(h), Some(w), None) => Ok(Input::image(h, w, f.channels)),
+            (None, None, Some(steps)) => Ok(Input::sequence(steps, f.channels)),
+            _ => Err(
+                "input needs `height` and `width` (an image, e.g. (height: 28, width: 28, channels: 1)) \
+                 or `steps` (a sequence, e.g. (steps: 150, channels: 1)), not a mix"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl From<Input> for InputFields {
+    fn from(i: Input) -> Self {
+        if i.sequence {
+            InputFields {
+                height: None,
+                width: None,
+                steps: Some(i.width),
+                channels: i.channels,
+            }
+        } else {
+            InputFields {
+                height: Some(i.height),
+                width: Some(i.width),
+                steps: None,
+                channels: i.channels,
+            }
+        }
+    }
+}
+
+/// Where the images (or sequences) come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DatasetSource {
-    /// A dataset shipped in `assets/`: "mnist", "fashion-mnist" or "shapes".
+    /// A dataset shipped in `assets/`: "mnist", "fashion-mnist", "shapes" or "gunpoint".
     Bundled(String),
     /// Generated shapes and edges, any size.
     Synthetic(SyntheticSpec),
-    /// The user's own data: IDX files, CIFAR-10 batches or an image folder.
+    /// Generated 1-D signals (sine, square, …), any length.
+    Signals(SignalSpec),
+    /// The user's own data: IDX files, CIFAR-10 batches, an image folder, a CSV file of
+    /// sequences (`data.csv`, `data.csv#label_column`) or a folder of text files
+    /// (`reviews`, `reviews#tokens=words,vocabulary=5000`); see `data::load_path`.
     Path(PathBuf),
 }
 
@@ -112,7 +201,10 @@ impl DatasetSource {
         match self {
             DatasetSource::Bundled(name) if name == "mnist" || name == "fashion-mnist" => Some(10),
             DatasetSource::Bundled(name) if name == "shapes" => Some(crate::data::SHAPE_CLASSES.len()),
+            DatasetSource::Bundled(name) if name == "gunpoint" => Some(2),
+            DatasetSource::Bundled(name) if name == "signals" => Some(crate::data::SIGNAL_CLASSES.len()),
             DatasetSource::Synthetic(_) => Some(crate::data::SHAPE_CLASSES.len()),
+            DatasetSource::Signals(_) => Some(crate::data::SIGNAL_CLASSES.len()),
             _ => None,
         }
     }
@@ -121,6 +213,7 @@ impl DatasetSource {
         match self {
             DatasetSource::Bundled(name) => name.clone(),
             DatasetSource::Synthetic(s) => format!("synthetic shapes {}×{}×{}", s.height, s.width, s.channels),
+            DatasetSource::Signals(s) => format!("synthetic signals of {} steps", s.steps),
             DatasetSource::Path(p) => p.display().to_string(),
         }
     }

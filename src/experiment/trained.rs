@@ -83,12 +83,18 @@ impl Experiment {
             DatasetSource::Synthetic(spec) if spec.channels != 1 && spec.channels != 3 => {
                 Err(SetupError::SyntheticChannels)
             }
-            DatasetSource::Path(path) if !Experiment::resolve(path, base_dir).exists() => {
+            DatasetSource::Path(path) if !Experiment::resolve(&data_file(path), base_dir).exists() => {
                 Err(SetupError::MissingFolder(path.clone()))
             }
             _ => Ok(()),
         }
     }
+}
+
+/// The file or folder of a data path, without its `#options` (an unparsable option is left for
+/// loading to report).
+fn data_file(path: &Path) -> PathBuf {
+    crate::data::split_options(path).map_or_else(|_| path.to_path_buf(), |(file, _)| file)
 }
 
 impl Training {

@@ -86,6 +86,7 @@ pub fn from_model(model: &ModelProto, name: &str, options: &ImportOptions) -> Re
         height: h,
         width: w,
         channels: c,
+        sequence: false,
     };
     let classes = Model::build(input.shape(), &layers, None, 0)
         .map_err(InteropError::Model)?
