@@ -70,11 +70,7 @@ fn all_kinds(name: &str, input: Input, layers: Vec<LayerSpec>, seed: u64) -> Exp
 }
 
 fn all_kinds_cases() -> Vec<Experiment> {
-    let input = Input {
-        height: 12,
-        width: 12,
-        channels: 3,
-    };
+    let input = Input::image(12, 12, 3);
     let mut conv_no_bias = Conv2D::new(6, 3).strides(2).same();
     conv_no_bias.use_bias = false;
     let mut dense_no_bias = Dense::new(6);

@@ -326,12 +326,10 @@ mod tests {
             labels: vec![0, 1],
             ..Split::default()
         };
-        let b = Batcher::new(&s, (2, 1, 3), 2)
-            .unwrap()
-            .augmentation(Augmentation {
-                random_shift: 1,
-                horizontal_flip: true,
-            });
+        let b = Batcher::new(&s, (2, 1, 3), 2).unwrap().augmentation(Augmentation {
+            random_shift: 1,
+            horizontal_flip: true,
+        });
         let (mut x, mut y) = (Vec::new(), Vec::new());
         assert_eq!(b.epoch(0).next_batch(&mut x, &mut y), Some(2));
         assert_eq!(x, s.values, "ZeroOne leaves values as they are; no augmentation");

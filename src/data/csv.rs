@@ -147,7 +147,10 @@ fn read_table(path: &Path, label: Option<&str>) -> Result<Table, DataError> {
             return Err(err(
                 line,
                 None,
-                format!("the row has {} cells, {against} (line {first_line}) has {ncols}", row.len()),
+                format!(
+                    "the row has {} cells, {against} (line {first_line}) has {ncols}",
+                    row.len()
+                ),
                 "give every row the same columns (a missing value is an error too: fill it in or remove the row)",
             ));
         }
@@ -206,13 +209,14 @@ fn read_table(path: &Path, label: Option<&str>) -> Result<Table, DataError> {
     Ok(table)
 }
 
+/// `"a", "b", "c"`, or for a long header its first and last names (the label is often last).
 fn list_names(names: &[String]) -> String {
-    let shown: Vec<String> = names.iter().take(6).map(|n| format!("\"{n}\"")).collect();
-    let more = names.len().saturating_sub(6);
-    if more > 0 {
-        format!("{} and {more} more", shown.join(", "))
+    let quote = |n: &[String]| n.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+    if names.len() <= 6 {
+        quote(names)
     } else {
-        shown.join(", ")
+        let (head, tail) = (&names[..3], &names[names.len() - 2..]);
+        format!("{}, … ({} more), {}", quote(head), names.len() - 5, quote(tail))
     }
 }
 
@@ -371,7 +375,10 @@ mod tests {
         let s = shown("a,b,label\n1,2,x\n3,,y\n", None);
         assert!(s.contains("data.csv line 3, column \"b\": the cell is empty"), "{s}");
         let s = shown("a,b,label\n1,2,x\n3,4,5,y\n", None);
-        assert!(s.contains("line 3: the row has 4 cells, the header (line 1) has 3"), "{s}");
+        assert!(
+            s.contains("line 3: the row has 4 cells, the header (line 1) has 3"),
+            "{s}"
+        );
         let s = shown("a,b,label\n1,two,x\n", None);
         assert!(s.contains("line 2, column \"b\": \"two\" is not a number"), "{s}");
         let s = shown("1,2,x\n1,inf,y\n", None);
@@ -386,7 +393,12 @@ mod tests {
         assert!(s.contains("line 2") && s.contains("not closed"), "{s}");
         let s = shown("", None);
         assert!(s.contains("empty"), "{s}");
-        assert!(load("1,2,\n", None).unwrap_err().to_string().contains("the label is empty"));
+        assert!(
+            load("1,2,\n", None)
+                .unwrap_err()
+                .to_string()
+                .contains("the label is empty")
+        );
         let many: String = (0..1200).map(|i| format!("{i},{i}\n")).collect();
         assert!(shown(&many, None).contains("1200 different values"));
     }
@@ -400,8 +412,13 @@ mod tests {
         assert_eq!(ds.test.as_ref().map(|t| t.labels.clone()), Some(vec![1]));
         assert_eq!(ds.sample_shape(), crate::cnn::Shape::sequence(1, 2));
         fs::write(d.path().join("test.csv"), "x,y,label\n5,6,b\n7,8,c\n").unwrap();
-        let s = load_csv(d.path(), &DataOptions::default(), None).unwrap_err().to_string();
-        assert!(s.contains("test.csv line 3") && s.contains("\"c\" does not occur"), "{s}");
+        let s = load_csv(d.path(), &DataOptions::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            s.contains("test.csv line 3") && s.contains("\"c\" does not occur"),
+            "{s}"
+        );
         fs::write(d.path().join("test.csv"), "x,label\n5,b\n").unwrap();
         assert!(matches!(
             load_csv(d.path(), &DataOptions::default(), None),

@@ -7,10 +7,12 @@ use super::cifar;
 use super::csv;
 use super::dataset::Dataset;
 use super::error::DataError;
+use super::files::special_kind;
 use super::folder;
 use super::idx_dir;
 use super::options::split_options;
 use super::text;
+use super::vocab::Vocabulary;
 
 /// The on-disk formats `load_path` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,12 @@ pub fn detect_format(path: &Path) -> Result<Format, DataError> {
             reason,
         });
     }
+    if let Some(kind) = special_kind(&meta).filter(|_| !meta.is_dir()) {
+        return Err(DataError::NotAFile {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
     if !idx_dir::find_idx_files(path)?.is_empty() {
         return Ok(Format::Idx);
     }
@@ -93,8 +101,19 @@ pub fn detect_format(path: &Path) -> Result<Format, DataError> {
 /// Options follow the path after a `#` (see [`split_options`]): `data.csv#label` names the CSV's
 /// label column, `texts#tokens=words,vocabulary=5000` sets how texts become tokens.
 pub fn load_path(path: &Path, want: Option<(usize, usize, usize)>) -> Result<Dataset, DataError> {
+    load_path_with(path, want, None)
+}
+
+/// [`load_path`], texts encoded with `vocabulary` (a trained model's) when given, so the ids
+/// mean what they meant in training.
+pub fn load_path_with(
+    path: &Path,
+    want: Option<(usize, usize, usize)>,
+    vocabulary: Option<&Vocabulary>,
+) -> Result<Dataset, DataError> {
     let format = detect_format(path)?;
-    let (path, options) = split_options(path)?;
+    let (path, mut options) = split_options(path)?;
+    options.fixed_vocabulary = vocabulary.cloned();
     let path = path.as_path();
     let ds = match format {
         Format::ImageFolder => return folder::load_folder(path, want),

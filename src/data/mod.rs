@@ -28,6 +28,7 @@ pub mod normalize;
 pub mod options;
 pub mod resample;
 pub mod rng;
+pub mod sample;
 pub mod signals;
 pub mod synthetic;
 pub mod text;
@@ -43,7 +44,7 @@ pub use bundled::{
 };
 pub use dataset::{Dataset, SampleKind, Split, split_validation};
 pub use error::{DataError, ImageFileError};
-pub use load::{Format, detect_format, load_path};
+pub use load::{Format, detect_format, load_path, load_path_with};
 pub use normalize::{Normalization, channel_stats};
 pub use options::{DataOptions, split_options};
 pub use rng::DataRng;

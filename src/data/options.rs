@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use super::error::DataError;
-use super::vocab::TokenLevel;
+use super::vocab::{TokenLevel, Vocabulary};
 
 /// The options of a data path (all optional; each loader reads the ones it understands).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataOptions {
     /// CSV: the name of the label column (default: the last column).
     pub label_column: Option<String>,
@@ -18,6 +18,8 @@ pub struct DataOptions {
     pub tokens: Option<TokenLevel>,
     /// Text folders: the most token ids, `<pad>` and `<unk>` included.
     pub vocabulary: Option<usize>,
+    /// Text folders: encode with this vocabulary (a trained model's) instead of building one.
+    pub fixed_vocabulary: Option<Vocabulary>,
 }
 
 /// The largest vocabulary a text folder may ask for: an `Embedding` of this many rows is already

@@ -21,7 +21,7 @@ use super::synthetic::MAX_IMAGES;
 
 pub const SIGNAL_CLASSES: [&str; 6] = ["sine", "square", "sawtooth", "triangle", "chirp", "noise burst"];
 
-/// What to generate. Stored in experiment files (`dataset: Signals((steps: 128))`), hence serde
+/// What to generate. Stored in experiment files (`dataset: Signals(steps: 128)`), hence serde
 /// with defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -188,7 +188,11 @@ mod tests {
         let a = signals(spec(5)).unwrap();
         assert_eq!(a, signals(spec(5)).unwrap());
         assert_ne!(a.train.values, signals(spec(6)).unwrap().train.values);
-        let big = signals(SignalSpec { n_train: 120, ..spec(5) }).unwrap();
+        let big = signals(SignalSpec {
+            n_train: 120,
+            ..spec(5)
+        })
+        .unwrap();
         assert_eq!(big.train.values[..a.train.values.len()], a.train.values[..]);
         assert_eq!(a.sample_shape(), Shape::sequence(128, 1));
         assert_eq!(a.train.values.len(), 60 * 128);
@@ -219,7 +223,13 @@ mod tests {
     #[test]
     fn bad_specs_are_refused_before_allocating() {
         assert!(signals(SignalSpec { steps: 8, ..spec(1) }).is_err());
-        assert!(signals(SignalSpec { noise: f32::NAN, ..spec(1) }).is_err());
+        assert!(
+            signals(SignalSpec {
+                noise: f32::NAN,
+                ..spec(1)
+            })
+            .is_err()
+        );
         assert!(signals(SignalSpec { n_train: 0, ..spec(1) }).is_err());
         let err = signals(SignalSpec {
             n_train: usize::MAX,

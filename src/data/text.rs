@@ -55,9 +55,8 @@ fn text_files(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<PathBuf>, Da
 /// Whether `dir` is a text folder: a class subfolder (directly or under `train/`) holds `.txt`
 /// files.
 pub fn looks_like_text_folder(dir: &Path) -> bool {
-    let has_texts = |d: &Path| {
-        fs::read_dir(d).is_ok_and(|rd| rd.filter_map(|e| e.ok()).any(|e| is_text_file(&e.path())))
-    };
+    let has_texts =
+        |d: &Path| fs::read_dir(d).is_ok_and(|rd| rd.filter_map(|e| e.ok()).any(|e| is_text_file(&e.path())));
     let root = split_dirs(dir).0.unwrap_or_else(|| dir.to_path_buf());
     class_dirs(&root).unwrap_or_default().iter().any(|(_, p)| has_texts(p))
 }
@@ -70,10 +69,7 @@ fn read_text(path: &Path, warnings: &mut Vec<String>) -> Result<String, DataErro
         .read_to_end(&mut bytes)
         .map_err(|e| DataError::io(path, e))?;
     if len > MAX_TEXT_BYTES {
-        warnings.push(format!(
-            "read only the first MiB of {} ({len} bytes)",
-            path.display()
-        ));
+        warnings.push(format!("read only the first MiB of {} ({len} bytes)", path.display()));
     }
     Ok(match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -172,12 +168,17 @@ pub fn load_text_folder(
         (1, 1, steps),
         "use fewer texts or a shorter input (the experiment's input steps)",
     )?;
-    // The vocabulary sees the training texts only.
-    let mut counts = HashMap::new();
-    for (file, _) in &train_files {
-        Vocabulary::count(level, &read_text(file, &mut warnings)?, &mut counts);
-    }
-    let vocabulary = Vocabulary::from_counts(level, counts, cap);
+    // The vocabulary sees the training texts only; a trained model brings its own.
+    let vocabulary = match &options.fixed_vocabulary {
+        Some(v) => v.clone(),
+        None => {
+            let mut counts = HashMap::new();
+            for (file, _) in &train_files {
+                Vocabulary::count(level, &read_text(file, &mut warnings)?, &mut counts);
+            }
+            Vocabulary::from_counts(level, counts, cap)
+        }
+    };
     let train = encode_split(&train_files, &vocabulary, steps, &mut warnings)?;
     let test = match test_dir {
         Some(_) => Some(encode_split(&test_files, &vocabulary, steps, &mut warnings)?),
@@ -232,8 +233,15 @@ mod tests {
         assert_eq!(ds.train.values, [4.0, 2.0, 0.0, 3.0, 3.0, 2.0]);
         assert_eq!(ds.train.labels, [0, 1]);
         let test = ds.test.as_ref().unwrap();
-        assert_eq!((test.values.clone(), test.labels.clone()), (vec![3.0, 1.0, 1.0], vec![1]));
-        assert!(ds.warnings.iter().any(|w| w.contains("1 of 1 texts")), "{:?}", ds.warnings);
+        assert_eq!(
+            (test.values.clone(), test.labels.clone()),
+            (vec![3.0, 1.0, 1.0], vec![1])
+        );
+        assert!(
+            ds.warnings.iter().any(|w| w.contains("1 of 1 texts")),
+            "{:?}",
+            ds.warnings
+        );
         assert_eq!(ds.sample_shape(), crate::cnn::Shape::sequence(3, 1));
         // Character level with a cap: the rarest characters read as unknown.
         let options = DataOptions {
@@ -254,7 +262,10 @@ mod tests {
         write(root, "pos/a.txt", "fine");
         fs::create_dir_all(root.join("neg")).unwrap();
         let err = load_text_folder(root, &DataOptions::default(), None).unwrap_err();
-        assert!(err.to_string().contains("neg") && err.to_string().contains(".txt"), "{err}");
+        assert!(
+            err.to_string().contains("neg") && err.to_string().contains(".txt"),
+            "{err}"
+        );
         write(root, "neg/b.txt", "also fine");
         let err = load_text_folder(root, &DataOptions::default(), Some((1, 1, usize::MAX / 8))).unwrap_err();
         assert!(matches!(err, DataError::TooLarge { .. }), "{err}");

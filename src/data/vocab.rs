@@ -51,13 +51,38 @@ impl TokenLevel {
     }
 }
 
-/// Token ids for a text dataset: `tokens[id]` is the token of `id`.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Token ids for a text dataset: `tokens[id]` is the token of `id`. Saved in a trained
+/// experiment as its level and token list, so predictions encode texts as training did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "VocabularyFields", into = "VocabularyFields")]
 pub struct Vocabulary {
     pub level: TokenLevel,
     /// `<pad>`, `<unk>`, then the tokens, most frequent first.
     pub tokens: Vec<String>,
     ids: HashMap<String, u32>,
+}
+
+/// How a vocabulary is written: `(level: Words, tokens: ["<pad>", "<unk>", "the", …])`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VocabularyFields {
+    level: TokenLevel,
+    tokens: Vec<String>,
+}
+
+impl From<VocabularyFields> for Vocabulary {
+    fn from(f: VocabularyFields) -> Self {
+        Vocabulary::from_tokens(f.level, f.tokens)
+    }
+}
+
+impl From<Vocabulary> for VocabularyFields {
+    fn from(v: Vocabulary) -> Self {
+        VocabularyFields {
+            level: v.level,
+            tokens: v.tokens,
+        }
+    }
 }
 
 impl Vocabulary {

@@ -206,9 +206,13 @@ pub fn load_dataset(
 ) -> Result<Dataset, ExperimentError> {
     let input = experiment.input;
     let want = (input.channels, input.height, input.width);
+    // A trained text model reads new texts with the vocabulary it learned.
+    let vocabulary = experiment.vocabulary.as_ref().filter(|_| experiment.weights.is_some());
     let dataset = match (override_path, &experiment.dataset) {
-        (Some(path), _) => data::load_path(path, Some(want))?,
-        (None, DatasetSource::Path(path)) => data::load_path(&Experiment::resolve(path, base_dir), Some(want))?,
+        (Some(path), _) => data::load_path_with(path, Some(want), vocabulary)?,
+        (None, DatasetSource::Path(path)) => {
+            data::load_path_with(&Experiment::resolve(path, base_dir), Some(want), vocabulary)?
+        }
         (None, DatasetSource::Bundled(name)) => data::load_bundled(name, &data::assets_dir())?,
         (None, DatasetSource::Synthetic(spec)) => data::shapes(*spec)?,
         (None, DatasetSource::Signals(spec)) => data::signals(*spec)?,
@@ -236,7 +240,12 @@ pub fn load_dataset(
             input.shape(),
         ))));
     }
-    if dataset.vocabulary().is_some() && matches!(experiment.training.normalization, data::Normalization::Standardize { .. }) {
+    if dataset.vocabulary().is_some()
+        && matches!(
+            experiment.training.normalization,
+            data::Normalization::Standardize { .. }
+        )
+    {
         return Err(ExperimentError::Data(data::DataError::InvalidRequest(format!(
             "the {source} texts are token ids, which standardizing would scramble; set normalization to ZeroOne (ids pass unchanged)"
         ))));

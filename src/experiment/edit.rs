@@ -67,7 +67,9 @@ impl Edit {
             Edit::SetName(_) => Some("name".into()),
             Edit::SetNotes(_) => Some("notes".into()),
             Edit::SetSeed(_) => Some("seed".into()),
-            Edit::SetDataset(DatasetSource::Synthetic(_) | DatasetSource::Signals(_) | DatasetSource::Path(_)) => Some("dataset".into()),
+            Edit::SetDataset(DatasetSource::Synthetic(_) | DatasetSource::Signals(_) | DatasetSource::Path(_)) => {
+                Some("dataset".into())
+            }
             _ => None,
         }
     }

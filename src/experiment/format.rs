@@ -4,7 +4,7 @@
 
 use super::codec::{self, CodecError};
 use crate::cnn::{LayerSpec, LrSchedule, OptimizerKind, OptimizerState, Shape};
-use crate::data::{Augmentation, Normalization, SignalSpec, SyntheticSpec};
+use crate::data::{Augmentation, Normalization, SignalSpec, SyntheticSpec, Vocabulary};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -37,6 +37,10 @@ pub struct Experiment {
     /// The dataset's class names, recorded by training so predictions can be named offline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub class_names: Vec<String>,
+    /// A text dataset's vocabulary, recorded by training so predictions encode texts with the
+    /// ids the model learned (whatever data a later run is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary: Option<Vocabulary>,
     /// Trained weights, present once the experiment has been trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<Vec<WeightArray>>,
@@ -72,6 +76,7 @@ impl Experiment {
             training,
             transfer: None,
             class_names: Vec::new(),
+            vocabulary: None,
             weights: None,
             history: Vec::new(),
             filter_snapshots: Vec::new(),
@@ -131,17 +136,31 @@ impl Input {
     }
 }
 
-/// How `input` is written: `height` and `width` for an image, `steps` for a sequence.
+/// How `input` is written: `height` and `width` for an image, `steps` for a sequence (plain
+/// numbers, not `Some(..)`: each is optional only in that it may be left out).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InputFields {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "plain_number")]
     height: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "plain_number")]
     width: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "plain_number")]
     steps: Option<usize>,
     channels: usize,
+}
+
+/// An optional number written as the number itself (ron would otherwise want `Some(150)`).
+mod plain_number {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<usize>, s: S) -> Result<S::Ok, S::Error> {
+        value.unwrap_or_default().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        usize::deserialize(d).map(Some)
+    }
 }
 
 impl TryFrom<InputFields> for Input {

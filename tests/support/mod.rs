@@ -89,11 +89,7 @@ pub fn tiny_experiment() -> Experiment {
     Experiment::new(
         "tiny synthetic",
         5,
-        Input {
-            height: 12,
-            width: 12,
-            channels: 1,
-        },
+        Input::image(12, 12, 1),
         DatasetSource::Synthetic(SyntheticSpec {
             n_train: 240,
             n_test: 60,
