@@ -253,6 +253,87 @@ fn a_model_rebuilt_from_saved_weights_predicts_identically() {
     assert_bit_identical(&[got_logits], &[want_logits], "logits");
 }
 
+/// A hand-written sequence experiment with every 1-D kind (issue 15).
+const SEQUENCE: &str = r#"(
+  version: 1,
+  name: "signals",
+  seed: 4,
+  input: (steps: 32, channels: 1),
+  dataset: Path("signals.csv"),
+  layers: [
+    Conv1D(filters: 4, kernel_size: 5, padding: causal, dilation_rate: 2, activation: relu),
+    MaxPooling1D(pool_size: 2),
+    AveragePooling1D(pool_size: 3, strides: Some(1), padding: same),
+    Conv1D(filters: 6, kernel_size: 3, strides: 2, padding: same, use_bias: false),
+    BatchNormalization(momentum: 0.9),
+    GlobalMaxPooling1D,
+    Dense(units: 3, activation: softmax),
+  ],
+)
+"#;
+
+#[test]
+fn a_sequence_experiment_round_trips_and_rebuilds_identically() {
+    use cnn_lab::cnn::spec::{Conv1D, Embedding, GlobalAveragePooling1D};
+    use cnn_lab::cnn::{LayerSpec, Padding};
+    let mut e = parse(SEQUENCE).unwrap();
+    assert_eq!(e.input.shape(), Shape::sequence(32, 1));
+    assert_eq!(
+        e.layers[0],
+        LayerSpec::Conv1D(Conv1D::new(4, 5).padding(Padding::Causal).dilation(2).relu())
+    );
+    let text = experiment::to_text(&e);
+    assert!(text.contains("steps: 32") && !text.contains("height"), "{text}");
+    assert_eq!(parse(&text).unwrap(), e);
+    let s = infer(e.input.shape(), &e.layers, Some(3)).unwrap();
+    let shapes: Vec<String> = s.layers.iter().map(|l| l.output.hwc()).collect();
+    assert_eq!(shapes, ["32×4", "16×4", "16×4", "8×6", "8×6", "6", "3"]);
+
+    let mut model = Model::build(e.input.shape(), &e.layers, Some(3), 8).unwrap();
+    let mut opt = Optimizer::new(OptimizerKind::adam(), 0.0);
+    let x = random_input(6, e.input.shape(), 4);
+    for _ in 0..3 {
+        model.train_step(&x, &[0, 1, 2, 0, 1, 2], &mut opt, 0.01);
+    }
+    e.store_weights(&model);
+    let back = parse(&experiment::to_text(&e)).unwrap();
+    let mut rebuilt = back.build_model(3, Path::new(".")).unwrap();
+    let probe = random_input(3, e.input.shape(), 5);
+    let want = model.predict_proba(&probe);
+    let got = rebuilt.predict_proba(&probe);
+    assert_bit_identical(&[got.data().to_vec()], &[want.data().to_vec()], "probabilities");
+
+    // A text model: Embedding's table is saved like any weight.
+    e.input = experiment::Input::sequence(12, 1);
+    e.layers = vec![
+        LayerSpec::Embedding(Embedding::new(20, 4)),
+        LayerSpec::GlobalAveragePooling1D(GlobalAveragePooling1D),
+        LayerSpec::Dense(cnn_lab::cnn::spec::Dense::new(3)),
+    ];
+    let model = Model::build(e.input.shape(), &e.layers, Some(3), 8).unwrap();
+    e.store_weights(&model);
+    let text = experiment::to_text(&e);
+    assert!(text.contains("Embedding(") && text.contains("input_dim: 20,"), "{text}");
+    let back = parse(&text).unwrap();
+    assert_bit_identical(&decoded_weights(&back), &model.weights(), "embeddings");
+}
+
+#[test]
+fn an_input_is_an_image_or_a_sequence_not_both() {
+    for input in [
+        "(height: 12, steps: 12, channels: 1)",
+        "(width: 12, channels: 1)",
+        "(channels: 1)",
+    ] {
+        let text = SMALL.replace("(height: 12, width: 12, channels: 1)", input);
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("either an image") && err.contains("(steps: 128, channels: 1)"),
+            "{err}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Broken files
 

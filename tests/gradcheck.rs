@@ -369,3 +369,195 @@ fn whole_model_gradients_match_finite_differences() {
     }
     assert!(checked > 40, "checked {checked} entries");
 }
+
+// ---- Sequences (issue 15): the 1-D layers, and the 2-D ones that also take sequences. ----
+
+/// The runtime layer of `spec` on `input`, as a model builds it, with non-zero biases.
+fn built(spec: LayerSpec, input: Shape) -> impl Fn() -> Box<dyn Layer> {
+    use cnn_lab::cnn::Init;
+    move || {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut init = Init {
+            rng: &mut rng,
+            seed: 3,
+            index: 0,
+        };
+        let mut layer = spec.config().build(input, &mut init).expect("valid layer");
+        for p in layer.params_mut() {
+            if p.name == "bias" {
+                for (i, b) in p.value.iter_mut().enumerate() {
+                    *b = 0.1 * i as f32 - 0.2;
+                }
+            }
+        }
+        layer
+    }
+}
+
+#[test]
+fn conv1d_strides_paddings_dilations_with_and_without_bias() {
+    use cnn_lab::cnn::spec::Conv1D;
+    let cases = [
+        ("valid s1", Conv1D::new(3, 3), 9),
+        ("valid s2", Conv1D::new(3, 3).strides(2), 9),
+        ("same s1 even", Conv1D::new(3, 4).padding(Padding::Same), 8),
+        ("same s2 even", Conv1D::new(3, 3).padding(Padding::Same).strides(2), 8),
+        ("causal", Conv1D::new(2, 3).padding(Padding::Causal), 7),
+        ("causal s2", Conv1D::new(2, 3).padding(Padding::Causal).strides(2), 8),
+        ("valid d2", Conv1D::new(2, 3).dilation(2), 9),
+        ("same d2", Conv1D::new(2, 3).dilation(2).padding(Padding::Same), 8),
+        ("causal d2", Conv1D::new(2, 2).dilation(2).padding(Padding::Causal), 7),
+        (
+            "no bias tanh",
+            Conv1D {
+                use_bias: false,
+                activation: Activation::Tanh,
+                ..Conv1D::new(3, 3).padding(Padding::Same)
+            },
+            7,
+        ),
+    ];
+    for (i, (name, spec, steps)) in cases.into_iter().enumerate() {
+        let input = Shape::sequence(steps, 2);
+        let x = random_tensor(&mut rng(60 + i as u64), 2, input);
+        check_layer(
+            &format!("conv1d {name}"),
+            &built(LayerSpec::Conv1D(spec), input),
+            &x,
+            Mode::Train,
+        );
+    }
+}
+
+#[test]
+fn pooling1d_valid_same_and_global() {
+    use cnn_lab::cnn::spec::{AveragePooling1D, MaxPooling1D};
+    let cases: [(Padding, usize, Option<usize>, usize); 4] = [
+        (Padding::Valid, 2, None, 8),
+        (Padding::Valid, 3, Some(2), 7),
+        (Padding::Same, 2, None, 7),
+        (Padding::Same, 3, Some(2), 8),
+    ];
+    for (i, (padding, pool, strides, steps)) in cases.into_iter().enumerate() {
+        let input = Shape::sequence(steps, 2);
+        let x = distinct_values(70 + i as u64, 2, input);
+        let mut max = MaxPooling1D::new(pool).padding(padding);
+        let mut avg = AveragePooling1D::new(pool).padding(padding);
+        if let Some(s) = strides {
+            max = max.strides(s);
+            avg = avg.strides(s);
+        }
+        let name = format!("{pool} {strides:?} {padding:?} n{steps}");
+        check_layer(
+            &format!("max pool 1d {name}"),
+            &built(LayerSpec::MaxPooling1D(max), input),
+            &x,
+            Mode::Train,
+        );
+        check_layer(
+            &format!("avg pool 1d {name}"),
+            &built(LayerSpec::AveragePooling1D(avg), input),
+            &x,
+            Mode::Train,
+        );
+    }
+    let input = Shape::sequence(6, 3);
+    let x = distinct_values(75, 2, input);
+    for spec in [
+        LayerSpec::GlobalAveragePooling1D(spec::GlobalAveragePooling1D),
+        LayerSpec::GlobalMaxPooling1D(spec::GlobalMaxPooling1D),
+        LayerSpec::Flatten(spec::Flatten),
+    ] {
+        check_layer(spec.kind(), &built(spec.clone(), input), &x, Mode::Train);
+    }
+}
+
+#[test]
+fn embedding_weight_gradient() {
+    use cnn_lab::cnn::spec::Embedding;
+    let input = Shape::sequence(6, 1);
+    let ids = vec![0.0, 3.0, 3.0, 4.0, 1.0, 0.0, 2.0, 2.0, 4.0, 4.0, 4.0, 1.0];
+    let x = Tensor::from_vec(2, input, ids).unwrap();
+    let make = built(LayerSpec::Embedding(Embedding::new(5, 3)), input);
+    // The input gradient is zero (ids are not differentiable), and so are the differences: a
+    // nudge of ε never changes the token an id reads.
+    check_layer("embedding", &make, &x, Mode::Train);
+}
+
+#[test]
+fn batch_normalization_dropout_activation_and_dense_on_sequences() {
+    let input = Shape::sequence(5, 3);
+    let x = random_tensor(&mut rng(80), 3, input);
+    for mode in [Mode::Train, Mode::Infer] {
+        check_layer(
+            &format!("batchnorm sequence {mode:?}"),
+            &built(LayerSpec::BatchNormalization(BatchNormalization::default()), input),
+            &x,
+            mode,
+        );
+    }
+    check_layer(
+        "dropout sequence",
+        &built(LayerSpec::Dropout(spec::Dropout::new(0.3)), input),
+        &x,
+        Mode::Train,
+    );
+    for act in [Activation::Linear, Activation::Softmax] {
+        let dense = Dense {
+            activation: act,
+            ..Dense::new(4)
+        };
+        check_layer(
+            &format!("dense per step {act:?}"),
+            &built(LayerSpec::Dense(dense), input),
+            &x,
+            Mode::Train,
+        );
+    }
+    check_layer(
+        "softmax over channels per step",
+        &built(LayerSpec::Activation(Activation::Softmax), input),
+        &x,
+        Mode::Train,
+    );
+}
+
+#[test]
+fn whole_sequence_model_gradients_match_finite_differences() {
+    use cnn_lab::cnn::spec::{AveragePooling1D, Conv1D};
+    // Smooth everywhere (tanh, average pooling), so ε-steps never cross a kink.
+    let input = Shape::sequence(12, 2);
+    let specs = vec![
+        LayerSpec::Conv1D(Conv1D {
+            activation: Activation::Tanh,
+            ..Conv1D::new(4, 3).padding(Padding::Causal)
+        }),
+        LayerSpec::AveragePooling1D(AveragePooling1D::new(2)),
+        LayerSpec::Conv1D(Conv1D::new(3, 2).dilation(2).padding(Padding::Same)),
+        LayerSpec::BatchNormalization(BatchNormalization::default()),
+        LayerSpec::GlobalAveragePooling1D(spec::GlobalAveragePooling1D),
+        LayerSpec::Dense(Dense::new(3)),
+    ];
+    let x = random_tensor(&mut rng(81), 4, input);
+    let labels = [0u32, 2, 1, 2];
+    let mut model = Model::build(input, &specs, Some(3), 5).unwrap();
+    model.compute_gradients(&x, &labels);
+    let analytic: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.clone()).collect();
+    let loss_with = |j: usize, k: usize, delta: f32| {
+        let mut m = Model::build(input, &specs, Some(3), 5).unwrap();
+        m.params_mut()[j].value[k] += delta;
+        let mut g = Tensor::default();
+        let logits = m.logits(&x, Mode::Train).clone();
+        softmax_cross_entropy(&logits, &labels, &mut g).loss as f64
+    };
+    let mut failures = Vec::new();
+    for (j, grad) in analytic.iter().enumerate() {
+        for (k, &g) in grad.iter().enumerate() {
+            let numeric = (loss_with(j, k, EPS) - loss_with(j, k, -EPS)) / (2.0 * EPS as f64);
+            if !close(g, numeric) {
+                failures.push(format!("param {j}[{k}]: analytic {g} numeric {numeric}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+}

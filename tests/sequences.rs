@@ -87,7 +87,7 @@ fn a_sequence_input_reads_and_writes_as_steps_and_channels() {
         1,
     );
     let err = experiment::parse(&mixed, Path::new("seq.ron")).unwrap_err().to_string();
-    assert!(err.contains("`steps`") && err.contains("not a mix"), "{err}");
+    assert!(err.contains("or a sequence, (steps: 128, channels: 1)"), "{err}");
     // The bundled sets know their shapes before loading.
     assert_eq!(data::bundled_sample_shape("gunpoint"), Some(Shape::sequence(150, 1)));
 }

@@ -238,6 +238,7 @@ fn padding_ui(ui: &mut Ui, name: &dyn Fn(&str) -> String, padding: &mut Padding)
             Padding::Valid => "valid",
             Padding::Same => "same",
             Padding::Explicit(_) => "explicit",
+            Padding::Causal => "causal",
         })
         .width(72.0)
         .show_ui(ui, |ui| {

@@ -33,6 +33,7 @@ pub fn axis(n: usize, f: usize, s: usize, padding: Padding) -> Axis {
     let (pad_before, pad_after) = match padding {
         Padding::Valid => (0, 0),
         Padding::Explicit(p) => (p, p),
+        Padding::Causal => (f.saturating_sub(1), 0),
         Padding::Same => {
             // TensorFlow: total = max((⌈n/s⌉ − 1)·s + f − n, 0), the odd pixel after.
             let out = n.div_ceil(s);

@@ -27,6 +27,9 @@ pub enum QuickFix {
     },
     /// Move layer `from` to position `to` (before the Flatten at `to`).
     MoveBefore { from: usize, to: usize },
+    /// Replace layer `index` by its twin of another dimension (`kind`, e.g. Conv1D for a Conv2D
+    /// fed a sequence), keeping its settings (see `LayerSpec::twin`).
+    UseKind { index: usize, kind: &'static str },
 }
 
 impl QuickFix {
@@ -40,6 +43,7 @@ impl QuickFix {
             QuickFix::AppendClassifier { units } => format!("append Flatten + Dense({units})"),
             QuickFix::FitWindow { name, size: (h, w), .. } => format!("use {name} {h}×{w}"),
             QuickFix::MoveBefore { to, .. } => format!("move it before Flatten (layer {})", to + 1),
+            QuickFix::UseKind { kind, .. } => format!("use {kind} instead"),
         }
     }
 }

@@ -13,6 +13,9 @@ pub enum Padding {
     Same,
     /// `p` zeros on every side: output = floor((n + 2p − f)/s) + 1.
     Explicit(usize),
+    /// Conv1D only (Keras): f − 1 zeros before the first step and none after, so an output
+    /// never sees a later step; output = ceil(n/s).
+    Causal,
 }
 
 impl Padding {
@@ -21,6 +24,7 @@ impl Padding {
             Padding::Valid => "valid".into(),
             Padding::Same => "same".into(),
             Padding::Explicit(p) => format!("{p}"),
+            Padding::Causal => "causal".into(),
         }
     }
 }
@@ -35,6 +39,8 @@ pub struct Axis {
 }
 
 /// Output size and padding, or `None` when the window does not fit even once.
+///
+/// `f` is the window's span: for a dilated kernel, (k − 1)·d + 1.
 ///
 /// `same` follows TensorFlow: out = ceil(n/s), total pad = max((out − 1)·s + f − n, 0), with the
 /// odd pixel after (bottom/right).
@@ -65,6 +71,11 @@ pub fn axis(n: usize, f: usize, s: usize, padding: Padding) -> Option<Axis> {
                 pad_after: p,
             })
         }
+        Padding::Causal => Some(Axis {
+            out: (n - 1) / s + 1,
+            pad_before: f - 1,
+            pad_after: 0,
+        }),
     }
 }
 
@@ -75,6 +86,9 @@ pub struct Window {
     pub kw: usize,
     pub sh: usize,
     pub sw: usize,
+    /// Column dilation: kernel column `j` reads input column `ox·sw + j·dw − pad` (Conv1D's
+    /// `dilation_rate`; 1 for every 2-D layer).
+    pub dw: usize,
     pub rows: Axis,
     pub cols: Axis,
 }
@@ -86,9 +100,35 @@ impl Window {
             kw: kernel.1,
             sh: strides.0,
             sw: strides.1,
+            dw: 1,
             rows: axis(h, kernel.0, strides.0, padding)?,
             cols: axis(w, kernel.1, strides.1, padding)?,
         })
+    }
+
+    /// A 1-D window over `steps` (one row): `kernel` taps `dilation` apart, `padding` applied
+    /// to the steps only.
+    pub fn line(steps: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding) -> Option<Self> {
+        let span = kernel.checked_sub(1)?.checked_mul(dilation)?.checked_add(1)?;
+        let row = Axis {
+            out: 1,
+            pad_before: 0,
+            pad_after: 0,
+        };
+        Some(Window {
+            kh: 1,
+            kw: kernel,
+            sh: 1,
+            sw: stride,
+            dw: dilation.max(1),
+            rows: row,
+            cols: axis(steps, span, stride, padding)?,
+        })
+    }
+
+    /// How many input columns one window covers: (kw − 1)·dw + 1.
+    pub fn span_w(&self) -> usize {
+        (self.kw - 1) * self.dw + 1
     }
 
     pub fn out_hw(&self) -> (usize, usize) {
@@ -137,6 +177,15 @@ mod tests {
                 out: 8,
                 pad_before: 1,
                 pad_after: 2
+            })
+        );
+        // Causal: f − 1 zeros before, none after, ceil(n/s) outputs.
+        assert_eq!(
+            axis(8, 5, 2, Padding::Causal),
+            Some(Axis {
+                out: 4,
+                pad_before: 4,
+                pad_after: 0
             })
         );
         // Stride larger than the kernel: no padding needed.

@@ -124,6 +124,14 @@ impl Model {
         self.summary.output().len()
     }
 
+    /// Checks one input sample's values against the first layer (Embedding's token ids), as
+    /// data checks do before training or scoring; the message names the bad value.
+    pub fn check_sample(&self, sample: &[f32]) -> Result<(), String> {
+        self.specs
+            .first()
+            .map_or(Ok(()), |spec| spec.config().check_input(sample))
+    }
+
     /// Runs every layer; afterwards [`Model::activations`] holds each layer's output.
     pub fn forward(&mut self, x: &Tensor, mode: Mode) -> &Tensor {
         self.forward_to(x, self.layers.len(), mode, None)

@@ -6,14 +6,21 @@ pub use super::activation::Activation;
 pub use super::geometry::Padding;
 pub use super::init::Initializer;
 pub use super::layers::LayerSpec;
+pub use super::layers::average_pooling1d::AveragePooling1D;
 pub use super::layers::average_pooling2d::AveragePooling2D;
 pub use super::layers::batch_normalization::BatchNormalization;
+pub use super::layers::conv1d::Conv1D;
 pub use super::layers::conv2d::Conv2D;
 pub use super::layers::dense::Dense;
 pub use super::layers::dropout::Dropout;
+pub use super::layers::embedding::Embedding;
 pub use super::layers::flatten::Flatten;
+pub use super::layers::global_average_pooling1d::GlobalAveragePooling1D;
 pub use super::layers::global_average_pooling2d::GlobalAveragePooling2D;
+pub use super::layers::global_max_pooling1d::GlobalMaxPooling1D;
+pub use super::layers::max_pooling1d::MaxPooling1D;
 pub use super::layers::max_pooling2d::MaxPooling2D;
+pub use super::layers::pooling1d::Pool1D;
 pub use super::layers::pooling2d::Pool2D;
 
 impl LayerSpec {

@@ -152,6 +152,10 @@ fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), EditErro
                 return Err(stale());
             }
         }
+        QuickFix::UseKind { index, kind } => {
+            let layer = experiment.layers.get_mut(*index).ok_or_else(stale)?;
+            *layer = layer.twin(kind).ok_or_else(stale)?;
+        }
         QuickFix::InsertFlatten { index } => {
             if *index > experiment.layers.len() {
                 return Err(stale());
@@ -175,7 +179,7 @@ fn apply_fix(experiment: &mut Experiment, fix: &QuickFix) -> Result<(), EditErro
             let output = analyze(experiment.input.shape(), &experiment.layers, None)
                 .summary
                 .output();
-            if matches!(output, Shape::Image { .. }) {
+            if matches!(output, Shape::Image { .. } | Shape::Sequence { .. }) {
                 experiment.layers.push(LayerSpec::Flatten(Flatten));
             }
             experiment.layers.push(LayerSpec::Dense(Dense::new(*units)));

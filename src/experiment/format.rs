@@ -85,21 +85,22 @@ impl Experiment {
     }
 }
 
-/// The input size, Keras order: an image `(height: 28, width: 28, channels: 1)` or a sequence
-/// `(steps: 150, channels: 1)`. A sequence is held as one row (`height` 1, `width` the steps),
-/// so code that counts `height × width × channels` values is right for both.
+/// The input size: an image, Keras order (H, W, C), or a sequence (steps, channels). Files
+/// write `(height: 28, width: 28, channels: 1)` or `(steps: 128, channels: 1)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "InputFields", into = "InputFields")]
 pub struct Input {
+    /// Image rows; 1 for a sequence.
     pub height: usize,
+    /// Image columns, or a sequence's steps (a sequence is drawn as one row of steps).
     pub width: usize,
     pub channels: usize,
-    /// Whether samples are sequences (`steps` = `width`) rather than images.
+    /// The samples are sequences of `width` steps, not images.
     pub sequence: bool,
 }
 
 impl Input {
-    pub fn image(height: usize, width: usize, channels: usize) -> Self {
+    pub const fn image(height: usize, width: usize, channels: usize) -> Self {
         Input {
             height,
             width,
@@ -108,7 +109,7 @@ impl Input {
         }
     }
 
-    pub fn sequence(steps: usize, channels: usize) -> Self {
+    pub const fn sequence(steps: usize, channels: usize) -> Self {
         Input {
             height: 1,
             width: steps,
@@ -117,16 +118,7 @@ impl Input {
         }
     }
 
-    /// The input of a model that reads samples of `shape` (a flat vector counts as a sequence
-    /// of one channel).
-    pub fn of_shape(shape: Shape) -> Self {
-        match shape {
-            Shape::Image { c, h, w } => Input::image(h, w, c),
-            Shape::Sequence { c, steps } => Input::sequence(steps, c),
-            Shape::Flat { features } => Input::sequence(features, 1),
-        }
-    }
-
+    /// The input as the engine sees it.
     pub fn shape(&self) -> Shape {
         if self.sequence {
             Shape::sequence(self.width, self.channels)
@@ -134,11 +126,19 @@ impl Input {
             Shape::image(self.height, self.width, self.channels)
         }
     }
+
+    /// The input that has `shape` (a flat shape counts as a 1×n image).
+    pub fn of_shape(shape: Shape) -> Self {
+        match shape {
+            Shape::Image { c, h, w } => Input::image(h, w, c),
+            Shape::Sequence { c, steps } => Input::sequence(steps, c),
+            Shape::Flat { features } => Input::image(1, features, 1),
+        }
+    }
 }
 
-/// How `input` is written: `height` and `width` for an image, `steps` for a sequence (plain
-/// numbers, not `Some(..)`: each is optional only in that it may be left out).
-#[derive(Serialize, Deserialize)]
+/// How [`Input`] is written: `height` and `width` for an image, `steps` for a sequence.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InputFields {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "plain_number")]
@@ -150,7 +150,8 @@ struct InputFields {
     channels: usize,
 }
 
-/// An optional number written as the number itself (ron would otherwise want `Some(150)`).
+/// An optional number written as the number itself, whatever ron's extensions (without
+/// `implicit_some` it would otherwise want `Some(150)`).
 mod plain_number {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -171,8 +172,7 @@ impl TryFrom<InputFields> for Input {
             (Some(h), Some(w), None) => Ok(Input::image(h, w, f.channels)),
             (None, None, Some(steps)) => Ok(Input::sequence(steps, f.channels)),
             _ => Err(
-                "input needs `height` and `width` (an image, e.g. (height: 28, width: 28, channels: 1)) \
-                 or `steps` (a sequence, e.g. (steps: 150, channels: 1)), not a mix"
+                "the input is either an image, (height: 28, width: 28, channels: 1), or a sequence, (steps: 128, channels: 1)"
                     .into(),
             ),
         }
@@ -180,20 +180,20 @@ impl TryFrom<InputFields> for Input {
 }
 
 impl From<Input> for InputFields {
-    fn from(i: Input) -> Self {
-        if i.sequence {
+    fn from(input: Input) -> Self {
+        if input.sequence {
             InputFields {
                 height: None,
                 width: None,
-                steps: Some(i.width),
-                channels: i.channels,
+                steps: Some(input.width),
+                channels: input.channels,
             }
         } else {
             InputFields {
-                height: Some(i.height),
-                width: Some(i.width),
+                height: Some(input.height),
+                width: Some(input.width),
                 steps: None,
-                channels: i.channels,
+                channels: input.channels,
             }
         }
     }

@@ -152,6 +152,8 @@ fn layer_lines(i: usize, spec: &LayerSpec, lines: &mut Vec<String>) -> Result<Ve
     let explicit_pool = match spec {
         LayerSpec::MaxPooling2D(p) => matches!(p.padding, Padding::Explicit(_)),
         LayerSpec::AveragePooling2D(p) => matches!(p.padding, Padding::Explicit(_)),
+        LayerSpec::MaxPooling1D(p) => matches!(p.padding, Padding::Explicit(_)),
+        LayerSpec::AveragePooling1D(p) => matches!(p.padding, Padding::Explicit(_)),
         _ => false,
     };
     if explicit_pool {
@@ -168,7 +170,8 @@ fn layer_lines(i: usize, spec: &LayerSpec, lines: &mut Vec<String>) -> Result<Ve
         LayerSpec::Conv2D(c) => {
             let padding = match c.padding {
                 Padding::Valid => "valid",
-                Padding::Same => "same",
+                // Shape inference refuses 'causal' on Conv2D.
+                Padding::Same | Padding::Causal => "same",
                 Padding::Explicit(p) => {
                     lines.push(format!("keras.layers.ZeroPadding2D({p}, name=\"{name}_padding\")"));
                     "valid"
@@ -257,6 +260,62 @@ fn layer_lines(i: usize, spec: &LayerSpec, lines: &mut Vec<String>) -> Result<Ve
             lines.push(format!("keras.layers.Dropout({}, name=\"{name}\")", py_f32(d.rate)));
             vec![]
         }
+        LayerSpec::Conv1D(c) => {
+            let padding = match c.padding {
+                Padding::Explicit(p) => {
+                    lines.push(format!("keras.layers.ZeroPadding1D({p}, name=\"{name}_padding\")"));
+                    "valid".to_string()
+                }
+                other => other.keras_name(),
+            };
+            lines.push(format!(
+                "keras.layers.Conv1D({}, {}, strides={}, padding=\"{padding}\", dilation_rate={}, activation={act}, use_bias={}, kernel_initializer=\"{}\"{trainable}, name=\"{name}\")",
+                c.filters,
+                c.kernel_size,
+                c.strides,
+                c.dilation_rate,
+                py_bool(c.use_bias),
+                initializer(c.kernel_initializer)
+            ));
+            if c.use_bias {
+                vec!["kernel", "bias"]
+            } else {
+                vec!["kernel"]
+            }
+        }
+        LayerSpec::MaxPooling1D(p) => {
+            lines.push(format!(
+                "keras.layers.MaxPooling1D({}, strides={}, padding=\"{}\", name=\"{name}\")",
+                p.pool_size,
+                p.effective_strides(),
+                p.padding.keras_name()
+            ));
+            vec![]
+        }
+        LayerSpec::AveragePooling1D(p) => {
+            lines.push(format!(
+                "keras.layers.AveragePooling1D({}, strides={}, padding=\"{}\", name=\"{name}\")",
+                p.pool_size,
+                p.effective_strides(),
+                p.padding.keras_name()
+            ));
+            vec![]
+        }
+        LayerSpec::GlobalAveragePooling1D(_) => {
+            lines.push(format!("keras.layers.GlobalAveragePooling1D(name=\"{name}\")"));
+            vec![]
+        }
+        LayerSpec::GlobalMaxPooling1D(_) => {
+            lines.push(format!("keras.layers.GlobalMaxPooling1D(name=\"{name}\")"));
+            vec![]
+        }
+        LayerSpec::Embedding(e) => {
+            lines.push(format!(
+                "keras.layers.Embedding({}, {}{trainable}, name=\"{name}\")",
+                e.input_dim, e.output_dim
+            ));
+            vec!["embeddings"]
+        }
     };
     if let Some(extra) = extra {
         lines.push(extra);
@@ -339,10 +398,14 @@ import keras
 HERE = pathlib.Path(__file__).resolve().parent
 "#;
     let _ = writeln!(s, "SEED = {}", e.seed);
-    let _ = writeln!(
-        s,
-        "INPUT_SHAPE = ({h}, {w}, {c})  # height, width, channels (channels last)"
-    );
+    let _ = if e.input.sequence {
+        writeln!(s, "INPUT_SHAPE = ({w}, {c})  # steps, channels (channels last)")
+    } else {
+        writeln!(
+            s,
+            "INPUT_SHAPE = ({h}, {w}, {c})  # height, width, channels (channels last)"
+        )
+    };
     let _ = writeln!(
         s,
         "CLASS_NAMES = {}",

@@ -2,7 +2,8 @@
 //! `<layer>.<weight>` (e.g. `conv2d_0.kernel`, `batch_normalization_1.moving_mean`), where
 //! `<layer>` is the layer's name in `train.py`.
 //!
-//! Conv2D kernels are HWIO (KH, KW, C, F) in Keras and (F, C, KH, KW) here. Flatten reads an
+//! Conv2D kernels are HWIO (KH, KW, C, F) in Keras and (F, C, KH, KW) here; Conv1D kernels
+//! (K, C, F) and (F, C, K). Sequences flatten steps-major in Keras, channel by channel here. Flatten reads an
 //! image channel by channel here (NCHW) and pixel by pixel in Keras (channels last), so the
 //! first Dense after a Flatten (and a BatchNormalization between them) has its input rows
 //! permuted; everything else is the same in both.
@@ -52,6 +53,8 @@ enum Layout {
 impl Layout {
     fn keras_dims(self, dims: &[usize]) -> Vec<usize> {
         match self {
+            // A Conv1D kernel (F, C, K) is (K, C, F) in Keras.
+            Layout::Hwio { f, c, kw, .. } if dims.len() == 3 => vec![kw, c, f],
             Layout::Hwio { f, c, kh, kw } => vec![kh, kw, c, f],
             _ => dims.to_vec(),
         }
@@ -103,10 +106,12 @@ fn slots(experiment: &Experiment, model: &Model) -> Vec<Slot> {
     let mut out = Vec::new();
     for (i, (spec, layer)) in experiment.layers.iter().zip(model.layers()).enumerate() {
         let input = infos[i].input;
-        if let (LayerSpec::Flatten(_), Shape::Image { c, h, w }) = (spec, input)
-            && c > 1
-            && h * w > 1
-        {
+        // A sequence flattens like an image of one row: steps-major in Keras.
+        let (c, h, w) = match input {
+            Shape::Sequence { c, steps } => (c, 1, steps),
+            other => (other.channels(), other.spatial().0, other.spatial().1),
+        };
+        if matches!(spec, LayerSpec::Flatten(_)) && !matches!(input, Shape::Flat { .. }) && c > 1 && h * w > 1 {
             pending = Some((c, h, w));
         }
         for p in layer.params() {
@@ -116,6 +121,13 @@ fn slots(experiment: &Experiment, model: &Model) -> Vec<Slot> {
                     c: p.dims[1],
                     kh: p.dims[2],
                     kw: p.dims[3],
+                },
+                // (F, C, K) ↔ Keras (K, C, F): HWIO with one row.
+                (LayerSpec::Conv1D(_), "kernel", _) => Layout::Hwio {
+                    f: p.dims[0],
+                    c: p.dims[1],
+                    kh: 1,
+                    kw: p.dims[2],
                 },
                 (LayerSpec::Dense(_), "kernel", Some((c, h, w))) => Layout::FlatRows {
                     c,

@@ -92,7 +92,28 @@ pub(crate) fn output_len(experiment: &Experiment) -> Result<usize, InteropError>
 /// The ONNX model of `experiment`.
 pub fn onnx_model(experiment: &Experiment, base_dir: &Path, options: &OnnxOptions) -> Result<ModelProto, InteropError> {
     let classes = output_len(experiment)?;
+    if let Some(i) = experiment
+        .layers
+        .iter()
+        .position(|l| matches!(l, LayerSpec::Embedding(_)))
+    {
+        return Err(InteropError::malformed(
+            format!("layer {} Embedding has no ONNX export yet", i + 1),
+            "export the model as a Keras script instead",
+        ));
+    }
     let model = experiment.build_model(classes, base_dir)?;
+    if let Some(i) = (experiment.layers.iter().zip(&model.summary().layers))
+        .position(|(l, info)| matches!(l, LayerSpec::Dense(_)) && info.input.is_sequence())
+    {
+        return Err(InteropError::malformed(
+            format!(
+                "layer {} Dense is applied to every step of a sequence, which has no ONNX export yet",
+                i + 1
+            ),
+            "put Flatten or GlobalAveragePooling1D before it, or export the model as a Keras script",
+        ));
+    }
     let graph = graph(experiment, &model, options);
     let mut metadata = vec![
         entry(
@@ -240,6 +261,24 @@ fn window_attrs(
     ]
 }
 
+/// `kernel_shape`, `strides`, `pads` (begin, end) and `dilations` of a 1-D window of `kernel`
+/// taps `dilation` apart on a sequence `input` (Conv1D and the 1-D poolings).
+fn line_attrs(input: Shape, kernel: usize, stride: usize, dilation: usize, padding: Padding) -> Vec<AttributeProto> {
+    let steps = input.spatial().1;
+    let span = kernel.saturating_sub(1) * dilation + 1;
+    let none = crate::cnn::geometry::Axis {
+        out: 1,
+        pad_before: 0,
+        pad_after: 0,
+    };
+    let a = axis(steps, span, stride, padding).unwrap_or(none);
+    vec![
+        ints_attr("kernel_shape", &[kernel]),
+        ints_attr("strides", &[stride]),
+        ints_attr("pads", &[a.pad_before, a.pad_after]),
+    ]
+}
+
 fn graph(experiment: &Experiment, model: &Model, options: &OnnxOptions) -> GraphProto {
     let mut b = Builder {
         nodes: Vec::new(),
@@ -325,6 +364,40 @@ fn graph(experiment: &Experiment, model: &Model, options: &OnnxOptions) -> Graph
                 b.activation(&name, activation);
             }
             LayerSpec::Dropout(_) => {}
+            LayerSpec::Conv1D(c) => {
+                let mut inputs = Vec::new();
+                if let Some(k) = param("kernel") {
+                    inputs.push(b.weight(format!("{name}.kernel"), &k.dims, &k.value));
+                }
+                if let Some(bias) = param("bias").filter(|p| c.use_bias && !p.is_empty()) {
+                    inputs.push(b.weight(format!("{name}.bias"), &bias.dims, &bias.value));
+                }
+                let mut attrs = line_attrs(input, c.kernel_size, c.strides, c.dilation_rate, c.padding);
+                attrs.push(ints_attr("dilations", &[c.dilation_rate]));
+                attrs.push(int_attr("group", 1));
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                b.node(name.clone(), "Conv", &refs, attrs);
+                b.activation(&name, activation);
+            }
+            LayerSpec::MaxPooling1D(p) => {
+                let attrs = line_attrs(input, p.pool_size, p.effective_strides(), 1, p.padding);
+                b.node(name, "MaxPool", &[], attrs);
+            }
+            LayerSpec::AveragePooling1D(p) => {
+                let mut attrs = line_attrs(input, p.pool_size, p.effective_strides(), 1, p.padding);
+                attrs.push(int_attr("count_include_pad", 0));
+                b.node(name, "AveragePool", &[], attrs);
+            }
+            LayerSpec::GlobalAveragePooling1D(_) => {
+                b.node(name.clone(), "GlobalAveragePool", &[], vec![]);
+                b.node(format!("{name}_flatten"), "Flatten", &[], vec![int_attr("axis", 1)]);
+            }
+            LayerSpec::GlobalMaxPooling1D(_) => {
+                b.node(name.clone(), "GlobalMaxPool", &[], vec![]);
+                b.node(format!("{name}_flatten"), "Flatten", &[], vec![int_attr("axis", 1)]);
+            }
+            // `onnx_model` refuses it before the graph is drawn.
+            LayerSpec::Embedding(_) => {}
         }
     }
     let out_shape = infos.last().map_or(experiment.input.shape(), |l| l.output);
@@ -348,7 +421,11 @@ fn graph(experiment: &Experiment, model: &Model, options: &OnnxOptions) -> Graph
         initializer: b.initializers,
         input: vec![value_info(
             INPUT,
-            &[None, Some(input.channels), Some(input.height), Some(input.width)],
+            &if input.sequence {
+                vec![None, Some(input.channels), Some(input.width)]
+            } else {
+                vec![None, Some(input.channels), Some(input.height), Some(input.width)]
+            },
         )],
         output: vec![value_info(output, &[None, Some(out_shape.len())])],
         ..Default::default()

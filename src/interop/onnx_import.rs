@@ -82,12 +82,7 @@ pub fn from_model(model: &ModelProto, name: &str, options: &ImportOptions) -> Re
     let chain = onnx_read::chain(graph)?;
     let (layers, params) = layers_of(&chain)?;
     let (c, h, w) = chain.chw;
-    let input = Input {
-        height: h,
-        width: w,
-        channels: c,
-        sequence: false,
-    };
+    let input = Input::image(h, w, c);
     let classes = Model::build(input.shape(), &layers, None, 0)
         .map_err(InteropError::Model)?
         .summary()

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod fixture;
 pub mod tensors;
 
 use cnn_lab::cnn::spec::{Conv2D, Dense, Flatten, Pool2D};

@@ -17,6 +17,8 @@ pub type AveragePooling2D = Pool2D<Average>;
 
 impl PoolKind for Average {
     const NAME: &'static str = "AveragePooling2D";
+    const NAME_1D: &'static str = "AveragePooling1D";
+    const DOES: &'static str = "averages each window";
     /// Nothing: the backward pass needs only the geometry.
     const CACHE_BYTES_PER_OUTPUT: u64 = 0;
 
@@ -37,7 +39,7 @@ impl AvgPool {
 
 impl Layer for AvgPool {
     fn kind(&self) -> &'static str {
-        "AveragePooling2D"
+        self.geom.name(Average::NAME, Average::NAME_1D)
     }
 
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {

@@ -103,6 +103,9 @@ impl LayerKind for Conv2D {
     }
 
     fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
+        if at.input.is_sequence() {
+            return Err(at.wants_image());
+        }
         let Shape::Image { c, h, w } = at.input else {
             return Err(at.error(
                 format!(
@@ -219,12 +222,17 @@ impl LayerKind for Conv2D {
     }
 }
 
+/// The runtime convolution: Conv2D, and Conv1D as one row of `steps` (see `conv1d.rs`).
 pub struct Conv2DLayer {
+    /// "Conv2D" or "Conv1D".
+    kind: &'static str,
     c: usize,
     h: usize,
     w: usize,
     filters: usize,
     win: Window,
+    /// (F, OH, OW) as an image, or (F, OW) as a sequence for Conv1D.
+    output: Shape,
     act: Activation,
     use_bias: bool,
     trainable: bool,
@@ -244,37 +252,72 @@ struct Scratch {
     dbias: Vec<f32>,
 }
 
+/// What a convolution is built from, whichever kind's config it comes from.
+pub(crate) struct ConvSetup {
+    pub kind: &'static str,
+    /// Input (C, H, W); a sequence is one row: (C, 1, steps).
+    pub input: (usize, usize, usize),
+    pub win: Window,
+    pub filters: usize,
+    /// The kernel's dimensions as saved: (F, C, KH, KW), or (F, C, K) for Conv1D.
+    pub kernel_dims: Vec<usize>,
+    pub activation: Activation,
+    pub use_bias: bool,
+    pub trainable: bool,
+    pub initializer: Initializer,
+}
+
 impl Conv2DLayer {
     /// Builds the layer for an (H, W, C) input; the spec must already have passed shape inference.
     pub fn new(spec: &Conv2D, input: Shape, rng: &mut StdRng) -> Option<Self> {
         let Shape::Image { c, h, w } = input else {
             return None;
         };
-        let win = Window::new(h, w, spec.kernel_size, spec.strides, spec.padding)?;
         let (kh, kw) = spec.kernel_size;
-        let mut kernel = Param::new("kernel", vec![spec.filters, c, kh, kw], ParamKind::Weight);
-        init::fill(
-            spec.kernel_initializer,
-            &mut kernel.value,
-            kh * kw * c,
-            kh * kw * spec.filters,
-            rng,
-        );
-        let bias_len = if spec.use_bias { spec.filters } else { 0 };
-        Some(Conv2DLayer {
+        let setup = ConvSetup {
+            kind: "Conv2D",
+            input: (c, h, w),
+            win: Window::new(h, w, spec.kernel_size, spec.strides, spec.padding)?,
+            filters: spec.filters,
+            kernel_dims: vec![spec.filters, c, kh, kw],
+            activation: spec.activation,
+            use_bias: spec.use_bias,
+            trainable: spec.trainable,
+            initializer: spec.kernel_initializer,
+        };
+        Some(Self::from_setup(setup, rng))
+    }
+
+    /// Draws the kernel (Glorot/He fans k·c_in and k·filters, k the taps of one filter) and
+    /// zero biases.
+    pub(crate) fn from_setup(setup: ConvSetup, rng: &mut StdRng) -> Self {
+        let (c, h, w) = setup.input;
+        let win = setup.win;
+        let taps = win.kh * win.kw;
+        let mut kernel = Param::new("kernel", setup.kernel_dims, ParamKind::Weight);
+        init::fill(setup.initializer, &mut kernel.value, taps * c, taps * setup.filters, rng);
+        let bias_len = if setup.use_bias { setup.filters } else { 0 };
+        let output = if setup.kind == "Conv2D" {
+            Shape::image(win.rows.out, win.cols.out, setup.filters)
+        } else {
+            Shape::sequence(win.cols.out, setup.filters)
+        };
+        Conv2DLayer {
+            kind: setup.kind,
             c,
             h,
             w,
-            filters: spec.filters,
+            filters: setup.filters,
             win,
-            act: spec.activation,
-            use_bias: spec.use_bias,
-            trainable: spec.trainable,
+            output,
+            act: setup.activation,
+            use_bias: setup.use_bias,
+            trainable: setup.trainable,
             kernel,
             bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
             cols: Vec::new(),
             scratch: Vec::new(),
-        })
+        }
     }
 
     fn k(&self) -> usize {
@@ -286,7 +329,7 @@ impl Conv2DLayer {
     }
 
     pub fn output_shape(&self) -> Shape {
-        Shape::image(self.win.rows.out, self.win.cols.out, self.filters)
+        self.output
     }
 
     pub fn kernel(&self) -> &Param {
@@ -296,7 +339,7 @@ impl Conv2DLayer {
 
 impl Layer for Conv2DLayer {
     fn kind(&self) -> &'static str {
-        "Conv2D"
+        self.kind
     }
 
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
@@ -434,8 +477,8 @@ impl Layer for Conv2DLayer {
     }
 }
 
-/// For input column `ox` of kernel column `kj`, the image column is `ox·s + kj − pad`; returns
-/// the range of `ox` for which it lies inside `0..w`.
+/// For output column `ox` and a kernel column at offset `kj` (its index times the dilation), the
+/// image column is `ox·s + kj − pad`; returns the range of `ox` for which it lies inside `0..w`.
 fn valid_range(out: usize, w: usize, s: usize, kj: usize, pad: usize) -> (usize, usize) {
     // ox·s + kj ≥ pad  ⇔ ox ≥ ceil((pad − kj)/s)
     let lo = if pad > kj { (pad - kj).div_ceil(s) } else { 0 };
@@ -460,7 +503,9 @@ fn im2col(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32
             for kj in 0..win.kw {
                 let dst = &mut cols[row * p..(row + 1) * p];
                 row += 1;
-                let (lo, hi) = valid_range(ow, w, win.sw, kj, pl);
+                // Where kernel column `kj` lands, `dw` columns apart when dilated.
+                let off = kj * win.dw;
+                let (lo, hi) = valid_range(ow, w, win.sw, off, pl);
                 for oy in 0..oh {
                     let d = &mut dst[oy * ow..(oy + 1) * ow];
                     let iy = (oy * win.sh + ki) as isize - pt as isize;
@@ -474,11 +519,11 @@ fn im2col(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32
                     if hi == lo {
                         // The window column lies wholly in the padding for every output.
                     } else if win.sw == 1 {
-                        let start = lo + kj - pl;
+                        let start = lo + off - pl;
                         d[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
                     } else {
                         for (ox, v) in d[lo..hi].iter_mut().enumerate() {
-                            *v = src[(lo + ox) * win.sw + kj - pl];
+                            *v = src[(lo + ox) * win.sw + off - pl];
                         }
                     }
                 }
@@ -500,7 +545,9 @@ fn col2im(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32
             for kj in 0..win.kw {
                 let src = &cols[row * p..(row + 1) * p];
                 row += 1;
-                let (lo, hi) = valid_range(ow, w, win.sw, kj, pl);
+                // Where kernel column `kj` lands, `dw` columns apart when dilated.
+                let off = kj * win.dw;
+                let (lo, hi) = valid_range(ow, w, win.sw, off, pl);
                 for oy in 0..oh {
                     let iy = (oy * win.sh + ki) as isize - pt as isize;
                     if iy < 0 || iy >= h as isize {
@@ -511,14 +558,14 @@ fn col2im(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32
                     if hi == lo {
                         // Nothing of this kernel column lands inside the image.
                     } else if win.sw == 1 {
-                        let start = lo + kj - pl;
+                        let start = lo + off - pl;
                         d[start..start + (hi - lo)]
                             .iter_mut()
                             .zip(&s[lo..hi])
                             .for_each(|(d, s)| *d += s);
                     } else {
                         for ox in lo..hi {
-                            d[ox * win.sw + kj - pl] += s[ox];
+                            d[ox * win.sw + off - pl] += s[ox];
                         }
                     }
                 }

@@ -1,7 +1,10 @@
-//! Dense (fully connected): y = x · kernel + bias, Keras layout (kernel is (in, out)).
+//! Dense (fully connected): y = x · kernel + bias, Keras layout (kernel is (in, out)). On a
+//! sequence it applies to the last axis, as Keras does: the same kernel on every step's
+//! channels.
 //!
 //! # Shapes
 //! x (N, IN) → y (N, OUT); kernel (IN, OUT); bias (OUT).
+//! On a sequence: x (N, IN, L) → y (N, OUT, L), y_n = kernelᵀ (OUT, IN) · x_n (IN, L).
 
 use crate::cnn::activation::{self, Activation, Layout};
 use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind, is_true, with_activation, yes};
@@ -16,7 +19,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 /// `Dense(units, activation=None, use_bias=True, kernel_initializer='glorot_uniform')`, as in
-/// Keras, on a flat vector.
+/// Keras, on a flat vector or on each step of a sequence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dense {
@@ -78,7 +81,11 @@ impl LayerKind for Dense {
                 None,
             ));
         }
-        let n_in = at.input.len() as u64;
+        // On a sequence, the same weights serve every step.
+        let (n_in, steps, output) = match at.input {
+            Shape::Sequence { c, steps } => (c as u64, steps as u64, Shape::sequence(steps, self.units)),
+            other => (other.len() as u64, 1, Shape::flat(self.units)),
+        };
         let units = self.units as u64;
         let weights = n_in.saturating_mul(units);
         let params = weights.saturating_add(if self.use_bias { units } else { 0 });
@@ -90,8 +97,8 @@ impl LayerKind for Dense {
         Ok(Inferred {
             weights: params,
             params_formula,
-            macs: weights,
-            ..Inferred::shape(Shape::flat(self.units))
+            macs: weights.saturating_mul(steps),
+            ..Inferred::shape(output)
         })
     }
 
@@ -156,6 +163,8 @@ impl LayerKind for Dense {
 pub struct DenseLayer {
     n_in: usize,
     units: usize,
+    /// Steps of a sequence input (each gets the same weights); 0 for a flat input.
+    steps: usize,
     act: Activation,
     trainable: bool,
     kernel: Param,
@@ -164,8 +173,10 @@ pub struct DenseLayer {
 
 impl DenseLayer {
     pub fn new(spec: &Dense, input: Shape, rng: &mut StdRng) -> Option<Self> {
-        let Shape::Flat { features: n_in } = input else {
-            return None;
+        let (n_in, steps) = match input {
+            Shape::Flat { features } => (features, 0),
+            Shape::Sequence { c, steps } => (c, steps),
+            Shape::Image { .. } => return None,
         };
         let mut kernel = Param::new("kernel", vec![n_in, spec.units], ParamKind::Weight);
         init::fill(spec.kernel_initializer, &mut kernel.value, n_in, spec.units, rng);
@@ -173,6 +184,7 @@ impl DenseLayer {
         Some(DenseLayer {
             n_in,
             units: spec.units,
+            steps,
             act: spec.activation,
             trainable: spec.trainable,
             kernel,
@@ -183,7 +195,41 @@ impl DenseLayer {
     fn layout(&self) -> Layout {
         Layout {
             channels: self.units,
-            inner: 1,
+            inner: self.steps.max(1),
+        }
+    }
+
+    /// y_n (OUT, L) = kernelᵀ (OUT, IN) · x_n (IN, L) + bias, sample by sample.
+    fn forward_steps(&self, x: &Tensor, y: &mut Tensor) {
+        let (l, c, u) = (self.steps, self.n_in, self.units);
+        y.resize(x.batch(), Shape::sequence(l, u));
+        for (yn, xn) in y.data_mut().chunks_exact_mut(u * l).zip(x.data().chunks_exact(c * l)) {
+            sgemm(u, l, c, &self.kernel.value, Op::T, xn, Op::N, yn, false, true);
+            for (row, &b) in yn.chunks_exact_mut(l).zip(&self.bias.value) {
+                row.iter_mut().for_each(|v| *v += b);
+            }
+        }
+    }
+
+    /// The gradients of [`DenseLayer::forward_steps`], `dy` already through the activation.
+    fn backward_steps(&mut self, x: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
+        let (l, c, u) = (self.steps, self.n_in, self.units);
+        if self.trainable {
+            // dkernel (IN, OUT) = Σ_n x_n (IN, L) · dy_nᵀ (L, OUT); dbias = Σ_n Σ_t dy_n.
+            self.bias.grad.fill(0.0);
+            for (i, (xn, dy_n)) in x.data().chunks_exact(c * l).zip(dy.data().chunks_exact(u * l)).enumerate() {
+                sgemm(c, u, l, xn, Op::N, dy_n, Op::T, &mut self.kernel.grad, i > 0, true);
+                for (g, row) in self.bias.grad.iter_mut().zip(dy_n.chunks_exact(l)) {
+                    *g += row.iter().sum::<f32>();
+                }
+            }
+        }
+        if let Some(dx) = dx {
+            // dx_n (IN, L) = kernel (IN, OUT) · dy_n (OUT, L)
+            dx.resize(x.batch(), x.shape());
+            for (dxn, dy_n) in dx.data_mut().chunks_exact_mut(c * l).zip(dy.data().chunks_exact(u * l)) {
+                sgemm(c, l, u, &self.kernel.value, Op::N, dy_n, Op::N, dxn, false, true);
+            }
         }
     }
 }
@@ -194,6 +240,11 @@ impl Layer for DenseLayer {
     }
 
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
+        if self.steps > 0 {
+            self.forward_steps(x, y);
+            activation::forward_inplace(self.act, y.data_mut(), self.layout());
+            return;
+        }
         let n = x.batch();
         y.resize(n, Shape::flat(self.units));
         let accumulate = !self.bias.value.is_empty();
@@ -220,6 +271,10 @@ impl Layer for DenseLayer {
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
         let n = x.batch();
         activation::backward_inplace(self.act, y.data(), dy.data_mut(), self.layout());
+        if self.steps > 0 {
+            self.backward_steps(x, dy, dx);
+            return;
+        }
         if self.trainable {
             // dkernel (IN, OUT) = xᵀ (IN, N) · dy (N, OUT)
             sgemm(

@@ -53,22 +53,26 @@ impl LayerKind for GlobalAveragePooling2D {
 }
 
 pub struct GlobalAvgPool {
+    kind: &'static str,
     c: usize,
     hw: usize,
 }
 
 impl GlobalAvgPool {
+    /// Over each feature map of an image, or each channel of a sequence (GlobalAveragePooling1D).
     pub fn new(input: Shape) -> Option<Self> {
-        let Shape::Image { c, h, w } = input else {
-            return None;
+        let (kind, c, hw) = match input {
+            Shape::Image { c, h, w } => ("GlobalAveragePooling2D", c, h * w),
+            Shape::Sequence { c, steps } => ("GlobalAveragePooling1D", c, steps),
+            Shape::Flat { .. } => return None,
         };
-        Some(GlobalAvgPool { c, hw: h * w })
+        Some(GlobalAvgPool { kind, c, hw })
     }
 }
 
 impl Layer for GlobalAvgPool {
     fn kind(&self) -> &'static str {
-        "GlobalAveragePooling2D"
+        self.kind
     }
 
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {

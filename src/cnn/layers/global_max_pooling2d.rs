@@ -60,19 +60,24 @@ impl LayerKind for GlobalMaxPooling2D {
 
 /// The runtime layer: remembers where each map's maximum was.
 pub struct GlobalMaxPool {
+    kind: &'static str,
     c: usize,
     hw: usize,
     argmax: Vec<u32>,
 }
 
 impl GlobalMaxPool {
+    /// Over each feature map of an image, or each channel of a sequence (GlobalMaxPooling1D).
     pub fn new(input: Shape) -> Option<Self> {
-        let Shape::Image { c, h, w } = input else {
-            return None;
+        let (kind, c, hw) = match input {
+            Shape::Image { c, h, w } => ("GlobalMaxPooling2D", c, h * w),
+            Shape::Sequence { c, steps } => ("GlobalMaxPooling1D", c, steps),
+            Shape::Flat { .. } => return None,
         };
         Some(GlobalMaxPool {
+            kind,
             c,
-            hw: h * w,
+            hw,
             argmax: Vec::new(),
         })
     }
@@ -80,7 +85,7 @@ impl GlobalMaxPool {
 
 impl Layer for GlobalMaxPool {
     fn kind(&self) -> &'static str {
-        "GlobalMaxPooling2D"
+        self.kind
     }
 
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {

@@ -6,7 +6,7 @@
 //! shape inference, model building, receptive windows, the editor and the one-click fixes never
 //! match on kinds.
 
-use super::Layer;
+use super::{Layer, LayerSpec};
 use crate::cnn::activation::Activation;
 use crate::cnn::error::{ArchError, QuickFix};
 use crate::cnn::geometry::Padding;
@@ -59,6 +59,13 @@ pub trait LayerKind: Send + Sync {
     }
 
     fn set_trainable(&mut self, _trainable: bool) {}
+
+    /// Checks one input sample's values before training or scoring, when this is the first
+    /// layer (Embedding: every token id must be in its vocabulary); the message says which
+    /// value is wrong and how to fix it.
+    fn check_input(&self, _sample: &[f32]) -> Result<(), String> {
+        Ok(())
+    }
 
     /// Applies a one-click fix aimed at this layer; `false` if it does not apply to this kind.
     fn apply_fix(&mut self, _fix: &QuickFix) -> bool {
@@ -151,16 +158,82 @@ impl Incoming {
     }
 
     /// The channel count of an image input, or the error for a global pooling (`what` it does
-    /// to each feature map) that receives a flat vector.
+    /// to each feature map) that receives a sequence or a flat vector.
     pub fn feature_maps(&self, what: &str) -> Result<usize, ArchError> {
         match self.input {
             Shape::Image { c, .. } => Ok(c),
+            Shape::Sequence { .. } => Err(self.wants_image()),
             flat => Err(self.error(
                 format!("{} {what}, but its input is a flat vector of {}", self.kind, flat.len()),
                 "remove it, or move it before Flatten",
                 self.remove(),
             )),
         }
+    }
+
+    /// The channel count of a sequence input, or the error for a 1-D layer (`what` it does
+    /// along the steps) that receives an image or a flat vector.
+    pub fn sequence_channels(&self, what: &str) -> Result<usize, ArchError> {
+        match self.input {
+            Shape::Sequence { c, .. } => Ok(c),
+            Shape::Image { .. } => Err(self.wants_sequence(what)),
+            flat => Err(self.error(
+                format!("{} {what}, but its input is a flat vector of {}", self.kind, flat.len()),
+                "remove it, or move it before Flatten",
+                self.remove(),
+            )),
+        }
+    }
+
+    /// The error for a 2-D layer fed a sequence: offer its 1-D twin.
+    pub fn wants_image(&self) -> ArchError {
+        let twin = self.twin("2D", "1D");
+        let fix = match twin {
+            Some(kind) => format!("use {kind}, which slides along the steps"),
+            None => "use a 1-D layer here, or Flatten the sequence first".into(),
+        };
+        self.error(
+            format!(
+                "{} works on images (height × width × channels), but its input is the sequence {} (steps × channels)",
+                self.kind,
+                self.input.hwc()
+            ),
+            fix,
+            twin.map(|kind| QuickFix::UseKind {
+                index: self.index,
+                kind,
+            }),
+        )
+    }
+
+    /// The error for a 1-D layer (`what` it does along the steps) fed an image: offer its 2-D
+    /// twin.
+    pub fn wants_sequence(&self, what: &str) -> ArchError {
+        let twin = self.twin("1D", "2D");
+        let fix = match twin {
+            Some(kind) => format!(
+                "use {kind} for images, or feed it a sequence (an image's rows can be read as steps only by reshaping the data)"
+            ),
+            None => "feed it a sequence (steps × channels)".into(),
+        };
+        self.error(
+            format!(
+                "{} {what}, so it needs a sequence (steps × channels), but its input is the image {}",
+                self.kind,
+                self.input.hwc()
+            ),
+            fix,
+            twin.map(|kind| QuickFix::UseKind {
+                index: self.index,
+                kind,
+            }),
+        )
+    }
+
+    /// This kind's name with `from` replaced by `to` (`Conv2D` → `Conv1D`), if such a kind exists.
+    fn twin(&self, from: &str, to: &str) -> Option<&'static str> {
+        let name = self.kind.strip_suffix(from).map(|stem| format!("{stem}{to}"))?;
+        LayerSpec::KINDS.iter().find(|k| **k == name).copied()
     }
 
     /// One-click fix: remove this layer.
@@ -190,6 +263,13 @@ impl Incoming {
                 format!("strides are {sh}×{sw}; they must be at least 1"),
                 "use strides 1 (or 2 to halve the size)",
                 None,
+            ));
+        }
+        if padding == Padding::Causal {
+            return Err(self.error(
+                "padding 'causal' pads only the past of a sequence, so it exists for Conv1D, not for images",
+                "use padding 'same' or 'valid'",
+                Some(QuickFix::UsePaddingSame { index: self.index }),
             ));
         }
         Window::new(h, w, (kh, kw), (sh, sw), padding).ok_or_else(|| {

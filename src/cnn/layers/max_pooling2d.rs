@@ -17,6 +17,8 @@ pub type MaxPooling2D = Pool2D<Max>;
 
 impl PoolKind for Max {
     const NAME: &'static str = "MaxPooling2D";
+    const NAME_1D: &'static str = "MaxPooling1D";
+    const DOES: &'static str = "keeps the largest value of each window";
     /// The argmax index of every output value.
     const CACHE_BYTES_PER_OUTPUT: u64 = 4;
 
@@ -76,7 +78,7 @@ impl MaxPool {
 
 impl Layer for MaxPool {
     fn kind(&self) -> &'static str {
-        "MaxPooling2D"
+        self.geom.name(Max::NAME, Max::NAME_1D)
     }
 
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {

@@ -6,8 +6,10 @@
 //! so a training step allocates nothing once the batch size is fixed.
 
 pub mod kind;
+pub mod pooling1d;
 pub mod pooling2d;
 mod registry;
+mod twins;
 
 use super::tensor::Tensor;
 
@@ -17,6 +19,7 @@ pub use batch_normalization::BatchNorm;
 pub use conv2d::Conv2DLayer;
 pub use dense::DenseLayer;
 pub use dropout::DropoutLayer;
+pub use embedding::EmbeddingLayer;
 pub use flatten::FlattenLayer;
 pub use global_average_pooling2d::GlobalAvgPool;
 pub use kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind};
@@ -35,6 +38,12 @@ registry::layer_kinds! {
     Flatten(flatten::Flatten),
     Dense(dense::Dense),
     Dropout(dropout::Dropout),
+    Conv1D(conv1d::Conv1D),
+    MaxPooling1D(max_pooling1d::MaxPooling1D),
+    AveragePooling1D(average_pooling1d::AveragePooling1D),
+    GlobalAveragePooling1D(global_average_pooling1d::GlobalAveragePooling1D),
+    GlobalMaxPooling1D(global_max_pooling1d::GlobalMaxPooling1D),
+    Embedding(embedding::Embedding),
 }
 
 /// Training uses batch statistics and dropout; inference uses running statistics and no dropout.

@@ -17,6 +17,10 @@ use std::ops::Range;
 pub trait PoolKind: Clone + Copy + Debug + Default + PartialEq + Send + Sync + 'static {
     /// The Keras class name.
     const NAME: &'static str;
+    /// The Keras class name of the 1-D twin (`MaxPooling1D`).
+    const NAME_1D: &'static str;
+    /// What it does, for messages: "keeps the largest value of each window".
+    const DOES: &'static str;
     /// Bytes kept per output value for the backward pass.
     const CACHE_BYTES_PER_OUTPUT: u64;
     /// The runtime layer.
@@ -92,6 +96,9 @@ impl<K: PoolKind> LayerKind for Pool2D<K> {
     }
 
     fn infer(&self, at: &Incoming) -> Result<Inferred, ArchError> {
+        if at.input.is_sequence() {
+            return Err(at.wants_image());
+        }
         let Shape::Image { c, h, w } = at.input else {
             return Err(at.error(
                 format!(
@@ -192,12 +199,15 @@ fn span(o: usize, s: usize, k: usize, pad: usize, n: usize) -> Range<usize> {
     lo..hi.max(lo)
 }
 
-/// Where every window of a pooling layer lands on its input.
+/// Where every window of a pooling layer lands on its input: an image, or a sequence seen as
+/// one row of `steps` (the 1-D poolings, see `pooling1d.rs`).
 pub struct PoolGeom {
     pub c: usize,
     pub h: usize,
     pub w: usize,
     pub win: Window,
+    /// The input and output are sequences (C, steps) rather than images.
+    pub sequence: bool,
 }
 
 impl PoolGeom {
@@ -206,11 +216,41 @@ impl PoolGeom {
             return None;
         };
         let win = Window::new(h, w, spec.pool_size, spec.effective_strides(), spec.padding)?;
-        Some(PoolGeom { c, h, w, win })
+        Some(PoolGeom {
+            c,
+            h,
+            w,
+            win,
+            sequence: false,
+        })
+    }
+
+    /// A window of `pool` steps moving by `stride` along a (C, steps) sequence.
+    pub fn line(input: Shape, pool: usize, stride: usize, padding: Padding) -> Option<Self> {
+        let Shape::Sequence { c, steps } = input else {
+            return None;
+        };
+        let win = Window::line(steps, pool, stride, 1, padding)?;
+        Some(PoolGeom {
+            c,
+            h: 1,
+            w: steps,
+            win,
+            sequence: true,
+        })
     }
 
     pub fn output(&self) -> Shape {
-        Shape::image(self.win.rows.out, self.win.cols.out, self.c)
+        if self.sequence {
+            Shape::sequence(self.win.cols.out, self.c)
+        } else {
+            Shape::image(self.win.rows.out, self.win.cols.out, self.c)
+        }
+    }
+
+    /// The Keras class name of a pooling of `kind` (`MaxPooling2D` → `MaxPooling1D` on sequences).
+    pub fn name(&self, kind_2d: &'static str, kind_1d: &'static str) -> &'static str {
+        if self.sequence { kind_1d } else { kind_2d }
     }
 
     pub fn rows(&self, oy: usize) -> Range<usize> {
