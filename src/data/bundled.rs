@@ -1,19 +1,40 @@
-//! Datasets that ship with the app (MNIST subset, Fashion-MNIST, synthetic shapes) and where to find them.
+//! Datasets that ship with the app (MNIST subset, Fashion-MNIST, GunPoint, synthetic shapes and
+//! signals) and where to find them.
 
 use std::path::{Path, PathBuf};
 
+use super::csv;
 use super::dataset::Dataset;
 use super::error::DataError;
 use super::idx_dir::{self, FASHION_CLASSES};
+use super::options::DataOptions;
+use super::signals::{self, SignalSpec};
 use super::synthetic::{self, SyntheticSpec};
+use crate::cnn::Shape;
 
 /// Names accepted by [`load_bundled`], in menu order.
-pub const BUNDLED: [&str; 3] = ["mnist", "fashion-mnist", "shapes"];
+pub const BUNDLED: [&str; 5] = ["mnist", "fashion-mnist", "shapes", "gunpoint", "signals"];
 
-/// The (channels, height, width) of a bundled dataset's images, known without loading it: all
-/// three are 28×28 grayscale.
+/// Length of the bundled GunPoint series.
+pub const GUNPOINT_STEPS: usize = 150;
+
+/// The shape of one sample of a bundled dataset, known without loading it: the images are
+/// 28×28 grayscale, GunPoint 150 steps of one channel, the signals 128 steps.
+pub fn bundled_sample_shape(name: &str) -> Option<Shape> {
+    match name {
+        "gunpoint" => Some(Shape::sequence(GUNPOINT_STEPS, 1)),
+        "signals" => Some(Shape::sequence(SignalSpec::default().steps, 1)),
+        _ => BUNDLED.contains(&name).then_some(Shape::image(28, 28, 1)),
+    }
+}
+
+/// The (channels, height, width) of a bundled dataset's samples (a sequence is one row of
+/// steps), known without loading it.
 pub fn bundled_shape(name: &str) -> Option<(usize, usize, usize)> {
-    BUNDLED.contains(&name).then_some((1, 28, 28))
+    bundled_sample_shape(name).map(|s| {
+        let (h, w) = s.spatial();
+        (s.channels(), h, w)
+    })
 }
 
 /// Environment variable that overrides where the assets folder is.
@@ -25,6 +46,8 @@ pub fn bundled_title(name: &str) -> Option<&'static str> {
         "mnist" => Some("MNIST digits (bundled)"),
         "fashion-mnist" => Some("Fashion-MNIST clothes (bundled)"),
         "shapes" => Some("Shapes 28×28 (bundled)"),
+        "gunpoint" => Some("GunPoint hand motions, 1-D (bundled)"),
+        "signals" => Some("Signals 128 steps, 1-D (bundled)"),
         _ => None,
     }
 }
@@ -36,6 +59,12 @@ pub fn describe_bundled(name: &str) -> Option<&'static str> {
         "fashion-mnist" => Some("70,000 clothing images in 10 classes, 28x28 grayscale: 60,000 train / 10,000 test"),
         "shapes" => Some(
             "synthetic lines, circles and squares (6 classes), 28x28 grayscale: watch first-layer filters become edge detectors",
+        ),
+        "gunpoint" => Some(
+            "200 real hand-motion series (UCR GunPoint), 150 steps: drawing a gun vs pointing a finger; 50 train / 150 test",
+        ),
+        "signals" => Some(
+            "synthetic sine, square, sawtooth, triangle, chirp and noise-burst signals, 128 steps: 3,000 train / 600 test",
         ),
         _ => None,
     }
@@ -68,6 +97,8 @@ pub fn load_bundled(name: &str, assets_dir: &Path) -> Result<Dataset, DataError>
         "mnist" => ((0..10).map(|d| d.to_string()).collect(), "mnist"),
         "fashion-mnist" => (FASHION_CLASSES.iter().map(|s| s.to_string()).collect(), "fashion-mnist"),
         "shapes" => return synthetic::shapes(SyntheticSpec::default()),
+        "signals" => return signals::signals(SignalSpec::default()),
+        "gunpoint" => return load_gunpoint(assets_dir),
         _ => {
             return Err(DataError::UnknownBundled {
                 name: name.to_string(),
@@ -94,6 +125,27 @@ pub fn load_bundled(name: &str, assets_dir: &Path) -> Result<Dataset, DataError>
     ds.name = title.to_string();
     ds.class_names = class_names;
     ds.validate(&dir)?;
+    Ok(ds)
+}
+
+/// GunPoint from `assets/gunpoint/{train,test}.csv` (written by scripts/convert_sequences.py).
+fn load_gunpoint(assets_dir: &Path) -> Result<Dataset, DataError> {
+    let dir = assets_dir.join("gunpoint");
+    for file in ["train.csv", "test.csv"] {
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Err(DataError::AssetsMissing {
+                name: "gunpoint".into(),
+                path,
+            });
+        }
+    }
+    let options = DataOptions {
+        label_column: Some("label".into()),
+        ..DataOptions::default()
+    };
+    let mut ds = csv::load_csv(&dir, &options, None)?;
+    ds.name = "gunpoint".into();
     Ok(ds)
 }
 
@@ -136,6 +188,19 @@ mod tests {
         assert_eq!(ds.train.class_counts(10), vec![6000; 10]);
         assert_eq!(ds.test.as_ref().map(|t| t.class_counts(10)), Some(vec![1000; 10]));
         assert_eq!(ds.train.pixels.len(), 60000 * 784);
+    }
+
+    #[test]
+    fn bundled_gunpoint_has_the_ucr_split() {
+        let ds = load_bundled("gunpoint", &source_assets()).unwrap();
+        assert_eq!(ds.sample_shape(), Shape::sequence(150, 1));
+        assert_eq!(Some(ds.sample_shape()), bundled_sample_shape("gunpoint"));
+        assert_eq!(ds.class_names, ["gun", "point"]);
+        assert_eq!(ds.train.class_counts(2), vec![24, 26]);
+        assert_eq!(ds.test.as_ref().map(|t| t.class_counts(2)), Some(vec![76, 74]));
+        assert!(load_bundled("gunpoint", Path::new("/nonexistent")).is_err());
+        let signals = load_bundled("signals", Path::new("/nonexistent")).unwrap();
+        assert_eq!(Some(signals.sample_shape()), bundled_sample_shape("signals"));
     }
 
     #[test]

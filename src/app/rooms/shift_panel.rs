@@ -260,6 +260,7 @@ impl ShiftPanel {
             let one = crate::data::Split {
                 pixels: split.image(0).to_vec(),
                 labels: vec![split.labels[0]],
+                values: Vec::new(),
             };
             let textures = (0..=MAX_SHIFT)
                 .map(|k| {
