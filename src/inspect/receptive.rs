@@ -37,9 +37,11 @@ pub fn receptive_window(input: Shape, specs: &[LayerSpec], layer: usize, y: usiz
                 strides,
                 padding,
             } => {
-                let Shape::Image { h: sh, w: sw, .. } = shape else {
+                // A sequence slides along one row: its steps are the columns.
+                if !(shape.is_image() || shape.is_sequence()) {
                     return whole;
-                };
+                }
+                let (sh, sw) = shape.spatial();
                 let k = [kernel.0, kernel.1];
                 let s = [strides.0, strides.1];
                 for (d, n) in [sh, sw].into_iter().enumerate() {

@@ -117,7 +117,8 @@ impl SequenceFilters {
                     for i in 0..f {
                         let weights = &kernel[i * c * k..(i + 1) * c * k];
                         let extra = if results.is_some() { INPUT_PLOT.y + 4.0 } else { 0.0 };
-                        let (rect, response) = ui.allocate_exact_size(vec2(PLOT.x, PLOT.y + 16.0 + extra), Sense::hover());
+                        let (rect, response) =
+                            ui.allocate_exact_size(vec2(PLOT.x, PLOT.y + 16.0 + extra), Sense::hover());
                         let label = format!("filter {}", i + 1);
                         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
                         let painter = ui.painter_at(rect.expand(2.0));
@@ -132,15 +133,26 @@ impl SequenceFilters {
                             egui::FontId::proportional(11.0),
                             ui.visuals().text_color(),
                         );
-                        let series = Series { values: weights, channels: c };
+                        let series = Series {
+                            values: weights,
+                            channels: c,
+                        };
                         sparkline::draw(&painter, ui.visuals(), plot, &series, color, None);
                         if let Some(found) = results.as_ref().and_then(|r| r.get(i).cloned().flatten()) {
-                            let below = egui::Rect::from_min_size(egui::pos2(plot.left(), plot.bottom() + 4.0), INPUT_PLOT);
+                            let below =
+                                egui::Rect::from_min_size(egui::pos2(plot.left(), plot.bottom() + 4.0), INPUT_PLOT);
                             let input = Series {
                                 values: &found.image,
                                 channels: lens.input.channels(),
                             };
-                            sparkline::draw(&painter, ui.visuals(), below, &input, ui.visuals().hyperlink_color, None);
+                            sparkline::draw(
+                                &painter,
+                                ui.visuals(),
+                                below,
+                                &input,
+                                ui.visuals().hyperlink_color,
+                                None,
+                            );
                         }
                         let (lo, hi) = series.range();
                         response.on_hover_text(format!(
@@ -173,7 +185,11 @@ impl SequenceFilters {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
         let fresh = current.is_some_and(|m| m.lens_id == lens.id);
-        let label = if fresh { "Recompute" } else { "What does each filter respond to?" };
+        let label = if fresh {
+            "Recompute"
+        } else {
+            "What does each filter respond to?"
+        };
         let clicked = ui
             .button(label)
             .on_hover_text(

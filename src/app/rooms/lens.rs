@@ -159,6 +159,25 @@ impl Lens {
         }
     }
 
+    /// One sequence of a split (f32, CL) as the network's input: a signal normalized per
+    /// channel as training did, token ids (`tokens`) as they are.
+    pub fn input_from_values(&self, sample: &[f32], tokens: bool) -> Tensor {
+        let mut values = vec![0.0f32; self.input.len()];
+        if sample.len() == values.len() {
+            values.copy_from_slice(sample);
+            if !tokens {
+                let channels = self.input.channels().max(1);
+                let steps = values.len() / channels;
+                for (channel, (mean, std)) in self.normalization.sequence_affine(channels).into_iter().enumerate() {
+                    for v in &mut values[channel * steps..(channel + 1) * steps] {
+                        *v = (*v - mean) / std;
+                    }
+                }
+            }
+        }
+        Tensor::from_vec(1, self.input, values).unwrap_or_else(|| Tensor::zeros(1, self.input))
+    }
+
     /// One image of a split (u8, CHW) as the network's input.
     pub fn input_from_pixels(&self, pixels: &[u8]) -> Tensor {
         let mut values = vec![0.0f32; self.input.len()];

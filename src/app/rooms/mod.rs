@@ -9,9 +9,10 @@
 //! room; `view.rs` names the rooms for the tabs, the View menu, the shortcuts and `--view`.
 
 mod canvas;
-mod filters_1d;
 pub mod closeup_panel;
 pub mod colormap;
+mod features_1d;
+mod filters_1d;
 mod inspector;
 pub mod jobs;
 mod labels;

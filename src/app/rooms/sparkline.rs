@@ -74,7 +74,10 @@ pub fn draw(
     let (lo, hi) = series.range();
     let y = |v: f32| rect.bottom() - (v - lo) / (hi - lo) * rect.height();
     let zero = visuals.weak_text_color().gamma_multiply(0.6);
-    painter.line_segment([pos2(rect.left(), y(0.0)), pos2(rect.right(), y(0.0))], Stroke::new(0.8, zero));
+    painter.line_segment(
+        [pos2(rect.left(), y(0.0)), pos2(rect.right(), y(0.0))],
+        Stroke::new(0.8, zero),
+    );
     for c in 0..series.channels {
         let color = if series.channels == 1 { single } else { series_color(c) };
         let points: Vec<Pos2> = series
