@@ -8,6 +8,7 @@ mod support;
 use cnn_lab::cnn::Shape;
 use cnn_lab::data::{self, DataError, SignalSpec};
 use cnn_lab::experiment::{self, DatasetSource, Input};
+use cnn_lab::training::RunOptions;
 use std::path::{Path, PathBuf};
 use support::TempDir;
 use support::cli::*;
@@ -291,4 +292,36 @@ fn sequence_datasets_are_refused_by_image_models_with_the_input_to_set() {
     })
     .unwrap_err();
     assert!(matches!(err, DataError::InvalidRequest(_)), "{err}");
+}
+
+/// Trains a bundled project with its own settings; `(test accuracy, wall seconds)`.
+fn train_project(name: &str) -> (f32, f64) {
+    let e = support::project(name);
+    let options = RunOptions {
+        base_dir: support::projects_dir(),
+        ..RunOptions::default()
+    };
+    let (_, summary) = support::train(e, options);
+    (
+        summary.test_accuracy.expect("the project has a test split"),
+        summary.wall_secs,
+    )
+}
+
+#[test]
+fn the_signals_project_reaches_95_percent_in_seconds() {
+    // The bar: ≥ 95% in under 10 s (a release build takes about a second; this test
+    // build about 2–3 s on two cores).
+    let (accuracy, secs) = train_project("signals_conv1d.ron");
+    assert!(accuracy >= 0.95, "signals_conv1d.ron: test accuracy {accuracy}");
+    assert!(secs < 10.0, "signals_conv1d.ron took {secs:.1} s");
+}
+
+#[test]
+fn the_gunpoint_and_text_projects_learn_their_real_and_bundled_data() {
+    // GunPoint: the same architecture in PyTorch (scripts/reference_1d.py) reaches about 97%.
+    let (accuracy, _) = train_project("gunpoint_conv1d.ron");
+    assert!(accuracy >= 0.95, "gunpoint_conv1d.ron: test accuracy {accuracy}");
+    let (accuracy, _) = train_project("text_conv1d.ron");
+    assert!(accuracy >= 0.9, "text_conv1d.ron: test accuracy {accuracy}");
 }

@@ -10,13 +10,18 @@ use super::idx_dir::{self, FASHION_CLASSES};
 use super::options::DataOptions;
 use super::signals::{self, SignalSpec};
 use super::synthetic::{self, SyntheticSpec};
+use super::text;
+use super::vocab::TokenLevel;
 use crate::cnn::Shape;
 
 /// Names accepted by [`load_bundled`], in menu order.
-pub const BUNDLED: [&str; 5] = ["mnist", "fashion-mnist", "shapes", "gunpoint", "signals"];
+pub const BUNDLED: [&str; 6] = ["mnist", "fashion-mnist", "shapes", "gunpoint", "signals", "languages"];
 
 /// Length of the bundled GunPoint series.
 pub const GUNPOINT_STEPS: usize = 150;
+/// The bundled texts are read as this many characters, from a vocabulary of this many.
+pub const LANGUAGES_STEPS: usize = 96;
+pub const LANGUAGES_VOCABULARY: usize = 64;
 
 /// The shape of one sample of a bundled dataset, known without loading it: the images are
 /// 28×28 grayscale, GunPoint 150 steps of one channel, the signals 128 steps.
@@ -24,6 +29,7 @@ pub fn bundled_sample_shape(name: &str) -> Option<Shape> {
     match name {
         "gunpoint" => Some(Shape::sequence(GUNPOINT_STEPS, 1)),
         "signals" => Some(Shape::sequence(SignalSpec::default().steps, 1)),
+        "languages" => Some(Shape::sequence(LANGUAGES_STEPS, 1)),
         _ => BUNDLED.contains(&name).then_some(Shape::image(28, 28, 1)),
     }
 }
@@ -48,6 +54,7 @@ pub fn bundled_title(name: &str) -> Option<&'static str> {
         "shapes" => Some("Shapes 28×28 (bundled)"),
         "gunpoint" => Some("GunPoint hand motions, 1-D (bundled)"),
         "signals" => Some("Signals 128 steps, 1-D (bundled)"),
+        "languages" => Some("Languages, texts by character (bundled)"),
         _ => None,
     }
 }
@@ -66,6 +73,9 @@ pub fn describe_bundled(name: &str) -> Option<&'static str> {
         "signals" => Some(
             "synthetic sine, square, sawtooth, triangle, chirp and noise-burst signals, 128 steps: 3,000 train / 600 test",
         ),
+        "languages" => {
+            Some("short sentences in English, French, German and Spanish, read as 96 characters: 240 train / 80 test")
+        }
         _ => None,
     }
 }
@@ -99,6 +109,7 @@ pub fn load_bundled(name: &str, assets_dir: &Path) -> Result<Dataset, DataError>
         "shapes" => return synthetic::shapes(SyntheticSpec::default()),
         "signals" => return signals::signals(SignalSpec::default()),
         "gunpoint" => return load_gunpoint(assets_dir),
+        "languages" => return load_languages(assets_dir),
         _ => {
             return Err(DataError::UnknownBundled {
                 name: name.to_string(),
@@ -146,6 +157,25 @@ fn load_gunpoint(assets_dir: &Path) -> Result<Dataset, DataError> {
     };
     let mut ds = csv::load_csv(&dir, &options, None)?;
     ds.name = "gunpoint".into();
+    Ok(ds)
+}
+
+/// The generated texts of `assets/languages` (scripts/make_text_example.py), by character.
+fn load_languages(assets_dir: &Path) -> Result<Dataset, DataError> {
+    let dir = assets_dir.join("languages");
+    if !dir.join("train").is_dir() {
+        return Err(DataError::AssetsMissing {
+            name: "languages".into(),
+            path: dir.join("train"),
+        });
+    }
+    let options = DataOptions {
+        tokens: Some(TokenLevel::Chars),
+        vocabulary: Some(LANGUAGES_VOCABULARY),
+        ..DataOptions::default()
+    };
+    let mut ds = text::load_text_folder(&dir, &options, Some((1, 1, LANGUAGES_STEPS)))?;
+    ds.name = "languages".into();
     Ok(ds)
 }
 
@@ -201,6 +231,16 @@ mod tests {
         assert!(load_bundled("gunpoint", Path::new("/nonexistent")).is_err());
         let signals = load_bundled("signals", Path::new("/nonexistent")).unwrap();
         assert_eq!(Some(signals.sample_shape()), bundled_sample_shape("signals"));
+        let texts = load_bundled("languages", &source_assets()).unwrap();
+        assert_eq!(Some(texts.sample_shape()), bundled_sample_shape("languages"));
+        assert_eq!(texts.class_names, ["english", "french", "german", "spanish"]);
+        assert_eq!(texts.train.class_counts(4), vec![60; 4]);
+        assert_eq!(texts.test.as_ref().map(|t| t.class_counts(4)), Some(vec![20; 4]));
+        assert!(
+            texts
+                .vocabulary()
+                .is_some_and(|v| v.len() > 30 && v.len() <= LANGUAGES_VOCABULARY)
+        );
     }
 
     #[test]

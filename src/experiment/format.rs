@@ -222,6 +222,7 @@ impl DatasetSource {
             DatasetSource::Bundled(name) if name == "shapes" => Some(crate::data::SHAPE_CLASSES.len()),
             DatasetSource::Bundled(name) if name == "gunpoint" => Some(2),
             DatasetSource::Bundled(name) if name == "signals" => Some(crate::data::SIGNAL_CLASSES.len()),
+            DatasetSource::Bundled(name) if name == "languages" => Some(4),
             DatasetSource::Synthetic(_) => Some(crate::data::SHAPE_CLASSES.len()),
             DatasetSource::Signals(_) => Some(crate::data::SIGNAL_CLASSES.len()),
             _ => None,
