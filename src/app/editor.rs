@@ -71,7 +71,7 @@ impl EditorPanel {
         let error = analysis.error.as_ref();
         let wide = ui.available_width() >= W_TABLE;
         if wide {
-            column_titles_ui(ui);
+            column_titles_ui(ui, lab.experiment.input.sequence);
         }
         input_row_ui(ui, lab);
         let effective = lab.experiment.effective_layers();
@@ -152,7 +152,9 @@ impl EditorPanel {
                         ui.label("❄").on_hover_text("frozen: its weights do not train");
                     }
                 };
-                let cells = row.info.map(|info| CellTexts::new(ui, info));
+                let cells = row
+                    .info
+                    .map(|info| CellTexts::new(ui, info, lab.experiment.input.sequence));
                 ui.horizontal(|ui| {
                     cell(ui, W_NUMBER, |ui| {
                         ui.weak(format!("{number}"));
@@ -311,8 +313,13 @@ fn input_row_ui(ui: &mut Ui, lab: &LabContext) {
                     ui.label(RichText::new(lab.experiment.input.shape().hwc()).monospace().strong());
                 });
                 ui.weak(format!(
-                    "{} values per image",
-                    group_digits(lab.experiment.input.shape().len_saturating())
+                    "{} values per {}",
+                    group_digits(lab.experiment.input.shape().len_saturating()),
+                    if lab.experiment.input.sequence {
+                        "sample"
+                    } else {
+                        "image"
+                    },
                 ));
             });
         });
@@ -414,12 +421,20 @@ fn header_ui(ui: &mut Ui, lab: &LabContext, locked: bool, take_focus: bool) {
                     .accessible_name(format!("input {label}"))
                     .changed();
             };
-            dim(ui, &mut input.height, "height", 1024);
-            ui.label("×");
-            dim(ui, &mut input.width, "width", 1024);
-            ui.label("×");
-            dim(ui, &mut input.channels, "channels", 64);
-            ui.weak("(H×W×C)");
+            if input.sequence {
+                // A sequence: steps × channels (its height stays 1).
+                dim(ui, &mut input.width, "steps", 65536);
+                ui.label("×");
+                dim(ui, &mut input.channels, "channels", 1024);
+                ui.weak("(steps×C)");
+            } else {
+                dim(ui, &mut input.height, "height", 1024);
+                ui.label("×");
+                dim(ui, &mut input.width, "width", 1024);
+                ui.label("×");
+                dim(ui, &mut input.channels, "channels", 64);
+                ui.weak("(H×W×C)");
+            }
             if changed {
                 lab.commands.edit(Edit::SetInput(input));
             }
@@ -542,11 +557,15 @@ fn totals_ui(ui: &mut Ui, lab: &LabContext) {
             group_digits(summary.trainable_params()),
             "Parameters the optimizer updates".into(),
         );
+        let sample = if lab.experiment.input.sequence { "sample" } else { "image" };
         stat(
             ui,
-            "MACs / image",
+            &format!("MACs / {sample}"),
             short_count(summary.macs_per_sample()),
-            format!("{} multiply-accumulates per image, forward pass", group_digits(summary.macs_per_sample())),
+            format!(
+                "{} multiply-accumulates per {sample}, forward pass",
+                group_digits(summary.macs_per_sample())
+            ),
         );
         stat(
             ui,

@@ -33,7 +33,8 @@ pub fn cell<R>(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui) -> R) -> R {
     .inner
 }
 
-pub fn column_titles_ui(ui: &mut Ui) {
+/// The table's column titles; `sequence`: the model reads sequences (steps, not pixels).
+pub fn column_titles_ui(ui: &mut Ui, sequence: bool) {
     ui.horizontal(|ui| {
         ui.add_space(6.0);
         let title = |ui: &mut Ui, w: f32, t: &str, tip: &str| {
@@ -43,15 +44,33 @@ pub fn column_titles_ui(ui: &mut Ui) {
         };
         title(ui, W_NUMBER, "#", "Layer number");
         title(ui, W_KIND, "Layer", "Keras layer class");
-        title(ui, W_OUTPUT, "Output H×W×C", "Shape of one image's output");
+        if sequence {
+            title(
+                ui,
+                W_OUTPUT,
+                "Output steps×C",
+                "Shape of one sample's output: steps × channels",
+            );
+        } else {
+            title(ui, W_OUTPUT, "Output H×W×C", "Shape of one image's output");
+        }
         title(
             ui,
             W_PARAMS,
             "Parameters",
             "Weights and biases, with the course formula",
         );
-        title(ui, W_MACS, "MACs", "Multiply-accumulates per image");
-        title(ui, W_RF, "RF", "Receptive field: input pixels one output value sees");
+        title(ui, W_MACS, "MACs", "Multiply-accumulates per sample");
+        title(
+            ui,
+            W_RF,
+            "RF",
+            if sequence {
+                "Receptive field: input steps one output value sees"
+            } else {
+                "Receptive field: input pixels one output value sees"
+            },
+        );
     });
 }
 
@@ -74,7 +93,8 @@ pub struct CellTexts {
 }
 
 impl CellTexts {
-    pub fn new(ui: &Ui, info: &LayerInfo) -> Self {
+    /// `sequence`: the model reads sequences (its receptive fields are in steps).
+    pub fn new(ui: &Ui, info: &LayerInfo, sequence: bool) -> Self {
         let formula = if info.params() == 0 {
             "0".to_string()
         } else {
@@ -101,12 +121,23 @@ impl CellTexts {
             frozen_params: info.trainable_params == 0 && info.params() > 0,
             total: group_digits(info.params()),
             macs: short_count(info.macs),
-            macs_hover: format!("{} multiply-accumulates per image", group_digits(info.macs)),
-            rf: format!("{h}×{w}"),
-            rf_hover: format!(
-                "Receptive field: each output value sees {h}×{w} input pixels; neighbours are {}×{} pixels apart",
-                info.jump.0, info.jump.1
-            ),
+            macs_hover: format!("{} multiply-accumulates per sample", group_digits(info.macs)),
+            rf: if sequence {
+                format!("{w} steps")
+            } else {
+                format!("{h}×{w}")
+            },
+            rf_hover: if sequence {
+                format!(
+                    "Receptive field: each output value sees {w} input steps; neighbours are {} steps apart",
+                    info.jump.1
+                )
+            } else {
+                format!(
+                    "Receptive field: each output value sees {h}×{w} input pixels; neighbours are {}×{} pixels apart",
+                    info.jump.0, info.jump.1
+                )
+            },
         }
     }
 

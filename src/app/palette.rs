@@ -40,7 +40,7 @@ pub fn palette_ui(ui: &mut Ui, lab: &LabContext, insert_at: &mut Option<usize>) 
     });
     let chosen = insert_at.is_some();
     let mut buttons = |ui: &mut Ui| {
-        for (n, layer) in LayerSpec::palette().into_iter().enumerate() {
+        for (n, layer) in palette_for(lab.experiment.input.sequence).into_iter().enumerate() {
             let name = format!("add {}", layer.kind());
             let shortcut = PALETTE_KEYS
                 .get(n)
@@ -70,6 +70,24 @@ pub fn palette_ui(ui: &mut Ui, lab: &LabContext, insert_at: &mut Option<usize>) 
     } else {
         ui.horizontal_wrapped(|ui| buttons(ui));
     }
+}
+
+/// The palette, the kinds made for the model's input first: 1-D kinds (and Embedding) before
+/// the 2-D ones for a sequence model, and after them for an image model.
+fn palette_for(sequence: bool) -> Vec<LayerSpec> {
+    let rank = |layer: &LayerSpec| {
+        let kind = layer.kind();
+        let one_d = kind.ends_with("1D") || kind == "Embedding";
+        let two_d = kind.ends_with("2D");
+        match (sequence, one_d, two_d) {
+            (true, true, _) | (false, _, true) => 0,
+            (_, false, false) => 1,
+            _ => 2,
+        }
+    };
+    let mut palette = LayerSpec::palette();
+    palette.sort_by_key(rank);
+    palette
 }
 
 /// The last position where `layer` fits (its input shape allows it): the end when it fits there.

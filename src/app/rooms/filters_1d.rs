@@ -92,6 +92,8 @@ impl SequenceFilters {
             }
         });
         if tokens {
+            // Nothing to show off: the screenshot need not wait.
+            self.showcased = true;
             ui.label(
                 RichText::new(
                     "The input is token ids, which gradient ascent cannot change smoothly: the feature \

@@ -1,0 +1,85 @@
+//! The app on sequence models, driven headless through egui_kittest: a Conv1D added from the
+//! palette shows its shape and the course's parameter formula, and the trained signals project
+//! shows one plot per filter in the filter room and one row per filter in the feature maps.
+
+mod support;
+
+use cnn_lab::app::rooms::Weights;
+use egui_kittest::kittest::Queryable;
+use std::time::Duration;
+use support::app::{app_on, step_until};
+
+const WAIT: Duration = Duration::from_secs(240);
+
+#[test]
+fn a_conv1d_added_from_the_palette_shows_its_shape_and_parameter_formula() {
+    let mut harness = app_on("signals_conv1d.ron");
+    harness.get_by_label("insert position").click();
+    harness.run();
+    harness.get_by_label("at the start (after the input)").click();
+    harness.run();
+    harness.get_by_label("add Conv1D").click();
+    harness.run();
+    assert_eq!(harness.state().experiment().layers[0].kind(), "Conv1D");
+    // Ten filters of five steps over the one-channel 128-step signal, padding valid.
+    harness.get_by_label("layer 1 filters").set_value_accesskit(10.0);
+    harness.get_by_label("layer 1 kernel").set_value_accesskit(5.0);
+    harness.run();
+    harness.run();
+    // n − k + 1 = 124 steps; (k·c_in + 1)·filters = (5·1 + 1)·10 = 60.
+    harness.get_by_label("124×10");
+    harness.get_by_label("(5·1 + 1)·10 = 60");
+    let info = &harness.state().document().analysis().summary.layers[0];
+    assert_eq!((info.output.hwc(), info.params()), ("124×10".to_string(), 60));
+    harness.get_by_label("5 steps");
+    // The next Conv1D now reads 10 channels: (9·10 + 1)·16.
+    harness.get_by_label("(9·10 + 1)·16 = 1,456");
+    assert!(harness.state().document().analysis().error.is_none());
+}
+
+#[test]
+fn the_trained_signals_project_shows_one_plot_per_filter_and_one_map_row_per_filter() {
+    let mut harness = app_on("signals_conv1d.ron");
+    harness.get_by_label("Train").click();
+    harness.run_steps(2);
+    step_until(&mut harness, WAIT, "training to finish", |app| {
+        app.run().is_none() && app.last_summary().is_some()
+    });
+    let epochs = harness.state().experiment().history.len();
+    assert_eq!(epochs, 12);
+
+    harness.get_by_label("🔍 Filters").click();
+    step_until(&mut harness, WAIT, "the trained model", |app| {
+        app.inspector()
+            .lens()
+            .is_some_and(|l| matches!(l.source, Weights::Trained { epochs: 12 }))
+    });
+    harness.run_steps(2);
+    // The first Conv1D: 16 filters of 9 steps.
+    for i in 1..=16 {
+        harness.get_by_label(&format!("filter {i}"));
+    }
+    assert!(harness.query_by_label("filter 17").is_none());
+    harness.get_by_label_contains("(9·1 + 1)·16 = 160 parameters");
+    // What each filter responds to: an input sequence per filter.
+    harness.get_by_label("What does each filter respond to?").click();
+    step_until(&mut harness, WAIT, "activation maximization", |app| {
+        app.inspector().maximized() == Some((16, 16)) && !app.inspector().busy()
+    });
+
+    harness.get_by_label("🗺 Feature maps").click();
+    step_until(&mut harness, WAIT, "the feature maps", |app| {
+        app.inspector().prediction().is_some() && !app.inspector().busy()
+    });
+    harness.run_steps(2);
+    harness.get_by_label("input signal");
+    for i in 1..=16 {
+        harness.get_by_label(&format!("map {i} of layer 1"));
+    }
+    assert!(harness.query_by_label("map 17 of layer 1").is_none());
+    // The third layer, a Conv1D of 32 filters, has 32 rows; the classifier, units.
+    harness.get_by_label("map 32 of layer 3");
+    harness.get_by_label("units of layer 7");
+    let (class, p) = harness.state().inspector().prediction().unwrap();
+    assert!(class < 6 && p > 0.0 && p <= 1.0);
+}
