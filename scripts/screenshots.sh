@@ -2,7 +2,9 @@
 # Regenerates the README's pictures of the course's mechanics with the app's own `--screenshot`
 # (under xvfb-run when there is no display): the convolution close-up on volume_conv.ron, the
 # padding and stride playground, the shift test with both MNIST models and a comparison of two
-# runs. `scripts/screenshots.sh [--release]`; needs xvfb-run without a display.
+# runs; and the 1-D views: the filters and feature maps of signals_conv1d.ron and the feature
+# maps of text_conv1d.ron, trained in the window first. `scripts/screenshots.sh [--release]`;
+# needs xvfb-run without a display.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,4 +40,8 @@ shot projects/pretrained/mnist_lenet.ron --view shift-test --compare "$work/mnis
     --screenshot "$out/shift_test_mnist.png"
 shot projects/pretrained/mnist_lenet.ron --view compare --compare "$work/mnist_dense.ron" \
     --screenshot "$out/compare_mnist.png"
-echo "wrote $out/closeup_volume_conv.png, playground_seed_quiz.png, shift_test_mnist.png, compare_mnist.png"
+shot projects/signals_conv1d.ron --after-epochs 12 --view filters --screenshot "$out/filters_signals_conv1d.png"
+shot projects/signals_conv1d.ron --after-epochs 12 --view feature-maps --screenshot "$out/features_signals_conv1d.png"
+shot projects/text_conv1d.ron --after-epochs 15 --view feature-maps --screenshot "$out/features_text_conv1d.png"
+echo "wrote $out/closeup_volume_conv.png, playground_seed_quiz.png, shift_test_mnist.png, compare_mnist.png,"
+echo "      filters_signals_conv1d.png, features_signals_conv1d.png, features_text_conv1d.png"
