@@ -82,4 +82,34 @@ fn the_trained_signals_project_shows_one_plot_per_filter_and_one_map_row_per_fil
     harness.get_by_label("units of layer 7");
     let (class, p) = harness.state().inspector().prediction().unwrap();
     assert!(class < 6 && p > 0.0 && p <= 1.0);
+
+    // Clicking a value of the first Conv1D's first map opens its arithmetic: 9 steps × 1 channel.
+    let row = harness.get_by_label("map 1 of layer 1").rect();
+    let at = row.left_center() + egui::vec2(row.width() * 0.5, 0.0);
+    harness.hover_at(at);
+    harness.drag_at(at);
+    harness.drop_at(at);
+    harness.run_steps(2);
+    step_until(&mut harness, WAIT, "the close-up", |app| {
+        app.inspector().closeup().is_some_and(|(_, up)| up.is_some())
+    });
+    let (target, up) = harness.state().inspector().closeup().unwrap();
+    assert_eq!((target.layer, target.channel, target.row), (0, 0, 0));
+    assert!(
+        (60..=68).contains(&target.col),
+        "the middle of 128 steps: {}",
+        target.col
+    );
+    let Some(cnn_lab::inspect::CloseUp::Conv(up)) = up else {
+        panic!("a Conv1D close-up")
+    };
+    assert_eq!((up.kernel, up.channels.len(), up.dilation), ((1, 9), 1, 1));
+    // padding same, stride 1: the window is centred on the step (4 before, 4 after).
+    assert_eq!(up.origin, (0, target.col as i64 - 4));
+    let sum: f32 = up.channels[0].products.iter().sum();
+    assert!((sum + up.bias - up.pre_activation).abs() < 1e-5);
+    assert_eq!(up.value, up.pre_activation.max(0.0));
+    harness.run_steps(2);
+    harness.get_by_label_contains(&format!("map 1 at step {}", target.col + 1));
+    harness.get_by_label_contains("the value in the map");
 }

@@ -162,3 +162,111 @@ fn every_conv_value_is_its_products_sums_bias_and_activation() {
         }
     }
 }
+
+/// The Conv1D and 1-D pooling close-ups: every output step of every filter, for strides 1 and 2,
+/// every padding (causal too), dilation 1 and 2, 1 and 3 channels, with and without bias.
+#[test]
+fn every_conv1d_value_is_its_products_sums_bias_and_activation() {
+    use cnn_lab::cnn::spec::{Conv1D, GlobalAveragePooling1D, Pool1D};
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut checked = 0;
+    for channels in [1, 3] {
+        for (stride, dilation) in [(1, 1), (2, 1), (1, 2)] {
+            for padding in [Padding::Valid, Padding::Same, Padding::Causal] {
+                for use_bias in [true, false] {
+                    let conv = Conv1D {
+                        use_bias,
+                        ..Conv1D::new(4, 3)
+                            .padding(padding)
+                            .strides(stride)
+                            .dilation(dilation)
+                            .relu()
+                    };
+                    let specs = vec![
+                        LayerSpec::Conv1D(conv),
+                        LayerSpec::MaxPooling1D(Pool1D::new(2).padding(Padding::Same)),
+                        LayerSpec::AveragePooling1D(Pool1D::new(2).padding(Padding::Same)),
+                        LayerSpec::GlobalAveragePooling1D(GlobalAveragePooling1D),
+                        LayerSpec::Dense(Dense::new(3)),
+                    ];
+                    let input = Shape::sequence(11, channels);
+                    let mut model = Model::build(input, &specs, Some(3), rng.random()).unwrap();
+                    let x = random_input(input, &mut rng);
+                    model.forward(&x, cnn_lab::cnn::Mode::Infer);
+                    let outputs: Vec<Tensor> = model.activations().to_vec();
+                    let what =
+                        format!("c {channels}, stride {stride}, dilation {dilation}, {padding:?}, bias {use_bias}");
+                    let Shape::Sequence { c, steps } = outputs[1].shape() else {
+                        panic!("{what}: a sequence out")
+                    };
+                    for f in 0..c {
+                        for col in 0..steps {
+                            let target = Target {
+                                layer: 0,
+                                channel: f,
+                                row: 0,
+                                col,
+                            };
+                            let Some(CloseUp::Conv(up)) = close_up(&mut model, &x, target) else {
+                                panic!("{what}: no close-up for {target:?}");
+                            };
+                            let engine = outputs[1].data()[f * steps + col];
+                            assert!(
+                                close(up.value, engine),
+                                "{what} {target:?}: {} vs engine {engine}",
+                                up.value
+                            );
+                            assert_eq!(
+                                (up.kernel, up.dilation, up.channels.len()),
+                                ((1, 3), dilation, channels)
+                            );
+                            let sums: f32 = up.channels.iter().map(|p| p.sum).sum();
+                            assert!(close(sums + up.bias, up.pre_activation));
+                            assert_eq!(up.value, up.pre_activation.max(0.0), "relu");
+                            for part in &up.channels {
+                                for ((v, k), p) in part.inputs.iter().zip(&part.kernel).zip(&part.products) {
+                                    assert_eq!(v.unwrap_or(0.0) * k, *p, "padding cells count as zeros");
+                                }
+                            }
+                            // Causal padding reads only the past: the window ends at this step.
+                            if padding == Padding::Causal {
+                                assert_eq!(up.origin.1 + 2 * dilation as i64, (col * stride) as i64);
+                            }
+                            checked += 1;
+                        }
+                    }
+                    for (layer, average) in [(1usize, false), (2, true)] {
+                        let Shape::Sequence { c, steps } = outputs[layer + 1].shape() else {
+                            panic!()
+                        };
+                        for ch in 0..c {
+                            for col in 0..steps {
+                                let target = Target {
+                                    layer,
+                                    channel: ch,
+                                    row: 0,
+                                    col,
+                                };
+                                let Some(CloseUp::Pool(up)) = close_up(&mut model, &x, target) else {
+                                    panic!("{what}: no pooling close-up for {target:?}");
+                                };
+                                let engine = outputs[layer + 1].data()[ch * steps + col];
+                                assert!(
+                                    close(up.value, engine),
+                                    "{what} pool {target:?}: {} vs {engine}",
+                                    up.value
+                                );
+                                assert_eq!(up.average, average);
+                                if !average {
+                                    let chosen = up.chosen.expect("a maximum");
+                                    assert_eq!(up.inputs[chosen], Some(engine), "the engine's argmax");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 500, "{checked} Conv1D values checked");
+}

@@ -23,6 +23,9 @@ pub struct ChannelPart {
 pub struct ConvCloseUp {
     pub kernel: (usize, usize),
     pub strides: (usize, usize),
+    /// Kernel column `j` reads input column `origin.1 + j·dilation` (Conv1D's
+    /// `dilation_rate`; 1 for Conv2D).
+    pub dilation: usize,
     /// The window's top-left corner in input pixels (negative: in the padding).
     pub origin: (i64, i64),
     pub channels: Vec<ChannelPart>,
@@ -99,38 +102,58 @@ pub fn close_up(model: &mut Model, x: &Tensor, target: Target) -> Option<CloseUp
     let spec = model.specs().get(target.layer)?;
     let params = model.layers().get(target.layer)?.params();
     let param = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value.as_slice());
-    let Shape::Image { c, h, w } = input.shape() else {
-        return match spec {
-            LayerSpec::Dense(d) => dense(
-                input.data(),
-                param("kernel")?,
-                param("bias").unwrap_or(&[]),
-                d.units,
-                d.activation,
-                target.channel,
-            ),
-            _ => None,
-        };
+    // A sequence is one row of steps: pooling reads it like an image of height 1, Conv1D with
+    // its dilation.
+    let (c, h, w) = match input.shape() {
+        Shape::Image { c, h, w } => (c, h, w),
+        Shape::Sequence { c, steps } => (c, 1, steps),
+        Shape::Flat { .. } => {
+            return match spec {
+                LayerSpec::Dense(d) => dense(
+                    input.data(),
+                    param("kernel")?,
+                    param("bias").unwrap_or(&[]),
+                    d.units,
+                    d.activation,
+                    target.channel,
+                ),
+                _ => None,
+            };
+        }
     };
     let plane = |ch: usize| &input.data()[ch * h * w..(ch + 1) * h * w];
+    // A convolution's window, filters and activation: Conv2D, or Conv1D over one row.
+    let conv = match spec {
+        LayerSpec::Conv2D(conv) => Some((
+            Window::new(h, w, conv.kernel_size, conv.strides, conv.padding)?,
+            conv.filters,
+            conv.activation,
+        )),
+        LayerSpec::Conv1D(conv) if h == 1 => Some((
+            Window::line(w, conv.kernel_size, conv.strides, conv.dilation_rate, conv.padding)?,
+            conv.filters,
+            conv.activation,
+        )),
+        _ => None,
+    };
     match spec {
-        LayerSpec::Conv2D(conv) => {
-            let win = Window::new(h, w, conv.kernel_size, conv.strides, conv.padding)?;
-            if target.channel >= conv.filters || target.row >= win.rows.out || target.col >= win.cols.out {
+        _ if conv.is_some() => {
+            let (win, filters, activation) = conv?;
+            if target.channel >= filters || target.row >= win.rows.out || target.col >= win.cols.out {
                 return None;
             }
             let kernel = param("kernel")?;
             let bias = param("bias").unwrap_or(&[]);
-            let (kh, kw) = conv.kernel_size;
+            let (kh, kw) = (win.kh, win.kw);
             let origin = origin(&win, target);
             // Every filter's pre-activation at this position (softmax needs them all).
-            let mut pre = vec![0.0f32; conv.filters];
+            let mut pre = vec![0.0f32; filters];
             let mut mine = Vec::new();
             for (f, pre_f) in pre.iter_mut().enumerate() {
                 let mut parts = Vec::with_capacity(c);
                 for ch in 0..c {
                     let slice = &kernel[(f * c + ch) * kh * kw..(f * c + ch + 1) * kh * kw];
-                    let inputs = window_values(plane(ch), (h, w), origin, (kh, kw));
+                    let inputs = window_values(plane(ch), (h, w), origin, (kh, kw), win.dw);
                     let products: Vec<f32> = inputs.iter().zip(slice).map(|(v, k)| v.unwrap_or(0.0) * k).collect();
                     let sum = products.iter().sum();
                     parts.push(ChannelPart {
@@ -148,25 +171,29 @@ pub fn close_up(model: &mut Model, x: &Tensor, target: Target) -> Option<CloseUp
             }
             let mut activated = pre.clone();
             forward_inplace(
-                conv.activation,
+                activation,
                 &mut activated,
                 Layout {
-                    channels: conv.filters,
+                    channels: filters,
                     inner: 1,
                 },
             );
             Some(CloseUp::Conv(ConvCloseUp {
-                kernel: conv.kernel_size,
-                strides: conv.strides,
+                kernel: (kh, kw),
+                strides: (win.sh, win.sw),
+                dilation: win.dw,
                 origin,
                 channels: mine,
                 bias: bias.get(target.channel).copied().unwrap_or(0.0),
                 pre_activation: pre[target.channel],
-                activation: conv.activation,
+                activation,
                 value: activated[target.channel],
             }))
         }
-        LayerSpec::MaxPooling2D(_) | LayerSpec::AveragePooling2D(_) => {
+        LayerSpec::MaxPooling2D(_)
+        | LayerSpec::AveragePooling2D(_)
+        | LayerSpec::MaxPooling1D(_)
+        | LayerSpec::AveragePooling1D(_) => {
             let Footprint::Window {
                 kernel,
                 strides,
@@ -179,7 +206,7 @@ pub fn close_up(model: &mut Model, x: &Tensor, target: Target) -> Option<CloseUp
             if target.channel >= c {
                 return None;
             }
-            let average = matches!(spec, LayerSpec::AveragePooling2D(_));
+            let average = matches!(spec, LayerSpec::AveragePooling2D(_) | LayerSpec::AveragePooling1D(_));
             pool(plane(target.channel), (h, w), &win, target, average)
         }
         _ => None,
@@ -200,11 +227,12 @@ fn window_values(
     (h, w): (usize, usize),
     origin: (i64, i64),
     (kh, kw): (usize, usize),
+    dilation: usize,
 ) -> Vec<Option<f32>> {
     let mut values = Vec::with_capacity(kh * kw);
     for dy in 0..kh as i64 {
         for dx in 0..kw as i64 {
-            let (y, x) = (origin.0 + dy, origin.1 + dx);
+            let (y, x) = (origin.0 + dy, origin.1 + dx * dilation as i64);
             let inside = y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < w;
             values.push(inside.then(|| plane[y as usize * w + x as usize]));
         }
@@ -219,7 +247,7 @@ fn pool(plane: &[f32], (h, w): (usize, usize), win: &Window, target: Target, ave
     }
     let (size, strides) = ((win.kh, win.kw), (win.sh, win.sw));
     let origin = origin(win, target);
-    let inputs = window_values(plane, (h, w), origin, size);
+    let inputs = window_values(plane, (h, w), origin, size, 1);
     let real: Vec<(usize, f32)> = inputs
         .iter()
         .enumerate()

@@ -15,6 +15,14 @@ const CHANNELS_SHOWN: usize = 4;
 /// Seconds between steps while playing.
 const PLAY_STEP: f64 = 0.5;
 
+/// The input the close-up's model reads: an image's pixels, or a sequence's values (token ids
+/// are not normalized).
+#[derive(Clone, Copy)]
+pub enum SampleRef<'a> {
+    Pixels(&'a [u8]),
+    Values { values: &'a [f32], tokens: bool },
+}
+
 #[derive(Default)]
 pub struct CloseUpPanel {
     target: Option<Target>,
@@ -52,17 +60,25 @@ impl CloseUpPanel {
         if !std::mem::take(&mut self.requested) {
             return;
         }
-        let Some(&layer) = lens.conv_layers().first() else {
+        let first = lens
+            .conv_layers()
+            .first()
+            .or(lens.sequence_conv_layers().first())
+            .copied();
+        let Some(layer) = first else {
             return;
         };
-        if let Some(Shape::Image { h, w, .. }) = lens.infos.get(layer).map(|i| i.output) {
-            self.open(Target {
-                layer,
-                channel: 0,
-                row: (h - 1) / 2,
-                col: (w - 1) / 2,
-            });
-        }
+        let (row, col) = match lens.infos.get(layer).map(|i| i.output) {
+            Some(Shape::Image { h, w, .. }) => ((h - 1) / 2, (w - 1) / 2),
+            Some(Shape::Sequence { steps, .. }) => (0, (steps - 1) / 2),
+            _ => return,
+        };
+        self.open(Target {
+            layer,
+            channel: 0,
+            row,
+            col,
+        });
     }
 
     pub fn open(&mut self, target: Target) {
@@ -74,6 +90,7 @@ impl CloseUpPanel {
     fn output_dims(lens: &Lens, layer: usize) -> Option<(usize, usize, usize)> {
         match lens.infos.get(layer)?.output {
             Shape::Image { c, h, w } => Some((h, w, c)),
+            Shape::Sequence { c, steps } => Some((1, steps, c)),
             flat => Some((1, flat.len(), 1)),
         }
     }
@@ -107,8 +124,8 @@ impl CloseUpPanel {
         self.target = Some(t);
     }
 
-    /// Draws the close-up window (if a value was clicked) for the input `pixels`.
-    pub fn ui(&mut self, ctx: &egui::Context, lens: &Arc<Lens>, pixels: Option<&Vec<u8>>) {
+    /// Draws the close-up window (if a value was clicked) for the input `sample`.
+    pub fn ui(&mut self, ctx: &egui::Context, lens: &Arc<Lens>, sample: Option<SampleRef<'_>>) {
         let Some(target) = self.target else {
             return;
         };
@@ -128,13 +145,16 @@ impl CloseUpPanel {
                 .job
                 .as_ref()
                 .is_none_or(|(t, id, _)| *t != target || *id != lens.id)
-            && let Some(pixels) = pixels
+            && let Some(sample) = sample
         {
             let id = lens.id;
-            let (lens, pixels) = (lens.clone(), pixels.clone());
+            let lens = lens.clone();
+            let x = match sample {
+                SampleRef::Pixels(pixels) => lens.input_from_pixels(pixels),
+                SampleRef::Values { values, tokens } => lens.input_from_values(values, tokens),
+            };
             let job = Job::spawn("computing the close-up", 1, Some(ctx.clone()), move |_| {
                 let mut model = lens.model()?;
-                let x = lens.input_from_pixels(&pixels);
                 Ok(close_up(&mut model, &x, target))
             });
             self.job = Some((target, id, job));
@@ -164,12 +184,19 @@ impl CloseUpPanel {
                 target.row,
                 target.col
             ),
+            Some(Shape::Sequence { .. }) => format!(
+                "Close-up: layer {} {kind}, map {} at step {}",
+                target.layer + 1,
+                target.channel + 1,
+                target.col + 1
+            ),
             _ => format!(
                 "Close-up: layer {} {kind}, unit {}",
                 target.layer + 1,
                 target.channel + 1
             ),
         };
+        let sequence = lens.input.is_sequence();
         let mut open = true;
         egui::Window::new("Close-up")
             .id(egui::Id::unique("close-up"))
@@ -209,7 +236,7 @@ impl CloseUpPanel {
                 egui::ScrollArea::both()
                     .max_height(ctx.content_rect().height() * 0.55)
                     .show(ui, |ui| match self.shown() {
-                        Some(CloseUp::Conv(up)) => conv_ui(ui, up),
+                        Some(CloseUp::Conv(up)) => conv_ui(ui, up, sequence),
                         Some(CloseUp::Pool(up)) => pool_ui(ui, up),
                         Some(CloseUp::Dense(up)) => dense_ui(ui, up),
                         None if self.job.is_some() => {
@@ -290,19 +317,38 @@ fn activation_line(activation: Activation, pre: f32, value: f32) -> String {
     }
 }
 
-fn conv_ui(ui: &mut Ui, up: &ConvCloseUp) {
-    ui.label(format!(
-        "A {}×{}×{} filter over the window at input row {}, column {} (stride {}×{}; grey 0s are padding):",
-        up.kernel.0,
-        up.kernel.1,
-        up.channels.len(),
-        up.origin.0,
-        up.origin.1,
-        up.strides.0,
-        up.strides.1
-    ));
+fn conv_ui(ui: &mut Ui, up: &ConvCloseUp, sequence: bool) {
+    if sequence {
+        // Steps counted from 1, as the maps' read-outs; a dilated filter skips steps.
+        let last = up.origin.1 + ((up.kernel.1 - 1) * up.dilation) as i64;
+        ui.label(format!(
+            "A {}-step × {}-channel filter over input steps {} to {} (stride {}{}; grey 0s are padding):",
+            up.kernel.1,
+            up.channels.len(),
+            up.origin.1 + 1,
+            last + 1,
+            up.strides.1,
+            if up.dilation > 1 {
+                format!(", dilation {}: every {}th step", up.dilation, up.dilation)
+            } else {
+                String::new()
+            }
+        ));
+    } else {
+        ui.label(format!(
+            "A {}×{}×{} filter over the window at input row {}, column {} (stride {}×{}; grey 0s are padding):",
+            up.kernel.0,
+            up.kernel.1,
+            up.channels.len(),
+            up.origin.0,
+            up.origin.1,
+            up.strides.0,
+            up.strides.1
+        ));
+    }
     for (n, part) in up.channels.iter().enumerate().take(CHANNELS_SHOWN) {
-        channel_ui(ui, n, part, up.kernel.1);
+        // A 1-D window reads top to bottom, one step per line.
+        channel_ui(ui, n, part, if sequence { 1 } else { up.kernel.1 });
         ui.add_space(4.0);
     }
     for (n, part) in up.channels.iter().enumerate().skip(CHANNELS_SHOWN) {

@@ -3,6 +3,7 @@
 //! Grad-CAM), and every layer's maps as heat strips, one row per filter over the steps. Hover a
 //! value to read it and to see, on the input, the steps it was computed from.
 
+use super::closeup_panel::{CloseUpPanel, SampleRef};
 use super::colormap::{self, Scale};
 use super::jobs::Job;
 use super::lens::{Lens, browse_split};
@@ -10,7 +11,7 @@ use super::maps::{Attribution, argmax};
 use super::sparkline::{self, Series};
 use crate::cnn::Shape;
 use crate::data::Dataset;
-use crate::inspect::{feature_maps, grad_cam, receptive_window, saliency};
+use crate::inspect::{Target, feature_maps, grad_cam, receptive_window, saliency};
 use egui::{Color32, RichText, Sense, Ui, pos2, vec2};
 use std::sync::Arc;
 
@@ -59,11 +60,22 @@ pub struct SequenceFeatures {
     error: Option<String>,
     /// The input steps `[from, to)` under the pointer's map value.
     window: Option<(i64, i64)>,
+    /// The arithmetic behind a clicked value.
+    closeup: CloseUpPanel,
 }
 
 impl SequenceFeatures {
     pub fn busy(&self) -> bool {
-        self.job.is_some() || self.shown.is_none() && self.error.is_none()
+        self.job.is_some() || self.closeup.busy() || self.shown.is_none() && self.error.is_none()
+    }
+
+    pub fn closeup(&self) -> &CloseUpPanel {
+        &self.closeup
+    }
+
+    /// Opens the close-up on the first Conv1D's middle step once the maps are shown.
+    pub fn request_closeup(&mut self) {
+        self.closeup.request();
     }
 
     pub fn prediction(&self) -> Option<(usize, f32)> {
@@ -107,6 +119,14 @@ impl SequenceFeatures {
                     .show(ui, |ui| self.maps_ui(ui, lens));
             });
         });
+        if let Some((_, computed)) = &self.shown {
+            self.closeup.open_requested(lens);
+            let sample = SampleRef::Values {
+                values: &computed.input,
+                tokens: dataset.vocabulary().is_some(),
+            };
+            self.closeup.ui(ui.ctx(), lens, Some(sample));
+        }
     }
 
     /// Starts the computation for `key` when nothing is shown or running for it.
@@ -236,6 +256,8 @@ impl SequenceFeatures {
         };
         let width = (ui.available_width() - 20.0).clamp(240.0, 900.0);
         let mut window = None;
+        let mut clicked = None;
+        let target = self.closeup.target();
         for maps in &computed.layers {
             ui.label(RichText::new(&maps.label).strong());
             ui.small(format!(
@@ -253,7 +275,7 @@ impl SequenceFeatures {
                 other => (1, other.len()),
             };
             for row in 0..rows.min(256) {
-                let (rect, response) = ui.allocate_exact_size(vec2(width, ROW), Sense::hover());
+                let (rect, response) = ui.allocate_exact_size(vec2(width, ROW), Sense::click());
                 let name = if maps.shape.is_sequence() {
                     format!("map {} of layer {}", row + 1, maps.layer + 1)
                 } else {
@@ -269,6 +291,26 @@ impl SequenceFeatures {
                         vec2(cell.max(1.0), ROW - 1.0),
                     );
                     painter.rect_filled(r, 0.0, maps.scale.color(v));
+                }
+                // The value in the close-up, marked where it sits.
+                if let Some(t) = target.filter(|t| t.layer == maps.layer) {
+                    let (on_row, step) = if maps.shape.is_sequence() {
+                        (t.channel == row, t.col)
+                    } else {
+                        (true, t.channel)
+                    };
+                    if on_row {
+                        let r = egui::Rect::from_min_size(
+                            pos2(rect.left() + step as f32 * cell, rect.top()),
+                            vec2(cell.max(2.0), ROW - 1.0),
+                        );
+                        ui.painter().rect_stroke(
+                            r,
+                            0.0,
+                            egui::Stroke::new(2.0, Color32::from_rgb(255, 120, 0)),
+                            egui::StrokeKind::Outside,
+                        );
+                    }
                 }
                 if let Some(pointer) = response.hover_pos() {
                     let t = (((pointer.x - rect.left()) / cell) as usize).min(steps - 1);
@@ -286,10 +328,41 @@ impl SequenceFeatures {
                     } else {
                         format!("unit {}: {}", t + 1, colormap::format_value(values[t]))
                     };
-                    response.on_hover_text(text);
+                    if response.clicked() {
+                        clicked = Some(if maps.shape.is_sequence() {
+                            Target {
+                                layer: maps.layer,
+                                channel: row,
+                                row: 0,
+                                col: t,
+                            }
+                        } else {
+                            Target {
+                                layer: maps.layer,
+                                channel: t,
+                                row: 0,
+                                col: 0,
+                            }
+                        });
+                    }
+                    response.on_hover_text(format!("{text}\nclick: the arithmetic behind it"));
                 }
             }
             ui.add_space(6.0);
+        }
+        if let Some(target) = clicked {
+            self.closeup.open(target);
+        }
+        // Without a pointer over a map, the input shows the close-up's window.
+        if window.is_none()
+            && let Some(t) = self.closeup.target()
+            && computed
+                .layers
+                .iter()
+                .any(|m| m.layer == t.layer && m.shape.is_sequence())
+        {
+            let w = receptive_window(lens.input, &lens.specs, t.layer, 0, t.col);
+            window = Some((w.left as i64, w.right as i64 + 1));
         }
         if window != self.window {
             self.window = window;

@@ -6,7 +6,7 @@
 mod prediction;
 
 use super::canvas::{Canvas, INK};
-use super::closeup_panel::CloseUpPanel;
+use super::closeup_panel::{CloseUpPanel, SampleRef};
 use super::features_1d::SequenceFeatures;
 use super::colormap;
 use super::colormap::unit_rect;
@@ -86,6 +86,7 @@ impl FeaturesView {
     /// maps are shown, instead of the usual show-off (a drawn digit).
     pub fn request_closeup(&mut self) {
         self.closeup.request();
+        self.sequence.request_closeup();
         self.showcased = true;
     }
 
@@ -189,11 +190,15 @@ impl FeaturesView {
         if self.shown.is_some() {
             self.closeup.open_requested(lens);
         }
-        self.closeup.ui(ui.ctx(), lens, self.pixels.as_ref());
+        let sample = self.pixels.as_deref().map(SampleRef::Pixels);
+        self.closeup.ui(ui.ctx(), lens, sample);
     }
 
     /// The close-up panel (the arithmetic behind a clicked map value).
     pub fn closeup(&self) -> &CloseUpPanel {
+        if self.sequence_shown {
+            return self.sequence.closeup();
+        }
         &self.closeup
     }
 
