@@ -61,6 +61,9 @@ fn the_trained_signals_project_shows_one_plot_per_filter_and_one_map_row_per_fil
     }
     assert!(harness.query_by_label("filter 17").is_none());
     harness.get_by_label_contains("(9·1 + 1)·16 = 160 parameters");
+    // The timeline over the per-epoch snapshots (before training + 12 epochs).
+    assert_eq!(harness.state().experiment().filter_snapshots.len(), 13);
+    harness.get_by_label_contains("now");
     // What each filter responds to: an input sequence per filter.
     harness.get_by_label("What does each filter respond to?").click();
     step_until(&mut harness, WAIT, "activation maximization", |app| {

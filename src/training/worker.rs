@@ -220,9 +220,13 @@ impl Worker<'_> {
     }
 }
 
-/// The first layer whose kernel is a stack of image filters (the filter room's timeline).
+/// The first layer whose kernel is a stack of image or sequence filters (the filter room's
+/// timeline).
 fn first_conv(model: &Model) -> Option<usize> {
-    model.specs().iter().position(|s| s.config().has_image_filters())
+    model
+        .specs()
+        .iter()
+        .position(|s| s.config().has_image_filters() || s.config().has_sequence_filters())
 }
 
 fn filter_snapshot(model: &Model, epoch: usize) -> Option<FilterSnapshot> {

@@ -45,17 +45,28 @@ impl SequenceFilters {
         Some((results.iter().flatten().count(), results.len()))
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, lens: &Arc<Lens>, layers: &[usize], showcase: bool) {
+    /// The layer on show among `layers` (the model's Conv1D layers).
+    pub fn layer(&self, layers: &[usize]) -> usize {
+        self.layer
+            .filter(|l| layers.contains(l))
+            .or(layers.first().copied())
+            .unwrap_or(0)
+    }
+
+    /// Draws the filters of the chosen layer; `past` holds its kernels at an earlier epoch
+    /// (the timeline), else the lens's own are shown.
+    pub fn ui(&mut self, ui: &mut Ui, lens: &Arc<Lens>, layers: &[usize], showcase: bool, past: Option<&[f32]>) {
         self.poll();
-        let Some(&first) = layers.first() else {
+        if layers.is_empty() {
             return;
-        };
-        let layer = self.layer.filter(|l| layers.contains(l)).unwrap_or(first);
+        }
+        let layer = self.layer(layers);
         self.layer = Some(layer);
         let Some((kernel, dims)) = lens.param(layer, "kernel") else {
             return;
         };
         let [f, c, k] = [dims[0], dims[1], dims[2]];
+        let kernel = past.filter(|p| p.len() == kernel.len()).unwrap_or(kernel);
         let bias: Vec<f32> = lens.param(layer, "bias").map(|(b, _)| b.to_vec()).unwrap_or_default();
         // Token ids are not a signal to optimize: an Embedding first layer has no such input.
         let tokens = lens.specs.first().is_some_and(|s| s.kind() == "Embedding");

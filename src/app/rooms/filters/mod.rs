@@ -3,15 +3,17 @@
 //! per-epoch snapshots, a close-up with the numbers, and "what does this filter look for"
 //! (activation maximization, computed in the background, one image under each kernel).
 
+mod timeline;
+
 use super::colormap::{self, Scale};
 use super::filters_1d::SequenceFilters;
 use super::jobs::Job;
 use super::lens::Lens;
 use super::room::{Navigate, Room, RoomContext};
-use crate::experiment::{Experiment, FilterSnapshot};
+use crate::experiment::Experiment;
 use crate::inspect::{MaximizeSettings, Maximized, maximize_channel};
 use egui::{Color32, ColorImage, RichText, Sense, Stroke, TextureHandle, TextureOptions, Ui, vec2};
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,6 +52,8 @@ pub struct FiltersView {
     sequence_shown: bool,
 }
 
+
+/// One epoch's kernels of one layer.
 struct Snapshot {
     epoch: usize,
     layer: usize,
@@ -100,7 +104,23 @@ impl FiltersView {
         let sequence_convs = lens.sequence_conv_layers();
         self.sequence_shown = convs.is_empty() && !sequence_convs.is_empty();
         if self.sequence_shown {
-            self.sequence.ui(ui, lens, &sequence_convs, showcase);
+            // The timeline of the first Conv1D's kernels, as for Conv2D.
+            self.refresh_snapshots(experiment);
+            let snapshots: Vec<(usize, usize)> = self
+                .snapshots
+                .as_ref()
+                .map(|(_, s)| s.iter().map(|s| (s.epoch, s.layer)).collect())
+                .unwrap_or_default();
+            if snapshots.first().is_some_and(|s| s.1 == self.sequence.layer(&sequence_convs)) {
+                self.timeline_ui(ui, &snapshots);
+            } else {
+                (self.timeline, self.playing) = (None, None);
+            }
+            let past = self
+                .timeline
+                .and_then(|i| self.snapshots.as_ref()?.1.get(i))
+                .map(|s| s.values.clone());
+            self.sequence.ui(ui, lens, &sequence_convs, showcase, past.as_deref());
             return;
         }
         self.poll(ui.ctx(), lens);
@@ -247,80 +267,6 @@ impl FiltersView {
                 });
             }
         });
-    }
-
-    fn refresh_snapshots(&mut self, experiment: &Experiment) {
-        let fingerprint = fingerprint(&experiment.filter_snapshots);
-        if self.snapshots.as_ref().is_some_and(|(f, _)| *f == fingerprint) {
-            return;
-        }
-        let decoded = experiment
-            .filter_snapshots
-            .iter()
-            .filter_map(|s| {
-                Some(Snapshot {
-                    epoch: s.epoch,
-                    layer: s.layer,
-                    values: s.weights.decode().ok()?,
-                })
-            })
-            .collect();
-        self.snapshots = Some((fingerprint, decoded));
-        self.timeline = None;
-    }
-
-    fn timeline_ui(&mut self, ui: &mut Ui, snapshots: &[(usize, usize)]) {
-        let last = snapshots.len() - 1;
-        ui.horizontal(|ui| {
-            ui.label("Timeline");
-            let playing = self.playing.is_some();
-            if ui
-                .button(if playing { "⏸" } else { "▶" })
-                .on_hover_text("Play the filters' history, epoch by epoch")
-                .clicked()
-            {
-                if playing {
-                    self.playing = None;
-                } else {
-                    if self.timeline.is_none_or(|t| t >= last) {
-                        self.timeline = Some(0);
-                    }
-                    self.playing = Some(Instant::now());
-                }
-            }
-            let mut position = self.timeline.unwrap_or(last + 1);
-            let label = |p: usize| {
-                if p > last {
-                    "now".to_string()
-                } else if snapshots[p].0 == 0 {
-                    "before training".to_string()
-                } else {
-                    format!("after epoch {}", snapshots[p].0)
-                }
-            };
-            let text = label(position);
-            let slider = egui::Slider::new(&mut position, 0..=last + 1)
-                .show_value(false)
-                .text(text);
-            if ui.add(slider).changed() {
-                self.timeline = (position <= last).then_some(position);
-                self.playing = None;
-            }
-        });
-        if let Some(started) = self.playing {
-            let due = started.elapsed() >= PLAY_STEP;
-            if due {
-                let next = self.timeline.map_or(0, |t| t + 1);
-                if next > last {
-                    self.timeline = None;
-                    self.playing = None;
-                } else {
-                    self.timeline = Some(next);
-                    self.playing = Some(Instant::now());
-                }
-            }
-            ui.ctx().request_repaint_after(PLAY_STEP);
-        }
     }
 
     fn maximize_controls(&mut self, ui: &mut Ui, lens: &Arc<Lens>, layer: usize, filters: usize, showcase: bool) {
@@ -595,13 +541,6 @@ impl FiltersView {
     }
 }
 
-fn fingerprint(snapshots: &[FilterSnapshot]) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for s in snapshots {
-        (s.epoch, s.layer, &s.weights.data).hash(&mut hasher);
-    }
-    hasher.finish()
-}
 
 /// Colours every kernel of a layer and uploads the tiles.
 fn make_tiles(
