@@ -106,10 +106,15 @@ impl SequenceFeatures {
             dataset: Arc::as_ptr(dataset) as usize,
         };
         self.poll(ui.ctx(), lens, dataset, key);
+        // On a narrow window the input column gives way to the maps.
+        let left = LEFT_WIDTH.min(ui.available_width() * 0.45);
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
-                ui.set_width(LEFT_WIDTH);
-                self.input_ui(ui, lens, dataset, split_name);
+                ui.set_width(left);
+                egui::ScrollArea::vertical()
+                    .id_salt("sequence input")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| self.input_ui(ui, lens, dataset, split_name));
             });
             ui.separator();
             ui.vertical(|ui| {
@@ -184,7 +189,8 @@ impl SequenceFeatures {
                 vocabulary.token(id).to_string()
             }),
             None => {
-                let (rect, response) = ui.allocate_exact_size(INPUT, Sense::hover());
+                let size = vec2(INPUT.x.min(ui.available_width() - 8.0), INPUT.y);
+                let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
                 response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, "input signal"));
                 let series = Series {
                     values: &computed.input,
