@@ -48,10 +48,17 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
         }
         return Ok((out.to_string(), analysis.error.is_none()));
     }
+    // A sequence model counts steps, not pixels.
+    let sequence = experiment.input.sequence;
     let mut rows: Vec<[String; 6]> = vec![[
         "#".into(),
         "layer".into(),
-        "output (H×W×C)".into(),
+        if sequence {
+            "output (steps×C)"
+        } else {
+            "output (H×W×C)"
+        }
+        .into(),
         "parameters".into(),
         "MACs".into(),
         "receptive field".into(),
@@ -69,13 +76,18 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
             info.output.hwc(),
             info.params_formula.clone(),
             group_digits(info.macs),
-            format!("{}×{}", info.receptive_field.0, info.receptive_field.1),
+            if sequence {
+                format!("{} steps", info.receptive_field.1)
+            } else {
+                format!("{}×{}", info.receptive_field.0, info.receptive_field.1)
+            },
         ]);
     }
     let widths: Vec<usize> = (0..6)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     // Names come from the file: escape control characters before they reach a terminal.
+    let sample = if sequence { "sample" } else { "image" };
     let mut text = format!(
         "{} ({})\n",
         printable(&experiment.name),
@@ -87,7 +99,7 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
         text.push('\n');
     }
     text += &format!(
-        "Total parameters: {} (trainable {}, non-trainable {})\nMACs per image: {}\nActivations per image: {}; training memory at batch {}: about {}\n",
+        "Total parameters: {} (trainable {}, non-trainable {})\nMACs per {sample}: {}\nActivations per {sample}: {}; training memory at batch {}: about {}\n",
         group_digits(s.total_params()),
         group_digits(s.trainable_params()),
         group_digits(s.non_trainable_params()),

@@ -1,0 +1,80 @@
+//! Sequence models through the command line as a user runs them: `summary` speaks in steps, and
+//! transfer learning carries a trained Conv1D from the synthetic signals to the real GunPoint
+//! series (of another length), frozen.
+
+mod support;
+
+use support::cli::run_env;
+use support::{TempDir, decoded_weights, projects_dir};
+
+#[test]
+fn summary_of_a_sequence_model_counts_steps() {
+    let file = projects_dir().join("signals_conv1d.ron");
+    let run = run_env(&["summary", file.to_str().unwrap()], &[]);
+    run.assert_clean();
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    let out = &run.stdout;
+    for expected in [
+        "output (steps×C)",
+        "128×16",
+        "(9·1 + 1)·16 = 160",
+        "9 steps",
+        "(5·16 + 1)·32 = 2,592",
+        "MACs per sample: 280,768",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing:\n{out}");
+    }
+    // 128 steps × 16 filters × 9 taps = 18,432: the first layer's MACs.
+    assert_eq!(128 * 16 * 9, 18_432);
+    assert!(out.contains("18,432"), "{out}");
+}
+
+#[test]
+fn a_trained_conv1d_transfers_frozen_to_series_of_another_length() {
+    let dir = TempDir::new("sequence-transfer");
+    let source = dir.join("signals.ron");
+    let run = run_env(
+        &[
+            "train",
+            projects_dir().join("signals_conv1d.ron").to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--out",
+            source.to_str().unwrap(),
+        ],
+        &[],
+    );
+    run.assert_clean();
+    assert_eq!(run.code, Some(0), "{}", run.output());
+
+    // GunPoint's 150-step series, with the signals model's first Conv1D (16 filters of 9 steps)
+    // transferred and frozen.
+    let text = std::fs::read_to_string(projects_dir().join("gunpoint_conv1d.ron")).unwrap();
+    let target_text = text
+        .replace(
+            "  dataset: Bundled(\"gunpoint\"),",
+            "  dataset: Bundled(\"gunpoint\"),\n  transfer: (from: \"signals.ron\", layers: 1, freeze: true),",
+        )
+        .replace(
+            "Conv1D(filters: 16, kernel_size: 7, padding: same, activation: relu)",
+            "Conv1D(filters: 16, kernel_size: 9, padding: same, activation: relu)",
+        );
+    assert!(target_text.contains("transfer:") && target_text.contains("kernel_size: 9"));
+    let target = dir.join("gunpoint.ron");
+    std::fs::write(&target, target_text).unwrap();
+    let run = run_env(&["train", target.to_str().unwrap(), "--epochs", "3", "--json"], &[]);
+    run.assert_clean();
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(json["epochs"], 3);
+
+    let source = cnn_lab::experiment::load(&source).unwrap();
+    let trained = cnn_lab::experiment::load(&target).unwrap();
+    let (from, to) = (decoded_weights(&source), decoded_weights(&trained));
+    // The first layer's kernel and bias came across and did not move while training.
+    assert_eq!(to[0], from[0], "frozen Conv1D kernel");
+    assert_eq!(to[1], from[1], "frozen Conv1D bias");
+    assert_eq!(to[0].len(), 16 * 9);
+    // The rest trained: the second Conv1D is not the source's (it has another shape anyway).
+    assert_ne!(to[2].len(), 0);
+}
