@@ -218,26 +218,9 @@ impl SequenceFilters {
     }
 
     fn start(&mut self, ctx: &egui::Context, lens: &Arc<Lens>, layer: usize, filters: usize) {
-        let results = Arc::new(Mutex::new(vec![None; filters]));
-        let (slots, lens) = (results.clone(), lens.clone());
-        let lens_id = lens.id;
-        let job = Job::spawn("activation maximization", filters, Some(ctx.clone()), move |handle| {
-            let mut model = lens.model()?;
-            let settings = MaximizeSettings::default();
-            for channel in 0..filters {
-                let result = maximize_channel(&mut model, layer, channel, &settings, |_, _| !handle.cancelled());
-                if handle.cancelled() {
-                    return Ok(());
-                }
-                if let Ok(mut slots) = slots.lock() {
-                    slots[channel] = Some(result);
-                }
-                handle.progress(channel + 1);
-            }
-            Ok(())
-        });
+        let (results, job) = spawn_maximize(ctx, lens, layer, filters);
         self.maximize = Some(MaxRun {
-            lens_id,
+            lens_id: lens.id,
             layer,
             results,
             job: Some(job),
@@ -254,4 +237,32 @@ impl SequenceFilters {
             run.job = None;
         }
     }
+}
+
+/// Activation maximization of every filter of `layer`, one after the other in the background;
+/// each result lands in its slot as soon as it is found (the 2-D and the 1-D filter views).
+pub fn spawn_maximize(
+    ctx: &egui::Context,
+    lens: &Arc<Lens>,
+    layer: usize,
+    filters: usize,
+) -> (Arc<Mutex<Vec<Option<Maximized>>>>, Job<()>) {
+    let results = Arc::new(Mutex::new(vec![None; filters]));
+    let (slots, lens) = (results.clone(), lens.clone());
+    let job = Job::spawn("activation maximization", filters, Some(ctx.clone()), move |handle| {
+        let mut model = lens.model()?;
+        let settings = MaximizeSettings::default();
+        for channel in 0..filters {
+            let result = maximize_channel(&mut model, layer, channel, &settings, |_, _| !handle.cancelled());
+            if handle.cancelled() {
+                return Ok(());
+            }
+            if let Ok(mut slots) = slots.lock() {
+                slots[channel] = Some(result);
+            }
+            handle.progress(channel + 1);
+        }
+        Ok(())
+    });
+    (results, job)
 }

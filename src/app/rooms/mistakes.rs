@@ -249,42 +249,29 @@ impl MistakesView {
                     ui.horizontal(|ui| {
                         ui.spacing_mut().item_spacing = vec2(6.0, 6.0);
                         for &(index, confidence) in row {
-                            if sequences {
+                            let (response, label) = if sequences {
                                 let response = sequence_tile(ui, dataset, split, index, confidence);
-                                let label = format!("gallery sample {index}");
-                                response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
-                                let hover = format!(
-                                    "#{}: {:.1}% sure it is {}",
-                                    index + 1,
-                                    confidence * 100.0,
-                                    lens.class_name(predicted)
-                                );
-                                if response.on_hover_text(hover).clicked() {
-                                    navigate = Some(Navigate::Sample {
-                                        room: "feature-maps",
-                                        index,
-                                    });
-                                }
-                                continue;
-                            }
-                            let Some(pixels) = split.get_image(index) else {
-                                continue;
+                                (response, format!("gallery sample {index}"))
+                            } else {
+                                let Some(pixels) = split.get_image(index) else {
+                                    continue;
+                                };
+                                let texture = self.thumbs.entry(index).or_insert_with(|| {
+                                    let image =
+                                        colormap::pixels_image(pixels, dataset.channels, dataset.height, dataset.width);
+                                    ui.ctx()
+                                        .load_texture(format!("gallery {index}"), image, TextureOptions::NEAREST)
+                                });
+                                let response = ui
+                                    .vertical(|ui| {
+                                        let image = egui::Image::new((texture.id(), vec2(52.0, 52.0)));
+                                        let r = ui.add(egui::Button::image(image));
+                                        ui.label(RichText::new(format!("{:.0}%", confidence * 100.0)).small());
+                                        r
+                                    })
+                                    .inner;
+                                (response, format!("gallery image {index}"))
                             };
-                            let texture = self.thumbs.entry(index).or_insert_with(|| {
-                                let image =
-                                    colormap::pixels_image(pixels, dataset.channels, dataset.height, dataset.width);
-                                ui.ctx()
-                                    .load_texture(format!("gallery {index}"), image, TextureOptions::NEAREST)
-                            });
-                            let response = ui
-                                .vertical(|ui| {
-                                    let image = egui::Image::new((texture.id(), vec2(52.0, 52.0)));
-                                    let r = ui.add(egui::Button::image(image));
-                                    ui.label(RichText::new(format!("{:.0}%", confidence * 100.0)).small());
-                                    r
-                                })
-                                .inner;
-                            let label = format!("gallery image {index}");
                             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
                             let hover = format!(
                                 "#{}: {:.1}% sure it is {}",

@@ -6,12 +6,12 @@
 mod timeline;
 
 use super::colormap::{self, Scale};
-use super::filters_1d::SequenceFilters;
+use super::filters_1d::{SequenceFilters, spawn_maximize};
 use super::jobs::Job;
 use super::lens::Lens;
 use super::room::{Navigate, Room, RoomContext};
 use crate::experiment::Experiment;
-use crate::inspect::{MaximizeSettings, Maximized, maximize_channel};
+use crate::inspect::Maximized;
 use egui::{Color32, ColorImage, RichText, Sense, Stroke, TextureHandle, TextureOptions, Ui, vec2};
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
@@ -328,23 +328,7 @@ impl FiltersView {
     }
 
     fn start_maximize(&mut self, ctx: &egui::Context, lens: &Arc<Lens>, layer: usize, filters: usize) {
-        let results = Arc::new(Mutex::new(vec![None; filters]));
-        let (slots, work_lens) = (results.clone(), lens.clone());
-        let job = Job::spawn("activation maximization", filters, Some(ctx.clone()), move |handle| {
-            let mut model = work_lens.model()?;
-            let settings = MaximizeSettings::default();
-            for channel in 0..filters {
-                let result = maximize_channel(&mut model, layer, channel, &settings, |_, _| !handle.cancelled());
-                if handle.cancelled() {
-                    return Ok(());
-                }
-                if let Ok(mut slots) = slots.lock() {
-                    slots[channel] = Some(result);
-                }
-                handle.progress(channel + 1);
-            }
-            Ok(())
-        });
+        let (results, job) = spawn_maximize(ctx, lens, layer, filters);
         self.maximize = Some(MaxRun {
             lens_id: lens.id,
             layer,
