@@ -202,7 +202,8 @@ impl From<Input> for InputFields {
 /// Where the images (or sequences) come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DatasetSource {
-    /// A dataset shipped in `assets/`: "mnist", "fashion-mnist", "shapes" or "gunpoint".
+    /// A dataset shipped with the app (`data::BUNDLED`): "mnist", "fashion-mnist", "shapes",
+    /// "gunpoint", "signals" or "languages".
     Bundled(String),
     /// Generated shapes and edges, any size.
     Synthetic(SyntheticSpec),
@@ -218,14 +219,10 @@ impl DatasetSource {
     /// The number of classes, when it is known without reading any files.
     pub fn known_classes(&self) -> Option<usize> {
         match self {
-            DatasetSource::Bundled(name) if name == "mnist" || name == "fashion-mnist" => Some(10),
-            DatasetSource::Bundled(name) if name == "shapes" => Some(crate::data::SHAPE_CLASSES.len()),
-            DatasetSource::Bundled(name) if name == "gunpoint" => Some(2),
-            DatasetSource::Bundled(name) if name == "signals" => Some(crate::data::SIGNAL_CLASSES.len()),
-            DatasetSource::Bundled(name) if name == "languages" => Some(4),
+            DatasetSource::Bundled(name) => crate::data::bundled_classes(name),
             DatasetSource::Synthetic(_) => Some(crate::data::SHAPE_CLASSES.len()),
             DatasetSource::Signals(_) => Some(crate::data::SIGNAL_CLASSES.len()),
-            _ => None,
+            DatasetSource::Path(_) => None,
         }
     }
 
