@@ -274,6 +274,10 @@ impl LayerKind for Conv1D {
         }
     }
 
+    fn has_sequence_filters(&self) -> bool {
+        true
+    }
+
     fn palette_default() -> Self {
         Conv1D::new(16, 3).relu()
     }
