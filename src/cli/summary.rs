@@ -29,7 +29,12 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
                     "trainable_params": info.trainable_params,
                     "params_formula": info.params_formula,
                     "macs": info.macs,
-                    "receptive_field": [info.receptive_field.0, info.receptive_field.1],
+                    // In steps for a sequence model, [rows, columns] for an image model.
+                    "receptive_field": if input.is_sequence() {
+                        json!([info.receptive_field.1])
+                    } else {
+                        json!([info.receptive_field.0, info.receptive_field.1])
+                    },
                 })
             })
             .collect();
@@ -51,7 +56,11 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
     let mut rows: Vec<[String; 6]> = vec![[
         "#".into(),
         "layer".into(),
-        "output (H×W×C)".into(),
+        if input.is_sequence() {
+            "output (steps×C)".into()
+        } else {
+            "output (H×W×C)".into()
+        },
         "parameters".into(),
         "MACs".into(),
         "receptive field".into(),
@@ -69,7 +78,11 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
             info.output.hwc(),
             info.params_formula.clone(),
             group_digits(info.macs),
-            format!("{}×{}", info.receptive_field.0, info.receptive_field.1),
+            if input.is_sequence() {
+                format!("{} steps", info.receptive_field.1)
+            } else {
+                format!("{}×{}", info.receptive_field.0, info.receptive_field.1)
+            },
         ]);
     }
     let widths: Vec<usize> = (0..6)

@@ -47,7 +47,8 @@ pub struct Experiment {
     /// One record per finished epoch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<EpochRecord>,
-    /// The first Conv2D layer's kernels after each epoch (bounded: see `MAX_SNAPSHOTS`).
+    /// The first Conv2D layer's kernels (else the first Conv1D's) after each epoch (bounded:
+    /// see `MAX_SNAPSHOTS`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filter_snapshots: Vec<FilterSnapshot>,
     /// Where a stopped run left off, so it can resume exactly.

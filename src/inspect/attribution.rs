@@ -1,5 +1,6 @@
 //! Where the model looks: saliency (|d score / d pixel|) and Grad-CAM (feature maps weighted by
-//! their average gradient), both as H×W heat maps over the input, scaled to 0..=1.
+//! their average gradient), both as H×W heat maps over the input (1×steps for a sequence),
+//! scaled to 0..=1.
 
 use super::normalize_unit;
 use crate::cnn::{Model, Objective, Tensor};
@@ -28,7 +29,8 @@ pub fn grad_cam(model: &mut Model, x: &Tensor, class: usize, layer: usize) -> Op
     let grad = model.gradient_at(&x, Objective::ClassScore(class), layer + 1);
     let maps = model.activations().get(layer + 1)?;
     let shape = maps.shape();
-    if !shape.is_image() || grad.shape() != shape {
+    // Images and sequences (a row of steps) have maps; a flat vector has none.
+    if !(shape.is_image() || shape.is_sequence()) || grad.shape() != shape {
         return None;
     }
     let (h, w) = shape.spatial();

@@ -190,6 +190,7 @@ impl LayerKind for Conv1D {
         };
         let setup = ConvSetup {
             kind: "Conv1D",
+            sequence: true,
             input: (c, 1, steps),
             win: Window::line(steps, self.kernel_size, self.strides, self.dilation_rate, self.padding)?,
             filters: self.filters,
@@ -271,6 +272,10 @@ impl LayerKind for Conv1D {
             }
             _ => false,
         }
+    }
+
+    fn has_sequence_filters(&self) -> bool {
+        true
     }
 
     fn palette_default() -> Self {

@@ -78,6 +78,12 @@ pub trait LayerKind: Send + Sync {
         false
     }
 
+    /// Its `kernel` is a stack of 1-D filters (filters, channels, taps) that a viewer can draw
+    /// as line plots (Conv1D).
+    fn has_sequence_filters(&self) -> bool {
+        false
+    }
+
     /// At inference its output holds the same values as its input (Flatten, Dropout), so the
     /// viewers skip it.
     fn passes_values_through(&self) -> bool {
