@@ -436,6 +436,7 @@ fn dataset_ui(ui: &mut Ui, lab: &LabContext, input: Input) {
     let current = match source {
         DatasetSource::Bundled(name) => title(name),
         DatasetSource::Synthetic(_) => SYNTHETIC_TITLE.into(),
+        DatasetSource::Signals(_) => "synthetic signals".into(),
         DatasetSource::Path(_) => "your own files".into(),
     };
     egui::ComboBox::from_id_salt("dataset")
@@ -505,7 +506,7 @@ fn dataset_ui(ui: &mut Ui, lab: &LabContext, input: Input) {
                 lab.commands.send(AppCommand::ChooseDataDialog);
             }
         }
-        DatasetSource::Bundled(_) => {}
+        DatasetSource::Bundled(_) | DatasetSource::Signals(_) => {}
     }
     match lab.classes {
         Some(classes) => ui.weak(format!("{classes} classes")),

@@ -36,6 +36,12 @@ pub fn eval(file: &Path, data: Option<PathBuf>, shifts: Option<usize>, as_json: 
         );
     }
     let per_class = result.per_class_accuracy();
+    if shifts.is_some() && dataset.is_sequence() {
+        anyhow::bail!(
+            "--shifts moves images by whole pixels; {} holds sequences, so leave it out",
+            dataset.name
+        );
+    }
     let shift_accuracy = match shifts {
         Some(k) => shift_accuracy(
             &mut model,

@@ -1,4 +1,5 @@
-//! Batching: seeded per-epoch shuffling, normalization and augmentation into caller-owned NCHW f32 buffers.
+//! Batching: seeded per-epoch shuffling, normalization and augmentation into caller-owned NCHW f32 buffers
+//! (NCL for sequence splits, whose values are copied through the normalization unaugmented).
 //!
 //! ```text
 //! let batcher = Batcher::new(&ds.train, ds.shape(), 64)?
@@ -31,12 +32,15 @@ pub struct Batcher<'a> {
     shuffle: bool,
     seed: u64,
     tables: Vec<[f32; 256]>,
+    /// Per channel `(mean, std)` for sequence values: `(v - mean) / std`.
+    affine: Vec<(f32, f32)>,
     augmentation: Augmentation,
 }
 
 impl<'a> Batcher<'a> {
-    /// Sequential batches of `split` (images of shape `(C, H, W)`),
-    /// normalized to 0..1, no augmentation: what evaluation wants.
+    /// Sequential batches of `split` (images of shape `(C, H, W)`, or sequences of `C` channels
+    /// and `W` steps with `H` 1), normalized to 0..1 (sequences: as they are), no augmentation:
+    /// what evaluation wants.
     pub fn new(
         split: &'a Split,
         (channels, height, width): (usize, usize, usize),
@@ -46,10 +50,14 @@ impl<'a> Batcher<'a> {
             return Err(DataError::InvalidRequest("batch size must be at least 1".into()));
         }
         let image_len = channels * height * width;
-        if image_len == 0 || split.pixels.len() != split.len() * image_len {
+        let stored = if split.holds_sequences() {
+            split.values.len()
+        } else {
+            split.pixels.len()
+        };
+        if image_len == 0 || stored != split.len() * image_len {
             return Err(DataError::InvalidRequest(format!(
-                "the split holds {} bytes for {} images, which does not fit images of shape {channels}x{height}x{width}",
-                split.pixels.len(),
+                "the split holds {stored} values for {} samples, which does not fit samples of shape {channels}x{height}x{width}",
                 split.len()
             )));
         }
@@ -62,6 +70,7 @@ impl<'a> Batcher<'a> {
             shuffle: false,
             seed: 0,
             tables: Normalization::ZeroOne.lookup_tables(channels),
+            affine: Normalization::ZeroOne.sequence_affine(channels),
             augmentation: Augmentation::default(),
         })
     }
@@ -83,10 +92,12 @@ impl<'a> Batcher<'a> {
 
     pub fn normalization(mut self, normalization: &Normalization) -> Self {
         self.tables = normalization.lookup_tables(self.channels);
+        self.affine = normalization.sequence_affine(self.channels);
         self
     }
 
-    /// Random per-sample transforms; give this only to training batchers.
+    /// Random per-sample transforms; give this only to training batchers. Images only:
+    /// sequences pass unchanged.
     pub fn augmentation(mut self, augmentation: Augmentation) -> Self {
         self.augmentation = augmentation;
         self
@@ -169,6 +180,19 @@ impl BatchIter<'_, '_> {
         let len = b.image_len();
         images.resize(indices.len() * len, 0.0);
         labels.clear();
+        if b.split.holds_sequences() {
+            let steps = len / b.affine.len().max(1);
+            for (slot, &i) in images.chunks_exact_mut(len).zip(indices) {
+                let src = b.split.sequence(i);
+                for ((out, src), &(mean, std)) in slot.chunks_mut(steps).zip(src.chunks(steps)).zip(&b.affine) {
+                    for (o, &v) in out.iter_mut().zip(src) {
+                        *o = (v - mean) / std;
+                    }
+                }
+                labels.push(b.split.labels[i]);
+            }
+            return Some(indices.len());
+        }
         let augment = !b.augmentation.is_identity();
         for (slot, &i) in images.chunks_exact_mut(len).zip(indices) {
             let src = b.split.image(i);
@@ -195,6 +219,7 @@ mod tests {
         Split {
             pixels: (0..n).flat_map(|i| [i as u8; 4]).collect(),
             labels: (0..n as u32).collect(),
+            ..Split::default()
         }
     }
 
@@ -271,6 +296,7 @@ mod tests {
         let s = Split {
             pixels: [0, 0, 0, 0, 255, 0, 0, 0, 0].repeat(20),
             labels: vec![0; 20],
+            ..Split::default()
         };
         let aug = Augmentation {
             random_shift: 1,
@@ -290,6 +316,32 @@ mod tests {
         assert_ne!(a, run(2));
         let moved = a.chunks(9).filter(|img| img[4] != 1.0).count();
         assert!(moved > 5, "most of 20 images should be shifted, got {moved}");
+    }
+
+    #[test]
+    fn sequences_are_batched_as_values_standardized_per_channel() {
+        // Two samples of 2 channels × 3 steps: channel 0 holds i, channel 1 holds 10 + i.
+        let s = Split {
+            values: vec![0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 1.0, 1.0, 1.0, 11.0, 11.0, 11.0],
+            labels: vec![0, 1],
+            ..Split::default()
+        };
+        let b = Batcher::new(&s, (2, 1, 3), 2).unwrap().augmentation(Augmentation {
+            random_shift: 1,
+            horizontal_flip: true,
+        });
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        assert_eq!(b.epoch(0).next_batch(&mut x, &mut y), Some(2));
+        assert_eq!(x, s.values, "ZeroOne leaves values as they are; no augmentation");
+        let norm = Normalization::Standardize {
+            mean: vec![0.5, 10.5],
+            std: vec![0.5, 2.0],
+        };
+        let b = Batcher::new(&s, (2, 1, 3), 2).unwrap().normalization(&norm);
+        b.epoch(0).next_batch(&mut x, &mut y);
+        assert_eq!(&x[..6], &[-1.0, -1.0, -1.0, -0.25, -0.25, -0.25]);
+        assert_eq!(y, vec![0, 1]);
+        assert!(Batcher::new(&s, (2, 1, 4), 2).is_err());
     }
 
     #[test]

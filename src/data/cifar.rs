@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::budget::check_dataset_size;
-use super::dataset::{Dataset, Split};
+use super::dataset::{Dataset, SampleKind, Split};
 use super::error::DataError;
 use super::files::{open_regular, read_optional_text, read_regular};
 
@@ -168,6 +168,7 @@ pub fn load_cifar(path: &Path) -> Result<Dataset, DataError> {
         channels: 3,
         height: SIDE,
         width: SIDE,
+        kind: SampleKind::Image,
         train,
         test,
         warnings,

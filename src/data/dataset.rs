@@ -1,25 +1,48 @@
-//! `Dataset` and `Split`: labelled u8 images in CHW order, the common currency of every loader.
+//! `Dataset` and `Split`: labelled u8 images in CHW order (or f32 sequences in CL order), the
+//! common currency of every loader.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::error::DataError;
 use super::rng::DataRng;
+use super::vocab::Vocabulary;
+use crate::cnn::Shape;
 
-/// A set of labelled images held as raw bytes.
+/// What one sample of a dataset is, and where a [`Split`] keeps it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum SampleKind {
+    /// A `u8` image in [`Split::pixels`] (CHW).
+    #[default]
+    Image,
+    /// A real-valued sequence in [`Split::values`] (CL: channel by channel): `width` steps of
+    /// `channels` values each, `height` 1. Signals and CSV rows.
+    Signal,
+    /// Token ids in [`Split::values`] (one channel, `width` steps; 0 = padding, 1 = unknown),
+    /// and the vocabulary that maps them back to words or characters. Never normalized.
+    Tokens(Vocabulary),
+}
+
+/// A set of labelled images held as raw bytes, or of sequences held as `f32`.
 ///
 /// Pixels stay `u8` (4x smaller than f32) until a batch is built; 60,000
-/// Fashion-MNIST images then take 47 MB instead of 188 MB.
+/// Fashion-MNIST images then take 47 MB instead of 188 MB. Sequences are `f32` from the start:
+/// a signal's real values (and token ids beyond 255) do not fit a byte without losing the
+/// small differences a 1-D filter reads, and sequence datasets are small.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// Short display name, e.g. "fashion-mnist" or the folder name.
     pub name: String,
     /// One name per class; labels index into this.
     pub class_names: Vec<String>,
-    /// 1 (grayscale) or 3 (RGB).
+    /// 1 (grayscale) or 3 (RGB); a sequence's channels.
     pub channels: usize,
+    /// 1 for sequences.
     pub height: usize,
+    /// A sequence's steps.
     pub width: usize,
+    /// Images or sequences: see [`Dataset::sample_shape`].
+    pub kind: SampleKind,
     pub train: Split,
     /// `None` when the source has no separate test data; use
     /// [`split_validation`] to carve one out of `train`.
@@ -33,8 +56,11 @@ pub struct Dataset {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Split {
     /// `len() * C * H * W` bytes; each image is stored channel by channel
-    /// (CHW), rows top to bottom.
+    /// (CHW), rows top to bottom. Empty in a sequence dataset.
     pub pixels: Vec<u8>,
+    /// `len() * C * L` values of a sequence dataset, each sample channel by channel (CL, what a
+    /// batch's NCL wants). Empty in an image dataset.
+    pub values: Vec<f32>,
     /// One class index per image.
     pub labels: Vec<u32>,
 }
@@ -81,15 +107,39 @@ impl Split {
         counts
     }
 
-    /// A new split holding the images at `indices`, in that order.
+    /// Values per sequence (`C * L`), derived from the buffer sizes; 0 in an image split.
+    pub fn sequence_len(&self) -> usize {
+        self.values.len().checked_div(self.labels.len()).unwrap_or(0)
+    }
+
+    /// The CL values of sequence `i`.
+    ///
+    /// # Panics
+    /// If `i >= len()`, like slice indexing.
+    pub fn sequence(&self, i: usize) -> &[f32] {
+        let n = self.sequence_len();
+        &self.values[i * n..(i + 1) * n]
+    }
+
+    /// Whether the samples are sequences (`values`) rather than images (`pixels`).
+    pub fn holds_sequences(&self) -> bool {
+        !self.values.is_empty()
+    }
+
+    /// A new split holding the samples at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> Split {
         let n = self.image_len();
+        let m = self.sequence_len();
         let mut out = Split {
             pixels: Vec::with_capacity(indices.len() * n),
+            values: Vec::with_capacity(indices.len() * m),
             labels: Vec::with_capacity(indices.len()),
         };
         for &i in indices {
             out.pixels.extend_from_slice(self.image(i));
+            if m > 0 {
+                out.values.extend_from_slice(self.sequence(i));
+            }
             out.labels.push(self.labels[i]);
         }
         out
@@ -106,15 +156,48 @@ impl Dataset {
         (self.channels, self.height, self.width)
     }
 
-    /// Bytes (and f32 values) per image: `C * H * W`.
+    /// Bytes (and f32 values) per image: `C * H * W`; values per sequence (`C * L`).
     pub fn image_len(&self) -> usize {
         self.channels * self.height * self.width
+    }
+
+    /// Whether samples are sequences (signals or tokens) held in [`Split::values`].
+    pub fn is_sequence(&self) -> bool {
+        !matches!(self.kind, SampleKind::Image)
+    }
+
+    /// The shape of one sample as the model reads it: an image `H×W×C`, or a sequence
+    /// `steps×C` (tokens: one channel of ids).
+    pub fn sample_shape(&self) -> Shape {
+        if self.is_sequence() {
+            Shape::sequence(self.width, self.channels)
+        } else {
+            Shape::image(self.height, self.width, self.channels)
+        }
+    }
+
+    /// The vocabulary of a token dataset.
+    pub fn vocabulary(&self) -> Option<&Vocabulary> {
+        match &self.kind {
+            SampleKind::Tokens(v) => Some(v),
+            _ => None,
+        }
     }
 
     /// Checks the invariants every loader promises: buffer sizes match the
     /// shape and every label names a class. `source` is only used in errors.
     pub fn validate(&self, source: &Path) -> Result<(), DataError> {
-        if !matches!(self.channels, 1 | 3) || self.height == 0 || self.width == 0 {
+        if self.is_sequence() {
+            if self.channels == 0 || self.height != 1 || self.width == 0 {
+                return Err(DataError::InvalidRequest(format!(
+                    "{} has sequences of {} steps × {} channels (height {}); sequences need at least one step and one channel",
+                    source.display(),
+                    self.width,
+                    self.channels,
+                    self.height
+                )));
+            }
+        } else if !matches!(self.channels, 1 | 3) || self.height == 0 || self.width == 0 {
             return Err(DataError::InvalidRequest(format!(
                 "{} has shape {}x{}x{}; images must have 1 or 3 channels and a non-zero size",
                 source.display(),
@@ -125,11 +208,16 @@ impl Dataset {
         }
         let splits = std::iter::once(&self.train).chain(self.test.as_ref());
         for split in splits {
-            if split.pixels.len() != split.len() * self.image_len() {
+            let (stored, other) = if self.is_sequence() {
+                (split.values.len(), split.pixels.len())
+            } else {
+                (split.pixels.len(), split.values.len())
+            };
+            if stored != split.len() * self.image_len() || other != 0 {
                 return Err(DataError::Truncated {
                     path: source.to_path_buf(),
                     expected: (split.len() * self.image_len()) as u64,
-                    got: split.pixels.len() as u64,
+                    got: (stored + other) as u64,
                 });
             }
             if let Some((index, &label)) = split
@@ -189,6 +277,7 @@ mod tests {
     fn toy(n: usize) -> Split {
         Split {
             pixels: (0..n * 2).map(|i| (i / 2) as u8).collect(),
+            values: Vec::new(),
             labels: (0..n).map(|i| (i % 3) as u32).collect(),
         }
     }
@@ -234,6 +323,7 @@ mod tests {
             channels: 1,
             height: 1,
             width: 2,
+            kind: SampleKind::Image,
             train: toy(4),
             test: None,
             warnings: vec![],

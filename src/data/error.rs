@@ -178,6 +178,25 @@ pub enum DataError {
         max: usize,
     },
 
+    #[error("{} line {line}{}: {problem}; {fix}.", path.display(), at_column(.column))]
+    Table {
+        path: PathBuf,
+        /// 1-based, as editors number lines.
+        line: usize,
+        /// The column's header name (or number, when the file has no header).
+        column: Option<String>,
+        problem: String,
+        fix: String,
+    },
+
+    #[error(
+        "unknown data option \"{key}\" in {}. Options follow the path after '#': \
+         a CSV file takes `#label_column` or `#label=NAME`; a text folder takes \
+         `#tokens=chars|words,vocabulary=N` (e.g. reviews#tokens=words,vocabulary=5000).",
+        path.display()
+    )]
+    UnknownOption { path: PathBuf, key: String },
+
     #[error("invalid dataset request: {0}")]
     InvalidRequest(String),
 
@@ -203,6 +222,11 @@ pub enum ImageFileError {
     Unreadable,
     #[error("it is {0}, not a regular file")]
     NotAFile(&'static str),
+}
+
+/// `, column "t3"` for an error located in a column, else nothing.
+fn at_column(column: &Option<String>) -> String {
+    column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default()
 }
 
 /// `1.5 GiB`, `300.0 MiB`, `12.0 KiB`, `3 bytes`.

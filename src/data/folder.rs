@@ -12,7 +12,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader};
 
 use super::budget::check_dataset_size;
-use super::dataset::{Dataset, Split};
+use super::dataset::{Dataset, SampleKind, Split};
 use super::error::{DataError, ImageFileError};
 use super::files::special_kind;
 
@@ -107,7 +107,7 @@ pub fn looks_like_image_folder(dir: &Path) -> bool {
 }
 
 /// `(train, test)` subfolders if `dir` uses that layout.
-fn split_dirs(dir: &Path) -> (Option<PathBuf>, Option<PathBuf>) {
+pub(crate) fn split_dirs(dir: &Path) -> (Option<PathBuf>, Option<PathBuf>) {
     let find = |names: &[&str]| {
         class_dirs(dir)
             .unwrap_or_default()
@@ -327,6 +327,7 @@ pub fn load_folder(path: &Path, want: Option<(usize, usize, usize)>) -> Result<D
         channels,
         height,
         width,
+        kind: SampleKind::Image,
         train,
         test,
         warnings,

@@ -216,6 +216,7 @@ pub fn read_pair(images: &Path, labels: &Path) -> Result<(Split, usize, usize), 
         Split {
             pixels: img.pixels,
             labels: data.into_iter().map(u32::from).collect(),
+            values: Vec::new(),
         },
         img.rows,
         img.cols,

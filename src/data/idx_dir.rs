@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::dataset::{Dataset, Split};
+use super::dataset::{Dataset, SampleKind, Split};
 use super::error::DataError;
 use super::files::read_optional_text;
 use super::idx::{IMAGES_MAGIC, LABELS_MAGIC, peek_magic, read_pair};
@@ -332,6 +332,7 @@ pub fn load_idx(path: &Path) -> Result<Dataset, DataError> {
         channels: 1,
         height: rows,
         width: cols,
+        kind: SampleKind::Image,
         train,
         test,
         warnings,

@@ -1,12 +1,18 @@
-//! `load_path`: recognise whether a user-chosen path is IDX, CIFAR-10 binary or an image folder, and load it.
+//! `load_path`: recognise whether a user-chosen path is IDX, CIFAR-10 binary, an image folder, a
+//! CSV file of sequences or a folder of texts, and load it.
 
 use std::path::Path;
 
 use super::cifar;
+use super::csv;
 use super::dataset::Dataset;
 use super::error::DataError;
+use super::files::special_kind;
 use super::folder;
 use super::idx_dir;
+use super::options::split_options;
+use super::text;
+use super::vocab::Vocabulary;
 
 /// The on-disk formats `load_path` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,18 +20,27 @@ pub enum Format {
     Idx,
     Cifar10,
     ImageFolder,
+    /// One sequence per row (`data.csv`, or a folder with `train.csv` and `test.csv`).
+    Csv,
+    /// One subfolder of `.txt` files per class.
+    TextFolder,
 }
 
-/// Decides which loader handles `path`, without decoding any images.
+/// Decides which loader handles `path` (options after a `#` aside), without decoding any images.
 pub fn detect_format(path: &Path) -> Result<Format, DataError> {
+    let (path, _) = split_options(path)?;
+    let path = path.as_path();
     let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
     if meta.is_file() {
         if idx_dir::looks_like_idx_file(path) {
             return Ok(Format::Idx);
         }
-        let is_bin = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("bin"));
-        if is_bin {
+        let has_extension = |ext: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext));
+        if has_extension("bin") {
             return Ok(Format::Cifar10);
+        }
+        if has_extension("csv") {
+            return Ok(Format::Csv);
         }
         let reason = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
             Some(e) if ["zip", "tar", "tgz", "gz", "7z"].contains(&e.as_str()) => {
@@ -34,11 +49,21 @@ pub fn detect_format(path: &Path) -> Result<Format, DataError> {
             Some(e) if folder::IMAGE_EXTENSIONS.contains(&e.as_str()) => {
                 "it is a single image; open the folder that holds one subfolder per class".to_string()
             }
-            _ => "the file is neither IDX nor a CIFAR-10 batch".to_string(),
+            Some(e) if ["tsv", "txt", "xlsx", "xls", "ods"].contains(&e.as_str()) => format!(
+                "a .{e} file is not read as data; save the table as CSV (comma-separated, one sample per row), \
+                 or put texts in one subfolder per class"
+            ),
+            _ => "the file is neither IDX, a CIFAR-10 batch nor CSV".to_string(),
         };
         return Err(DataError::UnknownFormat {
             path: path.to_path_buf(),
             reason,
+        });
+    }
+    if let Some(kind) = special_kind(&meta).filter(|_| !meta.is_dir()) {
+        return Err(DataError::NotAFile {
+            path: path.to_path_buf(),
+            kind,
         });
     }
     if !idx_dir::find_idx_files(path)?.is_empty() {
@@ -47,8 +72,14 @@ pub fn detect_format(path: &Path) -> Result<Format, DataError> {
     if cifar::find_cifar_files(path).is_some() {
         return Ok(Format::Cifar10);
     }
+    if csv::csv_files(path).is_some() {
+        return Ok(Format::Csv);
+    }
     if folder::looks_like_image_folder(path) {
         return Ok(Format::ImageFolder);
+    }
+    if text::looks_like_text_folder(path) {
+        return Ok(Format::TextFolder);
     }
     // Say the most helpful thing about a folder that matched nothing.
     if folder::class_dirs(path)?.is_empty() {
@@ -58,16 +89,36 @@ pub fn detect_format(path: &Path) -> Result<Format, DataError> {
     }
     Err(DataError::UnknownFormat {
         path: path.to_path_buf(),
-        reason: "its subfolders contain no PNG, JPEG, BMP or GIF images".into(),
+        reason: "its subfolders contain no PNG, JPEG, BMP or GIF images and no .txt texts".into(),
     })
 }
 
 /// Loads whatever dataset `path` holds. `want = Some((channels, height,
 /// width))` converts the images to that shape (folder images are resized
-/// while decoding; IDX and CIFAR data afterwards, with a warning).
+/// while decoding; IDX and CIFAR data afterwards, with a warning); for
+/// sequences (height 1) it gives texts their length and CSV rows their channels.
+///
+/// Options follow the path after a `#` (see [`split_options`]): `data.csv#label` names the CSV's
+/// label column, `texts#tokens=words,vocabulary=5000` sets how texts become tokens.
 pub fn load_path(path: &Path, want: Option<(usize, usize, usize)>) -> Result<Dataset, DataError> {
-    let ds = match detect_format(path)? {
+    load_path_with(path, want, None)
+}
+
+/// [`load_path`], texts encoded with `vocabulary` (a trained model's) when given, so the ids
+/// mean what they meant in training.
+pub fn load_path_with(
+    path: &Path,
+    want: Option<(usize, usize, usize)>,
+    vocabulary: Option<&Vocabulary>,
+) -> Result<Dataset, DataError> {
+    let format = detect_format(path)?;
+    let (path, mut options) = split_options(path)?;
+    options.fixed_vocabulary = vocabulary.cloned();
+    let path = path.as_path();
+    let ds = match format {
         Format::ImageFolder => return folder::load_folder(path, want),
+        Format::Csv => return csv::load_csv(path, &options, want),
+        Format::TextFolder => return text::load_text_folder(path, &options, want),
         Format::Idx => idx_dir::load_idx(path)?,
         Format::Cifar10 => cifar::load_cifar(path)?,
     };

@@ -65,6 +65,25 @@ impl Normalization {
             .collect()
     }
 
+    /// Per channel `(mean, std)` for real-valued sequences, applied as `(v - mean) / std` on
+    /// the values' own scale (a signal has no 0..255): `None` and `ZeroOne` leave values as
+    /// they are; `Standardize` follows the same rules for missing entries and zero std.
+    pub fn sequence_affine(&self, channels: usize) -> Vec<(f32, f32)> {
+        (0..channels)
+            .map(|c| match self {
+                Normalization::None | Normalization::ZeroOne => (0.0, 1.0),
+                Normalization::Standardize { mean, std } => {
+                    let pick = |v: &[f32], default: f32| {
+                        let x = v.get(c).or(if v.len() == 1 { v.first() } else { None });
+                        x.copied().filter(|x| x.is_finite()).unwrap_or(default)
+                    };
+                    let s = pick(std, 1.0);
+                    (pick(mean, 0.0), if s.abs() > 1e-8 { s } else { 1.0 })
+                }
+            })
+            .collect()
+    }
+
     /// Normalizes one CHW image into `out` (same length; extra entries of
     /// the longer one are left alone).
     pub fn apply(&self, image: &[u8], channels: usize, out: &mut [f32]) {
@@ -158,6 +177,7 @@ mod tests {
         let split = Split {
             pixels: vec![0, 255, 51, 51, 255, 0, 51, 51],
             labels: vec![0, 1],
+            ..Split::default()
         };
         let (mean, std) = channel_stats(&split, 2);
         assert!((mean[0] - 0.5).abs() < 1e-6 && (std[0] - 0.5).abs() < 1e-6);

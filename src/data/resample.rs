@@ -7,7 +7,7 @@
 //! allocation of going through `image` buffers).
 
 use super::budget::check_dataset_size;
-use super::dataset::{Dataset, Split};
+use super::dataset::{Dataset, SampleKind, Split};
 use super::error::DataError;
 
 /// Per output index: the contributing source indices and their weights.
@@ -57,6 +57,12 @@ pub fn resampled(ds: &Dataset, channels: usize, height: usize, width: usize) -> 
     if ds.shape() == (channels, height, width) {
         return Ok(ds.clone());
     }
+    if ds.is_sequence() {
+        return Err(DataError::InvalidRequest(format!(
+            "{} holds sequences of {} steps × {} channels, not images; set the experiment's input to (steps: {}, channels: {})",
+            ds.name, ds.width, ds.channels, ds.width, ds.channels
+        )));
+    }
     let images = ds.train.len() + ds.test.as_ref().map_or(0, Split::len);
     check_dataset_size(
         images as u64,
@@ -72,6 +78,7 @@ pub fn resampled(ds: &Dataset, channels: usize, height: usize, width: usize) -> 
         let mut out = Split {
             pixels: Vec::with_capacity(split.len() * channels * height * width),
             labels: split.labels.clone(),
+            values: Vec::new(),
         };
         let mut plane = vec![0u8; h0 * w0];
         let mut rows = vec![0f32; h0 * width];
@@ -112,6 +119,7 @@ pub fn resampled(ds: &Dataset, channels: usize, height: usize, width: usize) -> 
         channels,
         height,
         width,
+        kind: SampleKind::Image,
         train: convert(&ds.train),
         test: ds.test.as_ref().map(convert),
         warnings: ds.warnings.clone(),
@@ -133,9 +141,11 @@ mod tests {
             channels: c,
             height: h,
             width: w,
+            kind: SampleKind::Image,
             train: Split {
                 pixels,
                 labels: vec![0],
+                values: Vec::new(),
             },
             test: None,
             warnings: vec![],

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::budget::check_dataset_size;
-use super::dataset::{Dataset, Split};
+use super::dataset::{Dataset, SampleKind, Split};
 use super::error::DataError;
 use super::rng::DataRng;
 
@@ -191,6 +191,7 @@ fn generate(spec: &SyntheticSpec, stream: u64, n: usize) -> Split {
     let mut split = Split {
         pixels: Vec::with_capacity(n * spec.channels * spec.height * spec.width),
         labels: Vec::with_capacity(n),
+        values: Vec::new(),
     };
     let split_seed = DataRng::derive(spec.seed, stream).next_u64();
     for i in 0..n {
@@ -251,6 +252,7 @@ pub fn shapes(spec: SyntheticSpec) -> Result<Dataset, DataError> {
         channels: spec.channels,
         height: spec.height,
         width: spec.width,
+        kind: SampleKind::Image,
         train: generate(&spec, 0, spec.n_train),
         test: (spec.n_test > 0).then(|| generate(&spec, 1, spec.n_test)),
         warnings: Vec::new(),

@@ -206,11 +206,16 @@ pub fn load_dataset(
 ) -> Result<Dataset, ExperimentError> {
     let input = experiment.input;
     let want = (input.channels, input.height, input.width);
+    // A trained text model reads new texts with the vocabulary it learned.
+    let vocabulary = experiment.vocabulary.as_ref().filter(|_| experiment.weights.is_some());
     let dataset = match (override_path, &experiment.dataset) {
-        (Some(path), _) => data::load_path(path, Some(want))?,
-        (None, DatasetSource::Path(path)) => data::load_path(&Experiment::resolve(path, base_dir), Some(want))?,
+        (Some(path), _) => data::load_path_with(path, Some(want), vocabulary)?,
+        (None, DatasetSource::Path(path)) => {
+            data::load_path_with(&Experiment::resolve(path, base_dir), Some(want), vocabulary)?
+        }
         (None, DatasetSource::Bundled(name)) => data::load_bundled(name, &data::assets_dir())?,
         (None, DatasetSource::Synthetic(spec)) => data::shapes(*spec)?,
+        (None, DatasetSource::Signals(spec)) => data::signals(*spec)?,
     };
     // A trained model knows its classes by name: score or continue training on other data by
     // matching names, not folder order.
@@ -219,14 +224,30 @@ pub fn load_dataset(
     } else {
         dataset
     };
-    if dataset.shape() != want {
-        let (c, h, w) = dataset.shape();
+    let source = override_path.map_or_else(|| experiment.dataset.label(), |p| p.display().to_string());
+    let sample = dataset.sample_shape();
+    if sample != input.shape() {
+        let fix = match sample {
+            crate::cnn::Shape::Sequence { c, steps } => format!("set input to (steps: {steps}, channels: {c})"),
+            _ => {
+                let (c, h, w) = dataset.shape();
+                format!("set input to (height: {h}, width: {w}, channels: {c})")
+            }
+        };
+        let what = if dataset.is_sequence() { "sequences" } else { "images" };
         return Err(ExperimentError::Data(data::DataError::InvalidRequest(format!(
-            "the experiment's input is {}×{}×{} but the {} images are {h}×{w}×{c}; set input to (height: {h}, width: {w}, channels: {c})",
-            input.height,
-            input.width,
-            input.channels,
-            experiment.dataset.label()
+            "the experiment's input is {} but the {source} {what} are {sample}; {fix}",
+            input.shape(),
+        ))));
+    }
+    if dataset.vocabulary().is_some()
+        && matches!(
+            experiment.training.normalization,
+            data::Normalization::Standardize { .. }
+        )
+    {
+        return Err(ExperimentError::Data(data::DataError::InvalidRequest(format!(
+            "the {source} texts are token ids, which standardizing would scramble; set normalization to ZeroOne (ids pass unchanged)"
         ))));
     }
     Ok(dataset)

@@ -67,7 +67,9 @@ impl Edit {
             Edit::SetName(_) => Some("name".into()),
             Edit::SetNotes(_) => Some("notes".into()),
             Edit::SetSeed(_) => Some("seed".into()),
-            Edit::SetDataset(DatasetSource::Synthetic(_) | DatasetSource::Path(_)) => Some("dataset".into()),
+            Edit::SetDataset(DatasetSource::Synthetic(_) | DatasetSource::Signals(_) | DatasetSource::Path(_)) => {
+                Some("dataset".into())
+            }
             _ => None,
         }
     }
@@ -109,17 +111,23 @@ impl Edit {
                     spec.width = input.width;
                     spec.channels = input.channels;
                 }
+                if let DatasetSource::Signals(spec) = &mut experiment.dataset
+                    && input.sequence
+                {
+                    spec.steps = input.width;
+                }
             }
             Edit::SetDataset(source) => {
                 match source {
                     DatasetSource::Bundled(name) => {
-                        if let Some((channels, height, width)) = crate::data::bundled_shape(name) {
-                            experiment.input = Input::image(height, width, channels)
+                        if let Some(shape) = crate::data::bundled_sample_shape(name) {
+                            experiment.input = Input::of_shape(shape);
                         }
                     }
                     DatasetSource::Synthetic(spec) => {
-                        experiment.input = Input::image(spec.height, spec.width, spec.channels)
+                        experiment.input = Input::image(spec.height, spec.width, spec.channels);
                     }
+                    DatasetSource::Signals(spec) => experiment.input = Input::sequence(spec.steps, 1),
                     DatasetSource::Path(_) => {}
                 }
                 experiment.dataset = source.clone();

@@ -4,7 +4,7 @@
 
 use super::codec::{self, CodecError};
 use crate::cnn::{LayerSpec, LrSchedule, OptimizerKind, OptimizerState, Shape};
-use crate::data::{Augmentation, Normalization, SyntheticSpec};
+use crate::data::{Augmentation, Normalization, SignalSpec, SyntheticSpec, Vocabulary};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -37,6 +37,10 @@ pub struct Experiment {
     /// The dataset's class names, recorded by training so predictions can be named offline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub class_names: Vec<String>,
+    /// A text dataset's vocabulary, recorded by training so predictions encode texts with the
+    /// ids the model learned (whatever data a later run is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary: Option<Vocabulary>,
     /// Trained weights, present once the experiment has been trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<Vec<WeightArray>>,
@@ -73,6 +77,7 @@ impl Experiment {
             training,
             transfer: None,
             class_names: Vec::new(),
+            vocabulary: None,
             weights: None,
             history: Vec::new(),
             filter_snapshots: Vec::new(),
@@ -137,13 +142,27 @@ impl Input {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InputFields {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "plain_number")]
     height: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "plain_number")]
     width: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "plain_number")]
     steps: Option<usize>,
     channels: usize,
+}
+
+/// An optional number written as the number itself, whatever ron's extensions (without
+/// `implicit_some` it would otherwise want `Some(150)`).
+mod plain_number {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<usize>, s: S) -> Result<S::Ok, S::Error> {
+        value.unwrap_or_default().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        usize::deserialize(d).map(Some)
+    }
 }
 
 impl TryFrom<InputFields> for Input {
@@ -181,14 +200,18 @@ impl From<Input> for InputFields {
     }
 }
 
-/// Where the images come from.
+/// Where the images (or sequences) come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DatasetSource {
-    /// A dataset shipped in `assets/`: "mnist", "fashion-mnist" or "shapes".
+    /// A dataset shipped in `assets/`: "mnist", "fashion-mnist", "shapes" or "gunpoint".
     Bundled(String),
     /// Generated shapes and edges, any size.
     Synthetic(SyntheticSpec),
-    /// The user's own data: IDX files, CIFAR-10 batches or an image folder.
+    /// Generated 1-D signals (sine, square, …), any length.
+    Signals(SignalSpec),
+    /// The user's own data: IDX files, CIFAR-10 batches, an image folder, a CSV file of
+    /// sequences (`data.csv`, `data.csv#label_column`) or a folder of text files
+    /// (`reviews`, `reviews#tokens=words,vocabulary=5000`); see `data::load_path`.
     Path(PathBuf),
 }
 
@@ -198,7 +221,11 @@ impl DatasetSource {
         match self {
             DatasetSource::Bundled(name) if name == "mnist" || name == "fashion-mnist" => Some(10),
             DatasetSource::Bundled(name) if name == "shapes" => Some(crate::data::SHAPE_CLASSES.len()),
+            DatasetSource::Bundled(name) if name == "gunpoint" => Some(2),
+            DatasetSource::Bundled(name) if name == "signals" => Some(crate::data::SIGNAL_CLASSES.len()),
+            DatasetSource::Bundled(name) if name == "languages" => Some(4),
             DatasetSource::Synthetic(_) => Some(crate::data::SHAPE_CLASSES.len()),
+            DatasetSource::Signals(_) => Some(crate::data::SIGNAL_CLASSES.len()),
             _ => None,
         }
     }
@@ -207,6 +234,7 @@ impl DatasetSource {
         match self {
             DatasetSource::Bundled(name) => name.clone(),
             DatasetSource::Synthetic(s) => format!("synthetic shapes {}×{}×{}", s.height, s.width, s.channels),
+            DatasetSource::Signals(s) => format!("synthetic signals of {} steps", s.steps),
             DatasetSource::Path(p) => p.display().to_string(),
         }
     }

@@ -51,6 +51,8 @@ fn check(summary: &ModelSummary, usage: MemoryUse, batch_size: usize, limit: u64
         .saturating_mul(batch as u64);
     let largest_layer = summary.layers.iter().max_by_key(|l| layer_bytes(l));
     let input_dominates = largest_layer.is_none_or(|l| input_bytes >= layer_bytes(l));
+    let sequence = summary.input.is_sequence();
+    let samples = if sequence { "sequences" } else { "images" };
     let largest = largest_layer
         .filter(|_| !input_dominates)
         .map(|l| {
@@ -69,25 +71,30 @@ fn check(summary: &ModelSummary, usage: MemoryUse, batch_size: usize, limit: u64
         })
         .unwrap_or_else(|| {
             format!(
-                "; the {batch} input images of {} alone take about {}",
+                "; the {batch} input {samples} of {} alone take about {}",
                 summary.input.hwc(),
                 format_bytes(input_bytes)
             )
         });
+    let smaller_input = if sequence {
+        "use a shorter input (fewer steps), or a smaller batch_size"
+    } else {
+        "use a smaller input height and width, or a smaller batch_size"
+    };
     let (what, fix) = match usage {
         _ if input_dominates => (
             match usage {
                 MemoryUse::Training => format!("training this model at batch_size {batch}"),
-                MemoryUse::Inference => format!("running this model on {batch} images at once"),
+                MemoryUse::Inference => format!("running this model on {batch} {samples} at once"),
             },
-            "use a smaller input height and width, or a smaller batch_size",
+            smaller_input,
         ),
         MemoryUse::Training => (
             format!("training this model at batch_size {batch}"),
             "lower batch_size, use fewer filters or units, smaller kernels, a larger stride or pooling",
         ),
         MemoryUse::Inference => (
-            format!("running this model on {batch} images at once"),
+            format!("running this model on {batch} {samples} at once"),
             "use fewer filters or units, smaller kernels, a larger stride or pooling",
         ),
     };

@@ -4,7 +4,8 @@
 
 use super::format::{DatasetSource, Experiment, FilterSnapshot, ResumeState, Training, WeightArray};
 use super::values::{ValueError, check_experiment, check_training};
-use crate::data::{BUNDLED, bundled_shape};
+use crate::cnn::Shape;
+use crate::data::{BUNDLED, bundled_sample_shape};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -71,24 +72,30 @@ impl Experiment {
                 Err(SetupError::UnknownBundled { name: name.clone() })
             }
             DatasetSource::Bundled(name)
-                if let Some((c, h, w)) = bundled_shape(name)
-                    && (input.height, input.width, input.channels) != (h, w, c) =>
+                if let Some(data) = bundled_sample_shape(name)
+                    && data != input.shape() =>
             {
                 Err(SetupError::InputMismatch {
                     name: name.clone(),
-                    data: (h, w, c),
-                    input: (input.height, input.width, input.channels),
+                    data,
+                    input: input.shape(),
                 })
             }
             DatasetSource::Synthetic(spec) if spec.channels != 1 && spec.channels != 3 => {
                 Err(SetupError::SyntheticChannels)
             }
-            DatasetSource::Path(path) if !Experiment::resolve(path, base_dir).exists() => {
+            DatasetSource::Path(path) if !Experiment::resolve(&data_file(path), base_dir).exists() => {
                 Err(SetupError::MissingFolder(path.clone()))
             }
             _ => Ok(()),
         }
     }
+}
+
+/// The file or folder of a data path, without its `#options` (an unparsable option is left for
+/// loading to report).
+fn data_file(path: &Path) -> PathBuf {
+    crate::data::split_options(path).map_or_else(|_| path.to_path_buf(), |(file, _)| file)
 }
 
 impl Training {
@@ -128,14 +135,18 @@ pub enum SetupError {
     #[error("there is no bundled dataset \"{name}\"; choose one of {}", BUNDLED.join(", "))]
     UnknownBundled { name: String },
     #[error(
-        "the {name} images are {}×{}×{} but the input is {}×{}×{}; set the input to {0}×{1}×{2}",
-        .data.0, .data.1, .data.2, .input.0, .input.1, .input.2
+        "the {name} {} are {data} but the input is {input}; set the input to {}",
+        if .data.is_sequence() { "sequences" } else { "images" },
+        match .data {
+            Shape::Sequence { c, steps } => format!("(steps: {steps}, channels: {c})"),
+            other => other.hwc(),
+        }
     )]
     InputMismatch {
         name: String,
-        /// (height, width, channels) of the data and of the model's input.
-        data: (usize, usize, usize),
-        input: (usize, usize, usize),
+        /// One sample of the data, and the model's input.
+        data: Shape,
+        input: Shape,
     },
     #[error("synthetic shapes have 1 or 3 channels; set the input channels to 1 or 3")]
     SyntheticChannels,

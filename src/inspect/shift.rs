@@ -38,6 +38,7 @@ pub fn shifted(split: &Split, (c, h, w): (usize, usize, usize), dy: i64, dx: i64
     Split {
         pixels,
         labels: split.labels.clone(),
+        values: Vec::new(),
     }
 }
 
@@ -91,6 +92,7 @@ mod tests {
         let split = Split {
             pixels: (1..=9).collect(),
             labels: vec![0],
+            values: Vec::new(),
         };
         let right = shifted(&split, (1, 3, 3), 0, 1);
         assert_eq!(right.pixels, vec![0, 1, 2, 0, 4, 5, 0, 7, 8]);

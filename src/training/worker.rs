@@ -307,6 +307,7 @@ fn run(
     let classes = dataset.num_classes();
     let mut model = experiment.model_for(early_model, classes, &options.base_dir)?;
     experiment.class_names = dataset.class_names.clone();
+    experiment.vocabulary = dataset.vocabulary().cloned();
     for warning in &dataset.warnings {
         worker.emit(Event::Warning(warning.clone()));
     }
