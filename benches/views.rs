@@ -1,6 +1,7 @@
 //! Does opening an inspection view ever block the UI? While the CIFAR-sized model
 //! (`projects/cifar_shapes.ron`) trains in the background, this opens each view in turn (and
-//! starts activation maximization in the filter view) and times every frame the UI thread runs:
+//! starts activation maximization in the filter view, opens the convolution close-up and runs the
+//! shift test) and times every frame the UI thread runs:
 //! the app's `show` plus egui's layout and tessellation, as in the window (GPU upload excluded;
 //! `cnn-lab bench-ui` measures the real window). It also reports how fast training went meanwhile.
 //!
@@ -103,9 +104,17 @@ fn main() {
     watches.push(watch(&mut harness, "Feature maps, drawn", batch, |app| {
         app.inspector().prediction().is_some()
     }));
+    harness.state_mut().inspector_mut().request_closeup();
+    watches.push(watch(&mut harness, "Feature maps, close-up", batch, |app| {
+        app.inspector().closeup().is_some_and(|(_, shown)| shown.is_some())
+    }));
     harness.state().send(AppCommand::ShowView(room("mistakes")));
     watches.push(watch(&mut harness, "open Mistakes", batch, |app| {
         app.inspector().confusion().is_some()
+    }));
+    harness.state_mut().inspector_mut().request_shift(&[]);
+    watches.push(watch(&mut harness, "Mistakes, shift test", batch, |app| {
+        app.inspector().shift_curves().is_some_and(|c| !c.is_empty())
     }));
     harness.state().send(AppCommand::ShowView(View::MODEL));
     watches.push(watch(&mut harness, "model editor (after)", batch, |_| true));

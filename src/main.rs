@@ -1,6 +1,7 @@
 //! The `cnn-lab` binary: parses arguments and runs a command.
 
 use clap::{Parser, Subcommand};
+use cnn_lab::app::ViewRequest;
 use cnn_lab::cli;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,16 +28,19 @@ struct Cli {
     /// With --screenshot the view also shows itself off (maximizes the filters, draws a digit,
     /// opens the most-confused cell).
     #[arg(long, value_name = "VIEW", value_parser = parse_view, help = view_help())]
-    view: Option<cnn_lab::app::rooms::View>,
+    view: Option<ViewRequest>,
+    /// Other experiments to set beside FILE: in Compare runs, or in the shift test with
+    /// `--view shift-test`.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    compare: Vec<PathBuf>,
 }
 
-fn parse_view(name: &str) -> Result<cnn_lab::app::rooms::View, String> {
-    use cnn_lab::app::rooms::View;
-    View::parse(name).ok_or_else(|| format!("unknown view \"{name}\"; use {}", View::choices()))
+fn parse_view(name: &str) -> Result<ViewRequest, String> {
+    ViewRequest::parse(name).ok_or_else(|| format!("unknown view \"{name}\"; use {}", ViewRequest::choices()))
 }
 
 fn view_help() -> String {
-    format!("Open this view: {}", cnn_lab::app::rooms::View::choices())
+    format!("Open this view: {}", ViewRequest::choices())
 }
 
 // A headless task (without one, the app opens).
@@ -174,6 +178,7 @@ fn main() -> ExitCode {
             screenshot: cli.screenshot,
             after_epochs: cli.after_epochs,
             view: cli.view,
+            compare: cli.compare,
             ..Default::default()
         };
         return match cnn_lab::app::run_native(launch) {

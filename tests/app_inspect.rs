@@ -160,12 +160,20 @@ fn the_shift_test_scores_the_moved_digits_and_shows_the_model_in_its_legend() {
 }
 
 #[test]
-fn clicking_a_map_value_shows_the_arithmetic_that_made_it_and_the_window_steps() {
+fn clicking_a_map_value_of_trained_shapes_shows_the_arithmetic_that_made_it_and_the_window_steps() {
     use cnn_lab::inspect::CloseUp;
-    let mut harness = app_on("pretrained/mnist_lenet.ron");
+    let mut harness = app_on("shapes_edges.ron");
+    harness.get_by_label("Train").click();
+    harness.run_steps(2);
+    step_until(&mut harness, WAIT, "training to finish", |app| {
+        app.run().is_none() && app.last_summary().is_some()
+    });
     harness.get_by_label("🗺 Feature maps").click();
-    step_until(&mut harness, WAIT, "the maps", |app| {
-        app.inspector().lens().is_some() && !app.inspector().busy()
+    step_until(&mut harness, WAIT, "the maps of the trained model", |app| {
+        app.inspector()
+            .lens()
+            .is_some_and(|l| matches!(l.source, Weights::Trained { epochs: 3 }))
+            && !app.inspector().busy()
     });
     harness.run_steps(2);
     // Click the first map of the first Conv2D, at its first pixel.
@@ -186,10 +194,18 @@ fn clicking_a_map_value_shows_the_arithmetic_that_made_it_and_the_window_steps()
         let Some(CloseUp::Conv(up)) = up else {
             panic!("a Conv2D close-up")
         };
-        // mnist_lenet's first layer: 20 filters of 5×5 over one channel.
+        // shapes_edges.ron's first layer: 8 filters of 5×5 over one channel, padding same.
         assert_eq!((up.kernel, up.channels.len()), ((5, 5), 1));
         let part = &up.channels[0];
         assert_eq!(part.products.len(), 25);
+        // The products are the window times the kernel (padding counts as 0), their sum the
+        // channel's sum, + bias the pre-activation, relu of it the value in the map.
+        for ((input, k), p) in part.inputs.iter().zip(&part.kernel).zip(&part.products) {
+            assert_eq!(*p, input.unwrap_or(0.0) * k);
+        }
+        let sum: f32 = part.products.iter().sum();
+        assert!((sum - part.sum).abs() <= 1e-5, "{sum} vs {}", part.sum);
+        assert!((part.sum + up.bias - up.pre_activation).abs() <= 1e-5);
         let map = harness.state().inspector().map_value(target).expect("the map's value");
         assert!(
             (up.value - map).abs() <= 1e-5 * (1.0 + map.abs()),
@@ -197,18 +213,23 @@ fn clicking_a_map_value_shows_the_arithmetic_that_made_it_and_the_window_steps()
             up.value
         );
         assert_eq!(up.value, up.pre_activation.max(0.0));
-        target
+        (target, up.clone())
     };
-    let first = check(&harness);
-    // The panel shows the window, the products, the sum and the value.
+    let (first, up) = check(&harness);
+    // At row 0, column 0 with padding same, two rows and two columns of the window are padding.
+    assert_eq!(up.origin, (-2, -2));
+    assert_eq!(up.channels[0].inputs.iter().filter(|i| i.is_none()).count(), 25 - 9);
+    // The panel shows the window, the kernel, the products, the sums and the value, in numbers.
     for text in [
-        "channel 1 input",
-        "kernel",
-        "products",
-        "Σ channels",
-        "the value in the map",
+        "channel 1 input".to_string(),
+        "kernel".to_string(),
+        "products".to_string(),
+        "Σ channels".to_string(),
+        format!("= {:.4} (pre-activation)", up.pre_activation),
+        format!("relu({:.4}) = {:.4}", up.pre_activation, up.value),
+        "the value in the map".to_string(),
     ] {
-        assert!(harness.query_all_by_label_contains(text).next().is_some(), "{text}");
+        assert!(harness.query_all_by_label_contains(&text).next().is_some(), "{text}");
     }
     harness.get_by_label("close-up next").click();
     harness.run_steps(2);
@@ -217,10 +238,82 @@ fn clicking_a_map_value_shows_the_arithmetic_that_made_it_and_the_window_steps()
             .closeup()
             .is_some_and(|(t, up)| t.col == first.col + 1 && up.is_some())
     });
-    let next = check(&harness);
+    let (next, up) = check(&harness);
     assert_eq!(
         (next.row, next.col),
         (0, 1),
         "moved by the stride (1) across the output"
     );
+    assert_eq!(up.origin, (-2, -1), "the window moved one input column");
+}
+
+/// The app as `cnn-lab FILE --view NAME [--compare OTHER…]` opens it.
+fn app_with_view(name: &str, view: &str, compare: &[&str]) -> egui_kittest::Harness<'static, cnn_lab::app::LabApp> {
+    use cnn_lab::app::{AppState, LabApp, LaunchOptions, ViewRequest};
+    let launch = LaunchOptions {
+        file: Some(support::app::project(name)),
+        view: Some(ViewRequest::parse(view).expect("a --view name")),
+        compare: compare.iter().map(|c| support::app::project(c)).collect(),
+        ..LaunchOptions::default()
+    };
+    let app = LabApp::new(AppState::default(), &launch);
+    let mut harness = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1440.0, 900.0))
+        .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
+    harness.run_steps(2);
+    harness
+}
+
+#[test]
+fn view_names_open_the_close_up_the_playground_the_shift_test_and_the_comparison() {
+    // --view closeup: the first convolution's middle value, with its arithmetic.
+    let mut harness = app_with_view("volume_conv.ron", "closeup", &[]);
+    step_until(&mut harness, WAIT, "the close-up", |app| {
+        app.inspector().closeup().is_some_and(|(_, up)| up.is_some())
+    });
+    let (target, _) = harness.state().inspector().closeup().unwrap();
+    // volume_conv.ron: 6×6×3 → Conv2D 3×3 valid → 4×4; the middle is row 1, column 1.
+    assert_eq!((target.layer, target.channel, target.row, target.col), (0, 0, 1, 1));
+    harness.run_steps(2);
+    harness.get_by_label_contains("the value in the map");
+
+    // --view playground: on the first layer with a window, set to its values.
+    let mut harness = app_with_view("seed_quiz.ron", "playground", &[]);
+    harness.run_steps(2);
+    harness.get_by_label("Padding and stride playground");
+    assert!(
+        harness
+            .query_all_by_label_contains("parameters = (f·f·c + 1)·filters = (5·5·3 + 1)·10 = 760")
+            .next()
+            .is_some()
+    );
+
+    // --view shift-test --compare mnist_dense.ron: both models' curves.
+    let mut harness = app_with_view("pretrained/mnist_lenet.ron", "shift-test", &["mnist_dense.ron"]);
+    step_until(&mut harness, WAIT, "both shift curves", |app| {
+        app.inspector().shift_curves().is_some_and(|c| c.len() == 2) && !app.inspector().busy()
+    });
+    let names: Vec<String> = harness
+        .state()
+        .inspector()
+        .shift_curves()
+        .unwrap()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(names, ["MNIST LeNet", "MNIST dense (no convolution)"]);
+    harness.run_steps(2);
+    harness.get_by_label_contains("MNIST dense (no convolution) (101,770 parameters)");
+
+    // --view compare --compare mnist_dense.ron: both runs in one figure.
+    let mut harness = app_with_view("pretrained/mnist_lenet.ron", "compare", &["mnist_dense.ron"]);
+    harness.run_steps(2);
+    let runs: Vec<String> = harness
+        .state()
+        .compare()
+        .runs()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(runs, ["MNIST LeNet", "MNIST dense (no convolution)"]);
 }

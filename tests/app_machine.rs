@@ -752,5 +752,22 @@ fn two_runs_compared_show_both_names_with_what_sets_them_apart_and_export_as_csv
     harness.run();
     let written = std::fs::read_to_string(dir.join("mnist_lenet_comparison.csv")).unwrap();
     assert_eq!(written, csv);
+    // The figure as PNG: the window is photographed and the figure's rectangle kept (the pixels
+    // need a renderer, which the `--screenshot` run checks; here, the area and the request).
+    let figure = harness
+        .state()
+        .compare()
+        .figure_area()
+        .expect("the figure is on screen");
+    assert!(figure.width() > 300.0 && figure.height() > 300.0, "{figure:?}");
+    harness.get_by_label("Export figure PNG…").click();
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    let latest = &harness.state().status().messages().last().unwrap().text;
+    assert!(
+        latest.starts_with("Exporting the comparison to") && latest.ends_with("mnist_lenet_comparison.png…"),
+        "{latest}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

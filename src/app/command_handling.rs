@@ -56,7 +56,7 @@ impl LabApp {
             AppCommand::ExportCsvDialog => self.spawn_dialog(Purpose::EXPORT_CSV, None),
             AppCommand::ExportCsv(path) => self.export_csv(&path),
             AppCommand::ExportPlotDialog => self.spawn_dialog(Purpose::EXPORT_PLOT, None),
-            AppCommand::ExportPlot(path) => self.export_plot(ctx, path),
+            AppCommand::ExportPlot(path) => self.export_region(ctx, self.state.plots.area, "the plots", path),
             AppCommand::ChooseDataDialog => self.spawn_dialog(Purpose::DATA_FOLDER, None),
             AppCommand::ConfirmSave => {
                 if let Some(pending) = self.pending.take() {
@@ -90,7 +90,11 @@ impl LabApp {
                 Ok(experiment) => self.compare.add(experiment, Some(&path)),
                 Err(error) => self.status.error(format!("Cannot compare {}: {error}", path.display())),
             },
+            AppCommand::ShiftAddDialog => self.spawn_dialog(Purpose::SHIFT_ADD, None),
+            AppCommand::ShiftAdd(path) => self.inspector.add_shift_file(path),
             AppCommand::CompareCsvDialog => self.spawn_dialog(Purpose::COMPARE_CSV, None),
+            AppCommand::ComparePngDialog => self.spawn_dialog(Purpose::COMPARE_PNG, None),
+            AppCommand::ComparePng(path) => self.export_region(ctx, self.compare.figure_area(), "the comparison", path),
             AppCommand::CompareCsv(path) => {
                 match crate::experiment::io::write_atomic(&path, self.compare.table_csv().as_bytes()) {
                     Ok(()) => self
@@ -302,26 +306,59 @@ impl LabApp {
         }
     }
 
-    /// Photographs the window and keeps the plots' rectangle (`screenshot::save_region`); the
-    /// result is reported in the status bar when it arrives.
-    pub(super) fn export_plot(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
-        let Some(area) = self.state.plots.area else {
+    /// Photographs the window and keeps `area`, where `what` (the plots, the comparison) was
+    /// last drawn (`screenshot::save_region`); the result is reported in the status bar when
+    /// it arrives.
+    pub(super) fn export_region(
+        &mut self,
+        ctx: &egui::Context,
+        area: Option<egui::Rect>,
+        what: &'static str,
+        path: std::path::PathBuf,
+    ) {
+        let Some(area) = area else {
             self.status
-                .warn("The plots are not on screen: show the training panel first");
+                .warn(format!("{what} are not on screen: open them first, then export"));
             return;
         };
         let outcome = self.plot_export.clone();
         let pixels_per_point = ctx.pixels_per_point();
         let repaint = ctx.clone();
-        self.status.info(format!("Exporting the plots to {}…", path.display()));
+        self.status.info(format!("Exporting {what} to {}…", path.display()));
         ctx.request_screenshot(move |image| {
             let result = super::screenshot::save_region(&image, area, pixels_per_point, &path)
-                .map(|()| format!("Exported the plots to {}", path.display()));
+                .map(|()| format!("Exported {what} to {}", path.display()));
             if let Ok(mut slot) = outcome.lock() {
                 *slot = Some(result);
             }
             repaint.request_repaint();
         });
+    }
+
+    /// Opens the panel `--view` named; `others` (`--compare`) join the comparison, or the shift
+    /// test with `--view shift-test`.
+    pub(super) fn open_panel(&mut self, panel: Option<super::Panel>, others: &[std::path::PathBuf]) {
+        use super::Panel;
+        match panel {
+            Some(Panel::CloseUp) => self.inspector.request_closeup(),
+            Some(Panel::ShiftTest) => self.inspector.request_shift(others),
+            Some(Panel::Playground) => {
+                let layer = self
+                    .doc
+                    .experiment()
+                    .layers
+                    .iter()
+                    .position(|l| matches!(l.config().footprint(), crate::cnn::layers::Footprint::Window { .. }));
+                self.commands.send(AppCommand::OpenPlayground(layer));
+            }
+            Some(Panel::Compare) | None => {}
+        }
+        if panel == Some(Panel::Compare) || panel != Some(Panel::ShiftTest) && !others.is_empty() {
+            self.commands.send(AppCommand::OpenCompare);
+            for path in others {
+                self.commands.send(AppCommand::CompareAdd(path.clone()));
+            }
+        }
     }
 
     pub(super) fn remember(&mut self, path: &Path) {

@@ -69,6 +69,12 @@ pub enum AppCommand {
     CompareAdd(PathBuf),
     CompareCsvDialog,
     CompareCsv(PathBuf),
+    /// The comparison's figure (both plots and their legends) as PNG.
+    ComparePngDialog,
+    ComparePng(PathBuf),
+    /// The shift test's "➕ Add a model from a file…" and the file chosen.
+    ShiftAddDialog,
+    ShiftAdd(PathBuf),
     /// Help ▸ Keyboard shortcuts.
     ShowShortcuts,
     /// The padding and stride playground, on a layer (0-based) or on the course's example.

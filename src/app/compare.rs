@@ -4,8 +4,9 @@
 //! overfit": `filters: 8` against `filters: 256` on the same data.
 
 use super::commands::{AppCommand, CommandQueue};
+use super::rooms::colormap::series_color;
 use crate::experiment::Experiment;
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 use std::path::{Path, PathBuf};
 
@@ -26,16 +27,9 @@ pub struct Compare {
     /// What sets each run apart, recomputed when the runs change.
     differences: Vec<String>,
     log_loss: bool,
+    /// Where the figure (both plots) was drawn last frame, for the PNG export.
+    figure: Option<egui::Rect>,
 }
-
-const COLORS: [Color32; 6] = [
-    Color32::from_rgb(37, 99, 235),
-    Color32::from_rgb(234, 88, 12),
-    Color32::from_rgb(22, 163, 74),
-    Color32::from_rgb(190, 24, 93),
-    Color32::from_rgb(124, 58, 237),
-    Color32::from_rgb(100, 116, 139),
-];
 
 impl Compare {
     pub fn runs(&self) -> &[Run] {
@@ -61,13 +55,24 @@ impl Compare {
         self.runs_changed();
     }
 
+    /// Where the figure is on screen, while the window is open.
+    pub fn figure_area(&self) -> Option<egui::Rect> {
+        self.figure.filter(|_| self.open)
+    }
+
     /// For each run, the settings in which it differs from the others (layers by number).
     pub fn differences(&self) -> &[String] {
         &self.differences
     }
 
     fn runs_changed(&mut self) {
-        let settings: Vec<Vec<(String, String)>> = self.runs.iter().map(|r| settings_of(&r.experiment)).collect();
+        let depth = self.runs.first().map(|r| r.experiment.layers.len());
+        let same_depth = self.runs.iter().all(|r| Some(r.experiment.layers.len()) == depth);
+        let settings: Vec<Vec<(String, String)>> = self
+            .runs
+            .iter()
+            .map(|r| settings_of(&r.experiment, same_depth))
+            .collect();
         self.differences = settings
             .iter()
             .map(|mine| {
@@ -121,9 +126,11 @@ impl Compare {
         egui::Window::new("Compare runs")
             .open(&mut open)
             .default_width(760.0)
+            .default_pos(ctx.content_rect().left_top() + egui::vec2(24.0, 64.0))
             .show(ctx, |ui| {
                 egui::ScrollArea::vertical()
-                    .max_height(ctx.content_rect().height() * 0.8)
+                    .max_height(ctx.content_rect().height() - 140.0)
+                    .min_scrolled_height((ctx.content_rect().height() - 140.0).min(560.0))
                     .show(ui, |ui| {
                         self.ui(ui, current, current_path, recent, commands);
                     })
@@ -164,6 +171,13 @@ impl Compare {
                 commands.send(AppCommand::CompareCsvDialog);
             }
             if ui
+                .add_enabled(!self.runs.is_empty(), egui::Button::new("Export figure PNG…"))
+                .on_hover_text("Both plots with their legends, at the screen's resolution")
+                .clicked()
+            {
+                commands.send(AppCommand::ComparePngDialog);
+            }
+            if ui
                 .add_enabled(!self.runs.is_empty(), egui::Button::new("Clear"))
                 .clicked()
             {
@@ -172,6 +186,7 @@ impl Compare {
             }
         });
         if self.runs.is_empty() {
+            self.figure = None;
             ui.label(
                 RichText::new(
                     "Add two or more trained experiments (e.g. the same model with filters 8 and with \
@@ -182,90 +197,103 @@ impl Compare {
             return;
         }
         let differences = &self.differences;
+        // One legend entry per run (its train and validation curves share it), kept short: the
+        // table below has every difference in full.
         let label = |i: usize| {
             let run = &self.runs[i];
             if differences[i].is_empty() {
                 run.name.clone()
             } else {
-                format!("{} ({})", run.name, differences[i])
+                shorten(&format!("{} ({})", run.name, differences[i]), LEGEND_CHARS)
             }
         };
-        let log = self.log_loss;
-        let to_y = move |v: f32| if log { (v.max(1e-6) as f64).log10() } else { v as f64 };
-        let height = 200.0;
-        Plot::new("compare loss")
-            .height(height)
-            .legend(Legend::default().position(Corner::RightTop))
-            .x_axis_label("epoch")
-            .y_axis_label(if log { "loss (log₁₀)" } else { "loss" })
-            .show(ui, |plot| {
-                for (i, run) in self.runs.iter().enumerate() {
-                    let color = COLORS[i % COLORS.len()];
-                    let h = &run.experiment.history;
-                    let train: Vec<[f64; 2]> = h.iter().map(|r| [r.epoch as f64, to_y(r.train_loss)]).collect();
-                    let val: Vec<[f64; 2]> = h
-                        .iter()
-                        .filter_map(|r| r.val_loss.map(|v| [r.epoch as f64, to_y(v)]))
-                        .collect();
-                    plot.line(
-                        Line::new(format!("{} · train", label(i)), PlotPoints::from(train.clone()))
-                            .color(color)
-                            .width(1.8),
-                    );
-                    plot.points(
-                        Points::new(format!("{} · train", label(i)), PlotPoints::from(train))
-                            .color(color)
-                            .shape(MarkerShape::Circle)
-                            .radius(3.0),
-                    );
-                    if !val.is_empty() {
+        // The figure: the key, both plots with their axes and legends (what the PNG keeps).
+        let figure = ui.vertical(|ui| {
+            ui.label(
+                RichText::new("solid line, ●: training · dashed line, ◆: validation")
+                    .small()
+                    .weak(),
+            );
+            let log = self.log_loss;
+            let to_y = move |v: f32| if log { (v.max(1e-6) as f64).log10() } else { v as f64 };
+            let height = 200.0;
+            Plot::new("compare loss")
+                .height(height)
+                .legend(Legend::default().position(Corner::RightTop))
+                .x_axis_label("epoch")
+                .y_axis_label(if log { "loss (log scale)" } else { "loss" })
+                .include_x(0.0)
+                .include_y(if log { to_y(1.0) } else { 0.0 })
+                .y_axis_formatter(move |mark, _| {
+                    super::plots::format_value(if log { 10f64.powf(mark.value) } else { mark.value })
+                })
+                .show(ui, |plot| {
+                    for (i, run) in self.runs.iter().enumerate() {
+                        let color = series_color(i);
+                        let h = &run.experiment.history;
+                        let train: Vec<[f64; 2]> = h.iter().map(|r| [r.epoch as f64, to_y(r.train_loss)]).collect();
+                        let val: Vec<[f64; 2]> = h
+                            .iter()
+                            .filter_map(|r| r.val_loss.map(|v| [r.epoch as f64, to_y(v)]))
+                            .collect();
                         plot.line(
-                            Line::new(format!("{} · validation", label(i)), PlotPoints::from(val.clone()))
+                            Line::new(label(i), PlotPoints::from(train.clone()))
                                 .color(color)
-                                .style(egui_plot::LineStyle::dashed_loose()),
+                                .width(1.8),
                         );
                         plot.points(
-                            Points::new(format!("{} · validation", label(i)), PlotPoints::from(val))
+                            Points::new(label(i), PlotPoints::from(train))
                                 .color(color)
-                                .shape(MarkerShape::Diamond)
-                                .radius(3.5),
+                                .shape(MarkerShape::Circle)
+                                .radius(3.0),
                         );
+                        if !val.is_empty() {
+                            plot.line(
+                                Line::new(label(i), PlotPoints::from(val.clone()))
+                                    .color(color)
+                                    .style(egui_plot::LineStyle::dashed_loose()),
+                            );
+                            plot.points(
+                                Points::new(label(i), PlotPoints::from(val))
+                                    .color(color)
+                                    .shape(MarkerShape::Diamond)
+                                    .radius(3.5),
+                            );
+                        }
                     }
-                }
-            });
-        Plot::new("compare accuracy")
-            .height(height)
-            .legend(Legend::default().position(Corner::RightBottom))
-            .x_axis_label("epoch")
-            .y_axis_label("accuracy %")
-            .include_y(0.0)
-            .include_y(100.0)
-            .show(ui, |plot| {
-                for (i, run) in self.runs.iter().enumerate() {
-                    let color = COLORS[i % COLORS.len()];
-                    let h = &run.experiment.history;
-                    let train: Vec<[f64; 2]> = h
-                        .iter()
-                        .map(|r| [r.epoch as f64, r.train_accuracy as f64 * 100.0])
-                        .collect();
-                    let val: Vec<[f64; 2]> = h
-                        .iter()
-                        .filter_map(|r| r.val_accuracy.map(|v| [r.epoch as f64, v as f64 * 100.0]))
-                        .collect();
-                    plot.line(
-                        Line::new(format!("{} · train", label(i)), PlotPoints::from(train))
-                            .color(color)
-                            .width(1.8),
-                    );
-                    if !val.is_empty() {
-                        plot.line(
-                            Line::new(format!("{} · validation", label(i)), PlotPoints::from(val))
-                                .color(color)
-                                .style(egui_plot::LineStyle::dashed_loose()),
-                        );
+                });
+            Plot::new("compare accuracy")
+                .height(height)
+                .legend(Legend::default().position(Corner::RightBottom))
+                .x_axis_label("epoch")
+                .y_axis_label("accuracy %")
+                .include_x(0.0)
+                .include_y(0.0)
+                .include_y(100.0)
+                .show(ui, |plot| {
+                    for (i, run) in self.runs.iter().enumerate() {
+                        let color = series_color(i);
+                        let h = &run.experiment.history;
+                        let train: Vec<[f64; 2]> = h
+                            .iter()
+                            .map(|r| [r.epoch as f64, r.train_accuracy as f64 * 100.0])
+                            .collect();
+                        let val: Vec<[f64; 2]> = h
+                            .iter()
+                            .filter_map(|r| r.val_accuracy.map(|v| [r.epoch as f64, v as f64 * 100.0]))
+                            .collect();
+                        plot.line(Line::new(label(i), PlotPoints::from(train)).color(color).width(1.8));
+                        if !val.is_empty() {
+                            plot.line(
+                                Line::new(label(i), PlotPoints::from(val))
+                                    .color(color)
+                                    .style(egui_plot::LineStyle::dashed_loose()),
+                            );
+                        }
                     }
-                }
-            });
+                });
+        });
+        self.figure = Some(figure.response.rect);
         let mut remove = None;
         egui::Grid::new("compare table").striped(true).show(ui, |ui| {
             for title in [
@@ -283,13 +311,17 @@ impl Compare {
             ui.end_row();
             for (i, run) in self.runs.iter().enumerate() {
                 let last = run.experiment.history.last();
-                ui.label(RichText::new(&run.name).color(COLORS[i % COLORS.len()]).strong())
+                ui.label(RichText::new(&run.name).color(series_color(i)).strong())
                     .on_hover_text(
                         run.path
                             .as_ref()
                             .map_or_else(|| "the experiment being edited".into(), |p| p.display().to_string()),
                     );
-                ui.label(&differences[i]);
+                ui.scope(|ui| {
+                    ui.set_max_width(360.0);
+                    ui.add(egui::Label::new(&differences[i]).wrap())
+                        .on_hover_text(&differences[i]);
+                });
                 ui.monospace(run.experiment.history.len().to_string());
                 ui.monospace(last.map_or("—".into(), |r| format!("{:.4}", r.train_loss)));
                 ui.monospace(last.map_or("—".into(), |r| format!("{:.1}%", r.train_accuracy * 100.0)));
@@ -316,16 +348,21 @@ impl Compare {
 }
 
 /// The settings a run is told apart by: each layer's description, and the training settings.
-fn settings_of(e: &Experiment) -> Vec<(String, String)> {
+/// The settings compared. Layer by layer when every run has as many layers (`same_depth`);
+/// otherwise the models differ as wholes and one line names each model's layers.
+fn settings_of(e: &Experiment, same_depth: bool) -> Vec<(String, String)> {
     let t = &e.training;
-    let mut settings: Vec<(String, String)> = e
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (format!("layer {}", i + 1), l.describe()))
-        .collect();
+    let mut settings: Vec<(String, String)> = if same_depth {
+        e.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (format!("layer {}", i + 1), l.describe()))
+            .collect()
+    } else {
+        let kinds: Vec<&str> = e.layers.iter().map(|l| l.kind()).collect();
+        vec![("layers".to_string(), format!("{} ({})", kinds.len(), kinds.join(" → ")))]
+    };
     settings.extend([
-        ("layers".to_string(), e.layers.len().to_string()),
         ("dataset".to_string(), e.dataset.label()),
         ("optimizer".to_string(), format!("{:?}", t.optimizer)),
         ("learning rate".to_string(), t.learning_rate.to_string()),
@@ -334,6 +371,19 @@ fn settings_of(e: &Experiment) -> Vec<(String, String)> {
         ("seed".to_string(), e.seed.to_string()),
     ]);
     settings
+}
+
+/// Characters of a legend entry.
+const LEGEND_CHARS: usize = 60;
+
+/// `text`, cut to `max` characters with an ellipsis.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 fn parameters(e: &Experiment) -> u64 {

@@ -113,6 +113,14 @@ impl Purpose {
         from_base_dir: true,
         command: AppCommand::CompareAdd,
     };
+    pub const SHIFT_ADD: Purpose = Purpose {
+        title: "Add a trained experiment to the shift test",
+        pick: Pick::ExistingFile,
+        filter: Some(("CNN Lab experiment", "ron")),
+        suggested_suffix: None,
+        from_base_dir: true,
+        command: AppCommand::ShiftAdd,
+    };
     pub const COMPARE_CSV: Purpose = Purpose {
         title: "Export the comparison as CSV",
         pick: Pick::NewFile,
@@ -120,6 +128,14 @@ impl Purpose {
         suggested_suffix: Some("_comparison.csv"),
         from_base_dir: false,
         command: AppCommand::CompareCsv,
+    };
+    pub const COMPARE_PNG: Purpose = Purpose {
+        title: "Export the comparison's figure as PNG",
+        pick: Pick::NewFile,
+        filter: Some(("PNG image", "png")),
+        suggested_suffix: Some("_comparison.png"),
+        from_base_dir: false,
+        command: AppCommand::ComparePng,
     };
     pub const DATA_FOLDER: Purpose = Purpose {
         title: "Choose a dataset folder",

@@ -99,6 +99,9 @@ impl LabApp {
                 self.inspector.ui(ui, lab.experiment);
             }
         });
+        if self.inspector.take_shift_file_request() {
+            self.commands.send(AppCommand::ShiftAddDialog);
+        }
 
         let send = |c| self.commands.send(c);
         if let Some(pending) = &self.pending {

@@ -30,6 +30,7 @@ pub mod status;
 mod training_panel;
 pub mod training_run;
 mod undo;
+mod view_request;
 
 pub use crate::experiment::Edit;
 pub use commands::AppCommand;
@@ -38,6 +39,7 @@ pub use context::LabContext;
 pub use document::Document;
 pub use observer::{AfterFrame, FrameObserver, FrameTiming};
 pub use training_run::{Curves, Phase, TrainingRun};
+pub use view_request::{Panel, ViewRequest};
 
 use crate::experiment::Experiment;
 use crate::training::RunSummary;
@@ -45,7 +47,7 @@ use commands::CommandQueue;
 use editor::EditorPanel;
 use file_dialog::{DialogStyle, FileDialog};
 use plots::PlotsPanel;
-use rooms::{Inspector, View};
+use rooms::Inspector;
 use screenshot::ScreenshotPlan;
 use serde::{Deserialize, Serialize};
 use status::StatusBar;
@@ -85,9 +87,13 @@ pub struct LaunchOptions {
     pub screenshot: Option<PathBuf>,
     /// With `screenshot`: train first, and take the picture after this many epochs.
     pub after_epochs: Option<usize>,
-    /// Open this room (model, filters, feature maps, mistakes). With `screenshot`, the view also
-    /// shows itself off: maximizes the filters, draws a digit, or opens the most-confused cell.
-    pub view: Option<View>,
+    /// Open this room (model, filters, feature maps, mistakes) or panel (close-up, playground,
+    /// shift test, compare). With `screenshot`, the view also shows itself off: maximizes the
+    /// filters, draws a digit, opens the most-confused cell, runs the shift test.
+    pub view: Option<ViewRequest>,
+    /// Other experiments to set beside the file: in Compare runs, and in the shift test with
+    /// `--view shift-test`.
+    pub compare: Vec<PathBuf>,
     /// Watches every frame (a measurement, e.g. `cnn-lab bench-ui`).
     pub observer: Option<Box<dyn FrameObserver>>,
 }
@@ -198,8 +204,9 @@ impl LabApp {
             app.remember(&path);
         }
         if let Some(view) = launch.view {
-            app.inspector.view = view;
+            app.inspector.view = view.room;
         }
+        app.open_panel(launch.view.and_then(|v| v.panel), &launch.compare);
         if let Some((path, error)) = launch_failure {
             app.report_open_failure(&path, &error);
         }

@@ -149,10 +149,13 @@ impl Playground {
         egui::Window::new("Padding and stride playground")
             .open(&mut open)
             .default_width(560.0)
+            // Below the menu bar, over the editor's left side.
+            .default_pos(ctx.content_rect().left_top() + egui::vec2(24.0, 64.0))
             .resizable(false)
             .show(ctx, |ui| {
                 egui::ScrollArea::vertical()
-                    .max_height(ctx.content_rect().height() * 0.8)
+                    .max_height(ctx.content_rect().height() - 140.0)
+                    .min_scrolled_height((ctx.content_rect().height() - 140.0).min(560.0))
                     .show(ui, |ui| {
                         self.ui(ui, experiment, commands);
                     })

@@ -319,7 +319,8 @@ fn hover_text(pos: &HoverPosition<'_>, what: &str, value: impl Fn(f64) -> f64) -
     }
 }
 
-fn format_value(v: f64) -> String {
+/// A tick label: 3 decimals below 1, 2 above, scientific for the very small and very large.
+pub(super) fn format_value(v: f64) -> String {
     if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) {
         format!("{v:.1e}")
     } else if v.abs() < 1.0 {

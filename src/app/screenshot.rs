@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 /// Frames drawn before the picture is taken.
 const SETTLE_FRAMES: usize = 6;
+/// And seconds, so a window that just opened has faded in (egui animates it).
+const SETTLE_SECONDS: f64 = 0.5;
 
 pub type Outcome = Arc<Mutex<Option<Result<(), String>>>>;
 
@@ -15,6 +17,8 @@ pub struct ScreenshotPlan {
     /// Take the picture once this many epochs of a run have finished.
     pub after_epochs: Option<usize>,
     settle: usize,
+    /// When the window became ready (egui's clock).
+    ready_since: Option<f64>,
     requested: bool,
     outcome: Outcome,
 }
@@ -25,6 +29,7 @@ impl ScreenshotPlan {
             out,
             after_epochs,
             settle: 0,
+            ready_since: None,
             requested: false,
             outcome: Arc::default(),
         }
@@ -46,12 +51,15 @@ impl ScreenshotPlan {
             return done;
         }
         ctx.request_repaint_after(std::time::Duration::from_millis(30));
+        let now = ctx.input(|i| i.time);
         if !ready {
             self.settle = 0;
+            self.ready_since = None;
             return false;
         }
         self.settle += 1;
-        if self.settle < SETTLE_FRAMES {
+        let since = *self.ready_since.get_or_insert(now);
+        if self.settle < SETTLE_FRAMES || now - since < SETTLE_SECONDS {
             return false;
         }
         self.requested = true;

@@ -1,6 +1,5 @@
 //! Where the model looks: saliency (|d score / d pixel|) and Grad-CAM (feature maps weighted by
-//! their average gradient), both as H×W heat maps over the input (1×steps for a sequence),
-//! scaled to 0..=1.
+//! their average gradient), both as H×W heat maps over the input, scaled to 0..=1.
 
 use super::normalize_unit;
 use crate::cnn::{Model, Objective, Tensor};
@@ -22,14 +21,15 @@ pub fn saliency(model: &mut Model, x: &Tensor, class: usize) -> Vec<f32> {
 }
 
 /// Grad-CAM for the first sample of `x`: relu(Σ_k α_k A_k) over the feature maps A of layer
-/// `layer`'s output, α_k the mean of d(class score)/dA_k, upsampled (bilinear) to the input size.
+/// `layer`'s output, α_k the mean of d(class score)/dA_k, upsampled (bilinear) to the input size
+/// (for a sequence: over the steps).
 /// Returns `None` if that layer's output is not a stack of feature maps.
 pub fn grad_cam(model: &mut Model, x: &Tensor, class: usize, layer: usize) -> Option<Vec<f32>> {
     let x = x.take_samples(1);
     let grad = model.gradient_at(&x, Objective::ClassScore(class), layer + 1);
     let maps = model.activations().get(layer + 1)?;
     let shape = maps.shape();
-    // Images and sequences (a row of steps) have maps; a flat vector has none.
+    // Images, or sequences (one row of steps).
     if !(shape.is_image() || shape.is_sequence()) || grad.shape() != shape {
         return None;
     }

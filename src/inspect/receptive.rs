@@ -37,11 +37,11 @@ pub fn receptive_window(input: Shape, specs: &[LayerSpec], layer: usize, y: usiz
                 strides,
                 padding,
             } => {
-                // A sequence is one row of steps: its windows only move along the columns.
-                let (sh, sw) = match shape {
-                    Shape::Flat { .. } => return whole,
-                    other => other.spatial(),
-                };
+                // A sequence slides along one row: its steps are the columns.
+                if !(shape.is_image() || shape.is_sequence()) {
+                    return whole;
+                }
+                let (sh, sw) = shape.spatial();
                 let k = [kernel.0, kernel.1];
                 let s = [strides.0, strides.1];
                 for (d, n) in [sh, sw].into_iter().enumerate() {

@@ -23,6 +23,8 @@ pub struct CloseUpPanel {
     job: Option<(Target, u64, Job<Option<CloseUp>>)>,
     playing: bool,
     next_step: f64,
+    /// Open on the first convolution once the maps are shown (`--view closeup`).
+    requested: bool,
 }
 
 impl CloseUpPanel {
@@ -37,7 +39,30 @@ impl CloseUpPanel {
     }
 
     pub fn busy(&self) -> bool {
-        self.job.is_some()
+        self.job.is_some() || self.requested
+    }
+
+    /// Asks for the close-up of the middle of the first convolution's first map.
+    pub fn request(&mut self) {
+        self.requested = true;
+    }
+
+    /// Opens the requested close-up (the first layer with image filters), once.
+    pub fn open_requested(&mut self, lens: &Lens) {
+        if !std::mem::take(&mut self.requested) {
+            return;
+        }
+        let Some(&layer) = lens.conv_layers().first() else {
+            return;
+        };
+        if let Some(Shape::Image { h, w, .. }) = lens.infos.get(layer).map(|i| i.output) {
+            self.open(Target {
+                layer,
+                channel: 0,
+                row: (h - 1) / 2,
+                col: (w - 1) / 2,
+            });
+        }
     }
 
     pub fn open(&mut self, target: Target) {
@@ -182,7 +207,7 @@ impl CloseUpPanel {
                 });
                 ui.separator();
                 egui::ScrollArea::both()
-                    .max_height(ctx.content_rect().height() * 0.7)
+                    .max_height(ctx.content_rect().height() * 0.55)
                     .show(ui, |ui| match self.shown() {
                         Some(CloseUp::Conv(up)) => conv_ui(ui, up),
                         Some(CloseUp::Pool(up)) => pool_ui(ui, up),
@@ -194,6 +219,10 @@ impl CloseUpPanel {
                             ui.label("This layer has no arithmetic of its own to show (it reshapes or drops values).");
                         }
                     });
+                if let Some(CloseUp::Conv(up)) = self.shown() {
+                    ui.separator();
+                    conv_total_ui(ui, up);
+                }
             });
         if !open {
             self.target = None;
@@ -279,7 +308,11 @@ fn conv_ui(ui: &mut Ui, up: &ConvCloseUp) {
     for (n, part) in up.channels.iter().enumerate().skip(CHANNELS_SHOWN) {
         ui.monospace(format!("channel {}: Σ = {}", n + 1, number(part.sum)));
     }
-    ui.separator();
+}
+
+/// The sum of the channels, the bias and the activation: below the scrolled channels, always
+/// in view.
+fn conv_total_ui(ui: &mut Ui, up: &ConvCloseUp) {
     let sums: Vec<String> = up.channels.iter().map(|p| number(p.sum)).collect();
     let shown: String = if sums.len() > 8 {
         format!("{} + … ({} channels)", sums[..8].join(" + "), sums.len())

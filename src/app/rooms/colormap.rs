@@ -222,6 +222,20 @@ pub fn colorbar(ui: &mut Ui, scale: &Scale, width: f32, caption: &str) {
 }
 
 /// Short, readable numbers for scales and read-outs.
+/// One colour per series (run, model) in figures that compare them: distinct, readable on light
+/// and dark backgrounds.
+pub fn series_color(n: usize) -> Color32 {
+    const SERIES: [Color32; 6] = [
+        Color32::from_rgb(37, 99, 235),
+        Color32::from_rgb(234, 88, 12),
+        Color32::from_rgb(22, 163, 74),
+        Color32::from_rgb(190, 24, 93),
+        Color32::from_rgb(124, 58, 237),
+        Color32::from_rgb(100, 116, 139),
+    ];
+    SERIES[n % SERIES.len()]
+}
+
 pub fn format_value(v: f32) -> String {
     let a = v.abs();
     if v == 0.0 {

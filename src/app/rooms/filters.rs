@@ -4,6 +4,7 @@
 //! (activation maximization, computed in the background, one image under each kernel).
 
 use super::colormap::{self, Scale};
+use super::filters_1d::SequenceFilters;
 use super::jobs::Job;
 use super::lens::Lens;
 use super::room::{Navigate, Room, RoomContext};
@@ -44,6 +45,9 @@ pub struct FiltersView {
     snapshots: Option<(u64, Vec<Snapshot>)>,
     maximize: Option<MaxRun>,
     showcased: bool,
+    /// The view of a sequence model's Conv1D filters, and whether it is the one on show.
+    sequence: SequenceFilters,
+    sequence_shown: bool,
 }
 
 struct Snapshot {
@@ -76,20 +80,34 @@ struct MaxRun {
 
 impl FiltersView {
     pub fn busy(&self, showcase: bool) -> bool {
+        if self.sequence_shown {
+            return self.sequence.busy(showcase);
+        }
         let maximizing = self.maximize.as_ref().is_some_and(|m| m.job.is_some());
         maximizing || (showcase && !self.showcased)
     }
 
     pub fn maximized(&self) -> Option<(usize, usize)> {
+        if self.sequence_shown {
+            return self.sequence.maximized();
+        }
         let run = self.maximize.as_ref()?;
         Some((run.textures.iter().flatten().count(), run.textures.len()))
     }
 
     pub fn ui(&mut self, ui: &mut Ui, lens: &Arc<Lens>, experiment: &Experiment, showcase: bool) {
-        self.poll(ui.ctx(), lens);
         let convs = lens.conv_layers();
+        let sequence_convs = lens.sequence_conv_layers();
+        self.sequence_shown = convs.is_empty() && !sequence_convs.is_empty();
+        if self.sequence_shown {
+            self.sequence.ui(ui, lens, &sequence_convs, showcase);
+            return;
+        }
+        self.poll(ui.ctx(), lens);
         let Some(&first) = convs.first() else {
-            ui.label("This model has no Conv2D layer, so there are no filters to show. Add one in the Model tab.");
+            ui.label(
+                "This model has no Conv2D or Conv1D layer, so there are no filters to show. Add one in the Model tab.",
+            );
             return;
         };
         let layer = self.layer.filter(|l| convs.contains(l)).unwrap_or(first);
@@ -132,7 +150,9 @@ impl FiltersView {
                             self.timeline = None;
                         }
                     }
-                });
+                })
+                .response
+                .accessible_name("layer of the filters");
             ui.label(format!("{f} filters of {kh}×{kw}×{c}"));
             ui.separator();
             if c > 1 {
@@ -154,7 +174,9 @@ impl FiltersView {
                         for option in options {
                             ui.selectable_value(&mut mode, option, text(option));
                         }
-                    });
+                    })
+                    .response
+                    .accessible_name("channels shown");
             }
         });
         self.mode = Some(mode);

@@ -230,6 +230,33 @@ impl Inspector {
             .find_map(|r| r.as_any_mut().downcast_mut())
     }
 
+    /// Opens the close-up on the first convolution, once the model is ready.
+    pub fn request_closeup(&mut self) {
+        if let Some(features) = self.room_mut::<FeaturesView>() {
+            features.request_closeup();
+        }
+    }
+
+    /// Runs the shift test on the model on show, then on each of `files`.
+    pub fn request_shift(&mut self, files: &[std::path::PathBuf]) {
+        if let Some(mistakes) = self.room_mut::<MistakesView>() {
+            mistakes.request_shift(files);
+        }
+    }
+
+    /// Adds an experiment file's curve to the shift test.
+    pub fn add_shift_file(&mut self, path: std::path::PathBuf) {
+        if let Some(mistakes) = self.room_mut::<MistakesView>() {
+            mistakes.add_shift_file(path);
+        }
+    }
+
+    /// Whether the shift test asked for a file to add (once per click).
+    pub fn take_shift_file_request(&mut self) -> bool {
+        self.room_mut::<MistakesView>()
+            .is_some_and(MistakesView::take_shift_file_request)
+    }
+
     // ---- for tests and tools ----
 
     /// Ink the canvas along `points` (canvas coordinates 0..=1) and switch to drawing input.

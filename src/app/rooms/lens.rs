@@ -122,6 +122,13 @@ impl Lens {
             .collect()
     }
 
+    /// The Conv1D layers (filters drawn as line plots).
+    pub fn sequence_conv_layers(&self) -> Vec<usize> {
+        (0..self.specs.len())
+            .filter(|&i| self.specs[i].config().has_sequence_filters())
+            .collect()
+    }
+
     /// "layer 3 · MaxPooling2D → 14×14×8"
     pub fn layer_label(&self, layer: usize) -> String {
         let kind = self.specs.get(layer).map_or("?", LayerSpec::kind);
@@ -145,9 +152,30 @@ impl Lens {
             Weights::Initial => {
                 "untrained: the initial weights drawn from the seed; train to see what it learns".into()
             }
+            Weights::Trained { epochs: 0 } => "the weights saved in the file (set there, not trained here)".into(),
+            Weights::Trained { epochs: 1 } => "trained weights (1 epoch)".into(),
             Weights::Trained { epochs } => format!("trained weights ({epochs} epochs)"),
             Weights::Live(p) => format!("live weights: epoch {}, batch {}/{}", p.epoch, p.batch, p.batches),
         }
+    }
+
+    /// One sequence of a split (f32, CL) as the network's input: a signal normalized per
+    /// channel as training did, token ids (`tokens`) as they are.
+    pub fn input_from_values(&self, sample: &[f32], tokens: bool) -> Tensor {
+        let mut values = vec![0.0f32; self.input.len()];
+        if sample.len() == values.len() {
+            values.copy_from_slice(sample);
+            if !tokens {
+                let channels = self.input.channels().max(1);
+                let steps = values.len() / channels;
+                for (channel, (mean, std)) in self.normalization.sequence_affine(channels).into_iter().enumerate() {
+                    for v in &mut values[channel * steps..(channel + 1) * steps] {
+                        *v = (*v - mean) / std;
+                    }
+                }
+            }
+        }
+        Tensor::from_vec(1, self.input, values).unwrap_or_else(|| Tensor::zeros(1, self.input))
     }
 
     /// One image of a split (u8, CHW) as the network's input.

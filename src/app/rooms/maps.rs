@@ -64,6 +64,20 @@ pub struct Computed {
     pub attribution_note: Option<String>,
 }
 
+impl Computed {
+    /// The value the maps show for `t` (what the close-up must arrive at).
+    pub fn value_at(&self, t: crate::inspect::Target) -> Option<f32> {
+        let maps = self.layers.iter().find(|m| m.layer == t.layer)?;
+        let [tw, th] = maps.tile;
+        let i = if maps.image {
+            (t.channel * th + t.row) * tw + t.col
+        } else {
+            t.channel
+        };
+        maps.values.get(i).copied()
+    }
+}
+
 /// Background pixels between tiles of an atlas.
 pub const GAP: usize = 1;
 

@@ -58,6 +58,21 @@ impl MistakesView {
             || showcase && !self.showcased
     }
 
+    /// Runs the shift test on the model on show, then on each of `files` (`--view shift-test`),
+    /// instead of the usual show-off (the most-confused cell).
+    pub fn request_shift(&mut self, files: &[std::path::PathBuf]) {
+        self.shift.request(files);
+        (self.showcased, self.showcase_scoring) = (true, true);
+    }
+
+    pub fn add_shift_file(&mut self, path: std::path::PathBuf) {
+        self.shift.add_file(path);
+    }
+
+    pub fn take_shift_file_request(&mut self) -> bool {
+        self.shift.take_file_request()
+    }
+
     pub fn shift_curves(&self) -> &[super::shift_panel::ShiftCurve] {
         self.shift.curves()
     }
@@ -127,8 +142,9 @@ impl MistakesView {
             if let Some(scored) = &self.scored {
                 ui.label(
                     RichText::new(format!(
-                        "{} images of the {} split · accuracy {:.2}% · loss {:.4}",
+                        "{} {} of the {} split · accuracy {:.2}% · loss {:.4}",
                         scored.evaluation.count(),
+                        if dataset.is_sequence() { "samples" } else { "images" },
                         scored.split,
                         scored.evaluation.accuracy * 100.0,
                         scored.evaluation.loss
@@ -164,9 +180,14 @@ impl MistakesView {
                 self.shown = GALLERY_PAGE;
             }
         }
-        egui::CollapsingHeader::new(RichText::new("Shift test: why convolution").strong())
-            .id_salt("shift test")
-            .show(ui, |ui| self.shift.ui(ui, lens, dataset));
+        // The shift test moves pictures; a sequence model is shift-tolerant by construction.
+        if !dataset.is_sequence() {
+            let unfold = self.shift.take_unfold().then_some(true);
+            egui::CollapsingHeader::new(RichText::new("Shift test: why convolution").strong())
+                .id_salt("shift test")
+                .open(unfold)
+                .show(ui, |ui| self.shift.ui(ui, lens, dataset));
+        }
         self.scored.as_ref()?;
         let mut navigate = None;
         ui.add_space(6.0);
@@ -200,30 +221,52 @@ impl MistakesView {
             self.members = Some((cell, members));
         }
         let members = self.members.as_ref().map(|(_, m)| m.as_slice()).unwrap_or(&[]);
+        let things = if dataset.is_sequence() { "samples" } else { "images" };
         let title = if truth == predicted {
-            format!("{}: right, {} images", lens.class_name(truth), members.len())
+            format!("{}: right, {} {things}", lens.class_name(truth), members.len())
         } else {
             format!(
-                "{} taken for {}: {} images",
+                "{} taken for {}: {} {things}",
                 lens.class_name(truth),
                 lens.class_name(predicted),
                 members.len()
             )
         };
         ui.heading(title);
-        ui.label(RichText::new("Most confident first. Click an image to see its feature maps.").weak());
+        ui.label(RichText::new("Most confident first. Click one to see its feature maps.").weak());
         let (_, split) = browse_split(dataset);
         let mut navigate = None;
         egui::ScrollArea::vertical()
             .id_salt("gallery")
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                let columns = ((ui.available_width() / 64.0) as usize).max(1);
+                // Signals as sparklines, texts as their first words, images as thumbnails.
+                let sequences = dataset.is_sequence();
+                let tile = if sequences { 132.0 } else { 64.0 };
+                let columns = ((ui.available_width() / tile) as usize).max(1);
                 let page: Vec<(usize, f32)> = members.iter().take(self.shown).copied().collect();
                 for row in page.chunks(columns) {
                     ui.horizontal(|ui| {
                         ui.spacing_mut().item_spacing = vec2(6.0, 6.0);
                         for &(index, confidence) in row {
+                            if sequences {
+                                let response = sequence_tile(ui, dataset, split, index, confidence);
+                                let label = format!("gallery sample {index}");
+                                response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+                                let hover = format!(
+                                    "#{}: {:.1}% sure it is {}",
+                                    index + 1,
+                                    confidence * 100.0,
+                                    lens.class_name(predicted)
+                                );
+                                if response.on_hover_text(hover).clicked() {
+                                    navigate = Some(Navigate::Sample {
+                                        room: "feature-maps",
+                                        index,
+                                    });
+                                }
+                                continue;
+                            }
                             let Some(pixels) = split.get_image(index) else {
                                 continue;
                             };
@@ -418,6 +461,52 @@ fn matrix_ui(ui: &mut Ui, lens: &Lens, scored: &Scored, open: Option<(usize, usi
         "share of the true class's images (colour uses √share)",
     );
     clicked
+}
+
+/// One sequence of the gallery: a signal's sparkline or a text's first tokens, with the
+/// model's confidence under it.
+fn sequence_tile(ui: &mut Ui, dataset: &Dataset, split: &crate::data::Split, index: usize, confidence: f32) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(vec2(126.0, 56.0), Sense::click());
+    let painter = ui.painter_at(rect);
+    let plot = Rect::from_min_size(rect.min, vec2(rect.width(), 40.0));
+    let values = split.sequence(index);
+    match dataset.vocabulary() {
+        Some(vocabulary) => {
+            painter.rect_filled(plot, 2.0, ui.visuals().extreme_bg_color);
+            let words: Vec<&str> = values
+                .iter()
+                .filter(|&&id| id >= 1.0)
+                .take(24)
+                .map(|&id| vocabulary.token(id as u32))
+                .collect();
+            let text = words.join(if vocabulary.level == crate::data::TokenLevel::Words { " " } else { "" });
+            let galley = painter.layout(
+                text,
+                egui::FontId::proportional(10.0),
+                ui.visuals().text_color(),
+                plot.width() - 4.0,
+            );
+            painter.galley(plot.min + vec2(2.0, 1.0), galley, ui.visuals().text_color());
+        }
+        None => {
+            let series = super::sparkline::Series {
+                values,
+                channels: dataset.channels,
+            };
+            super::sparkline::draw(&painter, ui.visuals(), plot, &series, ui.visuals().strong_text_color(), None);
+        }
+    }
+    if response.hovered() {
+        painter.rect_stroke(plot, 2.0, Stroke::new(1.5, ui.visuals().text_color()), egui::StrokeKind::Outside);
+    }
+    painter.text(
+        pos2(rect.left(), plot.bottom() + 2.0),
+        Align2::LEFT_TOP,
+        format!("{:.0}%", confidence * 100.0),
+        FontId::proportional(10.0),
+        ui.visuals().text_color(),
+    );
+    response
 }
 
 impl Room for MistakesView {

@@ -11,6 +11,8 @@
 mod canvas;
 pub mod closeup_panel;
 pub mod colormap;
+mod features_1d;
+mod filters_1d;
 mod inspector;
 pub mod jobs;
 mod labels;
@@ -18,6 +20,7 @@ mod lens;
 mod maps;
 mod room;
 pub mod shift_panel;
+mod sparkline;
 mod view;
 
 pub use features::InputSource;

@@ -4,12 +4,13 @@
 
 use super::colormap;
 use super::jobs::Job;
-use super::lens::{Lens, browse_split};
+use super::lens::{Lens, browse_split, prepare};
 use crate::cnn::summary::group_digits;
 use crate::data::Dataset;
 use crate::inspect::{shift_accuracy, shifted};
 use egui::{RichText, TextureHandle, TextureOptions, Ui, vec2};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Shifts 0…MAX_SHIFT pixels.
@@ -32,7 +33,16 @@ pub struct ShiftPanel {
     curves: Vec<ShiftCurve>,
     /// The lens the newest curve was scored on.
     scored_lens: Option<u64>,
-    job: Option<(u64, Job<ShiftCurve>)>,
+    /// The running scoring: of a lens (its id), or of an experiment file (`None`).
+    job: Option<(Option<u64>, Job<ShiftCurve>)>,
+    /// Experiment files waiting to be scored, one after the other.
+    queue: Vec<PathBuf>,
+    /// Score the model on show without waiting for a click (`--view shift-test`).
+    auto_start: bool,
+    /// The section should be unfolded once.
+    unfold: bool,
+    /// "➕ Add a model from a file…" was clicked: the app shows a file dialog.
+    wants_file: bool,
     error: Option<String>,
     /// The moved image's pictures, for the dataset (by identity) they were drawn from.
     strip: Option<(usize, Vec<TextureHandle>)>,
@@ -40,7 +50,30 @@ pub struct ShiftPanel {
 
 impl ShiftPanel {
     pub fn busy(&self) -> bool {
-        self.job.is_some()
+        self.job.is_some() || !self.queue.is_empty() || self.auto_start
+    }
+
+    /// Scores the model on show as soon as it is ready, then each of `files`.
+    pub fn request(&mut self, files: &[PathBuf]) {
+        self.auto_start = true;
+        self.unfold = true;
+        self.queue.extend(files.iter().cloned());
+    }
+
+    /// Adds an experiment file's model (scored on its own data) to the curves.
+    pub fn add_file(&mut self, path: PathBuf) {
+        self.unfold = true;
+        self.queue.push(path);
+    }
+
+    /// Whether the section should be shown unfolded (once, after a request).
+    pub fn take_unfold(&mut self) -> bool {
+        std::mem::take(&mut self.unfold)
+    }
+
+    /// Whether the user asked for a file to add (once).
+    pub fn take_file_request(&mut self) -> bool {
+        std::mem::take(&mut self.wants_file)
     }
 
     pub fn curves(&self) -> &[ShiftCurve] {
@@ -53,27 +86,27 @@ impl ShiftPanel {
         let (_, split) = browse_split(&dataset);
         let total = split.len() * (1 + 4 * MAX_SHIFT);
         let job = Job::spawn("shifting the test images", total, Some(ctx.clone()), move |handle| {
-            let (_, split) = browse_split(&dataset);
-            let mut model = lens.model()?;
-            let dims = (dataset.channels, dataset.height, dataset.width);
-            let accuracy = shift_accuracy(
-                &mut model,
-                split,
-                dims,
-                lens.input,
-                &lens.normalization,
-                MAX_SHIFT,
-                &mut |done, _| handle.progress(done),
-            )?
-            .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
-            Ok(ShiftCurve {
-                name: lens.name.clone(),
-                params: lens.infos.iter().map(|i| i.params()).sum(),
-                weights: lens.describe(),
-                accuracy,
+            score(&lens, &dataset, &mut |done| handle.progress(done))
+        });
+        self.job = Some((Some(id), job));
+    }
+
+    /// Loads an experiment file and its data, then scores it like the model on show.
+    fn start_file(&mut self, ctx: &egui::Context, path: PathBuf, total: usize) {
+        let label = format!(
+            "shifting the test images for {}",
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        );
+        let job = Job::spawn(label, total, Some(ctx.clone()), move |handle| {
+            let experiment = crate::experiment::load(&path)?;
+            let base_dir = path.parent().map(PathBuf::from).unwrap_or_default();
+            let prepared = prepare(experiment, base_dir, None)?;
+            score(&Arc::new(prepared.lens), &prepared.dataset, &mut |done| {
+                handle.progress(done)
             })
         });
-        self.job = Some((id, job));
+        self.job = Some((None, job));
     }
 
     /// Polls the job and draws the section; starts a scoring when `open` and the lens is new.
@@ -90,11 +123,24 @@ impl ShiftPanel {
                     if self.curves.len() > MAX_CURVES {
                         self.curves.remove(0);
                     }
-                    self.scored_lens = Some(id);
+                    if id.is_some() {
+                        self.scored_lens = id;
+                    }
                     self.error = None;
                 }
-                Err(e) => self.error = Some(e.to_string()),
+                Err(e) => self.error = Some(format!("{e:#}")),
             }
+        }
+        let stale = self.scored_lens != Some(lens.id);
+        if self.job.is_none() {
+            if self.auto_start && stale {
+                self.start(ui.ctx(), lens, dataset);
+            } else if !self.queue.is_empty() {
+                let path = self.queue.remove(0);
+                let total = browse_split(dataset).1.len() * (1 + 4 * MAX_SHIFT);
+                self.start_file(ui.ctx(), path, total);
+            }
+            self.auto_start = false;
         }
         ui.label(
             RichText::new(
@@ -105,13 +151,13 @@ impl ShiftPanel {
             )
             .weak(),
         );
-        let stale = self.scored_lens != Some(lens.id);
         ui.horizontal(|ui| {
             if let Some((_, job)) = &self.job {
                 ui.spinner();
                 ui.label(format!("{} · {:.0}%", job.label, job.fraction() * 100.0));
                 if ui.button("Cancel").clicked() {
                     self.job = None;
+                    self.queue.clear();
                 }
             } else if stale
                 && ui
@@ -121,6 +167,14 @@ impl ShiftPanel {
             {
                 self.error = None;
                 self.start(ui.ctx(), lens, dataset);
+            }
+            if self.job.is_none()
+                && ui
+                    .button("➕ Add a model from a file…")
+                    .on_hover_text("Another trained experiment (e.g. mnist_dense.ron beside mnist_lenet.ron), scored on its own test split")
+                    .clicked()
+            {
+                self.wants_file = true;
             }
         });
         if let Some(error) = &self.error {
@@ -178,9 +232,15 @@ impl ShiftPanel {
                         .enumerate()
                         .map(|(k, a)| [k as f64, *a as f64 * 100.0])
                         .collect();
-                    plot.line(Line::new(name.clone(), PlotPoints::from(points.clone())).width(1.8));
+                    let color = colormap::series_color(n);
+                    plot.line(
+                        Line::new(name.clone(), PlotPoints::from(points.clone()))
+                            .color(color)
+                            .width(1.8),
+                    );
                     plot.points(
                         Points::new(name, PlotPoints::from(points))
+                            .color(color)
                             .shape(MARKERS[n % MARKERS.len()])
                             .radius(4.0),
                     );
@@ -223,4 +283,31 @@ impl ShiftPanel {
             });
         }
     }
+}
+
+/// The accuracy of `lens`'s model on `dataset`'s browsed split, shifted by 0…MAX_SHIFT pixels.
+fn score(
+    lens: &Arc<Lens>,
+    dataset: &Arc<Dataset>,
+    progress: &mut dyn FnMut(usize) -> bool,
+) -> anyhow::Result<ShiftCurve> {
+    let (_, split) = browse_split(dataset);
+    let mut model = lens.model()?;
+    let dims = (dataset.channels, dataset.height, dataset.width);
+    let accuracy = shift_accuracy(
+        &mut model,
+        split,
+        dims,
+        lens.input,
+        &lens.normalization,
+        MAX_SHIFT,
+        &mut |done, _| progress(done),
+    )?
+    .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
+    Ok(ShiftCurve {
+        name: lens.name.clone(),
+        params: lens.infos.iter().map(|i| i.params()).sum(),
+        weights: lens.describe(),
+        accuracy,
+    })
 }

@@ -78,8 +78,8 @@ pub trait LayerKind: Send + Sync {
         false
     }
 
-    /// Its `kernel` is a stack of 1-D filters (filters, channels, taps) that a viewer can draw
-    /// as line plots (Conv1D).
+    /// Its `kernel` is a stack of 1-D filters (filters, channels, steps) that the filter room
+    /// draws as line plots over the steps.
     fn has_sequence_filters(&self) -> bool {
         false
     }

@@ -3,12 +3,14 @@
 //! activations as a grid of maps; hover a map pixel to read it and see the input window it sees.
 //! Everything is computed by one background job per input (the newest request wins).
 
+mod prediction;
+
 use super::canvas::{Canvas, INK};
 use super::closeup_panel::CloseUpPanel;
+use super::features_1d::SequenceFeatures;
 use super::colormap;
 use super::colormap::unit_rect;
 use super::jobs::{Job, Latest};
-use super::labels::fit_label;
 use super::lens::{Lens, browse_split};
 use super::maps::{Attribution, Computed, GAP, InputKey, Request, RequestKey, argmax, compute};
 use super::room::{Navigate, Room, RoomContext};
@@ -67,15 +69,29 @@ pub struct FeaturesView {
     /// The input last given to the model, for the close-up.
     pixels: Option<Vec<u8>>,
     closeup: CloseUpPanel,
+    /// The view of a sequence model (signals or texts), and whether it is the one on show.
+    sequence: SequenceFeatures,
+    sequence_shown: bool,
 }
 
 impl FeaturesView {
     pub fn busy(&self) -> bool {
+        if self.sequence_shown {
+            return self.sequence.busy();
+        }
         self.latest.busy() || self.closeup.busy() || self.shown.is_none() && self.error.is_none()
+    }
+
+    /// Opens the close-up on the middle of the first convolution's first map as soon as the
+    /// maps are shown, instead of the usual show-off (a drawn digit).
+    pub fn request_closeup(&mut self) {
+        self.closeup.request();
+        self.showcased = true;
     }
 
     /// Shows sample `index` of the browsed split (from the mistakes gallery).
     pub fn show_sample(&mut self, index: usize) {
+        self.sequence.show_sample(index);
         self.source = InputSource::Dataset;
         self.class_filter = None;
         self.index = index;
@@ -98,11 +114,19 @@ impl FeaturesView {
     }
 
     pub fn prediction(&self) -> Option<(usize, f32)> {
+        if self.sequence_shown {
+            return self.sequence.prediction();
+        }
         let probs = &self.shown.as_ref()?.computed.probs;
         argmax(probs).map(|i| (i, probs[i]))
     }
 
     pub fn ui(&mut self, ui: &mut Ui, lens: &Arc<Lens>, dataset: Option<&Arc<Dataset>>, showcase: bool) {
+        self.sequence_shown = lens.input.is_sequence();
+        if self.sequence_shown {
+            self.sequence.ui(ui, lens, dataset);
+            return;
+        }
         if showcase && !self.showcased {
             self.showcased = true;
             // A hand-drawn "7": the stroke a user would make, top bar then the diagonal.
@@ -162,6 +186,9 @@ impl FeaturesView {
                     .show(ui, |ui| self.maps_ui(ui, lens));
             });
         });
+        if self.shown.is_some() {
+            self.closeup.open_requested(lens);
+        }
         self.closeup.ui(ui.ctx(), lens, self.pixels.as_ref());
     }
 
@@ -172,10 +199,7 @@ impl FeaturesView {
 
     /// The value the maps show for `t` (what the close-up must arrive at).
     pub fn map_value(&self, t: Target) -> Option<f32> {
-        let maps = self.shown.as_ref()?.computed.layers.iter().find(|m| m.layer == t.layer)?;
-        let [tw, th] = maps.tile;
-        let i = if maps.image { (t.channel * th + t.row) * tw + t.col } else { t.channel };
-        maps.values.get(i).copied()
+        self.shown.as_ref()?.computed.value_at(t)
     }
 
     fn request(&mut self, lens: &Arc<Lens>, input: InputKey, pixels: Vec<u8>) {
@@ -262,7 +286,9 @@ impl FeaturesView {
                         let name = dataset.class_names.get(c).cloned().unwrap_or_else(|| c.to_string());
                         ui.selectable_value(&mut self.class_filter, Some(c), name);
                     }
-                });
+                })
+                .response
+                .accessible_name("class of the images browsed");
         });
         if self
             .filtered
@@ -289,7 +315,8 @@ impl FeaturesView {
                 position = position.saturating_sub(1);
             }
             let mut shown = position + 1;
-            ui.add(egui::DragValue::new(&mut shown).range(1..=indices.len()).speed(0.5));
+            ui.add(egui::DragValue::new(&mut shown).range(1..=indices.len()).speed(0.5))
+                .accessible_name("image number");
             position = shown - 1;
             ui.label(format!("of {} ({split_name} split)", indices.len()));
             if ui.button("▶").on_hover_text("Next image").clicked() {
@@ -385,7 +412,9 @@ impl FeaturesView {
                                 self.requested = None;
                             }
                         }
-                    });
+                    })
+                    .response
+                    .accessible_name("layer where the model looks");
             });
         }
         let opacity = self.opacity.get_or_insert(0.55);
@@ -450,107 +479,6 @@ impl FeaturesView {
                 ))
                 .small(),
             );
-        }
-    }
-
-    fn prediction_ui(
-        &mut self,
-        ui: &mut Ui,
-        lens: &Lens,
-        dataset: Option<&Arc<Dataset>>,
-        split: Option<&crate::data::Split>,
-    ) {
-        let Some(shown) = &self.shown else {
-            return;
-        };
-        if self.source == InputSource::Canvas && self.canvas.is_empty() {
-            // A prediction for an empty canvas would only be the model's bias.
-            ui.label(RichText::new("Draw on the canvas: the prediction appears as you draw.").strong());
-            return;
-        }
-        let probs = &shown.computed.probs;
-        let Some(best) = argmax(probs) else {
-            return;
-        };
-        let truth = match (self.source, split) {
-            (InputSource::Dataset, Some(split)) if dataset.is_some() => {
-                split.labels.get(self.index).map(|&l| l as usize)
-            }
-            _ => None,
-        };
-        ui.label(
-            RichText::new(format!(
-                "Prediction: {} ({:.1}%)",
-                lens.class_name(best),
-                probs[best] * 100.0
-            ))
-            .strong(),
-        );
-        ui.label(
-            RichText::new("Click a class to explain it instead of the prediction.")
-                .small()
-                .weak(),
-        );
-        let mut order: Vec<usize> = (0..probs.len()).collect();
-        if probs.len() > 12 {
-            order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-            order.truncate(10);
-        }
-        let accent = ui.visuals().selection.bg_fill;
-        let mut clicked = None;
-        for &c in &order {
-            let (rect, response) = ui.allocate_exact_size(vec2(LEFT_WIDTH - 16.0, 15.0), Sense::click());
-            let name = lens.class_name(c);
-            response
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("probability of {name}")));
-            let response = response.on_hover_text(format!("{name}: {:.1}%", probs[c] * 100.0));
-            let painter = ui.painter_at(rect);
-            let name_w = 104.0;
-            let bar_max = rect.width() - name_w - 52.0;
-            let bar = Rect::from_min_size(
-                pos2(rect.left() + name_w, rect.top() + 3.0),
-                vec2((probs[c].clamp(0.0, 1.0) * bar_max).max(1.0), rect.height() - 6.0),
-            );
-            let explained = shown.computed.target == c && self.attribution != Attribution::None;
-            if response.hovered() || explained {
-                painter.rect_filled(rect, 2.0, ui.visuals().faint_bg_color);
-            }
-            let fill = if c == best {
-                accent
-            } else {
-                ui.visuals().weak_text_color().gamma_multiply(0.6)
-            };
-            painter.rect_filled(bar, 1.0, fill);
-            let font = egui::FontId::proportional(12.0);
-            let mark = if truth == Some(c) { "✔ " } else { "" };
-            let label = format!("{mark}{}", fit_label(&painter, &name, &font, name_w - 6.0));
-            let text = ui.visuals().text_color();
-            painter.text(
-                pos2(rect.left() + 2.0, rect.center().y),
-                egui::Align2::LEFT_CENTER,
-                label,
-                font,
-                text,
-            );
-            painter.text(
-                pos2(rect.right() - 2.0, rect.center().y),
-                egui::Align2::RIGHT_CENTER,
-                format!("{:.1}%", probs[c] * 100.0),
-                egui::FontId::monospace(11.0),
-                text,
-            );
-            if response.clicked() {
-                clicked = Some(c);
-            }
-        }
-        if truth.is_some() {
-            ui.label(RichText::new("✔ marks the true label").small().weak());
-        }
-        if let Some(c) = clicked {
-            self.target = if self.target == Some(c) { None } else { Some(c) };
-            if self.attribution == Attribution::None {
-                self.attribution = Attribution::GradCam;
-            }
         }
     }
 
@@ -625,16 +553,8 @@ impl FeaturesView {
                         let v = maps.values.get(i).copied().unwrap_or(f32::NAN);
                         (format!("unit {}: {}", i + 1, colormap::format_value(v)), None)
                     };
-                    let cell = Rect::from_min_size(
-                        rect.min
-                            + vec2(
-                                (col * (tw + GAP) + x) as f32 * zoom,
-                                (row * (th + GAP) + y) as f32 * zoom,
-                            ),
-                        vec2(zoom, zoom),
-                    );
                     ui.painter().rect_stroke(
-                        cell,
+                        cell_at(tile, y, x),
                         0.0,
                         Stroke::new(1.5, Color32::from_rgb(255, 200, 0)),
                         egui::StrokeKind::Outside,

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Regenerates the README's pictures of the course's mechanics with the app's own `--screenshot`
+# (under xvfb-run when there is no display): the convolution close-up on volume_conv.ron, the
+# padding and stride playground, the shift test with both MNIST models and a comparison of two
+# runs. `scripts/screenshots.sh [--release]`; needs xvfb-run without a display.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=()
+bin=target/debug/cnn-lab
+if [[ "${1:-}" == "--release" ]]; then
+    profile=(--release)
+    bin=target/release/cnn-lab
+fi
+cargo build --locked "${profile[@]}"
+
+out=assets/screenshots
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# A fresh home: the pictures show what a first-time user sees, whatever this machine remembers.
+export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share"
+mkdir -p "$HOME"
+
+shot() {
+    if [[ -n "${DISPLAY:-}" ]]; then
+        "$bin" "$@"
+    else
+        xvfb-run -a -s "-screen 0 1440x900x24" "$bin" "$@"
+    fi
+}
+
+# The dense model trained for 5 epochs, beside the bundled pretrained LeNet.
+"$bin" train projects/mnist_dense.ron --epochs 5 --fresh --out "$work/mnist_dense.ron" >/dev/null
+
+shot projects/volume_conv.ron --view closeup --screenshot "$out/closeup_volume_conv.png"
+shot projects/seed_quiz.ron --view playground --screenshot "$out/playground_seed_quiz.png"
+shot projects/pretrained/mnist_lenet.ron --view shift-test --compare "$work/mnist_dense.ron" \
+    --screenshot "$out/shift_test_mnist.png"
+shot projects/pretrained/mnist_lenet.ron --view compare --compare "$work/mnist_dense.ron" \
+    --screenshot "$out/compare_mnist.png"
+echo "wrote $out/closeup_volume_conv.png, playground_seed_quiz.png, shift_test_mnist.png, compare_mnist.png"
