@@ -129,10 +129,6 @@ fn cases() -> Vec<Case> {
         let pretrained = path.parent().unwrap() != projects_dir();
         let name = if pretrained { format!("pretrained_{stem}") } else { stem };
         let mut experiment = experiment::load(&path).unwrap();
-        // Embedding has no ONNX export (`tests/onnx_export_1d.rs` checks the refusal).
-        if experiment.layers.iter().any(|l| matches!(l, LayerSpec::Embedding(_))) {
-            continue;
-        }
         // Synthetic sets are generated: a few images of the same kind are enough here.
         if let DatasetSource::Synthetic(spec) = &mut experiment.dataset {
             spec.n_train = 60;
@@ -299,8 +295,7 @@ fn every_project_and_layer_kind_exported_gives_onnx_runtimes_outputs_within_1e_4
         assert!(spread > 1e-3, "{}: logits all near 0", case.name);
         checked += 1;
     }
-    // Every project but the text one (Embedding), and the three models of every kind.
-    assert_eq!(checked, project_files().len() - 1 + 3);
+    assert_eq!(checked, project_files().len() + 3);
 }
 
 #[test]
