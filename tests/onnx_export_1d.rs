@@ -1,8 +1,8 @@
 //! ONNX export of sequence models (issue 15): Conv1D as an ONNX `Conv` with a 1-D
 //! `kernel_shape` (dilations and the causal or TensorFlow `same` pads written out), the 1-D
 //! poolings as `MaxPool` / `AveragePool`, the global 1-D poolings, Embedding as a `Gather` of
-//! the token ids; the graph's structure is
-//! checked here, and its outputs against ONNX Runtime's, committed in
+//! the token ids; the graph's structure is checked here, and its outputs against ONNX
+//! Runtime's, committed in
 //! `tests/fixtures/onnx/sequence_1d*.json` by `scripts/onnx_reference_1d.py` (no Python runs
 //! here; `cargo test --test onnx_export_1d -- --ignored write_reference_inputs` writes what the
 //! script reads). Imported back, an export gives the same experiment bit for bit.
