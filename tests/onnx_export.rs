@@ -122,19 +122,9 @@ fn all_kinds_cases() -> Vec<Experiment> {
     ]
 }
 
-/// The bundled projects on images: the sequence projects (Conv1D, Embedding) have their own
-/// ONNX tests in `tests/onnx_export_1d.rs` (import of sequence models is refused by design, and
-/// Embedding is not exported).
-fn image_project_files() -> Vec<PathBuf> {
-    project_files()
-        .into_iter()
-        .filter(|p| !experiment::load(p).unwrap().input.sequence)
-        .collect()
-}
-
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
-    for path in image_project_files() {
+    for path in project_files() {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let pretrained = path.parent().unwrap() != projects_dir();
         let name = if pretrained { format!("pretrained_{stem}") } else { stem };
@@ -305,7 +295,7 @@ fn every_project_and_layer_kind_exported_gives_onnx_runtimes_outputs_within_1e_4
         assert!(spread > 1e-3, "{}: logits all near 0", case.name);
         checked += 1;
     }
-    assert_eq!(checked, image_project_files().len() + 3);
+    assert_eq!(checked, project_files().len() + 3);
 }
 
 #[test]
