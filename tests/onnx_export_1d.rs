@@ -95,6 +95,7 @@ fn cases() -> Vec<Experiment> {
             "sequence_1d_c",
             vec![
                 LayerSpec::Embedding(Embedding::new(TOKENS, 5)),
+                LayerSpec::Dense(Dense::new(7).relu()),
                 LayerSpec::Conv1D(Conv1D::new(6, 3).padding(Padding::Same).relu()),
                 LayerSpec::GlobalMaxPooling1D(GlobalMaxPooling1D),
                 LayerSpec::Dense(Dense::new(CLASSES)),
@@ -213,28 +214,34 @@ fn conv1d_and_the_1d_poolings_export_as_onnx_ops_with_1d_windows() {
 }
 
 #[test]
-fn embedding_exports_as_a_gather_of_the_token_ids() {
+fn embedding_exports_as_a_gather_of_the_token_ids_and_dense_on_steps_as_a_matmul() {
     let e = &cases()[2];
     let bytes = onnx_bytes(e, Path::new("."), &OnnxOptions::default()).unwrap();
     let proto = ModelProto::decode(bytes.as_slice()).unwrap();
     let graph = proto.graph.as_ref().unwrap();
     let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
-    assert_eq!(ops[..5], ["Cast", "Flatten", "Gather", "Transpose", "Conv"]);
+    assert_eq!(
+        ops[..10],
+        [
+            "Cast",
+            "Flatten",
+            "Gather",
+            "Transpose",
+            "Transpose",
+            "MatMul",
+            "Add",
+            "Transpose",
+            "Relu",
+            "Conv"
+        ]
+    );
     // The table is the data, the ids the indices.
     assert_eq!(graph.node[2].input[0], "0_Embedding.embeddings");
     assert_eq!(graph.initializer[0].dims, [TOKENS as i64, 5]);
     assert_eq!(ints(&graph.node[3], "perm"), [0, 2, 1]);
-}
-
-#[test]
-fn dense_on_a_sequence_is_refused_with_a_reason() {
-    let mut e = cases()[1].clone();
-    e.weights = None;
-    e.layers.insert(1, LayerSpec::Dense(Dense::new(4)));
-    let err = onnx_bytes(&e, Path::new("."), &OnnxOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("layer 2 Dense is applied to every step"), "{err}");
+    // Dense on every step: the (5, 7) kernel multiplies each step's channels.
+    assert_eq!(graph.node[5].input[1], "1_Dense.kernel");
+    assert_eq!(graph.initializer[1].dims, [5, 7]);
 }
 
 fn reference_dir() -> PathBuf {

@@ -93,17 +93,6 @@ pub(crate) fn output_len(experiment: &Experiment) -> Result<usize, InteropError>
 pub fn onnx_model(experiment: &Experiment, base_dir: &Path, options: &OnnxOptions) -> Result<ModelProto, InteropError> {
     let classes = output_len(experiment)?;
     let model = experiment.build_model(classes, base_dir)?;
-    if let Some(i) = (experiment.layers.iter().zip(&model.summary().layers))
-        .position(|(l, info)| matches!(l, LayerSpec::Dense(_)) && info.input.is_sequence())
-    {
-        return Err(InteropError::malformed(
-            format!(
-                "layer {} Dense is applied to every step of a sequence, which has no ONNX export yet",
-                i + 1
-            ),
-            "put Flatten or GlobalAveragePooling1D before it, or export the model as a Keras script",
-        ));
-    }
     let graph = graph(experiment, &model, options);
     let mut metadata = vec![
         entry(
@@ -363,8 +352,19 @@ fn graph(experiment: &Experiment, model: &Model, options: &OnnxOptions) -> Graph
                 if let Some(bias) = param("bias").filter(|p| d.use_bias && !p.is_empty()) {
                     inputs.push(b.weight(format!("{name}.bias"), &bias.dims, &bias.value));
                 }
-                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                b.node(name.clone(), "Gemm", &refs, vec![]);
+                if input.is_sequence() {
+                    // Every step: (N, C, L) → (N, L, C) · kernel (C, U) + bias → (N, U, L).
+                    let perm = || vec![ints_attr("perm", &[0, 2, 1])];
+                    b.node(format!("{name}_steps"), "Transpose", &[], perm());
+                    b.node(format!("{name}_matmul"), "MatMul", &[inputs[0].as_str()], vec![]);
+                    if let Some(bias) = inputs.get(1) {
+                        b.node(format!("{name}_bias"), "Add", &[bias.as_str()], vec![]);
+                    }
+                    b.node(name.clone(), "Transpose", &[], perm());
+                } else {
+                    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                    b.node(name.clone(), "Gemm", &refs, vec![]);
+                }
                 b.activation(&name, activation);
             }
             LayerSpec::Dropout(_) => {}
