@@ -15,6 +15,8 @@ fn bench_json_reports_positive_speeds_for_both_models_and_the_conv_layer() {
         "lenet_infer_img_s",
         "cifar_train_img_s",
         "cifar_infer_img_s",
+        "signals_train_samples_s",
+        "signals_infer_samples_s",
         "conv_fwd_bwd_gflops",
     ] {
         let v = json[key].as_f64().unwrap_or_else(|| panic!("missing {key} in {json}"));

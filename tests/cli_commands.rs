@@ -141,6 +141,47 @@ fn summary_json_lists_layers_and_totals() {
 }
 
 #[test]
+fn summary_of_a_sequence_model_speaks_in_steps() {
+    let dir = TempDir::new("cli-summary-sequence");
+    let path = dir.join("signals.ron");
+    std::fs::write(
+        &path,
+        r#"(
+  name: "signals",
+  input: (steps: 128, channels: 1),
+  dataset: Path("signals.csv"),
+  layers: [
+    Conv1D(filters: 16, kernel_size: 5, activation: relu),
+    MaxPooling1D(pool_size: 2),
+    Conv1D(filters: 32, kernel_size: 3, padding: causal, dilation_rate: 2, activation: relu),
+    GlobalAveragePooling1D,
+    Dense(units: 4, activation: softmax),
+  ],
+)"#,
+    )
+    .unwrap();
+    let out = cnn_lab(&["summary", s(&path)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("output (steps×C)"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("3 "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("Conv1D(32, 3, strides 1, padding causal, dilation 2, relu)"),
+        "{row}"
+    );
+    assert!(row.contains("62×32") && row.contains("(3·16 + 1)·32 = 1,568"), "{row}");
+    assert!(row.contains("14 steps"), "{row}");
+    let v = json_ok(&["summary", s(&path), "--json"]);
+    assert_eq!(v["input_shape"], serde_json::json!([128, 1]));
+    assert_eq!(v["layers"][0]["output_shape"], serde_json::json!([124, 16]));
+    assert_eq!(v["layers"][2]["receptive_field"], serde_json::json!([14]));
+    assert_eq!(v["layers"][0]["params_formula"], "(5·1 + 1)·16 = 96");
+}
+
+#[test]
 fn summary_marks_the_transferred_layers_as_frozen() {
     let out = cnn_lab(&["summary", &project_path("mnist_transfer_to_fashion.ron")]);
     assert!(out.status.success(), "{}", stderr(&out));

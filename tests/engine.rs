@@ -145,3 +145,63 @@ fn predictions_are_probabilities_and_a_trailing_softmax_does_not_change_them() {
     b.forward(&x, Mode::Infer);
     assert_eq!(b.activations().last().unwrap().data(), pb.data());
 }
+
+/// Sine, square and sawtooth waves of random frequency, phase, amplitude and noise: (N, 1, 64).
+fn waves(n: usize, seed: u64) -> (Tensor, Vec<u32>) {
+    use rand::RngExt;
+    let mut r = rng(seed);
+    let steps = 64;
+    let mut data = Vec::with_capacity(n * steps);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let class = (i % 3) as u32;
+        let (freq, phase, amp) = (
+            r.random_range(2.0f32..5.0),
+            r.random_range(0.0f32..1.0),
+            r.random_range(0.5f32..1.5),
+        );
+        for t in 0..steps {
+            let u = (t as f32 / steps as f32 * freq + phase).fract();
+            let v = match class {
+                0 => (u * std::f32::consts::TAU).sin(),
+                1 => {
+                    if u < 0.5 {
+                        1.0
+                    } else {
+                        -1.0
+                    }
+                }
+                _ => 2.0 * u - 1.0,
+            };
+            data.push(amp * v + r.random_range(-0.2f32..0.2));
+        }
+        labels.push(class);
+    }
+    (Tensor::from_vec(n, Shape::sequence(steps, 1), data).unwrap(), labels)
+}
+
+#[test]
+fn a_small_conv1d_model_learns_to_tell_waveforms_apart() {
+    use cnn_lab::cnn::Padding;
+    use cnn_lab::cnn::spec::{Conv1D, GlobalAveragePooling1D, MaxPooling1D};
+    let specs = vec![
+        LayerSpec::Conv1D(Conv1D::new(8, 5).padding(Padding::Same).relu()),
+        LayerSpec::MaxPooling1D(MaxPooling1D::new(2)),
+        LayerSpec::Conv1D(Conv1D::new(16, 3).padding(Padding::Causal).dilation(2).relu()),
+        LayerSpec::GlobalAveragePooling1D(GlobalAveragePooling1D),
+        LayerSpec::Dense(Dense::new(3)),
+    ];
+    let (x, y) = waves(240, 1);
+    let (xt, yt) = waves(90, 2);
+    let mut model = Model::build(x.shape(), &specs, Some(3), 7).unwrap();
+    let mut opt = Optimizer::new(OptimizerKind::adam(), 0.0);
+    let batch = 30;
+    for _ in 0..25 {
+        for start in (0..240).step_by(batch) {
+            let xb = Tensor::from_vec(batch, x.shape(), x.data()[start * 64..(start + batch) * 64].to_vec()).unwrap();
+            model.train_step(&xb, &y[start..start + batch], &mut opt, 0.01);
+        }
+    }
+    let accuracy = model.evaluate(&xt, &yt).accuracy();
+    assert!(accuracy >= 0.95, "held-out accuracy {accuracy}");
+}

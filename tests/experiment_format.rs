@@ -917,3 +917,21 @@ fn transfer_from_an_untrained_or_different_model_is_a_clear_error() {
     let shown = e.build_model(10, &projects_dir()).err().expect("an error").to_string();
     assert!(shown.contains("missing.ron"), "{shown}");
 }
+
+#[test]
+fn token_ids_outside_the_embeddings_vocabulary_are_refused_before_training_naming_the_sample() {
+    use cnn_lab::cnn::LayerSpec;
+    let mut e = project("text_conv1d.ron");
+    let base = projects_dir();
+    assert!(experiment::load_dataset(&e, &base, None).is_ok());
+    let LayerSpec::Embedding(embedding) = &mut e.layers[0] else {
+        panic!("the text project starts with an Embedding");
+    };
+    embedding.input_dim = 10;
+    let err = experiment::load_dataset(&e, &base, None).unwrap_err().to_string();
+    assert!(
+        err.contains("training sample") && err.contains("outside Embedding's vocabulary 0..9 (input_dim 10)"),
+        "{err}"
+    );
+    assert!(err.contains("raise input_dim"), "{err}");
+}

@@ -193,3 +193,35 @@ fn the_confusion_matrix_sums_to_the_test_split_and_matches_cnn_lab_eval() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn saliency_grad_cam_feature_maps_and_maximization_work_over_steps() {
+    let (input, specs) = cnn_lab::cnn::zoo::signals();
+    let mut model = Model::build(input, &specs, Some(10), 3).unwrap();
+    let mut r = rng(8);
+    let x = Tensor::from_vec(
+        2,
+        input,
+        (0..2 * input.len()).map(|_| r.random_range(-1.0f32..1.0)).collect(),
+    )
+    .unwrap();
+    let maps = inspect::feature_maps(&mut model, &x);
+    assert_eq!(maps[1].shape(), Shape::sequence(128, 16));
+    let saliency = inspect::saliency(&mut model, &x, 3);
+    assert_eq!(saliency.len(), 128, "one value per step");
+    assert!(saliency.iter().all(|v| (0.0..=1.0).contains(v)) && saliency.contains(&1.0));
+    // Grad-CAM of the last convolution (32 pooled steps) spread back over the 128 input steps.
+    let cam = inspect::grad_cam(&mut model, &x, 3, 4).expect("a sequence has maps");
+    assert_eq!(cam.len(), 128);
+    assert!(
+        inspect::grad_cam(&mut model, &x, 3, 5).is_none(),
+        "after global pooling: no maps"
+    );
+    let settings = MaximizeSettings {
+        steps: 10,
+        ..MaximizeSettings::default()
+    };
+    let result = inspect::maximize_channel(&mut model, 0, 2, &settings, |_, _| true);
+    assert_eq!(result.image.len(), 128);
+    assert!(result.final_activation >= result.start_activation);
+}

@@ -224,3 +224,92 @@ fn the_cli_exports_a_script_and_imports_weights() {
     let original = experiment::load(Path::new(&lenet)).unwrap();
     assert_eq!(back.weights, original.weights);
 }
+
+#[test]
+fn sequence_weights_are_in_keras_layout_conv1d_kernels_kcf_and_flatten_steps_major() {
+    use cnn_lab::cnn::spec::{Conv1D, Dense, Embedding, Flatten};
+    use cnn_lab::cnn::{LayerSpec, Model, Padding};
+    use cnn_lab::experiment::{DatasetSource, Input, Training};
+    use cnn_lab::interop::keras_weights::{keras_arrays, weights_from_keras};
+    let (steps, c, f) = (10, 2, 4);
+    let e = Experiment::new(
+        "signals",
+        3,
+        Input::sequence(steps, c),
+        DatasetSource::Path("signals.csv".into()),
+        vec![
+            LayerSpec::Conv1D(Conv1D::new(f, 3).padding(Padding::Same).dilation(2)),
+            LayerSpec::Flatten(Flatten),
+            LayerSpec::Dense(Dense::new(3)),
+        ],
+        Training::default(),
+    );
+    let mut model = Model::build(e.input.shape(), &e.layers, Some(3), 3).unwrap();
+    let arrays: HashMap<String, (Vec<usize>, Vec<f32>)> = keras_arrays(&e, &model)
+        .into_iter()
+        .map(|(name, dims, values)| (name, (dims, values)))
+        .collect();
+    let (kdims, k) = &arrays["conv1d_0.kernel"];
+    assert_eq!(
+        kdims,
+        &[3, c, f],
+        "Keras Conv1D kernels are (kernel_size, channels, filters)"
+    );
+    let b = &arrays["conv1d_0.bias"].1;
+    let (ddims, dk) = &arrays["dense_2.kernel"];
+    assert_eq!(ddims, &[steps * f, 3]);
+    let x = Tensor::from_vec(
+        2,
+        e.input.shape(),
+        (0..2 * steps * c).map(|i| (i as f32 * 0.37).sin()).collect(),
+    )
+    .unwrap();
+    model.forward(&x, Mode::Infer);
+    let acts = model.activations();
+    // Keras: y[t, f] = b[f] + Σ x[t + 2·j − 2, c] · K[j, c, f] (same, span 5: 2 zeros each side).
+    for n in 0..2 {
+        for t in 0..steps {
+            for fi in 0..f {
+                let mut sum = b[fi];
+                for j in 0..3 {
+                    let at = (t + 2 * j) as isize - 2;
+                    if (0..steps as isize).contains(&at) {
+                        for ci in 0..c {
+                            sum += x.sample(n)[ci * steps + at as usize] * k[(j * c + ci) * f + fi];
+                        }
+                    }
+                }
+                let engine = acts[1].sample(n)[fi * steps + t];
+                assert!((sum - engine).abs() < 1e-5, "conv1d at {n},{t},{fi}: {sum} vs {engine}");
+            }
+        }
+        // Dense on Keras's steps-major flatten of (steps, filters).
+        let flat: Vec<f32> = (0..steps)
+            .flat_map(|t| (0..f).map(move |fi| (t, fi)))
+            .map(|(t, fi)| acts[1].sample(n)[fi * steps + t])
+            .collect();
+        for o in 0..3 {
+            let sum: f32 =
+                arrays["dense_2.bias"].1[o] + flat.iter().enumerate().map(|(i, v)| v * dk[i * 3 + o]).sum::<f32>();
+            let engine = acts[3].sample(n)[o];
+            assert!((sum - engine).abs() < 1e-4, "dense at {n},{o}: {sum} vs {engine}");
+        }
+    }
+    // And back: the engine's arrays from Keras layout, bit for bit.
+    let npy: Vec<NpyArray> = keras_arrays(&e, &model)
+        .into_iter()
+        .map(|(name, dims, values)| NpyArray { name, dims, values })
+        .collect();
+    let back = weights_from_keras(&e, &model, &npy).unwrap();
+    let decoded: Vec<Vec<f32>> = back.iter().map(|w| w.decode().unwrap()).collect();
+    assert_eq!(decoded, model.weights());
+
+    // Embedding's table is (input_dim, output_dim) in both.
+    let mut text = e.clone();
+    text.input = Input::sequence(steps, 1);
+    text.layers[0] = LayerSpec::Embedding(Embedding::new(30, 5));
+    let model = Model::build(text.input.shape(), &text.layers, Some(3), 3).unwrap();
+    let arrays = keras_arrays(&text, &model);
+    assert_eq!(arrays[0].0, "embedding_0.embeddings");
+    assert_eq!(arrays[0].1, [30, 5]);
+}

@@ -1,10 +1,11 @@
 //! ONNX export of sequence models (issue 15): Conv1D as an ONNX `Conv` with a 1-D
 //! `kernel_shape` (dilations and the causal or TensorFlow `same` pads written out), the 1-D
-//! poolings as `MaxPool` / `AveragePool`, the global 1-D poolings; the graph's structure is
-//! checked here, and its outputs against ONNX Runtime's, committed in
+//! poolings as `MaxPool` / `AveragePool`, the global 1-D poolings, Embedding as a `Gather` of
+//! the token ids; the graph's structure is checked here, and its outputs against ONNX
+//! Runtime's, committed in
 //! `tests/fixtures/onnx/sequence_1d*.json` by `scripts/onnx_reference_1d.py` (no Python runs
 //! here; `cargo test --test onnx_export_1d -- --ignored write_reference_inputs` writes what the
-//! script reads).
+//! script reads). Imported back, an export gives the same experiment bit for bit.
 
 mod support;
 
@@ -29,10 +30,16 @@ const CLASSES: usize = 4;
 /// A sequence model with every 1-D kind ONNX can take, its biases and BatchNormalization
 /// statistics drawn at random (so they matter), as a trained experiment.
 fn case(name: &str, layers: Vec<LayerSpec>, seed: u64) -> Experiment {
+    // A text model reads one token id per step.
+    let channels = if matches!(layers[0], LayerSpec::Embedding(_)) {
+        1
+    } else {
+        3
+    };
     let mut e = Experiment::new(
         name,
         seed,
-        Input::sequence(24, 3),
+        Input::sequence(24, channels),
         DatasetSource::Path("signals.csv".into()),
         layers,
         Training::default(),
@@ -84,15 +91,36 @@ fn cases() -> Vec<Experiment> {
             ],
             22,
         ),
+        case(
+            "sequence_1d_c",
+            vec![
+                LayerSpec::Embedding(Embedding::new(TOKENS, 5)),
+                LayerSpec::Dense(Dense::new(7).relu()),
+                LayerSpec::Conv1D(Conv1D::new(6, 3).padding(Padding::Same).relu()),
+                LayerSpec::GlobalMaxPooling1D(GlobalMaxPooling1D),
+                LayerSpec::Dense(Dense::new(CLASSES)),
+            ],
+            23,
+        ),
     ]
 }
 
-/// Seeded values in [-1, 1) for every case (sequences have no bundled data to draw from).
+/// The vocabulary of the text case.
+const TOKENS: usize = 20;
+
+/// Seeded values in [-1, 1) for every case, token ids for the text case.
 fn inputs(e: &Experiment) -> Tensor {
     let shape = e.input.shape();
     let mut rng = StdRng::seed_from_u64(5);
+    let text = matches!(e.layers[0], LayerSpec::Embedding(_));
     let data = (0..SAMPLES * shape.len())
-        .map(|_| rng.random_range(-1.0f32..1.0))
+        .map(|_| {
+            if text {
+                rng.random_range(0..TOKENS) as f32
+            } else {
+                rng.random_range(-1.0f32..1.0)
+            }
+        })
         .collect();
     Tensor::from_vec(SAMPLES, shape, data).unwrap()
 }
@@ -186,22 +214,34 @@ fn conv1d_and_the_1d_poolings_export_as_onnx_ops_with_1d_windows() {
 }
 
 #[test]
-fn embedding_and_dense_on_a_sequence_are_refused_with_a_reason() {
-    let mut e = cases()[0].clone();
-    e.weights = None;
-    e.input = Input::sequence(24, 1);
-    e.layers.insert(0, LayerSpec::Embedding(Embedding::new(50, 3)));
-    let err = onnx_bytes(&e, Path::new("."), &OnnxOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("layer 1 Embedding has no ONNX export"), "{err}");
-    let mut e = cases()[1].clone();
-    e.weights = None;
-    e.layers.insert(1, LayerSpec::Dense(Dense::new(4)));
-    let err = onnx_bytes(&e, Path::new("."), &OnnxOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("layer 2 Dense is applied to every step"), "{err}");
+fn embedding_exports_as_a_gather_of_the_token_ids_and_dense_on_steps_as_a_matmul() {
+    let e = &cases()[2];
+    let bytes = onnx_bytes(e, Path::new("."), &OnnxOptions::default()).unwrap();
+    let proto = ModelProto::decode(bytes.as_slice()).unwrap();
+    let graph = proto.graph.as_ref().unwrap();
+    let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+    assert_eq!(
+        ops[..10],
+        [
+            "Cast",
+            "Flatten",
+            "Gather",
+            "Transpose",
+            "Transpose",
+            "MatMul",
+            "Add",
+            "Transpose",
+            "Relu",
+            "Conv"
+        ]
+    );
+    // The table is the data, the ids the indices.
+    assert_eq!(graph.node[2].input[0], "0_Embedding.embeddings");
+    assert_eq!(graph.initializer[0].dims, [TOKENS as i64, 5]);
+    assert_eq!(ints(&graph.node[3], "perm"), [0, 2, 1]);
+    // Dense on every step: the (5, 7) kernel multiplies each step's channels.
+    assert_eq!(graph.node[5].input[1], "1_Dense.kernel");
+    assert_eq!(graph.initializer[1].dims, [5, 7]);
 }
 
 fn reference_dir() -> PathBuf {
@@ -278,14 +318,26 @@ fn sequence_models_exported_give_onnx_runtimes_outputs_within_1e_4() {
 }
 
 #[test]
-fn importing_a_sequence_model_back_is_refused_with_a_message_not_a_panic() {
+fn a_sequence_model_exported_then_imported_comes_back_bit_for_bit() {
     use cnn_lab::interop::{ImportOptions, import_onnx_bytes};
     for e in cases() {
+        for logits in [false, true] {
+            let bytes = onnx_bytes(&e, Path::new("."), &OnnxOptions { logits }).unwrap();
+            let back = import_onnx_bytes(&bytes, &e.name, &ImportOptions::default()).unwrap();
+            assert_eq!(back, e, "{} (logits: {logits})", e.name);
+        }
+        // Without its experiment, a 1-D graph is not read node by node (yet): refused, not
+        // misread.
         let bytes = onnx_bytes(&e, Path::new("."), &OnnxOptions::default()).unwrap();
-        // Import reads images only (NCHW) for now.
-        let err = import_onnx_bytes(&bytes, &e.name, &ImportOptions::default())
+        let mut proto = ModelProto::decode(bytes.as_slice()).unwrap();
+        proto.metadata_props.retain(|m| m.key != "cnn_lab.experiment");
+        let err = import_onnx_bytes(&proto.encode_to_vec(), &e.name, &ImportOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("has 3 dimensions, not 4"), "{}: {err}", e.name);
+        assert!(
+            err.contains("1-D models only from its own exports"),
+            "{}: {err}",
+            e.name
+        );
     }
 }

@@ -135,6 +135,14 @@ fn a_csv_file_trains_through_data_and_its_problems_name_the_line() {
     assert!(accuracy > 0.9, "rising vs falling ramps are easy: {result}");
     let trained = cnn_lab::experiment::load(&out).unwrap();
     assert_eq!(trained.class_names, ["fall", "rise"]);
+    assert!(trained.vocabulary.is_none(), "numbers need no vocabulary");
+    // A file of 24 numbers is one signal to classify; 23 is an error naming the line.
+    let ramp: Vec<String> = (0..24).map(|t| format!("{:.2}", t as f32 / 24.0)).collect();
+    let sample = write(&dir.join("ramp.csv"), &ramp.join(", "));
+    let predicted = json(&run(&["predict", s(&out), s(&sample), "--json"]));
+    assert_eq!(predicted["predictions"][0]["top"][0]["class"], "rise", "{predicted}");
+    let short = write(&dir.join("short_sample.csv"), &ramp[..23].join("\n"));
+    run(&["predict", s(&out), s(&short)]).assert_refused(&["short_sample.csv", "fewer than the 24 values"]);
 
     // A missing value, a word, a ragged row: each names the file, the line and the column.
     let cases = [

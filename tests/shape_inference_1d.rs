@@ -310,3 +310,22 @@ fn every_new_kind_is_in_the_palette_with_defaults_valid_on_a_sequence() {
         assert!(!layer.describe().is_empty());
     }
 }
+
+#[test]
+fn an_empty_or_huge_sequence_input_is_refused_in_steps() {
+    let err = infer(Shape::sequence(0, 1), &signal_model(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("input shape 0×1") && err.contains("128×1 (steps × channels)"),
+        "{err}"
+    );
+    let err = infer(Shape::sequence(1 << 28, 2), &signal_model(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("one sequence would take more than 1 GiB"), "{err}");
+    let err = infer(Shape::sequence(1 << 25, 1), &signal_model(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("layer 1 Conv1D outputs 33554428×16 per sequence"), "{err}");
+}

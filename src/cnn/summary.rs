@@ -203,10 +203,11 @@ pub fn analyze(input: Shape, layers: &[LayerSpec], classes: Option<usize>) -> An
         if per_sample > MAX_ACTIVATION_BYTES_PER_SAMPLE {
             let error = ArchError::TooLarge {
                 what: format!(
-                    "layer {} {} outputs {} per image",
+                    "layer {} {} outputs {} per {}",
                     index + 1,
                     spec.kind(),
-                    info.output.hwc()
+                    info.output.hwc(),
+                    if input.is_sequence() { "sequence" } else { "image" }
                 ),
                 needed_bytes: per_sample,
                 limit_bytes: MAX_ACTIVATION_BYTES_PER_SAMPLE,
@@ -232,14 +233,29 @@ fn check_input(input: Shape) -> Result<(), ArchError> {
         problem: problem.into(),
         fix: fix.into(),
     };
+    let sequence = input.is_sequence();
     if input.is_empty() {
-        return Err(bad("every dimension must be at least 1", "use e.g. 28×28×1 or 32×32×3"));
+        return Err(bad(
+            "every dimension must be at least 1",
+            if sequence {
+                "use e.g. 128×1 (steps × channels)"
+            } else {
+                "use e.g. 28×28×1 or 32×32×3"
+            },
+        ));
     }
     if input.len_saturating().saturating_mul(4) > MAX_ACTIVATION_BYTES_PER_SAMPLE {
-        return Err(bad(
-            "one image would take more than 1 GiB",
-            "resize the images to at most a few hundred pixels a side",
-        ));
+        return Err(if sequence {
+            bad(
+                "one sequence would take more than 1 GiB",
+                "cut the sequences to at most a few hundred thousand steps",
+            )
+        } else {
+            bad(
+                "one image would take more than 1 GiB",
+                "resize the images to at most a few hundred pixels a side",
+            )
+        });
     }
     Ok(())
 }

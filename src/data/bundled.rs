@@ -34,6 +34,18 @@ pub fn bundled_sample_shape(name: &str) -> Option<Shape> {
     }
 }
 
+/// The number of classes of a bundled dataset, known without loading it.
+pub fn bundled_classes(name: &str) -> Option<usize> {
+    match name {
+        "mnist" | "fashion-mnist" => Some(10),
+        "shapes" => Some(synthetic::SHAPE_CLASSES.len()),
+        "signals" => Some(signals::SIGNAL_CLASSES.len()),
+        "gunpoint" => Some(2),
+        "languages" => Some(4),
+        _ => None,
+    }
+}
+
 /// The (channels, height, width) of a bundled dataset's samples (a sequence is one row of
 /// steps), known without loading it.
 pub fn bundled_shape(name: &str) -> Option<(usize, usize, usize)> {
@@ -257,6 +269,7 @@ mod tests {
         ));
         for name in BUNDLED {
             assert!(describe_bundled(name).is_some());
+            assert!(bundled_classes(name).is_some());
         }
     }
 

@@ -404,6 +404,30 @@ mod tests {
     }
 
     #[test]
+    fn mangled_files_give_errors_not_panics() {
+        let good = "t0,t1,t2,label\n0.5,1,2,up\n\"3\",4e1,-5,down\n6,7,8,up\n".as_bytes();
+        let pieces: [&[u8]; 8] = [b",", b"\"", b"\n", b"", b"x", b"\xff", b"1e99999", b"\r\n"];
+        let mut rng = crate::data::DataRng::new(15);
+        for _ in 0..400 {
+            let mut bytes = good.to_vec();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(bytes.len() + 1);
+                let cut = rng.below(3).min(bytes.len() - at.min(bytes.len()));
+                let piece = pieces[rng.below(pieces.len())];
+                bytes.splice(at..at + cut, piece.iter().copied());
+            }
+            let d = TempDir::new("csv-mangled");
+            let p = d.path().join("m.csv");
+            fs::write(&p, &bytes).unwrap();
+            // Whatever the bytes, a dataset that validates or an error that names the file.
+            match load_csv(&p, &DataOptions::default(), None) {
+                Ok(ds) => assert!(ds.validate(&p).is_ok()),
+                Err(e) => assert!(e.to_string().contains("m.csv"), "{e}"),
+            }
+        }
+    }
+
+    #[test]
     fn a_folder_gives_train_and_test_and_test_labels_must_be_known() {
         let d = TempDir::new("csvdir");
         fs::write(d.path().join("train.csv"), "x,y,label\n1,2,a\n3,4,b\n").unwrap();

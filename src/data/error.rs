@@ -170,9 +170,11 @@ pub enum DataError {
     },
 
     #[error(
-        "synthetic shapes {field} is {value}, more than the {max} images a split may have; set {field} to at most {max}."
+        "synthetic {what} {field} is {value}, more than the {max} samples a split may have; set {field} to at most {max}."
     )]
     SyntheticCount {
+        /// "shapes" or "signals".
+        what: &'static str,
         field: &'static str,
         value: usize,
         max: usize,

@@ -184,4 +184,40 @@ mod tests {
         let ds = load_path(&cifar_dir, None).unwrap();
         assert_eq!(ds.shape(), (3, 32, 32));
     }
+
+    #[test]
+    fn detects_csv_files_and_text_folders_with_their_options() {
+        let d = TempDir::new("detect-seq");
+        let p = d.path();
+        fs::write(p.join("rows.csv"), "a,b,kind\n1,2,x\n3,4,y\n").unwrap();
+        let pair = p.join("pair");
+        fs::create_dir_all(&pair).unwrap();
+        fs::write(pair.join("train.csv"), "1,2,x\n3,4,y\n").unwrap();
+        let texts = p.join("texts");
+        fs::create_dir_all(texts.join("a")).unwrap();
+        fs::write(texts.join("a/1.txt"), "hello").unwrap();
+        fs::write(p.join("table.tsv"), "1\t2\n").unwrap();
+
+        assert_eq!(detect_format(&p.join("rows.csv")).unwrap(), Format::Csv);
+        assert_eq!(detect_format(&p.join("rows.csv#kind")).unwrap(), Format::Csv);
+        assert_eq!(detect_format(&pair).unwrap(), Format::Csv);
+        assert_eq!(detect_format(&texts).unwrap(), Format::TextFolder);
+        assert_eq!(
+            detect_format(Path::new(&format!("{}#tokens=words", texts.display()))).unwrap(),
+            Format::TextFolder
+        );
+        match detect_format(&p.join("table.tsv")) {
+            Err(DataError::UnknownFormat { reason, .. }) => {
+                assert!(reason.contains("save the table as CSV"), "{reason}")
+            }
+            other => panic!("expected UnknownFormat, got {other:?}"),
+        }
+        let ds = load_path(&p.join("rows.csv#kind"), Some((1, 1, 2))).unwrap();
+        assert_eq!(
+            (ds.class_names.len(), ds.sample_shape()),
+            (2, crate::cnn::Shape::sequence(2, 1))
+        );
+        let ds = load_path(&texts, Some((1, 1, 8))).unwrap();
+        assert_eq!(ds.train.values.len(), 8);
+    }
 }

@@ -40,7 +40,8 @@ mod testutil;
 pub use augment::Augmentation;
 pub use batch::{BatchIter, Batcher};
 pub use bundled::{
-    BUNDLED, assets_dir, bundled_sample_shape, bundled_shape, bundled_title, describe_bundled, load_bundled,
+    BUNDLED, assets_dir, bundled_classes, bundled_sample_shape, bundled_shape, bundled_title, describe_bundled,
+    load_bundled,
 };
 pub use dataset::{Dataset, SampleKind, Split, split_validation};
 pub use error::{DataError, ImageFileError};

@@ -145,6 +145,7 @@ pub fn signals(spec: SignalSpec) -> Result<Dataset, DataError> {
     for (field, value) in [("n_train", spec.n_train), ("n_test", spec.n_test)] {
         if value > MAX_IMAGES {
             return Err(DataError::SyntheticCount {
+                what: "signals",
                 field,
                 value,
                 max: MAX_IMAGES,

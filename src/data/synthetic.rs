@@ -235,6 +235,7 @@ pub fn shapes(spec: SyntheticSpec) -> Result<Dataset, DataError> {
     for (field, value) in [("n_train", spec.n_train), ("n_test", spec.n_test)] {
         if value > MAX_IMAGES {
             return Err(DataError::SyntheticCount {
+                what: "shapes",
                 field,
                 value,
                 max: MAX_IMAGES,

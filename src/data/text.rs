@@ -121,7 +121,7 @@ fn encode_split(
     };
     let mut cut = 0;
     for (path, label) in files {
-        let text = read_text(path, &mut Vec::new())?;
+        let text = read_text(path, warnings)?;
         cut += usize::from(vocabulary.encode(&text, steps, &mut split.values));
         split.labels.push(*label);
     }
@@ -172,9 +172,10 @@ pub fn load_text_folder(
     let vocabulary = match &options.fixed_vocabulary {
         Some(v) => v.clone(),
         None => {
+            // Warnings about a file (cut at 1 MiB, not UTF-8) are given once, when it is encoded.
             let mut counts = HashMap::new();
             for (file, _) in &train_files {
-                Vocabulary::count(level, &read_text(file, &mut warnings)?, &mut counts);
+                Vocabulary::count(level, &read_text(file, &mut Vec::new())?, &mut counts);
             }
             Vocabulary::from_counts(level, counts, cap)
         }
@@ -269,7 +270,11 @@ mod tests {
         write(root, "neg/b.txt", "also fine");
         let err = load_text_folder(root, &DataOptions::default(), Some((1, 1, usize::MAX / 8))).unwrap_err();
         assert!(matches!(err, DataError::TooLarge { .. }), "{err}");
-        assert!(load_text_folder(root, &DataOptions::default(), Some((1, 1, 8))).is_ok());
+        fs::write(root.join("neg/latin1.txt"), b"caf\xe9").unwrap();
+        let ds = load_text_folder(root, &DataOptions::default(), Some((1, 1, 8))).unwrap();
+        let said: Vec<&String> = ds.warnings.iter().filter(|w| w.contains("not UTF-8")).collect();
+        assert_eq!(said.len(), 1, "{:?}", ds.warnings);
+        assert!(said[0].contains("latin1.txt"));
         let none = TempDir::new("text-none");
         assert!(matches!(
             load_text_folder(none.path(), &DataOptions::default(), None),

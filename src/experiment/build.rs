@@ -240,6 +240,25 @@ pub fn load_dataset(
             input.shape(),
         ))));
     }
+    // The first layer may refuse values (Embedding: token ids outside its vocabulary, an error
+    // in Keras too): say which sample, before training starts.
+    if let Some(first) = experiment.layers.first()
+        && dataset.is_sequence()
+    {
+        let len = sample.len().max(1);
+        let splits = [Some(&dataset.train), dataset.test.as_ref()];
+        for (split_name, split) in ["training", "test"].into_iter().zip(splits) {
+            let samples = split.map_or(&[][..], |s| s.values.as_slice()).chunks_exact(len);
+            for (i, values) in samples.enumerate() {
+                if let Err(why) = first.config().check_input(values) {
+                    return Err(ExperimentError::Data(data::DataError::InvalidRequest(format!(
+                        "{split_name} sample {} of {source}: {why}",
+                        i + 1
+                    ))));
+                }
+            }
+        }
+    }
     if dataset.vocabulary().is_some()
         && matches!(
             experiment.training.normalization,

@@ -47,7 +47,8 @@ pub struct Experiment {
     /// One record per finished epoch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<EpochRecord>,
-    /// The first Conv2D layer's kernels after each epoch (bounded: see `MAX_SNAPSHOTS`).
+    /// The first Conv2D layer's kernels (else the first Conv1D's) after each epoch (bounded:
+    /// see `MAX_SNAPSHOTS`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filter_snapshots: Vec<FilterSnapshot>,
     /// Where a stopped run left off, so it can resume exactly.
@@ -202,7 +203,8 @@ impl From<Input> for InputFields {
 /// Where the images (or sequences) come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DatasetSource {
-    /// A dataset shipped in `assets/`: "mnist", "fashion-mnist", "shapes" or "gunpoint".
+    /// A dataset shipped with the app (`data::BUNDLED`): "mnist", "fashion-mnist", "shapes",
+    /// "gunpoint", "signals" or "languages".
     Bundled(String),
     /// Generated shapes and edges, any size.
     Synthetic(SyntheticSpec),
@@ -218,14 +220,10 @@ impl DatasetSource {
     /// The number of classes, when it is known without reading any files.
     pub fn known_classes(&self) -> Option<usize> {
         match self {
-            DatasetSource::Bundled(name) if name == "mnist" || name == "fashion-mnist" => Some(10),
-            DatasetSource::Bundled(name) if name == "shapes" => Some(crate::data::SHAPE_CLASSES.len()),
-            DatasetSource::Bundled(name) if name == "gunpoint" => Some(2),
-            DatasetSource::Bundled(name) if name == "signals" => Some(crate::data::SIGNAL_CLASSES.len()),
-            DatasetSource::Bundled(name) if name == "languages" => Some(4),
+            DatasetSource::Bundled(name) => crate::data::bundled_classes(name),
             DatasetSource::Synthetic(_) => Some(crate::data::SHAPE_CLASSES.len()),
             DatasetSource::Signals(_) => Some(crate::data::SIGNAL_CLASSES.len()),
-            _ => None,
+            DatasetSource::Path(_) => None,
         }
     }
 

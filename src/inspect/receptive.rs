@@ -1,4 +1,4 @@
-//! The window of input pixels one feature-map pixel sees.
+//! The window of input pixels one feature-map pixel sees (input steps, for a sequence).
 
 use crate::cnn::Shape;
 use crate::cnn::geometry::axis;
@@ -86,6 +86,27 @@ pub fn receptive_window(input: Shape, specs: &[LayerSpec], layer: usize, y: usiz
 mod tests {
     use super::*;
     use crate::cnn::spec::{Conv2D, Pool2D};
+
+    #[test]
+    fn on_a_sequence_windows_span_steps_causal_pads_the_past_and_dilation_widens_them() {
+        use crate::cnn::spec::{Conv1D, MaxPooling1D, Padding};
+        let input = Shape::sequence(16, 1);
+        let specs = vec![
+            LayerSpec::Conv1D(Conv1D::new(4, 3).padding(Padding::Causal)),
+            LayerSpec::MaxPooling1D(MaxPooling1D::new(2)),
+            LayerSpec::Conv1D(Conv1D::new(4, 3).dilation(2).padding(Padding::Same)),
+        ];
+        let steps = |layer, x| {
+            let r = receptive_window(input, &specs, layer, 0, x);
+            assert_eq!((r.top, r.bottom), (0, 0));
+            (r.left, r.right)
+        };
+        // Causal: step 5 sees steps 3..=5, never a later one.
+        assert_eq!(steps(0, 5), (3, 5));
+        assert_eq!(steps(1, 2), (2, 5));
+        // 3 taps 2 apart on the pooled steps: 5 pooled steps, 12 input steps.
+        assert_eq!(steps(2, 5), (4, 15));
+    }
 
     #[test]
     fn windows_grow_with_depth_and_follow_the_stride() {

@@ -92,28 +92,7 @@ pub(crate) fn output_len(experiment: &Experiment) -> Result<usize, InteropError>
 /// The ONNX model of `experiment`.
 pub fn onnx_model(experiment: &Experiment, base_dir: &Path, options: &OnnxOptions) -> Result<ModelProto, InteropError> {
     let classes = output_len(experiment)?;
-    if let Some(i) = experiment
-        .layers
-        .iter()
-        .position(|l| matches!(l, LayerSpec::Embedding(_)))
-    {
-        return Err(InteropError::malformed(
-            format!("layer {} Embedding has no ONNX export yet", i + 1),
-            "export the model as a Keras script instead",
-        ));
-    }
     let model = experiment.build_model(classes, base_dir)?;
-    if let Some(i) = (experiment.layers.iter().zip(&model.summary().layers))
-        .position(|(l, info)| matches!(l, LayerSpec::Dense(_)) && info.input.is_sequence())
-    {
-        return Err(InteropError::malformed(
-            format!(
-                "layer {} Dense is applied to every step of a sequence, which has no ONNX export yet",
-                i + 1
-            ),
-            "put Flatten or GlobalAveragePooling1D before it, or export the model as a Keras script",
-        ));
-    }
     let graph = graph(experiment, &model, options);
     let mut metadata = vec![
         entry(
@@ -171,6 +150,20 @@ impl Builder {
         input.extend(weights.iter().map(|w| w.to_string()));
         self.nodes.push(NodeProto {
             input,
+            output: vec![output.clone()],
+            name,
+            op_type: op.into(),
+            attribute: attributes,
+            ..Default::default()
+        });
+        self.current = output;
+    }
+
+    /// A node whose inputs are `inputs` (the current value among them where it belongs).
+    fn node_with_inputs(&mut self, name: String, op: &str, inputs: Vec<String>, attributes: Vec<AttributeProto>) {
+        let output = format!("{name}_out");
+        self.nodes.push(NodeProto {
+            input: inputs,
             output: vec![output.clone()],
             name,
             op_type: op.into(),
@@ -359,8 +352,19 @@ fn graph(experiment: &Experiment, model: &Model, options: &OnnxOptions) -> Graph
                 if let Some(bias) = param("bias").filter(|p| d.use_bias && !p.is_empty()) {
                     inputs.push(b.weight(format!("{name}.bias"), &bias.dims, &bias.value));
                 }
-                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                b.node(name.clone(), "Gemm", &refs, vec![]);
+                if input.is_sequence() {
+                    // Every step: (N, C, L) → (N, L, C) · kernel (C, U) + bias → (N, U, L).
+                    let perm = || vec![ints_attr("perm", &[0, 2, 1])];
+                    b.node(format!("{name}_steps"), "Transpose", &[], perm());
+                    b.node(format!("{name}_matmul"), "MatMul", &[inputs[0].as_str()], vec![]);
+                    if let Some(bias) = inputs.get(1) {
+                        b.node(format!("{name}_bias"), "Add", &[bias.as_str()], vec![]);
+                    }
+                    b.node(name.clone(), "Transpose", &[], perm());
+                } else {
+                    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                    b.node(name.clone(), "Gemm", &refs, vec![]);
+                }
                 b.activation(&name, activation);
             }
             LayerSpec::Dropout(_) => {}
@@ -396,8 +400,26 @@ fn graph(experiment: &Experiment, model: &Model, options: &OnnxOptions) -> Graph
                 b.node(name.clone(), "GlobalMaxPool", &[], vec![]);
                 b.node(format!("{name}_flatten"), "Flatten", &[], vec![int_attr("axis", 1)]);
             }
-            // `onnx_model` refuses it before the graph is drawn.
-            LayerSpec::Embedding(_) => {}
+            LayerSpec::Embedding(_) => {
+                // (N, 1, L) float ids → int64 (N, L) → rows of the table (N, L, D) → (N, D, L).
+                let Some(table) = param("embeddings") else { continue };
+                let table = b.weight(format!("{name}.embeddings"), &table.dims, &table.value);
+                b.node(
+                    format!("{name}_ids"),
+                    "Cast",
+                    &[],
+                    vec![int_attr("to", DataType::Int64 as i64)],
+                );
+                b.node(format!("{name}_steps"), "Flatten", &[], vec![int_attr("axis", 1)]);
+                let ids = b.current.clone();
+                b.node_with_inputs(
+                    format!("{name}_gather"),
+                    "Gather",
+                    vec![table, ids],
+                    vec![int_attr("axis", 0)],
+                );
+                b.node(name, "Transpose", &[], vec![ints_attr("perm", &[0, 2, 1])]);
+            }
         }
     }
     let out_shape = infos.last().map_or(experiment.input.shape(), |l| l.output);

@@ -7,7 +7,8 @@
 //! `same`, `BatchNormalization` nodes, activations as nodes (fused into the Conv2D or Dense
 //! before them). Anything else is refused with the node, its op and what CNN Lab supports.
 //! A file CNN Lab exported carries its experiment in the metadata: when the graph is exactly
-//! what that experiment exports to, the experiment comes back bit for bit.
+//! what that experiment exports to, the experiment comes back bit for bit. Sequence models
+//! (input N, C, steps) are read only that way for now.
 
 use super::error::InteropError;
 use super::onnx_export::{self, META_CLASS_NAMES, META_EXPERIMENT, META_NORMALIZATION, OnnxOptions};
@@ -80,6 +81,9 @@ pub fn from_model(model: &ModelProto, name: &str, options: &ImportOptions) -> Re
         return Err(InteropError::malformed("the model has no graph", "export it again"));
     };
     let chain = onnx_read::chain(graph)?;
+    if chain.sequence {
+        return own_sequence_model(model, &chain, name, options);
+    }
     let (layers, params) = layers_of(&chain)?;
     let (c, h, w) = chain.chw;
     let input = Input::image(h, w, c);
@@ -136,6 +140,51 @@ pub fn from_model(model: &ModelProto, name: &str, options: &ImportOptions) -> Re
     // The whole experiment must build, as it will in the editor.
     experiment.build_model(classes, Path::new("."))?;
     Ok(apply_options(experiment, options))
+}
+
+/// A sequence model (input N, C, steps) is read only when CNN Lab wrote it: the experiment in
+/// its metadata, with the graph's weights, if the graph is exactly what that experiment exports
+/// to. (Reading other tools' 1-D graphs node by node is not done yet.)
+fn own_sequence_model(
+    model: &ModelProto,
+    chain: &Chain<'_>,
+    name: &str,
+    options: &ImportOptions,
+) -> Result<Experiment, InteropError> {
+    const NAMES: [&str; 7] = [
+        "kernel",
+        "bias",
+        "gamma",
+        "beta",
+        "moving_mean",
+        "moving_variance",
+        "embeddings",
+    ];
+    let graph = model.graph.as_ref();
+    let mut found: Vec<Found> = Vec::new();
+    for t in graph.map_or(&[][..], |g| g.initializer.as_slice()) {
+        let suffix = t.name.rsplit('.').next().unwrap_or_default();
+        if let Some(&param) = NAMES.iter().find(|n| **n == suffix) {
+            let (dims, values) = tensor_f32(t)?;
+            found.push((param, dims, values));
+        }
+    }
+    if let Some(text) = meta(model, META_EXPERIMENT)
+        && let Ok(mut carried) = experiment::parse(text, Path::new(name))
+        && let Some(weights) = weights_for(&carried.layers, carried.input, &found)
+    {
+        carried.weights = Some(weights);
+        let logits = chain.output == "logits";
+        if let Ok(again) = onnx_export::onnx_model(&carried, Path::new("."), &OnnxOptions { logits })
+            && again.graph.as_ref() == graph
+        {
+            return Ok(apply_options(carried, options));
+        }
+    }
+    Err(InteropError::malformed(
+        "its input is a sequence (batch, channels, steps), and CNN Lab reads 1-D models only from its own exports for now",
+        "export the model from CNN Lab, or rebuild it in the editor with Conv1D layers",
+    ))
 }
 
 fn apply_options(mut experiment: Experiment, options: &ImportOptions) -> Experiment {

@@ -199,7 +199,10 @@ pub fn attr_string(node: &NodeProto, name: &str) -> String {
 /// (constants taken out), the constants by name, and the output's name.
 pub struct Chain<'a> {
     pub input: String,
+    /// (C, H, W); a sequence input (N, C, steps) is one row: (C, 1, steps).
     pub chw: (usize, usize, usize),
+    /// The input is a sequence (N, C, steps) rather than an image.
+    pub sequence: bool,
     pub nodes: Vec<(usize, &'a NodeProto)>,
     pub constants: HashMap<&'a str, &'a TensorProto>,
     pub output: String,
@@ -235,7 +238,7 @@ pub fn chain(graph: &GraphProto) -> Result<Chain<'_>, InteropError> {
             inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
         )));
     };
-    let chw = input_chw(input)?;
+    let (chw, sequence) = input_chw(input)?;
     let [output] = graph.output.as_slice() else {
         return Err(InteropError::NotSequential(format!(
             "it has {} outputs, not one",
@@ -333,19 +336,21 @@ pub fn chain(graph: &GraphProto) -> Result<Chain<'_>, InteropError> {
     Ok(Chain {
         input: input.name.clone(),
         chw,
+        sequence,
         nodes: order,
         constants,
         output: output.name.clone(),
     })
 }
 
-/// (C, H, W) of an NCHW float input with fixed C, H and W.
-fn input_chw(input: &super::onnx_proto::ValueInfoProto) -> Result<(usize, usize, usize), InteropError> {
+/// (C, H, W) of an NCHW float input with fixed C, H and W, or (C, 1, steps) of an NCL sequence
+/// (then `true`).
+fn input_chw(input: &super::onnx_proto::ValueInfoProto) -> Result<((usize, usize, usize), bool), InteropError> {
     let refuse = |what: String| {
         InteropError::malformed(
             format!("the input \"{}\" {what}", input.name),
             format!(
-                "CNN Lab reads models whose input is float32 NCHW (batch, channels, height, width) with fixed channels, height and width of at most {MAX_SIDE}"
+                "CNN Lab reads models whose input is float32 NCHW (batch, channels, height, width), or NCL (batch, channels, steps) for sequences, with fixed sizes of at most {MAX_SIDE}"
             ),
         )
     };
@@ -374,9 +379,16 @@ fn input_chw(input: &super::onnx_proto::ValueInfoProto) -> Result<(usize, usize,
     };
     match dims.as_slice() {
         [_, c, h, w] => match (fixed(*c), fixed(*h), fixed(*w)) {
-            (Some(c), Some(h), Some(w)) => Ok((c, h, w)),
+            (Some(c), Some(h), Some(w)) => Ok(((c, h, w), false)),
             _ => Err(refuse(format!("has dimensions {dims:?}"))),
         },
-        _ => Err(refuse(format!("has {} dimensions, not 4", dims.len()))),
+        [_, c, steps] => match (fixed(*c), fixed(*steps)) {
+            (Some(c), Some(steps)) => Ok(((c, 1, steps), true)),
+            _ => Err(refuse(format!("has dimensions {dims:?}"))),
+        },
+        _ => Err(refuse(format!(
+            "has {} dimensions, not 4 (or 3 for a sequence)",
+            dims.len()
+        ))),
     }
 }

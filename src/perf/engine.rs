@@ -1,5 +1,5 @@
-//! `cnn-lab bench`: training and inference images/s and GFLOP/s of the reference models, and
-//! the forward+backward GFLOP/s of one convolution layer.
+//! `cnn-lab bench`: training and inference images/s (samples/s for the sequence model) and
+//! GFLOP/s of the reference models, and the forward+backward GFLOP/s of one convolution layer.
 
 use crate::cnn::layers::{Conv2DLayer, Layer, Mode};
 use crate::cnn::spec::Conv2D;
@@ -18,11 +18,16 @@ pub struct BenchReport {
     pub lenet_infer_img_s: f64,
     pub cifar_train_img_s: f64,
     pub cifar_infer_img_s: f64,
+    /// The 1-D signals model (`zoo::signals`): sequences per second.
+    pub signals_train_samples_s: f64,
+    pub signals_infer_samples_s: f64,
     pub conv_fwd_bwd_gflops: f64,
     pub lenet_train_gflops: f64,
     pub lenet_infer_gflops: f64,
     pub cifar_train_gflops: f64,
     pub cifar_infer_gflops: f64,
+    pub signals_train_gflops: f64,
+    pub signals_infer_gflops: f64,
     pub batch: usize,
     pub threads: usize,
     pub seconds_per_measurement: f64,
@@ -97,6 +102,8 @@ pub fn run(seconds: f64) -> BenchReport {
     let (lenet_train, lenet_infer, lenet_macs) = model_speed(li, &ls, budget);
     let (ci, cs) = zoo::cifar();
     let (cifar_train, cifar_infer, cifar_macs) = model_speed(ci, &cs, budget);
+    let (si, ss) = zoo::signals();
+    let (signals_train, signals_infer, signals_macs) = model_speed(si, &ss, budget);
     let conv = conv_gflops(budget);
     // Training costs about three forward passes (forward, input gradient, weight gradient).
     let gflops = |img_s: f64, macs: u64, passes: f64| img_s * macs as f64 * 2.0 * passes / 1e9;
@@ -105,11 +112,15 @@ pub fn run(seconds: f64) -> BenchReport {
         lenet_infer_img_s: lenet_infer,
         cifar_train_img_s: cifar_train,
         cifar_infer_img_s: cifar_infer,
+        signals_train_samples_s: signals_train,
+        signals_infer_samples_s: signals_infer,
         conv_fwd_bwd_gflops: conv,
         lenet_train_gflops: gflops(lenet_train, lenet_macs, 3.0),
         lenet_infer_gflops: gflops(lenet_infer, lenet_macs, 1.0),
         cifar_train_gflops: gflops(cifar_train, cifar_macs, 3.0),
         cifar_infer_gflops: gflops(cifar_infer, cifar_macs, 1.0),
+        signals_train_gflops: gflops(signals_train, signals_macs, 3.0),
+        signals_infer_gflops: gflops(signals_infer, signals_macs, 1.0),
         batch: BATCH,
         threads: rayon::current_num_threads(),
         seconds_per_measurement: budget.as_secs_f64(),
@@ -126,6 +137,8 @@ impl BenchReport {
              lenet   inference {:>10.0}  {:>10.1}\n\
              cifar   train     {:>10.0}  {:>10.1}\n\
              cifar   inference {:>10.0}  {:>10.1}\n\
+             signals train     {:>10.0}  {:>10.1}   (1-D, 128 steps: sequences/s)\n\
+             signals inference {:>10.0}  {:>10.1}\n\
              Conv2D 32→64 3×3 same on 64×32×32×32, forward + backward: {:.1} GFLOP/s\n",
             self.batch,
             self.threads,
@@ -137,6 +150,10 @@ impl BenchReport {
             self.cifar_train_gflops,
             self.cifar_infer_img_s,
             self.cifar_infer_gflops,
+            self.signals_train_samples_s,
+            self.signals_train_gflops,
+            self.signals_infer_samples_s,
+            self.signals_infer_gflops,
             self.conv_fwd_bwd_gflops,
         )
     }

@@ -220,13 +220,14 @@ impl Worker<'_> {
     }
 }
 
-/// The first layer whose kernel is a stack of image or sequence filters (the filter room's
-/// timeline).
+/// The first layer whose kernel is a stack of image filters (the filter room's timeline), or
+/// else of 1-D filters (a sequence model's Conv1D).
 fn first_conv(model: &Model) -> Option<usize> {
-    model
-        .specs()
+    let specs = model.specs();
+    specs
         .iter()
-        .position(|s| s.config().has_image_filters() || s.config().has_sequence_filters())
+        .position(|s| s.config().has_image_filters())
+        .or_else(|| specs.iter().position(|s| s.config().has_sequence_filters()))
 }
 
 fn filter_snapshot(model: &Model, epoch: usize) -> Option<FilterSnapshot> {
@@ -592,4 +593,25 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown cause".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cnn::LayerSpec;
+    use crate::cnn::spec::{Conv1D, Dense, GlobalAveragePooling1D};
+
+    #[test]
+    fn a_sequence_model_snapshots_its_first_conv1d_kernels() {
+        let specs = [
+            LayerSpec::Dense(Dense::new(4)),
+            LayerSpec::Conv1D(Conv1D::new(3, 5)),
+            LayerSpec::GlobalAveragePooling1D(GlobalAveragePooling1D),
+            LayerSpec::Dense(Dense::new(2)),
+        ];
+        let model = Model::build(Shape::sequence(20, 2), &specs, Some(2), 1).unwrap();
+        let snapshot = filter_snapshot(&model, 0).unwrap();
+        assert_eq!(snapshot.layer, 1);
+        assert_eq!(snapshot.weights.dims, [3, 4, 5]);
+    }
 }

@@ -190,6 +190,7 @@ impl LayerKind for Conv1D {
         };
         let setup = ConvSetup {
             kind: "Conv1D",
+            sequence: true,
             input: (c, 1, steps),
             win: Window::line(steps, self.kernel_size, self.strides, self.dilation_rate, self.padding)?,
             filters: self.filters,

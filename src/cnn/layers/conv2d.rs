@@ -255,6 +255,8 @@ struct Scratch {
 /// What a convolution is built from, whichever kind's config it comes from.
 pub(crate) struct ConvSetup {
     pub kind: &'static str,
+    /// Conv1D: the input and output are sequences (one row of steps), not images.
+    pub sequence: bool,
     /// Input (C, H, W); a sequence is one row: (C, 1, steps).
     pub input: (usize, usize, usize),
     pub win: Window,
@@ -276,6 +278,7 @@ impl Conv2DLayer {
         let (kh, kw) = spec.kernel_size;
         let setup = ConvSetup {
             kind: "Conv2D",
+            sequence: false,
             input: (c, h, w),
             win: Window::new(h, w, spec.kernel_size, spec.strides, spec.padding)?,
             filters: spec.filters,
@@ -297,10 +300,10 @@ impl Conv2DLayer {
         let mut kernel = Param::new("kernel", setup.kernel_dims, ParamKind::Weight);
         init::fill(setup.initializer, &mut kernel.value, taps * c, taps * setup.filters, rng);
         let bias_len = if setup.use_bias { setup.filters } else { 0 };
-        let output = if setup.kind == "Conv2D" {
-            Shape::image(win.rows.out, win.cols.out, setup.filters)
-        } else {
+        let output = if setup.sequence {
             Shape::sequence(win.cols.out, setup.filters)
+        } else {
+            Shape::image(win.rows.out, win.cols.out, setup.filters)
         };
         Conv2DLayer {
             kind: setup.kind,
@@ -591,14 +594,19 @@ mod tests {
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
         // <im2col(x), c> = <x, col2im(c)> for random x, c.
-        for (h, w, k, s, pad) in [
-            (7, 8, 3, 2, Padding::Same),
-            (5, 5, 3, 1, Padding::Explicit(1)),
-            (6, 7, 2, 3, Padding::Valid),
+        let square = |h, w, k, s, pad| (h, w, Window::new(h, w, (k, k), (s, s), pad).unwrap());
+        // Conv1D's windows: one row of steps, dilated or causal.
+        let line = |w, k, s, d, pad| (1, w, Window::line(w, k, s, d, pad).unwrap());
+        for (h, w, win) in [
+            square(7, 8, 3, 2, Padding::Same),
+            square(5, 5, 3, 1, Padding::Explicit(1)),
+            square(6, 7, 2, 3, Padding::Valid),
+            line(9, 3, 1, 2, Padding::Same),
+            line(9, 3, 1, 3, Padding::Causal),
+            line(10, 2, 2, 1, Padding::Causal),
         ] {
-            let win = Window::new(h, w, (k, k), (s, s), pad).unwrap();
             let c = 2;
-            let kk = c * k * k;
+            let kk = c * win.kh * win.kw;
             let p = win.rows.out * win.cols.out;
             let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
             let cvec: Vec<f32> = (0..kk * p).map(|i| ((i * 104729) % 97) as f32 / 48.0 - 1.0).collect();

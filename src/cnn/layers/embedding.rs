@@ -4,7 +4,7 @@
 //!
 //! Out-of-range ids: Keras (TensorFlow on CPU) stops with an error. Here
 //! [`check_token_ids`] finds the first bad id so data checks can refuse it with its position
-//! (`LayerKind::check_input`, reached through `Model::check_sample`),
+//! (`LayerKind::check_input`: `experiment::load_dataset` refuses such data naming the sample),
 //! and the runtime layer, which cannot fail, reads any value as the nearest valid id (so a
 //! fractional id is rounded, and one past the vocabulary reads its last row).
 //!
