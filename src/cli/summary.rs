@@ -15,6 +15,8 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
     let layers = experiment.effective_layers();
     let analysis = analyze(input, &layers, classes);
     let s = &analysis.summary;
+    // A sequence model counts steps, not pixels.
+    let sequence = input.is_sequence();
     if as_json {
         let layers: Vec<_> = s
             .layers
@@ -29,7 +31,12 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
                     "trainable_params": info.trainable_params,
                     "params_formula": info.params_formula,
                     "macs": info.macs,
-                    "receptive_field": [info.receptive_field.0, info.receptive_field.1],
+                    // In steps for a sequence model, [rows, columns] for an image model.
+                    "receptive_field": if sequence {
+                        json!([info.receptive_field.1])
+                    } else {
+                        json!([info.receptive_field.0, info.receptive_field.1])
+                    },
                 })
             })
             .collect();
@@ -48,8 +55,6 @@ pub fn summary(path: &Path, as_json: bool) -> Result<(String, bool)> {
         }
         return Ok((out.to_string(), analysis.error.is_none()));
     }
-    // A sequence model counts steps, not pixels.
-    let sequence = experiment.input.sequence;
     let mut rows: Vec<[String; 6]> = vec![[
         "#".into(),
         "layer".into(),

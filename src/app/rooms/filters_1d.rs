@@ -28,7 +28,7 @@ pub struct SequenceFilters {
 struct MaxRun {
     lens_id: u64,
     layer: usize,
-    results: Arc<Mutex<Vec<Option<Maximized>>>>,
+    results: MaxResults,
     job: Option<Job<()>>,
     error: Option<String>,
 }
@@ -239,14 +239,12 @@ impl SequenceFilters {
     }
 }
 
+/// Each filter's exciting input, filled in as activation maximization finds them.
+pub type MaxResults = Arc<Mutex<Vec<Option<Maximized>>>>;
+
 /// Activation maximization of every filter of `layer`, one after the other in the background;
 /// each result lands in its slot as soon as it is found (the 2-D and the 1-D filter views).
-pub fn spawn_maximize(
-    ctx: &egui::Context,
-    lens: &Arc<Lens>,
-    layer: usize,
-    filters: usize,
-) -> (Arc<Mutex<Vec<Option<Maximized>>>>, Job<()>) {
+pub fn spawn_maximize(ctx: &egui::Context, lens: &Arc<Lens>, layer: usize, filters: usize) -> (MaxResults, Job<()>) {
     let results = Arc::new(Mutex::new(vec![None; filters]));
     let (slots, lens) = (results.clone(), lens.clone());
     let job = Job::spawn("activation maximization", filters, Some(ctx.clone()), move |handle| {
