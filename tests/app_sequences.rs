@@ -35,6 +35,19 @@ fn a_conv1d_added_from_the_palette_shows_its_shape_and_parameter_formula() {
     // The next Conv1D now reads 10 channels: (9·10 + 1)·16.
     harness.get_by_label("(9·10 + 1)·16 = 1,456");
     assert!(harness.state().document().analysis().error.is_none());
+    // Causal padding: (k − 1) zeros before the first step, so the length stays 128.
+    harness.get_by_label("layer 1 padding").click();
+    harness.run();
+    harness.get_by_label("causal").click();
+    harness.run();
+    harness.run();
+    let info = &harness.state().document().analysis().summary.layers[0];
+    assert_eq!(info.output.hwc(), "128×10");
+    assert!(
+        harness.state().experiment().layers[0]
+            .describe()
+            .contains("padding causal")
+    );
 }
 
 #[test]

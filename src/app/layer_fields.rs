@@ -65,7 +65,8 @@ fn field_ui(ui: &mut Ui, name: &dyn Fn(&str) -> String, field: Field<'_>, frozen
             let response = ui.add(drag(value).range(range).speed(speed).fixed_decimals(decimals));
             with_hint(response, hint).accessible_name(name(label)).changed()
         }
-        Field::Padding(padding) => padding_ui(ui, name, padding),
+        Field::Padding(padding) => padding_ui(ui, name, padding, false),
+        Field::CausalPadding(padding) => padding_ui(ui, name, padding, true),
         Field::Activation(activation) => activation_ui(ui, &name("activation"), activation),
         Field::Flag { label, value, hint } => with_hint(ui.checkbox(value, label), hint).changed(),
         Field::Trainable(trainable) => frozen_ui(ui, name, trainable, frozen_by_transfer),
@@ -230,7 +231,8 @@ fn frozen_ui(ui: &mut Ui, name: &dyn Fn(&str) -> String, trainable: &mut bool, f
     changed
 }
 
-fn padding_ui(ui: &mut Ui, name: &dyn Fn(&str) -> String, padding: &mut Padding) -> bool {
+/// `causal`: Conv1D's choices (valid, same, causal) instead of valid, same or explicit p.
+fn padding_ui(ui: &mut Ui, name: &dyn Fn(&str) -> String, padding: &mut Padding, causal: bool) -> bool {
     let mut changed = false;
     ui.label("padding");
     let response = egui::ComboBox::from_id_salt(name("padding"))
@@ -244,6 +246,10 @@ fn padding_ui(ui: &mut Ui, name: &dyn Fn(&str) -> String, padding: &mut Padding)
         .show_ui(ui, |ui| {
             changed |= ui.selectable_value(padding, Padding::Valid, "valid").changed();
             changed |= ui.selectable_value(padding, Padding::Same, "same").changed();
+            if causal {
+                changed |= ui.selectable_value(padding, Padding::Causal, "causal").changed();
+                return;
+            }
             let explicit = matches!(padding, Padding::Explicit(_));
             if ui.selectable_label(explicit, "explicit p").clicked() && !explicit {
                 *padding = Padding::Explicit(1);
@@ -252,7 +258,12 @@ fn padding_ui(ui: &mut Ui, name: &dyn Fn(&str) -> String, padding: &mut Padding)
         });
     response
         .response
-        .on_hover_text("valid: no padding; same: output = ceil(n / stride); explicit: p zeros on every side")
+        .on_hover_text(if causal {
+            "valid: no padding; same: output = ceil(n / stride); causal: (k − 1)·d zeros before the \
+             first step, so each output reads only the steps up to its own"
+        } else {
+            "valid: no padding; same: output = ceil(n / stride); explicit: p zeros on every side"
+        })
         .accessible_name(name("padding"));
     if let Padding::Explicit(p) = padding {
         ui.label("p");

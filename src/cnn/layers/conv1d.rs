@@ -233,7 +233,7 @@ impl LayerKind for Conv1D {
                 speed: 0.05,
                 hint: Some("Steps between two taps (dilation_rate); needs strides 1"),
             },
-            Field::Padding(&mut self.padding),
+            Field::CausalPadding(&mut self.padding),
             Field::Activation(&mut self.activation),
             Field::Flag {
                 label: "bias",

@@ -391,6 +391,8 @@ pub enum Field<'a> {
         hint: Option<&'static str>,
     },
     Padding(&'a mut Padding),
+    /// Conv1D's padding, as Keras offers it: valid, same or causal (only the past is read).
+    CausalPadding(&'a mut Padding),
     Activation(&'a mut Activation),
     /// A switch, e.g. `use_bias` shown as "bias".
     Flag {
