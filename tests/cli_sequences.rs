@@ -78,3 +78,56 @@ fn a_trained_conv1d_transfers_frozen_to_series_of_another_length() {
     // The rest trained: the second Conv1D is not the source's (it has another shape anyway).
     assert_ne!(to[2].len(), 0);
 }
+
+#[test]
+fn the_keras_route_writes_sequences_steps_major_and_token_ids_as_they_are() {
+    use cnn_lab::interop::npz::read_npz;
+    let dir = TempDir::new("sequence-keras");
+    for (project, input_shape, dims_of) in [
+        ("signals_conv1d.ron", "INPUT_SHAPE = (128, 1)", [128usize, 1].as_slice()),
+        ("text_conv1d.ron", "INPUT_SHAPE = (96,)", [96usize].as_slice()),
+    ] {
+        let out = dir.join(project.replace(".ron", ""));
+        let file = projects_dir().join(project);
+        let run = run_env(
+            &[
+                "export",
+                file.to_str().unwrap(),
+                "--format",
+                "keras",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        run.assert_clean();
+        assert_eq!(run.code, Some(0), "{}", run.output());
+        let script = std::fs::read_to_string(out.join("train.py")).unwrap();
+        assert!(script.contains(input_shape), "{project}: {input_shape} missing");
+        assert!(script.contains("np.load(HERE / \"data.npz\")"), "{project}");
+        let arrays = read_npz(&out.join("data.npz")).unwrap();
+        let get = |name: &str| {
+            arrays
+                .iter()
+                .find(|a| a.name == name)
+                .unwrap_or_else(|| panic!("{name}"))
+        };
+        // The lab's own loader, for the values to compare with.
+        let experiment = cnn_lab::experiment::load(&file).unwrap();
+        let dataset = cnn_lab::experiment::load_dataset(&experiment, &projects_dir(), None).unwrap();
+        let (x, y) = (get("x_train"), get("y_train"));
+        assert_eq!(x.dims[0], dataset.train.len());
+        assert_eq!(&x.dims[1..], dims_of, "{project}");
+        assert_eq!(y.values.len(), dataset.train.len());
+        assert_eq!(y.values[7], dataset.train.labels[7] as f32);
+        // Sample 3, step 5, channel 0: the lab stores channel by channel, Keras steps first.
+        let steps = dataset.width;
+        let per_sample = x.values.len() / x.dims[0];
+        assert_eq!(
+            x.values[3 * per_sample + 5 * dataset.channels],
+            dataset.train.sequence(3)[5]
+        );
+        assert_eq!(get("x_test").dims[0], dataset.test.as_ref().unwrap().len());
+        assert_eq!(per_sample, steps * dataset.channels);
+    }
+}

@@ -47,12 +47,16 @@ pub fn export(file: &Path, format: ExportFormat, out: &Path, logits: bool, as_js
                 json!({ "out": out.display().to_string(), "format": "onnx", "output": options.output_name(), "trained": experiment.weights.is_some() })
                     .to_string()
             } else {
+                // The graph's input in ONNX order: NCHW, or NCL for a sequence.
+                let input = experiment.input;
+                let dims = if input.sequence {
+                    format!("N×{}×{}", input.channels, input.width)
+                } else {
+                    format!("N×{}×{}×{}", input.channels, input.height, input.width)
+                };
                 format!(
-                    "wrote {} (ONNX opset 17, input \"input\" N×{}×{}×{} after {:?} normalization, output \"{}\", {trained})",
+                    "wrote {} (ONNX opset 17, input \"input\" {dims} after {:?} normalization, output \"{}\", {trained})",
                     out.display(),
-                    experiment.input.channels,
-                    experiment.input.height,
-                    experiment.input.width,
                     experiment.training.normalization,
                     options.output_name()
                 )

@@ -50,8 +50,12 @@ fn write_error(path: &Path) -> impl Fn(std::io::Error) -> InteropError + '_ {
 }
 
 /// The data beside the script: a bundled set's IDX files, or any other non-folder source as
-/// `data.npz` (uint8 images, channels last).
+/// `data.npz` (uint8 images, channels last). Sequences, whatever their source, always go to
+/// `data.npz`: float32 (N, steps, channels), or token ids (N, steps) for an Embedding model.
 fn write_data(experiment: &Experiment, base_dir: &Path, dir: &Path) -> Result<Vec<PathBuf>, InteropError> {
+    if experiment.input.sequence {
+        return write_sequences(experiment, base_dir, dir);
+    }
     match &experiment.dataset {
         DatasetSource::Bundled(name) if name == "mnist" || name == "fashion-mnist" => {
             let from = data::assets_dir().join(name);
@@ -97,6 +101,48 @@ fn write_data(experiment: &Experiment, base_dir: &Path, dir: &Path) -> Result<Ve
             Ok(vec![path])
         }
     }
+}
+
+/// A sequence dataset as `data.npz`, steps-major (channels last) as Keras reads it.
+fn write_sequences(experiment: &Experiment, base_dir: &Path, dir: &Path) -> Result<Vec<PathBuf>, InteropError> {
+    let dataset = load_dataset(experiment, base_dir, None)?;
+    let (c, steps) = (dataset.channels, dataset.width);
+    let nlc = |split: &data::Split| -> Vec<f32> {
+        let mut out = Vec::with_capacity(split.values.len());
+        for i in 0..split.len() {
+            let sample = split.sequence(i);
+            for t in 0..steps {
+                out.extend((0..c).map(|ch| sample[ch * steps + t]));
+            }
+        }
+        out
+    };
+    let labels = |split: &data::Split| -> Vec<f32> { split.labels.iter().map(|&l| l as f32).collect() };
+    let dims = |n: usize| {
+        if tokens_in(experiment) {
+            vec![n, steps]
+        } else {
+            vec![n, steps, c]
+        }
+    };
+    let test = dataset.test.clone().unwrap_or_default();
+    let (xtr, ytr, xte, yte) = (nlc(&dataset.train), labels(&dataset.train), nlc(&test), labels(&test));
+    let path = dir.join("data.npz");
+    write_npz(
+        &path,
+        &[
+            ("x_train".into(), dims(dataset.train.len()), NpyData::F32(&xtr)),
+            ("y_train".into(), vec![dataset.train.len()], NpyData::F32(&ytr)),
+            ("x_test".into(), dims(test.len()), NpyData::F32(&xte)),
+            ("y_test".into(), vec![test.len()], NpyData::F32(&yte)),
+        ],
+    )?;
+    Ok(vec![path])
+}
+
+/// The model reads token ids: its first layer is an Embedding (Keras input `(steps,)`).
+fn tokens_in(experiment: &Experiment) -> bool {
+    matches!(experiment.layers.first(), Some(LayerSpec::Embedding(_)))
 }
 
 const IDX_FILES: [&str; 4] = [
@@ -398,7 +444,9 @@ import keras
 HERE = pathlib.Path(__file__).resolve().parent
 "#;
     let _ = writeln!(s, "SEED = {}", e.seed);
-    let _ = if e.input.sequence {
+    let _ = if tokens_in(e) {
+        writeln!(s, "INPUT_SHAPE = ({w},)  # steps of token ids")
+    } else if e.input.sequence {
         writeln!(s, "INPUT_SHAPE = ({w}, {c})  # steps, channels (channels last)")
     } else {
         writeln!(
@@ -457,23 +505,45 @@ def save_weights(model, path):
 
 
 def normalize(images):
-    """uint8 images (N, H, W, C) to the tensor the first layer sees."""
+    """The data (uint8 images (N, H, W, C), or sequences) to the tensor the first layer sees."""
     x = images.astype("float32")
 "#;
-    match (&t.normalization, standardization(&t.normalization, c)) {
-        (Normalization::None, _) => s += "    return x  # raw 0..255\n",
-        (_, Some((mean, std))) => {
+    if e.input.sequence {
+        // Sequences keep their own scale; Standardize is (x − mean) / std per channel.
+        let affine = t.normalization.sequence_affine(c);
+        if tokens_in(e) || affine.iter().all(|&(m, sd)| m == 0.0 && sd == 1.0) {
+            s += "    return x  # sequences keep their values (token ids as they are)\n";
+        } else {
+            let (mean, std): (Vec<f32>, Vec<f32>) = affine.into_iter().unzip();
             let _ = writeln!(
                 s,
-                "    return (x / 255.0 - np.array({}, \"float32\")) / np.array({}, \"float32\")",
+                "    return (x - np.array({}, \"float32\")) / np.array({}, \"float32\")",
                 list_f32(&mean),
                 list_f32(&std)
             );
         }
-        _ => s += "    return x / 255.0\n",
+    } else {
+        match (&t.normalization, standardization(&t.normalization, c)) {
+            (Normalization::None, _) => s += "    return x  # raw 0..255\n",
+            (_, Some((mean, std))) => {
+                let _ = writeln!(
+                    s,
+                    "    return (x / 255.0 - np.array({}, \"float32\")) / np.array({}, \"float32\")",
+                    list_f32(&mean),
+                    list_f32(&std)
+                );
+            }
+            _ => s += "    return x / 255.0\n",
+        }
     }
     s += "\n\ndef load_data():\n    \"\"\"((x_train, y_train), (x_test, y_test)): uint8 images (N, H, W, C), integer labels.\"\"\"\n";
     match &e.dataset {
+        _ if e.input.sequence => {
+            s += r#"    arrays = np.load(HERE / "data.npz")  # the lab's sequences, (N, steps[, channels])
+    return ((arrays["x_train"], arrays["y_train"].astype("int64")),
+            (arrays["x_test"], arrays["y_test"].astype("int64")))
+"#;
+        }
         DatasetSource::Bundled(name) if name == "mnist" || name == "fashion-mnist" => {
             let _ = writeln!(
                 s,
