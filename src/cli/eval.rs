@@ -77,10 +77,11 @@ pub fn eval(file: &Path, data: Option<PathBuf>, shifts: Option<usize>, as_json: 
     // Names come from files: escape control characters before they reach a terminal.
     let class_names: Vec<String> = dataset.class_names.iter().map(|n| printable(n)).collect();
     let mut text = format!(
-        "{}: accuracy {:.2}% on {} images ({which}), loss {:.4}\n\nper class:\n",
+        "{}: accuracy {:.2}% on {} {} ({which}), loss {:.4}\n\nper class:\n",
         printable(&dataset.name),
         result.accuracy * 100.0,
         result.count(),
+        if dataset.is_sequence() { "samples" } else { "images" },
         result.loss
     );
     let name_w = class_names.iter().map(|n| n.chars().count()).max().unwrap_or(1);
