@@ -448,10 +448,7 @@ fn compute(lens: &Lens, dataset: &Dataset, key: Key) -> anyhow::Result<Computed>
         }
         Attribution::Saliency => Some(saliency(&mut model, &x, target)),
         Attribution::GradCam => {
-            let layer = (0..lens.specs.len())
-                .rev()
-                .find(|&l| lens.infos.get(l).is_some_and(|i| i.output.is_sequence()));
-            let cam = layer.and_then(|l| grad_cam(&mut model, &x, target, l));
+            let cam = steps_cam(lens, &mut model, &x, target);
             if cam.is_none() {
                 note = Some("Grad-CAM needs a layer with maps over the steps.".into());
             }
@@ -483,4 +480,37 @@ fn compute(lens: &Lens, dataset: &Dataset, key: Key) -> anyhow::Result<Computed>
         heat,
         note,
     })
+}
+
+/// Grad-CAM over the steps for `class`, on the last layer with maps over the steps.
+fn steps_cam(lens: &Lens, model: &mut crate::cnn::Model, x: &crate::cnn::Tensor, class: usize) -> Option<Vec<f32>> {
+    let layer = (0..lens.specs.len())
+        .rev()
+        .find(|&l| lens.infos.get(l).is_some_and(|i| i.output.is_sequence()))?;
+    grad_cam(model, x, class, layer)
+}
+
+/// For each of `samples` (indices into the browsed split), where over its steps the model finds
+/// the evidence for `class` (Grad-CAM, 0..=1): the gallery highlights a text's tokens with it.
+pub fn gallery_highlights(
+    lens: &Lens,
+    dataset: &Dataset,
+    samples: &[usize],
+    class: usize,
+    keep_going: &mut dyn FnMut(usize) -> bool,
+) -> anyhow::Result<Vec<(usize, Vec<f32>)>> {
+    let (_, split) = browse_split(dataset);
+    let tokens = dataset.vocabulary().is_some();
+    let mut model = lens.model()?;
+    let mut out = Vec::with_capacity(samples.len());
+    for (done, &index) in samples.iter().enumerate() {
+        if index >= split.len() || !keep_going(done) {
+            break;
+        }
+        let x = lens.input_from_values(split.sequence(index), tokens);
+        if let Some(cam) = steps_cam(lens, &mut model, &x, class) {
+            out.push((index, cam));
+        }
+    }
+    Ok(out)
 }

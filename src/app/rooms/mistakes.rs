@@ -42,6 +42,10 @@ pub struct MistakesView {
     cell: Option<(usize, usize)>,
     /// (cell, samples in it most confident first).
     members: Option<(Cell, Vec<(usize, f32)>)>,
+    /// Texts: where each gallery sample's evidence is (Grad-CAM over its tokens), for the cell
+    /// and lens they were computed on.
+    highlights: Option<(Cell, u64, Job<Vec<(usize, Vec<f32>)>>)>,
+    highlighted: HashMap<usize, Vec<f32>>,
     shown: usize,
     thumbs: HashMap<usize, TextureHandle>,
     showcased: bool,
@@ -205,9 +209,37 @@ impl MistakesView {
             ui.separator();
             ui.vertical(|ui| {
                 navigate = self.gallery_ui(ui, lens, dataset);
+                self.highlight_texts(ui.ctx(), lens, dataset);
             });
         });
         navigate
+    }
+
+    /// Starts (or collects) the Grad-CAM of the open cell's texts, for their highlighted snippets.
+    fn highlight_texts(&mut self, ctx: &egui::Context, lens: &Arc<Lens>, dataset: &Arc<Dataset>) {
+        if dataset.vocabulary().is_none() {
+            return;
+        }
+        if let Some((_, _, job)) = &mut self.highlights
+            && let Some(result) = job.poll()
+            && let Ok(found) = result
+        {
+            self.highlighted.extend(found);
+        }
+        let (Some(cell), Some((members_cell, members))) = (self.cell, &self.members) else {
+            return;
+        };
+        if *members_cell != cell || self.highlights.as_ref().is_some_and(|(c, id, _)| *c == cell && *id == lens.id) {
+            return;
+        }
+        self.highlighted.clear();
+        let samples: Vec<usize> = members.iter().take(GALLERY_PAGE).map(|&(i, _)| i).collect();
+        let (lens, dataset) = (lens.clone(), dataset.clone());
+        let id = lens.id;
+        let job = Job::spawn("finding the evidence", samples.len(), Some(ctx.clone()), move |handle| {
+            super::features_1d::gallery_highlights(&lens, &dataset, &samples, cell.1, &mut |done| handle.progress(done))
+        });
+        self.highlights = Some((cell, id, job));
     }
 
     fn gallery_ui(&mut self, ui: &mut Ui, lens: &Lens, dataset: &Dataset) -> Option<Navigate> {
@@ -250,7 +282,8 @@ impl MistakesView {
                         ui.spacing_mut().item_spacing = vec2(6.0, 6.0);
                         for &(index, confidence) in row {
                             let (response, label) = if sequences {
-                                let response = sequence_tile(ui, dataset, split, index, confidence);
+                                let heat = self.highlighted.get(&index).map(Vec::as_slice);
+                                let response = sequence_tile(ui, dataset, split, index, confidence, heat);
                                 (response, format!("gallery sample {index}"))
                             } else {
                                 let Some(pixels) = split.get_image(index) else {
@@ -452,7 +485,14 @@ fn matrix_ui(ui: &mut Ui, lens: &Lens, scored: &Scored, open: Option<(usize, usi
 
 /// One sequence of the gallery: a signal's sparkline or a text's first tokens, with the
 /// model's confidence under it.
-fn sequence_tile(ui: &mut Ui, dataset: &Dataset, split: &crate::data::Split, index: usize, confidence: f32) -> egui::Response {
+fn sequence_tile(
+    ui: &mut Ui,
+    dataset: &Dataset,
+    split: &crate::data::Split,
+    index: usize,
+    confidence: f32,
+    heat: Option<&[f32]>,
+) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(vec2(126.0, 56.0), Sense::click());
     let painter = ui.painter_at(rect);
     let plot = Rect::from_min_size(rect.min, vec2(rect.width(), 40.0));
@@ -460,19 +500,29 @@ fn sequence_tile(ui: &mut Ui, dataset: &Dataset, split: &crate::data::Split, ind
     match dataset.vocabulary() {
         Some(vocabulary) => {
             painter.rect_filled(plot, 2.0, ui.visuals().extreme_bg_color);
-            let words: Vec<&str> = values
-                .iter()
-                .filter(|&&id| id >= 1.0)
-                .take(24)
-                .map(|&id| vocabulary.token(id as u32))
-                .collect();
-            let text = words.join(if vocabulary.level == crate::data::TokenLevel::Words { " " } else { "" });
-            let galley = painter.layout(
-                text,
-                egui::FontId::proportional(10.0),
-                ui.visuals().text_color(),
-                plot.width() - 4.0,
-            );
+            // The first tokens, each on the colour of its evidence for the predicted class.
+            let gap = if vocabulary.level == crate::data::TokenLevel::Words { " " } else { "" };
+            let mut job = egui::text::LayoutJob::default();
+            for (t, &id) in values.iter().enumerate().filter(|(_, id)| **id >= 1.0).take(40) {
+                let h = heat.and_then(|h| h.get(t)).copied().unwrap_or(0.0);
+                let background = if h > 0.05 {
+                    Color32::from_rgba_unmultiplied(255, 150, 0, (h * 170.0) as u8)
+                } else {
+                    Color32::TRANSPARENT
+                };
+                job.append(
+                    &format!("{}{gap}", vocabulary.token(id as u32)),
+                    0.0,
+                    egui::TextFormat {
+                        font_id: FontId::proportional(10.0),
+                        color: ui.visuals().text_color(),
+                        background,
+                        ..Default::default()
+                    },
+                );
+            }
+            job.wrap.max_width = plot.width() - 4.0;
+            let galley = painter.layout_job(job);
             painter.galley(plot.min + vec2(2.0, 1.0), galley, ui.visuals().text_color());
         }
         None => {
