@@ -490,6 +490,9 @@ fn steps_cam(lens: &Lens, model: &mut crate::cnn::Model, x: &crate::cnn::Tensor,
     grad_cam(model, x, class, layer)
 }
 
+/// Per sample (its index in the browsed split), the evidence over its steps, 0..=1.
+pub type Highlights = Vec<(usize, Vec<f32>)>;
+
 /// For each of `samples` (indices into the browsed split), where over its steps the model finds
 /// the evidence for `class` (Grad-CAM, 0..=1): the gallery highlights a text's tokens with it.
 pub fn gallery_highlights(
@@ -498,7 +501,7 @@ pub fn gallery_highlights(
     samples: &[usize],
     class: usize,
     keep_going: &mut dyn FnMut(usize) -> bool,
-) -> anyhow::Result<Vec<(usize, Vec<f32>)>> {
+) -> anyhow::Result<Highlights> {
     let (_, split) = browse_split(dataset);
     let tokens = dataset.vocabulary().is_some();
     let mut model = lens.model()?;

@@ -44,7 +44,7 @@ pub struct MistakesView {
     members: Option<(Cell, Vec<(usize, f32)>)>,
     /// Texts: where each gallery sample's evidence is (Grad-CAM over its tokens), for the cell
     /// and lens they were computed on.
-    highlights: Option<(Cell, u64, Job<Vec<(usize, Vec<f32>)>>)>,
+    highlights: Option<(Cell, u64, Job<super::features_1d::Highlights>)>,
     highlighted: HashMap<usize, Vec<f32>>,
     shown: usize,
     thumbs: HashMap<usize, TextureHandle>,
