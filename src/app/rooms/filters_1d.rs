@@ -10,7 +10,6 @@ use super::sparkline::{self, Series};
 use crate::inspect::{MaximizeSettings, Maximized, maximize_channel};
 use egui::{RichText, Sense, Ui, vec2};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// A filter's plot, in points.
 const PLOT: egui::Vec2 = vec2(150.0, 64.0);
@@ -182,16 +181,9 @@ impl SequenceFilters {
     fn maximize_controls(&mut self, ui: &mut Ui, lens: &Arc<Lens>, layer: usize, filters: usize, showcase: bool) {
         let current = self.maximize.as_ref().filter(|m| m.layer == layer);
         if let Some(job) = current.and_then(|m| m.job.as_ref()) {
-            let (done, total) = job.progress();
-            ui.add(
-                egui::ProgressBar::new(job.fraction())
-                    .desired_width(160.0)
-                    .text(format!("looking: {done}/{total} filters")),
-            );
-            if ui.button("Cancel").clicked() {
+            if job.progress_ui(ui, "filters") {
                 self.maximize = None;
             }
-            ui.ctx().request_repaint_after(Duration::from_millis(100));
             return;
         }
         if let Some(error) = current.and_then(|m| m.error.clone()) {

@@ -110,6 +110,18 @@ impl<T: Send + 'static> Job<T> {
         (self.done.load(Ordering::Relaxed).min(self.total), self.total)
     }
 
+    /// A progress bar ("looking: 3/16 filters") and Cancel; `true` once Cancel is clicked.
+    pub fn progress_ui(&self, ui: &mut egui::Ui, things: &str) -> bool {
+        let (done, total) = self.progress();
+        ui.add(
+            egui::ProgressBar::new(self.fraction())
+                .desired_width(160.0)
+                .text(format!("looking: {done}/{total} {things}")),
+        );
+        ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        ui.button("Cancel").clicked()
+    }
+
     pub fn fraction(&self) -> f32 {
         let (done, total) = self.progress();
         done as f32 / total.max(1) as f32

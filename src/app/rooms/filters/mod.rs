@@ -105,12 +105,7 @@ impl FiltersView {
         self.sequence_shown = convs.is_empty() && !sequence_convs.is_empty();
         if self.sequence_shown {
             // The timeline of the first Conv1D's kernels, as for Conv2D.
-            self.refresh_snapshots(experiment);
-            let snapshots: Vec<(usize, usize)> = self
-                .snapshots
-                .as_ref()
-                .map(|(_, s)| s.iter().map(|s| (s.epoch, s.layer)).collect())
-                .unwrap_or_default();
+            let snapshots = self.snapshot_epochs(experiment);
             if snapshots.first().is_some_and(|s| s.1 == self.sequence.layer(&sequence_convs)) {
                 self.timeline_ui(ui, &snapshots);
             } else {
@@ -145,12 +140,7 @@ impl FiltersView {
         if mode == ChannelMode::Rgb && c != 3 || matches!(mode, ChannelMode::Channel(k) if k >= c) {
             mode = default_mode;
         }
-        self.refresh_snapshots(experiment);
-        let snapshots: Vec<(usize, usize)> = self
-            .snapshots
-            .as_ref()
-            .map(|(_, s)| s.iter().map(|s| (s.epoch, s.layer)).collect())
-            .unwrap_or_default();
+        let snapshots = self.snapshot_epochs(experiment);
         let timeline_here = snapshots.first().is_some_and(|s| s.1 == layer) && !snapshots.is_empty();
         if !timeline_here {
             self.timeline = None;
@@ -272,16 +262,9 @@ impl FiltersView {
     fn maximize_controls(&mut self, ui: &mut Ui, lens: &Arc<Lens>, layer: usize, filters: usize, showcase: bool) {
         let current = self.maximize.as_ref().filter(|m| m.layer == layer);
         if let Some(job) = current.and_then(|m| m.job.as_ref()) {
-            let (done, total) = job.progress();
-            ui.add(
-                egui::ProgressBar::new(job.fraction())
-                    .desired_width(160.0)
-                    .text(format!("looking: {done}/{total} filters")),
-            );
-            if ui.button("Cancel").clicked() {
+            if job.progress_ui(ui, "filters") {
                 self.maximize = None;
             }
-            ui.ctx().request_repaint_after(Duration::from_millis(100));
             return;
         }
         let exists = current.is_some();

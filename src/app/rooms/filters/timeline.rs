@@ -9,7 +9,16 @@ use std::time::Instant;
 
 
 impl FiltersView {
-    pub(super) fn refresh_snapshots(&mut self, experiment: &Experiment) {
+    /// The snapshots' (epoch, layer), decoded again when the experiment's changed.
+    pub(super) fn snapshot_epochs(&mut self, experiment: &Experiment) -> Vec<(usize, usize)> {
+        self.refresh_snapshots(experiment);
+        self.snapshots
+            .as_ref()
+            .map(|(_, s)| s.iter().map(|s| (s.epoch, s.layer)).collect())
+            .unwrap_or_default()
+    }
+
+    fn refresh_snapshots(&mut self, experiment: &Experiment) {
         let fingerprint = fingerprint(&experiment.filter_snapshots);
         if self.snapshots.as_ref().is_some_and(|(f, _)| *f == fingerprint) {
             return;
