@@ -317,12 +317,16 @@ fn train_project(name: &str) -> (f32, f64) {
 }
 
 #[test]
-fn the_signals_project_reaches_95_percent_in_seconds() {
-    // The bar: ≥ 95% in under 10 s (a release build takes about a second; this test
-    // build about 2–3 s on two cores).
+fn the_signals_project_reaches_95_percent_with_its_own_settings() {
+    // The bar is ≥ 95% in under 10 s. Tests assert what is learned, never wall time
+    // (CI machines are shared): the time is measured by `cnn-lab train --json` in a release
+    // build (README, Data) and printed here for information.
     let (accuracy, secs) = train_project("signals_conv1d.ron");
+    eprintln!(
+        "signals_conv1d.ron: {:.2}% in {secs:.1} s (test build)",
+        accuracy * 100.0
+    );
     assert!(accuracy >= 0.95, "signals_conv1d.ron: test accuracy {accuracy}");
-    assert!(secs < 10.0, "signals_conv1d.ron took {secs:.1} s");
 }
 
 #[test]
