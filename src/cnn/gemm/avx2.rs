@@ -184,31 +184,63 @@ mod imp {
     }
 
     /// Packs the `kc×nc` block of `b` into 16-wide panels, zero-padded to whole panels:
-    /// panel q, row p, column j at `dst[q·kc·NR + p·NR + j]`.
+    /// panel q, row p, column j at `dst[q·kc·NR + p·NR + j]`. Contiguous runs of `b` (rows of
+    /// `Op::N`, columns of `Op::T`) are read as slices.
     fn pack_b(kc: usize, nc: usize, b: Strided, dst: &mut [f32]) {
         for (q, panel) in dst[..nc.div_ceil(NR) * NR * kc].chunks_exact_mut(NR * kc).enumerate() {
             let j0 = q * NR;
             let w = NR.min(nc - j0);
-            for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
-                for (j, d) in row[..w].iter_mut().enumerate() {
-                    *d = b.get(p, j0 + j);
+            if w < NR {
+                panel.fill(0.0);
+            }
+            if b.rows_contiguous() {
+                for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+                    row[..w].copy_from_slice(b.row_run(p, j0, w));
                 }
-                row[w..].fill(0.0);
+            } else if b.cols_contiguous() {
+                for j in 0..w {
+                    let col = b.col_run(0, j0 + j, kc);
+                    for (d, &v) in panel[j..].iter_mut().step_by(NR).zip(col) {
+                        *d = v;
+                    }
+                }
+            } else {
+                for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+                    for (j, d) in row[..w].iter_mut().enumerate() {
+                        *d = b.get(p, j0 + j);
+                    }
+                }
             }
         }
     }
 
     /// Packs the `mc×kc` block of `a` into 6-row panels, zero-padded to whole panels:
-    /// panel q, row r, step p at `dst[q·kc·MR + p·MR + r]`.
+    /// panel q, row r, step p at `dst[q·kc·MR + p·MR + r]`. Contiguous runs of `a` (rows of
+    /// `Op::N`, columns of `Op::T`) are read as slices.
     fn pack_a(mc: usize, kc: usize, a: Strided, dst: &mut [f32]) {
         for (q, panel) in dst[..mc.div_ceil(MR) * MR * kc].chunks_exact_mut(MR * kc).enumerate() {
             let i0 = q * MR;
             let h = MR.min(mc - i0);
-            for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
-                for (r, d) in col[..h].iter_mut().enumerate() {
-                    *d = a.get(i0 + r, p);
+            if h < MR {
+                panel.fill(0.0);
+            }
+            if a.rows_contiguous() {
+                for r in 0..h {
+                    let row = a.row_run(i0 + r, 0, kc);
+                    for (d, &v) in panel[r..].iter_mut().step_by(MR).zip(row) {
+                        *d = v;
+                    }
                 }
-                col[h..].fill(0.0);
+            } else if a.cols_contiguous() {
+                for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
+                    col[..h].copy_from_slice(a.col_run(i0, p, h));
+                }
+            } else {
+                for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
+                    for (r, d) in col[..h].iter_mut().enumerate() {
+                        *d = a.get(i0 + r, p);
+                    }
+                }
             }
         }
     }

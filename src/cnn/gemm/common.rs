@@ -97,6 +97,30 @@ impl<'a> Strided<'a> {
         self.s[i * self.rs + j * self.cs]
     }
 
+    /// Whether each row's elements are contiguous (column stride 1), as in `Op::N`.
+    pub fn rows_contiguous(&self) -> bool {
+        self.cs == 1
+    }
+
+    /// Whether each column's elements are contiguous (row stride 1), as in `Op::T`.
+    pub fn cols_contiguous(&self) -> bool {
+        self.rs == 1
+    }
+
+    /// Elements (i, j..j+len) as a slice; the rows must be contiguous.
+    #[inline]
+    pub fn row_run(&self, i: usize, j: usize, len: usize) -> &'a [f32] {
+        debug_assert!(self.rows_contiguous());
+        &self.s[i * self.rs + j..][..len]
+    }
+
+    /// Elements (i..i+len, j) as a slice; the columns must be contiguous.
+    #[inline]
+    pub fn col_run(&self, i: usize, j: usize, len: usize) -> &'a [f32] {
+        debug_assert!(self.cols_contiguous());
+        &self.s[i + j * self.cs..][..len]
+    }
+
     /// The view whose (0, 0) is this view's (i, j).
     pub fn offset(&self, i: usize, j: usize) -> Self {
         Self {

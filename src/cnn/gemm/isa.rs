@@ -13,7 +13,8 @@ pub enum Isa {
     Avx512,
     /// Our AVX2 + FMA kernel (256-bit vectors, 8 floats).
     Avx2,
-    /// The `matrixmultiply` crate, for any CPU (it picks its own kernel at run time).
+    /// The `matrixmultiply` crate, for any CPU. It picks its own kernel at run time (its
+    /// AVX-512 or AVX2 one where the CPU has them), so it is not scalar code.
     Portable,
 }
 

@@ -133,3 +133,33 @@ fn the_active_path_runs_here() {
     assert!(Isa::active().is_available());
     println!("active sgemm path: {}", Isa::active());
 }
+
+/// Single-thread GFLOP/s of each path on the cifar model's convolution shapes:
+/// `cargo test --release --lib gemm::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn throughput() {
+    // (m, n, k, a_op, b_op): forward (W·col), weight gradient (dY·colᵀ), input gradient (Wᵀ·dY).
+    let shapes = [
+        (64, 1024, 288, Op::N, Op::N),
+        (64, 288, 1024, Op::N, Op::T),
+        (288, 1024, 64, Op::T, Op::N),
+        (128, 256, 576, Op::N, Op::N),
+    ];
+    for isa in runnable("throughput") {
+        for &(m, n, k, a_op, b_op) in &shapes {
+            let (a, b) = (values(m * k, 1.0), values(k * n, 2.0));
+            let mut c = vec![0.0; m * n];
+            let mut run = || sgemm_with(isa, m, n, k, &a, a_op, &b, b_op, &mut c, false, false);
+            run();
+            let start = std::time::Instant::now();
+            let mut calls = 0;
+            while start.elapsed().as_secs_f64() < 0.3 {
+                run();
+                calls += 1;
+            }
+            let gflops = 2.0 * (m * n * k * calls) as f64 / start.elapsed().as_secs_f64() / 1e9;
+            println!("{isa:>8} m={m:<4} n={n:<5} k={k:<5} {a_op:?}{b_op:?}: {gflops:6.1} GFLOP/s");
+        }
+    }
+}
