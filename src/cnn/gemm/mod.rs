@@ -4,6 +4,8 @@
 
 mod avx2;
 mod avx512;
+// Used by the kernels, which exist only on x86-64.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod common;
 mod isa;
 
