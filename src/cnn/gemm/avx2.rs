@@ -57,7 +57,7 @@ pub fn available() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::common::{Strided, check_operands, k_blocks, with_pack_buf};
+    use super::super::common::{Strided, check_operands, k_blocks, stride_spreads, with_pack_buf};
     use std::arch::x86_64::*;
 
     /// Rows of a micro tile.
@@ -136,35 +136,53 @@ mod imp {
     ) {
         let (_, kc_nom) = k_blocks(k, KC_MAX);
         let (abuf, bbuf) = buf.split_at_mut(kc_nom * MC_MAX);
+        // Row-major B is read in place (only a last, narrower panel is packed), unless its row
+        // stride piles a panel's lines into a few L1 sets while many A panels reread them.
+        let b_direct = b.rows_contiguous() && (m < 8 * MR || stride_spreads(b.rs(), 16, 4));
         let mut tile = [0f32; MR * NR];
         for jc in (0..n).step_by(NC_MAX) {
             let nc = NC_MAX.min(n - jc);
+            let full = nc - nc % NR;
             let mut pc = 0;
             while pc < k {
                 let kc = kc_nom.min(k - pc);
                 // Later k blocks add to the partial sums of earlier ones.
                 let acc = accumulate || pc > 0;
-                pack_b(kc, nc, b.offset(pc, jc), bbuf);
+                if !b_direct {
+                    pack_b(kc, nc, b.offset(pc, jc), bbuf);
+                } else if full < nc {
+                    pack_b(kc, nc - full, b.offset(pc, jc + full), bbuf);
+                }
                 for ic in (0..m).step_by(MC_MAX) {
                     let mc = MC_MAX.min(m - ic);
                     pack_a(mc, kc, a.offset(ic, pc), abuf);
                     for jr in (0..nc).step_by(NR) {
                         let nr = NR.min(nc - jr);
-                        let bp = &bbuf[jr * kc..(jr + NR) * kc];
+                        // This B panel: (pointer to step 0, column 0; row stride).
+                        let (bp, b_rs) = if !b_direct {
+                            (bbuf[jr * kc..(jr + NR) * kc].as_ptr(), NR)
+                        } else if jr < full {
+                            (b.ptr(pc, jc + jr), b.rs())
+                        } else {
+                            (bbuf[..kc * NR].as_ptr(), NR)
+                        };
                         for ir in (0..mc).step_by(MR) {
                             let mr = MR.min(mc - ir);
                             let ap = &abuf[ir * kc..(ir + MR) * kc];
                             // Row ic+ir, column jc+jr of C.
                             let at = (ic + ir) * n + jc + jr;
                             if mr == MR && nr == NR {
-                                // SAFETY: the packed panels hold kc·MR and kc·NR floats; the
-                                // full 6×16 tile at `at` (row stride n) lies inside C since
-                                // ic+ir+6 ≤ m and jc+jr+16 ≤ n.
-                                unsafe { kernel(kc, ap.as_ptr(), bp.as_ptr(), c.add(at), n, acc) };
+                                // SAFETY: the packed A panel holds kc·MR floats; the B panel has
+                                // kc rows of 16 floats at stride b_rs (packed, or columns
+                                // jc+jr..+16 ≤ n of rows pc..pc+kc ≤ k of B, validated by
+                                // `check_operands`); the full 6×16 tile at `at` (row stride n)
+                                // lies inside C since ic+ir+6 ≤ m and jc+jr+16 ≤ n.
+                                unsafe { kernel(kc, ap.as_ptr(), bp, b_rs, c.add(at), n, acc) };
                             } else {
-                                // SAFETY: the kernel writes the whole 6×16 scratch tile (row
-                                // stride NR) and reads it only if `acc` (false here).
-                                unsafe { kernel(kc, ap.as_ptr(), bp.as_ptr(), tile.as_mut_ptr(), NR, false) };
+                                // SAFETY: A and B panels as above; the kernel writes the whole
+                                // 6×16 scratch tile (row stride NR) and reads it only if `acc`
+                                // (false here).
+                                unsafe { kernel(kc, ap.as_ptr(), bp, b_rs, tile.as_mut_ptr(), NR, false) };
                                 for r in 0..mr {
                                     for (j, &t) in tile[r * NR..r * NR + nr].iter().enumerate() {
                                         // SAFETY: row ic+ir+r < m, column jc+jr+j < n of C.
@@ -245,19 +263,20 @@ mod imp {
         }
     }
 
-    /// Micro-kernel: `C[r][j] (+)= Σ_p ap[p·MR + r] · bp[p·NR + j]` for the full 6×16 tile.
+    /// Micro-kernel: `C[r][j] (+)= Σ_p ap[p·MR + r] · bp[p·b_rs + j]` for the full 6×16 tile.
     ///
     /// # Safety
-    /// AVX2 and FMA available; `ap` valid for `kc·MR` reads, `bp` for `kc·NR` reads; `c`
+    /// AVX2 and FMA available; `ap` valid for `kc·MR` reads, `bp` for reads at `p·b_rs + j`
+    /// (`p < kc`, `j < 16`); `c`
     /// valid for reads and writes at `r·c_rs + j` (`r < 6`, `j < 16`). `c` is read only when
     /// `acc` is true.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn kernel(kc: usize, ap: *const f32, bp: *const f32, c: *mut f32, c_rs: usize, acc: bool) {
+    unsafe fn kernel(kc: usize, ap: *const f32, bp: *const f32, b_rs: usize, c: *mut f32, c_rs: usize, acc: bool) {
         let mut ac = [[_mm256_setzero_ps(); 2]; MR];
         for p in 0..kc {
             // SAFETY: step p < kc of both packed panels.
-            let (b0, b1) = unsafe { (_mm256_loadu_ps(bp.add(p * NR)), _mm256_loadu_ps(bp.add(p * NR + 8))) };
+            let (b0, b1) = unsafe { (_mm256_loadu_ps(bp.add(p * b_rs)), _mm256_loadu_ps(bp.add(p * b_rs + 8))) };
             for (r, row) in ac.iter_mut().enumerate() {
                 // SAFETY: element r < MR of step p of the packed A panel.
                 let x = unsafe { _mm256_broadcast_ss(&*ap.add(p * MR + r)) };

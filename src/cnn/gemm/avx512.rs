@@ -58,7 +58,7 @@ pub fn sgemm(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::common::{check_operands, k_blocks, with_pack_buf};
+    use super::super::common::{check_operands, k_blocks, stride_spreads, with_pack_buf};
     use std::arch::x86_64::*;
 
     /// Maximum rows of a micro tile (2·MR accumulators + 2 Y vectors ≤ 32 zmm).
@@ -174,21 +174,6 @@ mod imp {
         p: *const f32,
         rs: usize,
         cs: usize,
-    }
-
-    /// True if `count` lines at a stride of `stride` floats spread over the L1
-    /// sets well enough (at most `max_per_set` per set of a 64-set, 64-byte-line
-    /// cache), i.e. reading them in place does not cause many conflict misses.
-    fn stride_spreads(stride: usize, count: usize, max_per_set: u8) -> bool {
-        let mut hist = [0u8; 64];
-        for r in 0..count.min(64) {
-            let set = (r.wrapping_mul(stride).wrapping_mul(4) / 64) % 64;
-            hist[set] += 1;
-            if hist[set] > max_per_set {
-                return false;
-            }
-        }
-        true
     }
 
     /// Picks the orientation and runs the blocked loops.

@@ -76,6 +76,21 @@ pub fn k_blocks(k: usize, kc_max: usize) -> (usize, usize) {
     (nkb, k.div_ceil(nkb))
 }
 
+/// True if `count` lines at a stride of `stride` floats spread over the L1 sets well enough
+/// (at most `max_per_set` per set of a 64-set, 64-byte-line cache), i.e. reading them in place
+/// does not cause many conflict misses.
+pub fn stride_spreads(stride: usize, count: usize, max_per_set: u8) -> bool {
+    let mut hist = [0u8; 64];
+    for r in 0..count.min(64) {
+        let set = (r.wrapping_mul(stride).wrapping_mul(4) / 64) % 64;
+        hist[set] += 1;
+        if hist[set] > max_per_set {
+            return false;
+        }
+    }
+    true
+}
+
 /// A strided read-only matrix view over a slice: element (i, j) at `s[i*rs + j*cs]`
 /// (bounds-checked).
 #[derive(Clone, Copy)]
@@ -95,6 +110,16 @@ impl<'a> Strided<'a> {
     #[inline(always)]
     pub fn get(&self, i: usize, j: usize) -> f32 {
         self.s[i * self.rs + j * self.cs]
+    }
+
+    /// The row stride in elements.
+    pub fn rs(&self) -> usize {
+        self.rs
+    }
+
+    /// A pointer to element (i, j) (bounds-checked), for reading in place.
+    pub fn ptr(&self, i: usize, j: usize) -> *const f32 {
+        self.s[i * self.rs + j * self.cs..].as_ptr()
     }
 
     /// Whether each row's elements are contiguous (column stride 1), as in `Op::N`.

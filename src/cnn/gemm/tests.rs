@@ -83,6 +83,8 @@ fn every_path_matches_the_naive_product_on_tail_shapes() {
             (13, 45, 300),
             (121, 19, 37),
             (3, 1100, 2),
+            // Row stride 4 KiB with many A panels: the AVX2 kernel packs row-major B.
+            (50, 1024, 20),
             (29, 47, 520),
         ] {
             check(isa, m, n, k, false);
