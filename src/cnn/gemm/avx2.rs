@@ -4,15 +4,19 @@
 //! one thread (callers parallelize over rows). It returns `false` without doing anything if the
 //! CPU lacks AVX2 or FMA.
 //!
-//! Design (simpler than the AVX-512 kernel, which reads operands in place):
-//! * Micro-kernel: a 6×16 tile of `C` in 12 ymm accumulators; each k step loads two 8-wide
-//!   vectors of packed `B` and broadcasts 6 elements of packed `A` into 12 FMAs
-//!   (15 of the 16 ymm registers).
-//! * Both operands are packed, so every layout (`Op::N`/`Op::T`, any strides) takes the same
-//!   path: `B` into 16-wide k-major panels, `A` into 6-row k-major panels, both zero-padded to
-//!   whole tiles. Tails therefore need no masks: an edge tile is computed in full into a small
-//!   scratch tile and only its valid part is added to or stored into `C`. Nothing outside the
-//!   matrices is read or written.
+//! Design (simpler than the AVX-512 kernel, which picks an orientation and reads more operands
+//! in place):
+//! * Micro-kernel: an `R×16` tile of `C` (`R ≤ 6`) in `2R` ymm accumulators; each k step loads
+//!   two 8-wide vectors of `B` and broadcasts `R` elements of packed `A` into `2R` FMAs (at most
+//!   15 of the 16 ymm registers). It is instantiated for every `R` in 1..=6 and the row panels
+//!   are balanced (m = 32 → 6, 6, 5, 5, 5, 5), so row tails cost no wasted work.
+//! * `A` is always packed into k-major panels, so every layout (`Op::N`/`Op::T`, any strides)
+//!   takes the same path. `B` is read in place when its rows are contiguous (`Op::N`), unless
+//!   its row stride aliases in L1 while many `A` panels reread it; otherwise it is packed into
+//!   16-wide k-major panels. A last panel narrower than 16 columns is always packed, zero-padded:
+//!   that tile is computed in full into a small scratch tile and only its valid part is added to
+//!   or stored into `C`, so no masks are needed and nothing outside the matrices is read or
+//!   written.
 //! * Blocking: k in balanced blocks of ≤ 256 (a 16-wide `B` panel stays in L1), `A` in blocks of
 //!   ≤ 120 rows (L2), `B` in blocks of ≤ 1024 columns. Loop order: `B` block, k block (pack
 //!   `B`), `A` block (pack `A`), `B` panel, `A` panel.
@@ -166,23 +170,22 @@ mod imp {
                         } else {
                             (bbuf[..kc * NR].as_ptr(), NR)
                         };
-                        for ir in (0..mc).step_by(MR) {
-                            let mr = MR.min(mc - ir);
-                            let ap = &abuf[ir * kc..(ir + MR) * kc];
+                        for (q, (ir, mr)) in row_panels(mc).enumerate() {
+                            let ap = &abuf[q * MR * kc..(q + 1) * MR * kc];
                             // Row ic+ir, column jc+jr of C.
                             let at = (ic + ir) * n + jc + jr;
-                            if mr == MR && nr == NR {
+                            if nr == NR {
                                 // SAFETY: the packed A panel holds kc·MR floats; the B panel has
                                 // kc rows of 16 floats at stride b_rs (packed, or columns
                                 // jc+jr..+16 ≤ n of rows pc..pc+kc ≤ k of B, validated by
-                                // `check_operands`); the full 6×16 tile at `at` (row stride n)
-                                // lies inside C since ic+ir+6 ≤ m and jc+jr+16 ≤ n.
-                                unsafe { kernel(kc, ap.as_ptr(), bp, b_rs, c.add(at), n, acc) };
+                                // `check_operands`); the mr×16 tile at `at` (row stride n)
+                                // lies inside C since ic+ir+mr ≤ m and jc+jr+16 ≤ n.
+                                unsafe { kernel_rows(mr, kc, ap.as_ptr(), bp, b_rs, c.add(at), n, acc) };
                             } else {
-                                // SAFETY: A and B panels as above; the kernel writes the whole
-                                // 6×16 scratch tile (row stride NR) and reads it only if `acc`
-                                // (false here).
-                                unsafe { kernel(kc, ap.as_ptr(), bp, b_rs, tile.as_mut_ptr(), NR, false) };
+                                // SAFETY: A and B panels as above; the kernel writes mr rows of
+                                // the 6×16 scratch tile (row stride NR) and reads them only if
+                                // `acc` (false here).
+                                unsafe { kernel_rows(mr, kc, ap.as_ptr(), bp, b_rs, tile.as_mut_ptr(), NR, false) };
                                 for r in 0..mr {
                                     for (j, &t) in tile[r * NR..r * NR + nr].iter().enumerate() {
                                         // SAFETY: row ic+ir+r < m, column jc+jr+j < n of C.
@@ -232,16 +235,21 @@ mod imp {
         }
     }
 
-    /// Packs the `mc×kc` block of `a` into 6-row panels, zero-padded to whole panels:
-    /// panel q, row r, step p at `dst[q·kc·MR + p·MR + r]`. Contiguous runs of `a` (rows of
-    /// `Op::N`, columns of `Op::T`) are read as slices.
+    /// The row panels of an `mc`-row block: (first row, rows), at most `MR` rows each and
+    /// balanced (m = 32 → 6, 6, 5, 5, 5, 5), so no panel wastes most of its kernel's work.
+    fn row_panels(mc: usize) -> impl Iterator<Item = (usize, usize)> {
+        let np = mc.div_ceil(MR);
+        let (base, extra) = (mc / np, mc % np);
+        (0..np).map(move |q| (q * base + q.min(extra), base + usize::from(q < extra)))
+    }
+
+    /// Packs the `mc×kc` block of `a` into the panels of [`row_panels`], `MR` floats per step
+    /// whatever the panel's height (the rows past it are never read): panel q, row r, step p at
+    /// `dst[q·kc·MR + p·MR + r]`. Contiguous runs of `a` (rows of `Op::N`, columns of `Op::T`)
+    /// are read as slices.
     fn pack_a(mc: usize, kc: usize, a: Strided, dst: &mut [f32]) {
-        for (q, panel) in dst[..mc.div_ceil(MR) * MR * kc].chunks_exact_mut(MR * kc).enumerate() {
-            let i0 = q * MR;
-            let h = MR.min(mc - i0);
-            if h < MR {
-                panel.fill(0.0);
-            }
+        let panels = dst[..mc.div_ceil(MR) * MR * kc].chunks_exact_mut(MR * kc);
+        for (panel, (i0, h)) in panels.zip(row_panels(mc)) {
             if a.rows_contiguous() {
                 for r in 0..h {
                     let row = a.row_run(i0 + r, 0, kc);
@@ -263,29 +271,66 @@ mod imp {
         }
     }
 
-    /// Micro-kernel: `C[r][j] (+)= Σ_p ap[p·MR + r] · bp[p·b_rs + j]` for the full 6×16 tile.
+    /// Calls the micro-kernel instantiated for `mr` rows.
     ///
     /// # Safety
-    /// AVX2 and FMA available; `ap` valid for `kc·MR` reads, `bp` for reads at `p·b_rs + j`
-    /// (`p < kc`, `j < 16`); `c`
-    /// valid for reads and writes at `r·c_rs + j` (`r < 6`, `j < 16`). `c` is read only when
-    /// `acc` is true.
+    /// See [`kernel`]; `1 ≤ mr ≤ MR`.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_rows(
+        mr: usize,
+        kc: usize,
+        ap: *const f32,
+        bp: *const f32,
+        b_rs: usize,
+        c: *mut f32,
+        c_rs: usize,
+        acc: bool,
+    ) {
+        // SAFETY: the caller upholds `kernel`'s contract for R = mr.
+        unsafe {
+            match mr {
+                6 => kernel::<6>(kc, ap, bp, b_rs, c, c_rs, acc),
+                5 => kernel::<5>(kc, ap, bp, b_rs, c, c_rs, acc),
+                4 => kernel::<4>(kc, ap, bp, b_rs, c, c_rs, acc),
+                3 => kernel::<3>(kc, ap, bp, b_rs, c, c_rs, acc),
+                2 => kernel::<2>(kc, ap, bp, b_rs, c, c_rs, acc),
+                1 => kernel::<1>(kc, ap, bp, b_rs, c, c_rs, acc),
+                _ => unreachable!("bad micro tile height {mr}"),
+            }
+        }
+    }
+
+    /// Micro-kernel: `C[r][j] (+)= Σ_p ap[p·MR + r] · bp[p·b_rs + j]` for an `R`×16 tile.
+    ///
+    /// # Safety
+    /// AVX2 and FMA available; `R ≤ MR`; `ap` valid for `kc·MR` reads, `bp` for reads at
+    /// `p·b_rs + j` (`p < kc`, `j < 16`); `c` valid for reads and writes at `r·c_rs + j`
+    /// (`r < R`, `j < 16`). `c` is read only when `acc` is true.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn kernel(kc: usize, ap: *const f32, bp: *const f32, b_rs: usize, c: *mut f32, c_rs: usize, acc: bool) {
-        let mut ac = [[_mm256_setzero_ps(); 2]; MR];
+    unsafe fn kernel<const R: usize>(
+        kc: usize,
+        ap: *const f32,
+        bp: *const f32,
+        b_rs: usize,
+        c: *mut f32,
+        c_rs: usize,
+        acc: bool,
+    ) {
+        let mut ac = [[_mm256_setzero_ps(); 2]; R];
         for p in 0..kc {
             // SAFETY: step p < kc of both packed panels.
             let (b0, b1) = unsafe { (_mm256_loadu_ps(bp.add(p * b_rs)), _mm256_loadu_ps(bp.add(p * b_rs + 8))) };
             for (r, row) in ac.iter_mut().enumerate() {
-                // SAFETY: element r < MR of step p of the packed A panel.
+                // SAFETY: element r < R ≤ MR of step p of the packed A panel.
                 let x = unsafe { _mm256_broadcast_ss(&*ap.add(p * MR + r)) };
                 row[0] = _mm256_fmadd_ps(x, b0, row[0]);
                 row[1] = _mm256_fmadd_ps(x, b1, row[1]);
             }
         }
         for (r, row) in ac.iter().enumerate() {
-            // SAFETY: row r < 6, columns 0..16 of the C tile.
+            // SAFETY: row r < R, columns 0..16 of the C tile.
             unsafe {
                 let cr = c.add(r * c_rs);
                 let (mut v0, mut v1) = (row[0], row[1]);
