@@ -1,6 +1,10 @@
 //! `cnn-lab bench`: training and inference images/s (samples/s for the sequence model) and
-//! GFLOP/s of the reference models, and the forward+backward GFLOP/s of one convolution layer.
+//! GFLOP/s of the reference models, and the forward+backward GFLOP/s of one convolution layer,
+//! each also as a share of the machine's FMA peak at the width of the kernel path taken.
 
+use super::peak::fma_peak_gflops;
+use super::system::{cpu_model, load_average};
+use crate::cnn::gemm::Isa;
 use crate::cnn::layers::{Conv2DLayer, Layer, Mode};
 use crate::cnn::spec::Conv2D;
 use crate::cnn::{Model, Optimizer, OptimizerKind, Shape, Tensor, zoo};
@@ -31,7 +35,26 @@ pub struct BenchReport {
     pub batch: usize,
     pub threads: usize,
     pub seconds_per_measurement: f64,
+    /// The matrix-multiply path taken (`avx512`, `avx2`, `portable`; `CNN_LAB_ISA` forces one).
+    pub isa: String,
+    /// The CPU's model name, if the system says.
+    pub cpu: Option<String>,
+    /// `/proc/loadavg` at the start (1, 5, 15 minutes): other load makes every figure lower.
+    pub load_average: Option<[f64; 3]>,
+    /// GFLOP/s of a register-only FMA loop on all threads at the path's vector width.
+    pub fma_peak_gflops: f64,
+    /// Each GFLOP/s figure divided by `fma_peak_gflops`.
+    pub conv_fwd_bwd_peak_share: f64,
+    pub lenet_train_peak_share: f64,
+    pub lenet_infer_peak_share: f64,
+    pub cifar_train_peak_share: f64,
+    pub cifar_infer_peak_share: f64,
+    pub signals_train_peak_share: f64,
+    pub signals_infer_peak_share: f64,
 }
+
+/// Seconds of each of the three runs of the FMA peak loop.
+const PEAK_RUN_SECS: f64 = 0.2;
 
 /// Median seconds per call of `step`, calling it for about `budget` after a short warm-up.
 fn median_secs(budget: Duration, mut step: impl FnMut()) -> f64 {
@@ -96,8 +119,12 @@ fn conv_gflops(budget: Duration) -> f64 {
     3.0 * 2.0 * macs / secs / 1e9
 }
 
+/// Measures everything `bench` reports, each measurement for about `seconds`.
 pub fn run(seconds: f64) -> BenchReport {
     let budget = Duration::from_secs_f64(seconds.max(0.05));
+    let load = load_average();
+    let isa = Isa::active();
+    let peak = fma_peak_gflops(isa, PEAK_RUN_SECS);
     let (li, ls) = zoo::lenet();
     let (lenet_train, lenet_infer, lenet_macs) = model_speed(li, &ls, budget);
     let (ci, cs) = zoo::cifar();
@@ -107,6 +134,19 @@ pub fn run(seconds: f64) -> BenchReport {
     let conv = conv_gflops(budget);
     // Training costs about three forward passes (forward, input gradient, weight gradient).
     let gflops = |img_s: f64, macs: u64, passes: f64| img_s * macs as f64 * 2.0 * passes / 1e9;
+    let (lenet_train_gflops, lenet_infer_gflops) = (
+        gflops(lenet_train, lenet_macs, 3.0),
+        gflops(lenet_infer, lenet_macs, 1.0),
+    );
+    let (cifar_train_gflops, cifar_infer_gflops) = (
+        gflops(cifar_train, cifar_macs, 3.0),
+        gflops(cifar_infer, cifar_macs, 1.0),
+    );
+    let (signals_train_gflops, signals_infer_gflops) = (
+        gflops(signals_train, signals_macs, 3.0),
+        gflops(signals_infer, signals_macs, 1.0),
+    );
+    let share = |gflops: f64| if peak > 0.0 { gflops / peak } else { 0.0 };
     BenchReport {
         lenet_train_img_s: lenet_train,
         lenet_infer_img_s: lenet_infer,
@@ -115,46 +155,69 @@ pub fn run(seconds: f64) -> BenchReport {
         signals_train_samples_s: signals_train,
         signals_infer_samples_s: signals_infer,
         conv_fwd_bwd_gflops: conv,
-        lenet_train_gflops: gflops(lenet_train, lenet_macs, 3.0),
-        lenet_infer_gflops: gflops(lenet_infer, lenet_macs, 1.0),
-        cifar_train_gflops: gflops(cifar_train, cifar_macs, 3.0),
-        cifar_infer_gflops: gflops(cifar_infer, cifar_macs, 1.0),
-        signals_train_gflops: gflops(signals_train, signals_macs, 3.0),
-        signals_infer_gflops: gflops(signals_infer, signals_macs, 1.0),
+        lenet_train_gflops,
+        lenet_infer_gflops,
+        cifar_train_gflops,
+        cifar_infer_gflops,
+        signals_train_gflops,
+        signals_infer_gflops,
         batch: BATCH,
         threads: rayon::current_num_threads(),
         seconds_per_measurement: budget.as_secs_f64(),
+        isa: isa.name().to_string(),
+        cpu: cpu_model(),
+        load_average: load,
+        fma_peak_gflops: peak,
+        conv_fwd_bwd_peak_share: share(conv),
+        lenet_train_peak_share: share(lenet_train_gflops),
+        lenet_infer_peak_share: share(lenet_infer_gflops),
+        cifar_train_peak_share: share(cifar_train_gflops),
+        cifar_infer_peak_share: share(cifar_infer_gflops),
+        signals_train_peak_share: share(signals_train_gflops),
+        signals_infer_peak_share: share(signals_infer_gflops),
     }
 }
 
 impl BenchReport {
     /// The human-readable table.
     pub fn table(&self) -> String {
+        let pct = |share: f64| share * 100.0;
         format!(
             "CNN Lab engine benchmark (batch {}, {} threads, median step)\n\
-             model   pass        images/s     GFLOP/s\n\
-             lenet   train     {:>10.0}  {:>10.1}\n\
-             lenet   inference {:>10.0}  {:>10.1}\n\
-             cifar   train     {:>10.0}  {:>10.1}\n\
-             cifar   inference {:>10.0}  {:>10.1}\n\
-             signals train     {:>10.0}  {:>10.1}   (1-D, 128 steps: sequences/s)\n\
-             signals inference {:>10.0}  {:>10.1}\n\
-             Conv2D 32→64 3×3 same on 64×32×32×32, forward + backward: {:.1} GFLOP/s\n",
+             CPU {}, kernel path {}, FMA peak {:.1} GFLOP/s\n\
+             model   pass        images/s     GFLOP/s   of peak\n\
+             lenet   train     {:>10.0}  {:>10.1}  {:>7.1}%\n\
+             lenet   inference {:>10.0}  {:>10.1}  {:>7.1}%\n\
+             cifar   train     {:>10.0}  {:>10.1}  {:>7.1}%\n\
+             cifar   inference {:>10.0}  {:>10.1}  {:>7.1}%\n\
+             signals train     {:>10.0}  {:>10.1}  {:>7.1}%   (1-D, 128 steps: sequences/s)\n\
+             signals inference {:>10.0}  {:>10.1}  {:>7.1}%\n\
+             Conv2D 32→64 3×3 same on 64×32×32×32, forward + backward: {:.1} GFLOP/s ({:.1}% of peak)\n",
             self.batch,
             self.threads,
+            self.cpu.as_deref().unwrap_or("unknown"),
+            self.isa,
+            self.fma_peak_gflops,
             self.lenet_train_img_s,
             self.lenet_train_gflops,
+            pct(self.lenet_train_peak_share),
             self.lenet_infer_img_s,
             self.lenet_infer_gflops,
+            pct(self.lenet_infer_peak_share),
             self.cifar_train_img_s,
             self.cifar_train_gflops,
+            pct(self.cifar_train_peak_share),
             self.cifar_infer_img_s,
             self.cifar_infer_gflops,
+            pct(self.cifar_infer_peak_share),
             self.signals_train_samples_s,
             self.signals_train_gflops,
+            pct(self.signals_train_peak_share),
             self.signals_infer_samples_s,
             self.signals_infer_gflops,
+            pct(self.signals_infer_peak_share),
             self.conv_fwd_bwd_gflops,
+            pct(self.conv_fwd_bwd_peak_share),
         )
     }
 }

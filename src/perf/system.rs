@@ -1,5 +1,5 @@
 //! What the operating system says about this process and machine (Linux `/proc`): CPU time per
-//! thread, split into training threads and the rest, and the load average.
+//! thread, split into training threads and the rest, the load average and the CPU's name.
 
 use std::time::Duration;
 
@@ -68,4 +68,11 @@ pub(super) fn load_average() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let mut values = text.split_whitespace().map(|v| v.parse::<f64>().ok());
     Some([values.next()??, values.next()??, values.next()??])
+}
+
+/// The CPU's model name (`/proc/cpuinfo`), e.g. "AMD EPYC 7763 64-Core Processor".
+pub(super) fn cpu_model() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("model name"))?;
+    Some(line.split_once(':')?.1.trim().to_string())
 }

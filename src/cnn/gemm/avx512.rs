@@ -58,8 +58,8 @@ pub fn sgemm(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
+    use super::super::common::{check_operands, k_blocks, stride_spreads, with_pack_buf};
     use std::arch::x86_64::*;
-    use std::cell::RefCell;
 
     /// Maximum rows of a micro tile (2·MR accumulators + 2 Y vectors ≤ 32 zmm).
     const MR: usize = 14;
@@ -128,54 +128,10 @@ mod imp {
             return false;
         }
         // Validate everything up front; the unsafe code below relies on it.
-        let c_len = m.checked_mul(n).expect("avx512::sgemm: m*n overflows usize");
-        assert!(
-            c.len() >= c_len,
-            "avx512::sgemm: c has {} elements, need m*n = {}*{} = {}",
-            c.len(),
-            m,
-            n,
-            c_len
-        );
-        if m > 0 && k > 0 {
-            let need = required_len(m, k, a_rs, a_cs).expect("avx512::sgemm: A index overflows usize");
-            assert!(
-                a.len() >= need,
-                "avx512::sgemm: a has {} elements, need {} for m={} k={} a_rs={} a_cs={}",
-                a.len(),
-                need,
-                m,
-                k,
-                a_rs,
-                a_cs
-            );
-        }
-        if k > 0 && n > 0 {
-            let need = required_len(k, n, b_rs, b_cs).expect("avx512::sgemm: B index overflows usize");
-            assert!(
-                b.len() >= need,
-                "avx512::sgemm: b has {} elements, need {} for k={} n={} b_rs={} b_cs={}",
-                b.len(),
-                need,
-                k,
-                n,
-                b_rs,
-                b_cs
-            );
-        }
-        if m == 0 || n == 0 {
+        if !check_operands("avx512", m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate) {
             return true;
         }
-        if k == 0 {
-            if !accumulate {
-                c[..c_len].fill(0.0);
-            }
-            return true;
-        }
-
-        PACK_BUF.with(|cell| {
-            // Take the buffer out so that it is exclusively owned during the call.
-            let mut buf = cell.take();
+        with_pack_buf(|buf| {
             // SAFETY: AVX-512F is available (checked above). Every element index
             // formed by `driver` lies in the index ranges validated above (A:
             // `i*a_rs + p*a_cs` for i < m, p < k; B likewise; C: < m*n), and all
@@ -199,25 +155,11 @@ mod imp {
                     c.as_mut_ptr(),
                     accumulate,
                     orient,
-                    &mut buf,
+                    buf,
                 );
             }
-            cell.replace(buf);
         });
         true
-    }
-
-    /// Number of elements a `rows×cols` strided view needs (`rows, cols ≥ 1`).
-    fn required_len(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
-        (rows - 1)
-            .checked_mul(rs)?
-            .checked_add((cols - 1).checked_mul(cs)?)?
-            .checked_add(1)
-    }
-
-    thread_local! {
-        /// Reusable packing buffer (avoids allocation and page faults per call).
-        static PACK_BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     }
 
     /// Mask with the low `r` bits set (`r` in 0..=16).
@@ -232,21 +174,6 @@ mod imp {
         p: *const f32,
         rs: usize,
         cs: usize,
-    }
-
-    /// True if `count` lines at a stride of `stride` floats spread over the L1
-    /// sets well enough (at most `max_per_set` per set of a 64-set, 64-byte-line
-    /// cache), i.e. reading them in place does not cause many conflict misses.
-    fn stride_spreads(stride: usize, count: usize, max_per_set: u8) -> bool {
-        let mut hist = [0u8; 64];
-        for r in 0..count.min(64) {
-            let set = (r.wrapping_mul(stride).wrapping_mul(4) / 64) % 64;
-            hist[set] += 1;
-            if hist[set] > max_per_set {
-                return false;
-            }
-        }
-        true
     }
 
     /// Picks the orientation and runs the blocked loops.
@@ -294,12 +221,6 @@ mod imp {
         }
     }
 
-    /// Number of k blocks and their nominal (balanced) depth.
-    fn k_blocks(k: usize) -> (usize, usize) {
-        let nkb = k.div_ceil(KC_MAX);
-        (nkb, k.div_ceil(nkb))
-    }
-
     /// Whether `X` is read in place, and if so whether along strided rows (`xr`).
     /// Rows-contiguous X is always read in place (measured: faster than packing,
     /// even at a 4 KiB row stride); columns-contiguous X (each k step one short
@@ -327,7 +248,7 @@ mod imp {
     /// Rough cost (cycles) of computing `D (mm×nn) = X·Y` in one orientation:
     /// FMAs (the vector dimension padded to 16 lanes), packing, transposed stores.
     fn plan_cost(mm: usize, nn: usize, k: usize, x: View, y: View, trans_c: bool) -> f64 {
-        let (nkb, kc) = k_blocks(k);
+        let (nkb, kc) = k_blocks(k, KC_MAX);
         // In f64: products of arbitrary dimensions must not overflow.
         let (mf, nf, kf) = (mm as f64, nn as f64, k as f64);
         let fma = mf * (nn.div_ceil(16) as f64) * kf / 2.0;
@@ -361,7 +282,7 @@ mod imp {
         accumulate: bool,
         buf: &mut Vec<f32>,
     ) {
-        let (_, kc_nom) = k_blocks(k);
+        let (_, kc_nom) = k_blocks(k, KC_MAX);
         let nc_nom = nn.min(NC_MAX);
         let y_direct = y_in_place(y, mm);
         let (x_direct, xr) = x_access(x, kc_nom);

@@ -1,7 +1,15 @@
 //! Safe single-precision matrix multiply on row-major slices: our AVX-512 kernel where the CPU
-//! has it, `matrixmultiply` elsewhere.
+//! has it, else our AVX2 + FMA kernel, else `matrixmultiply` ([`Isa`] says which, and
+//! `CNN_LAB_ISA` can force one).
 
+mod avx2;
 mod avx512;
+// Used by the kernels, which exist only on x86-64.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+mod common;
+mod isa;
+
+pub use isa::{ISA_ENV, Isa};
 
 /// How a matrix operand is stored: as written (row-major) or transposed (its transpose is row-major).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +24,7 @@ pub enum Op {
 const PARALLEL_MIN_MACS: usize = 1 << 20;
 
 /// `c (m×n) = [c +] a (m×k) · b (k×n)`; `accumulate` adds to `c` instead of overwriting it.
+/// Runs on the [`Isa::active`] path.
 ///
 /// `parallel` lets large products split their rows over the rayon pool; callers that already
 /// run one product per thread pass `false`. Each output row is computed by one thread with the
@@ -36,6 +45,29 @@ pub fn sgemm(
     accumulate: bool,
     parallel: bool,
 ) {
+    sgemm_with(Isa::active(), m, n, k, a, a_op, b, b_op, c, accumulate, parallel);
+}
+
+/// [`sgemm`] on the given path, so tests and benchmarks can run each path the CPU has.
+///
+/// # Panics
+/// If this CPU cannot run `isa` ([`Isa::is_available`]), or a slice is shorter than its
+/// dimensions require.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_with(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_op: Op,
+    b: &[f32],
+    b_op: Op,
+    c: &mut [f32],
+    accumulate: bool,
+    parallel: bool,
+) {
+    assert!(isa.is_available(), "sgemm_with: this CPU cannot run the {isa} kernel");
     assert!(
         a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
         "sgemm operand too short"
@@ -60,6 +92,7 @@ pub fn sgemm(
         c.par_chunks_mut(rows * n).enumerate().for_each(|(i, c)| {
             let first = i * rows;
             strided(
+                isa,
                 c.len() / n,
                 n,
                 k,
@@ -74,13 +107,14 @@ pub fn sgemm(
             );
         });
     } else {
-        strided(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate);
+        strided(isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate);
     }
 }
 
 /// The product on explicit strides: `a[i][p] = a[i·a_rs + p·a_cs]`, likewise `b`; `c` row-major.
 #[allow(clippy::too_many_arguments)]
 fn strided(
+    isa: Isa,
     m: usize,
     n: usize,
     k: usize,
@@ -107,7 +141,12 @@ fn strided(
         last(m, k, a_rs, a_cs) < a.len() && last(k, n, b_rs, b_cs) < b.len() && m * n <= c.len(),
         "sgemm strides reach past an operand"
     );
-    if avx512::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate) {
+    let done = match isa {
+        Isa::Avx512 => avx512::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate),
+        Isa::Avx2 => avx2::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate),
+        Isa::Portable => false,
+    };
+    if done {
         return;
     }
     let beta = if accumulate { 1.0 } else { 0.0 };
@@ -135,53 +174,4 @@ fn strided(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn naive(m: usize, n: usize, k: usize, a: &[f32], at: bool, b: &[f32], bt: bool) -> Vec<f32> {
-        let mut c = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                for p in 0..k {
-                    let av = if at { a[p * m + i] } else { a[i * k + p] };
-                    let bv = if bt { b[j * k + p] } else { b[p * n + j] };
-                    c[i * n + j] += av * bv;
-                }
-            }
-        }
-        c
-    }
-
-    #[test]
-    fn parallel_rows_give_the_same_product() {
-        let (m, n, k) = (64, 300, 128);
-        let a: Vec<f32> = (0..m * k).map(|v| (v as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..k * n).map(|v| (v as f32 * 0.11).cos()).collect();
-        for a_op in [Op::N, Op::T] {
-            let mut serial = vec![0.0; m * n];
-            let mut parallel = vec![0.0; m * n];
-            sgemm(m, n, k, &a, a_op, &b, Op::N, &mut serial, false, false);
-            sgemm(m, n, k, &a, a_op, &b, Op::N, &mut parallel, false, true);
-            assert_eq!(serial, parallel);
-        }
-    }
-
-    #[test]
-    fn matches_naive_product_for_every_layout() {
-        let (m, n, k) = (5, 7, 3);
-        let a: Vec<f32> = (0..m * k).map(|v| (v as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..k * n).map(|v| (v as f32 * 0.11).cos()).collect();
-        for (a_op, b_op) in [(Op::N, Op::N), (Op::T, Op::N), (Op::N, Op::T), (Op::T, Op::T)] {
-            let want = naive(m, n, k, &a, a_op == Op::T, &b, b_op == Op::T);
-            let mut c = vec![1.0; m * n];
-            sgemm(m, n, k, &a, a_op, &b, b_op, &mut c, true, false);
-            for (got, want) in c.iter().zip(&want) {
-                assert!(
-                    (got - (want + 1.0)).abs() < 1e-5,
-                    "{a_op:?}{b_op:?}: {got} vs {}",
-                    want + 1.0
-                );
-            }
-        }
-    }
-}
+mod tests;
