@@ -271,7 +271,7 @@ impl SequenceFeatures {
                 colormap::format_value(maps.scale.lo),
                 colormap::format_value(maps.scale.hi),
                 if maps.shape.is_sequence() {
-                    "one row per filter, steps left to right"
+                    "one row per channel (a Conv1D's filters), steps left to right"
                 } else {
                     "one cell per unit"
                 }
