@@ -170,6 +170,15 @@ fn py_f32(v: f32) -> String {
     }
 }
 
+/// The weights of a layer with a kernel and an optional bias, in Keras order.
+fn kernel_and_bias(use_bias: bool) -> Vec<&'static str> {
+    if use_bias {
+        vec!["kernel", "bias"]
+    } else {
+        vec!["kernel"]
+    }
+}
+
 fn initializer(init: Initializer) -> &'static str {
     match init {
         Initializer::GlorotUniform => "glorot_uniform",
@@ -231,11 +240,7 @@ fn layer_lines(i: usize, spec: &LayerSpec, lines: &mut Vec<String>) -> Result<Ve
                 py_bool(c.use_bias),
                 initializer(c.kernel_initializer)
             ));
-            if c.use_bias {
-                vec!["kernel", "bias"]
-            } else {
-                vec!["kernel"]
-            }
+            kernel_and_bias(c.use_bias)
         }
         LayerSpec::MaxPooling2D(p) => {
             lines.push(format!(
@@ -296,11 +301,7 @@ fn layer_lines(i: usize, spec: &LayerSpec, lines: &mut Vec<String>) -> Result<Ve
                 py_bool(d.use_bias),
                 initializer(d.kernel_initializer)
             ));
-            if d.use_bias {
-                vec!["kernel", "bias"]
-            } else {
-                vec!["kernel"]
-            }
+            kernel_and_bias(d.use_bias)
         }
         LayerSpec::Dropout(d) => {
             lines.push(format!("keras.layers.Dropout({}, name=\"{name}\")", py_f32(d.rate)));
@@ -323,11 +324,7 @@ fn layer_lines(i: usize, spec: &LayerSpec, lines: &mut Vec<String>) -> Result<Ve
                 py_bool(c.use_bias),
                 initializer(c.kernel_initializer)
             ));
-            if c.use_bias {
-                vec!["kernel", "bias"]
-            } else {
-                vec!["kernel"]
-            }
+            kernel_and_bias(c.use_bias)
         }
         LayerSpec::MaxPooling1D(p) => {
             lines.push(format!(
