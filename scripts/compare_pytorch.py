@@ -1,17 +1,33 @@
 #!/usr/bin/env python3
-"""Compare ``cnn-lab bench`` with PyTorch on this machine; print a markdown table.
+"""Compare ``cnn-lab bench`` with PyTorch and Keras/TensorFlow on this machine; print a markdown table.
 
-    python3 scripts/compare_pytorch.py [--seconds S] [--binary target/release/cnn-lab] [--rounds R]
+    python3 scripts/compare_pytorch.py [--seconds S] [--rounds R] [--threads T]
+        [--frameworks pytorch,keras] [--binary target/release/cnn-lab] [--json OUT]
 
-Runs ``<binary> bench --json --seconds S`` and ``scripts/bench_pytorch.py --json
---seconds S`` alternately (Rust, PyTorch, Rust, PyTorch, ... R rounds), because
-the machine is noisy, and takes the median of each metric. Both print one JSON
-object with the keys lenet_train_img_s, lenet_infer_img_s, cifar_train_img_s,
-cifar_infer_img_s and conv_fwd_bwd_gflops. The output (machine line + table)
-is ready to paste into the README.
+Runs ``<binary> bench --json --seconds S``, ``scripts/bench_pytorch.py --json`` and
+``scripts/bench_keras.py --json`` (Keras 3 on the TensorFlow backend) one after the other,
+alternating (CNN Lab, PyTorch, Keras, CNN Lab, PyTorch, ... for R rounds, default 3) because
+the machine is noisy, and takes the median of each metric. Never two at once. Every
+subprocess gets the same environment: OMP_NUM_THREADS, MKL_NUM_THREADS,
+OPENBLAS_NUM_THREADS, RAYON_NUM_THREADS (CNN Lab) and TF_NUM_INTRAOP_THREADS = T,
+TF_NUM_INTEROP_THREADS = --inter-op (default 1), KERAS_BACKEND=tensorflow; the Python
+benches also get --threads T (torch.set_num_threads, TensorFlow's intra-op pool).
 
-If the binary is missing or its ``bench`` command fails, says so, prints the
-PyTorch column alone and exits with status 1.
+Batch sizes: the Python benches are run at the batches CNN Lab's JSON reports (``batch`` for
+training and the conv layer, ``infer_batch`` for inference). A CNN Lab binary whose JSON has
+no ``infer_batch`` measures inference at its training batch (64); the Python benches then do
+the same and the caption says so (the issue's cifar inference target is at batch 256).
+
+Prints a machine line (CPU model, avx512f / avx2 / fma, CNN Lab's kernel path and measured
+FMA peak, load average, framework versions), then a table with each metric's medians, the
+ratios CNN Lab / PyTorch and CNN Lab / TF, and issue 16's targets with pass / miss:
+cifar training >= 1.5x PyTorch and TF; cifar inference >= 1.0x TF (at batch 256); LeNet
+training and inference >= 2x both; conv 32->64 fwd+bwd >= 1.3x both; cifar training >= 50%
+of the measured FMA peak. Ready to paste into the README (it is one machine's figures).
+
+A framework that cannot run (not installed, import fails, the binary is missing) gets "n/a"
+with the reason under the table and the rest goes on; the exit status is then 1.
+``--json OUT`` writes every round's raw JSON, the medians and the targets.
 """
 
 from __future__ import annotations
@@ -23,18 +39,40 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_PYTORCH = Path(__file__).resolve().parent / "bench_pytorch.py"
+SCRIPTS = Path(__file__).resolve().parent
 
+# key, label, required in every JSON (signals came later than the others)
 METRICS = [
-    ("lenet_train_img_s", "LeNet training (images/s)"),
-    ("lenet_infer_img_s", "LeNet inference (images/s)"),
-    ("cifar_train_img_s", "CIFAR CNN training (images/s)"),
-    ("cifar_infer_img_s", "CIFAR CNN inference (images/s)"),
-    ("conv_fwd_bwd_gflops", "Conv 32→64 3×3 fwd+bwd (GFLOP/s)"),
+    ("lenet_train_img_s", "LeNet training (images/s)", True),
+    ("lenet_infer_img_s", "LeNet inference (images/s)", True),
+    ("cifar_train_img_s", "CIFAR CNN training (images/s)", True),
+    ("cifar_infer_img_s", "CIFAR CNN inference (images/s)", True),
+    ("signals_train_samples_s", "Signals 1-D training (sequences/s)", False),
+    ("signals_infer_samples_s", "Signals 1-D inference (sequences/s)", False),
+    ("conv_fwd_bwd_gflops", "Conv 32→64 3×3 fwd+bwd (GFLOP/s)", True),
 ]
+PEAK_SHARE_KEY = "cifar_train_peak_share"
+PEAK_SHARE_TARGET = 0.5
+
+# framework id -> (column label, short name for the ratio column, script)
+FRAMEWORKS = {
+    "pytorch": ("PyTorch", "PyTorch", SCRIPTS / "bench_pytorch.py"),
+    "keras": ("Keras/TF", "TF", SCRIPTS / "bench_keras.py"),
+}
+# Issue 16's targets: metric -> {framework: minimum ratio CNN Lab / framework}
+TARGETS = {
+    "lenet_train_img_s": {"pytorch": 2.0, "keras": 2.0},
+    "lenet_infer_img_s": {"pytorch": 2.0, "keras": 2.0},
+    "cifar_train_img_s": {"pytorch": 1.5, "keras": 1.5},
+    "cifar_infer_img_s": {"keras": 1.0},
+    "conv_fwd_bwd_gflops": {"pytorch": 1.3, "keras": 1.3},
+}
+DEFAULT_BATCH = 64
+DEFAULT_INFER_BATCH = 256
 TIMEOUT_S = 1800
 
 
@@ -46,6 +84,23 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return None
 
 
 def last_json_object(text: str) -> dict:
@@ -65,25 +120,28 @@ def last_json_object(text: str) -> dict:
     return obj
 
 
-def run_json(cmd: list[str], label: str) -> tuple[dict | None, str]:
-    """Run cmd, return (parsed JSON object or None, error message)."""
+def run_json(cmd: list[str], label: str, env: dict) -> tuple[dict | None, str]:
+    """Run cmd to completion (nothing else runs meanwhile); (parsed JSON object or None, error)."""
     print(f"[compare] {label}: {' '.join(cmd)}", file=sys.stderr, flush=True)
     try:
-        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S)
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
     except FileNotFoundError as e:
         return None, f"cannot run {cmd[0]}: {e}"
     except subprocess.TimeoutExpired:
-        return None, f"{label} did not finish within {TIMEOUT_S} s"
+        return None, f"did not finish within {TIMEOUT_S} s"
     if p.returncode != 0:
-        tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-8:])
-        return None, f"{label} exited with status {p.returncode}:\n{tail}"
+        lines = [ln for ln in (p.stderr or p.stdout).strip().splitlines() if ln.strip()]
+        tail = "\n".join(lines[-8:])
+        print(f"[compare] {label} failed (status {p.returncode}):\n{tail}", file=sys.stderr)
+        reason = lines[-1].strip() if lines else ""
+        return None, f"exited with status {p.returncode}" + (f": {reason}" if reason else "")
     try:
         obj = last_json_object(p.stdout)
     except (ValueError, json.JSONDecodeError):
-        return None, f"{label} printed no JSON object on stdout:\n{p.stdout.strip()[-800:]}"
-    missing = [k for k, _ in METRICS if not isinstance(obj.get(k), (int, float))]
+        return None, f"printed no JSON object on stdout: {p.stdout.strip()[-300:]!r}"
+    missing = [k for k, _, required in METRICS if required and not isinstance(obj.get(k), (int, float))]
     if missing:
-        return None, f"{label} JSON lacks numeric keys: {', '.join(missing)}"
+        return None, f"JSON lacks numeric keys: {', '.join(missing)}"
     return obj, ""
 
 
@@ -98,67 +156,229 @@ def fmt(v: float | None, key: str) -> str:
     return f"{v:.1f}" if key == "conv_fwd_bwd_gflops" or v < 100 else f"{v:,.0f}"
 
 
+def ratio(ours: float | None, theirs: float | None) -> float | None:
+    return ours / theirs if ours is not None and theirs else None
+
+
+def fmt_ratio(r: float | None) -> str:
+    return f"{r:.2f}×" if r is not None else "n/a"
+
+
+def judge(key: str, ratios: dict[str, float | None], shorts: dict[str, str]) -> tuple[str, str, dict]:
+    """(target text, verdict, details) for one metric; ('', '', {}) when it has no target."""
+    need = TARGETS.get(key)
+    if not need:
+        return "", "", {}
+    levels = sorted(set(need.values()))
+    names = [shorts[f] for f in need]
+    target = " ".join(f"≥ {lv:g}×" for lv in levels) + " " + (
+        "both" if len(need) == 2 else " and ".join(names))
+    passed, missed, unknown = [], [], []
+    for fw, level in need.items():
+        r = ratios.get(fw)
+        if r is None:
+            unknown.append(shorts[fw])
+        elif r >= level:
+            passed.append(shorts[fw])
+        else:
+            missed.append(shorts[fw])
+    if missed:
+        verdict = "**miss** (" + ", ".join(f"vs {n}" for n in missed) + ")"
+    elif not passed:
+        verdict = "n/a"
+    elif unknown:
+        verdict = "pass vs " + ", ".join(passed) + " (" + ", ".join(unknown) + " n/a)"
+    else:
+        verdict = "pass"
+    return target, verdict, {"target": need, "passed": passed, "missed": missed, "unknown": unknown}
+
+
+def bench_env(threads: int, inter_op: int) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "RAYON_NUM_THREADS": str(threads),
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": str(inter_op),
+        "KERAS_BACKEND": "tensorflow",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="timed seconds per measurement (default 3)")
     ap.add_argument("--binary", default="target/release/cnn-lab", help="CNN Lab binary (relative to the repo root)")
-    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds of each (default 2)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (default: all cores)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of each (default 3)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="threads for every framework (default: all cores)")
+    ap.add_argument("--inter-op", type=int, default=1, help="TensorFlow inter-op threads (default 1)")
+    ap.add_argument("--frameworks", default="pytorch,keras",
+                    help="comma-separated, from: pytorch, keras (default: both)")
+    ap.add_argument("--json", metavar="OUT", help="also write every round's numbers and the medians here")
     args = ap.parse_args()
+
+    frameworks = [f.strip().lower() for f in args.frameworks.split(",") if f.strip()]
+    unknown = [f for f in frameworks if f not in FRAMEWORKS]
+    if unknown:
+        ap.error(f"unknown framework(s): {', '.join(unknown)} (choose from {', '.join(FRAMEWORKS)})")
+    shorts = {f: FRAMEWORKS[f][1] for f in FRAMEWORKS}
 
     binary = Path(args.binary)
     if not binary.is_absolute():
         binary = ROOT / binary
-    rust_error = ""
+    errors: dict[str, str] = {}
     if not binary.is_file() or not os.access(binary, os.X_OK):
-        rust_error = (
-            f"CNN Lab binary not found at {binary}.\n"
-            "Build it first: cargo build --release (or pass --binary PATH)."
-        )
+        errors["cnnlab"] = (f"binary not found at {binary}; build it first: cargo build --release "
+                            "(or pass --binary PATH)")
 
-    rust_runs: list[dict] = []
-    torch_runs: list[dict] = []
-    torch_cmd = [sys.executable, str(BENCH_PYTORCH), "--json", "--seconds", str(args.seconds),
-                 "--threads", str(args.threads)]
+    env = bench_env(args.threads, args.inter_op)
+    load_start = load_average()
+    runs: dict[str, list[dict]] = {"cnnlab": [], **{f: [] for f in frameworks}}
+    loads: dict[str, list] = {"cnnlab": [], **{f: [] for f in frameworks}}
+    batch, infer_batch, rust_has_infer_batch = DEFAULT_BATCH, DEFAULT_INFER_BATCH, None
     rust_cmd = [str(binary), "bench", "--json", "--seconds", str(args.seconds)]
+    t_start = time.time()
     for r in range(args.rounds):
-        if not rust_error:
-            obj, err = run_json(rust_cmd, f"CNN Lab (round {r + 1}/{args.rounds})")
+        tag = f"round {r + 1}/{args.rounds}"
+        if "cnnlab" not in errors:
+            loads["cnnlab"].append(load_average())
+            obj, err = run_json(rust_cmd, f"CNN Lab ({tag})", env)
             if obj is None:
-                rust_error = err
+                errors["cnnlab"] = err
             else:
-                rust_runs.append(obj)
-        obj, err = run_json(torch_cmd, f"PyTorch (round {r + 1}/{args.rounds})")
-        if obj is None:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        torch_runs.append(obj)
+                runs["cnnlab"].append(obj)
+                if rust_has_infer_batch is None:  # the first CNN Lab run sets the batches
+                    batch = int(obj.get("batch", DEFAULT_BATCH))
+                    rust_has_infer_batch = isinstance(obj.get("infer_batch"), int)
+                    infer_batch = int(obj["infer_batch"]) if rust_has_infer_batch else batch
+        for fw in frameworks:
+            if fw in errors:
+                continue
+            label, _, script = FRAMEWORKS[fw]
+            cmd = [sys.executable, str(script), "--json", "--seconds", str(args.seconds),
+                   "--threads", str(args.threads), "--train-batch", str(batch),
+                   "--infer-batch", str(infer_batch)]
+            if fw == "keras":
+                cmd += ["--inter-op", str(args.inter_op)]
+            loads[fw].append(load_average())
+            obj, err = run_json(cmd, f"{label} ({tag})", env)
+            if obj is None:
+                errors[fw] = err
+            else:
+                runs[fw].append(obj)
+    elapsed = time.time() - t_start
+    load_end = load_average()
 
-    if rust_error:
-        print(f"\n*** {rust_error}\n*** Showing PyTorch only.\n", file=sys.stderr)
+    # ---- medians and ratios
+    medians = {name: {k: median_of(rs, k) for k, _, _ in METRICS} for name, rs in runs.items()}
+    medians["cnnlab"][PEAK_SHARE_KEY] = median_of(runs["cnnlab"], PEAK_SHARE_KEY)
+    medians["cnnlab"]["fma_peak_gflops"] = median_of(runs["cnnlab"], "fma_peak_gflops")
 
-    cores = os.cpu_count()
-    torch_version = torch_runs[0].get("torch_version", "?")
-    torch_threads = torch_runs[0].get("threads", args.threads)
-    rust_threads = rust_runs[0].get("threads") if rust_runs else None
-    machine = f"{cpu_model()}, {cores} cores, {platform.system()} {platform.machine()}"
-    print(f"Machine: {machine}  ")
-    threads_note = f"CNN Lab {rust_threads} threads, " if rust_threads is not None else ""
-    print(
-        f"Float32, batch 64, {threads_note}PyTorch {torch_version} with {torch_threads} threads; "
-        f"median of {args.rounds} alternating runs of {args.seconds:g} s per measurement."
-    )
+    # ---- machine line
+    flags = cpu_flags()
+    rust0 = runs["cnnlab"][0] if runs["cnnlab"] else {}
+    isa_bits = ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in ("avx512f", "avx2", "fma"))
+    peak = medians["cnnlab"]["fma_peak_gflops"]
+    rust_part = (f"CNN Lab kernel path {rust0.get('isa', '?')}, FMA peak {peak:.0f} GFLOP/s"
+                 if rust0 and peak is not None else "CNN Lab n/a")
+    versions = []
+    if "pytorch" in frameworks:
+        pt = runs["pytorch"][0] if runs["pytorch"] else None
+        versions.append(f"PyTorch {pt.get('version', '?')}" if pt else "PyTorch n/a")
+    if "keras" in frameworks:
+        kr = runs["keras"][0] if runs["keras"] else None
+        versions.append(
+            f"TensorFlow {kr.get('tensorflow_version', '?')} / Keras {kr.get('version', '?')}"
+            f" (oneDNN {'on' if kr.get('onednn') else 'off' if kr.get('onednn') is False else '?'},"
+            f" jit_compile {kr.get('jit_compile')})" if kr else "TensorFlow/Keras n/a")
+    la = lambda v: " ".join(f"{x:.2f}" for x in v) if v else "?"  # noqa: E731
+    print(f"Machine: {cpu_model()}, {os.cpu_count()} cores ({isa_bits}), {platform.system()} "
+          f"{platform.machine()}; {rust_part}; load average {la(load_start)} at start, "
+          f"{la(load_end)} at end; {', '.join(versions)}.  ")
+    threads_seen = {
+        name: rs[0].get("threads") for name, rs in runs.items() if rs and rs[0].get("threads") is not None
+    }
+    threads_note = ", ".join(
+        f"{'CNN Lab' if n == 'cnnlab' else FRAMEWORKS[n][0]} {t}" for n, t in threads_seen.items())
+    if rust_has_infer_batch is False:
+        batch_note = (f"training batch {batch}, inference batch {infer_batch}: this CNN Lab binary's "
+                      f"JSON has no `infer_batch`, so its inference is at batch {batch} and every "
+                      f"framework's inference was measured at batch {batch} (the issue's cifar "
+                      f"inference target is at batch {DEFAULT_INFER_BATCH})")
+    elif rust_has_infer_batch is None:
+        batch_note = (f"training batch {batch}, inference batch {infer_batch} (CNN Lab did not run; "
+                      "the Python defaults)")
+    else:
+        batch_note = f"training batch {batch}, inference batch {infer_batch}"
+    print(f"Float32, {batch_note}; threads: {threads_note or args.threads}"
+          f"{f' (TF inter-op {args.inter_op})' if 'keras' in frameworks else ''}; "
+          f"median of {args.rounds} alternating rounds of {args.seconds:g} s per measurement "
+          f"({elapsed / 60:.1f} min in all).")
     print()
-    print("| metric | CNN Lab | PyTorch | ratio |")
-    print("|---|---:|---:|---:|")
-    for key, label in METRICS:
-        ours = median_of(rust_runs, key)
-        theirs = median_of(torch_runs, key)
-        ratio = f"{ours / theirs:.2f}×" if ours is not None and theirs else "n/a"
-        print(f"| {label} | {fmt(ours, key)} | {fmt(theirs, key)} | {ratio} |")
+
+    # ---- table
+    cols = ["metric", "CNN Lab"] + [FRAMEWORKS[f][0] for f in frameworks] + \
+        [f"ratio vs {shorts[f]}" for f in frameworks] + ["target", "met?"]
+    print("| " + " | ".join(cols) + " |")
+    print("|---|" + "---:|" * (1 + 2 * len(frameworks)) + "---|---|")
+    verdicts = {}
+    for key, label, _ in METRICS:
+        ours = medians["cnnlab"][key]
+        theirs = {f: medians[f][key] for f in frameworks}
+        ratios = {f: ratio(ours, theirs[f]) for f in frameworks}
+        if all(v is None for v in [ours, *theirs.values()]):
+            continue  # e.g. signals with binaries and benches that lack it
+        target, verdict, detail = judge(key, {f: ratios.get(f) for f in FRAMEWORKS}, shorts)
+        if detail:
+            verdicts[key] = {"ratios": ratios, "verdict": verdict, **detail}
+        if key == "cifar_infer_img_s" and rust_has_infer_batch is False:
+            target += f" (at batch {DEFAULT_INFER_BATCH}; measured at {infer_batch})"
+        cells = [label, fmt(ours, key)] + [fmt(theirs[f], key) for f in frameworks] + \
+            [fmt_ratio(ratios[f]) for f in frameworks] + [target, verdict]
+        print("| " + " | ".join(cells) + " |")
+    share = medians["cnnlab"][PEAK_SHARE_KEY]
+    if share is None:
+        share_verdict = "n/a"
+    else:
+        share_verdict = "pass" if share >= PEAK_SHARE_TARGET else "**miss**"
+    verdicts[PEAK_SHARE_KEY] = {"value": share, "target": PEAK_SHARE_TARGET, "verdict": share_verdict}
+    cells = ["CIFAR CNN training, share of FMA peak", "n/a" if share is None else f"{share:.0%}"] + \
+        [""] * (2 * len(frameworks)) + [f"≥ {PEAK_SHARE_TARGET:.0%}", share_verdict]
+    print("| " + " | ".join(cells) + " |")
     print()
-    print("Ratio = CNN Lab / PyTorch (higher is better for CNN Lab).")
-    return 1 if rust_error else 0
+    print("Ratio = CNN Lab / framework (higher is better for CNN Lab).")
+    for name, err in errors.items():
+        label = "CNN Lab" if name == "cnnlab" else FRAMEWORKS[name][0]
+        print(f"{label}: n/a, {err}")
+
+    if args.json:
+        out = {
+            "machine": {
+                "cpu": cpu_model(), "cores": os.cpu_count(),
+                "flags": {f: f in flags for f in ("avx512f", "avx2", "fma")},
+                "isa": rust0.get("isa"), "fma_peak_gflops": peak,
+                "load_average_start": load_start, "load_average_end": load_end,
+                "python": sys.version.split()[0], "platform": platform.platform(),
+            },
+            "args": vars(args),
+            "env": {k: env[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                        "RAYON_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                                        "TF_NUM_INTEROP_THREADS", "KERAS_BACKEND")},
+            "batch": batch, "infer_batch": infer_batch,
+            "cnnlab_reports_infer_batch": rust_has_infer_batch,
+            "order": ["cnnlab", *frameworks],
+            "runs": runs, "load_average_before_run": loads,
+            "medians": medians, "targets": verdicts, "errors": errors,
+            "elapsed_s": round(elapsed, 1),
+        }
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+        print(f"[compare] wrote {args.json}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
