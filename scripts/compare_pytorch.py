@@ -2,10 +2,12 @@
 """Compare ``cnn-lab bench`` with PyTorch and Keras/TensorFlow on this machine; print a markdown table.
 
     python3 scripts/compare_pytorch.py [--seconds S] [--rounds R] [--threads T]
-        [--frameworks pytorch,keras] [--binary target/release/cnn-lab] [--json OUT]
+        [--frameworks pytorch,keras] [--keras-step keras|function] [--inter-op 1]
+        [--binary target/release/cnn-lab] [--json OUT]
 
 Runs ``<binary> bench --json --seconds S``, ``scripts/bench_pytorch.py --json`` and
-``scripts/bench_keras.py --json`` (Keras 3 on the TensorFlow backend) one after the other,
+``scripts/bench_keras.py --json`` (Keras 3 on the TensorFlow backend; its training step is
+``model.train_on_batch``, what Keras users get, unless --keras-step function) one after the other,
 alternating (CNN Lab, PyTorch, Keras, CNN Lab, PyTorch, ... for R rounds, default 3) because
 the machine is noisy, and takes the median of each metric. Never two at once. Every
 subprocess gets the same environment: OMP_NUM_THREADS, MKL_NUM_THREADS,
@@ -217,6 +219,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="threads for every framework (default: all cores)")
     ap.add_argument("--inter-op", type=int, default=1, help="TensorFlow inter-op threads (default 1)")
+    ap.add_argument("--keras-step", choices=["keras", "function"], default="keras",
+                    help="bench_keras.py --step: keras = train_on_batch / predict_on_batch (default), "
+                         "function = hand-written tf.function steps")
     ap.add_argument("--frameworks", default="pytorch,keras",
                     help="comma-separated, from: pytorch, keras (default: both)")
     ap.add_argument("--json", metavar="OUT", help="also write every round's numbers and the medians here")
@@ -264,7 +269,7 @@ def main() -> int:
                    "--threads", str(args.threads), "--train-batch", str(batch),
                    "--infer-batch", str(infer_batch)]
             if fw == "keras":
-                cmd += ["--inter-op", str(args.inter_op)]
+                cmd += ["--inter-op", str(args.inter_op), "--step", args.keras_step]
             loads[fw].append(load_average())
             obj, err = run_json(cmd, f"{label} ({tag})", env)
             if obj is None:
@@ -295,7 +300,8 @@ def main() -> int:
         versions.append(
             f"TensorFlow {kr.get('tensorflow_version', '?')} / Keras {kr.get('version', '?')}"
             f" (oneDNN {'on' if kr.get('onednn') else 'off' if kr.get('onednn') is False else '?'},"
-            f" jit_compile {kr.get('jit_compile')})" if kr else "TensorFlow/Keras n/a")
+            f" jit_compile {kr.get('jit_compile')}, {kr.get('train_step')} / {kr.get('infer_step')})"
+            if kr else "TensorFlow/Keras n/a")
     la = lambda v: " ".join(f"{x:.2f}" for x in v) if v else "?"  # noqa: E731
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores ({isa_bits}), {platform.system()} "
           f"{platform.machine()}; {rust_part}; load average {la(load_start)} at start, "
