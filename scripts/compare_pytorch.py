@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Compare ``cnn-lab bench`` with PyTorch and Keras/TensorFlow on this machine; print a markdown table.
 
-    python3 scripts/compare_pytorch.py [--seconds S] [--rounds R] [--threads T]
+    python3 scripts/compare_pytorch.py [--seconds S] [--rounds R] [--threads T]   # all optional
         [--frameworks pytorch,keras] [--keras-step keras|function] [--inter-op 1]
-        [--binary target/release/cnn-lab] [--json OUT]
+        [--omp-wait-policy active|passive] [--binary target/release/cnn-lab] [--json OUT]
 
 Runs ``<binary> bench --json --seconds S``, ``scripts/bench_pytorch.py --json`` and
 ``scripts/bench_keras.py --json`` (Keras 3 on the TensorFlow backend; its training step is
@@ -14,6 +14,14 @@ subprocess gets the same environment: OMP_NUM_THREADS, MKL_NUM_THREADS,
 OPENBLAS_NUM_THREADS, RAYON_NUM_THREADS (CNN Lab) and TF_NUM_INTRAOP_THREADS = T,
 TF_NUM_INTEROP_THREADS = --inter-op (default 1), KERAS_BACKEND=tensorflow; the Python
 benches also get --threads T (torch.set_num_threads, TensorFlow's intra-op pool).
+
+A busy machine: PyTorch's OpenMP threads spin at every barrier, so when another process
+takes a core its figures collapse (one check on a shared 2-core machine at load average 5:
+LeNet training at 2 threads 140 images/s, at 1 thread 5,500, at 2 threads with
+OMP_WAIT_POLICY=PASSIVE 5,400), while CNN Lab (rayon) and TensorFlow (Eigen's pool) lose
+far less. The caption warns when the load average at the start exceeds half the cores;
+``--omp-wait-policy passive`` (OMP_WAIT_POLICY for every subprocess) makes PyTorch robust to
+that (its cost on an idle machine is not measured). Compare on an idle machine.
 
 Batch sizes: the Python benches are run at the batches CNN Lab's JSON reports (``batch`` for
 training and the conv layer, ``infer_batch`` for inference). A CNN Lab binary whose JSON has
@@ -29,7 +37,8 @@ of the measured FMA peak. Ready to paste into the README (it is one machine's fi
 
 A framework that cannot run (not installed, import fails, the binary is missing) gets "n/a"
 with the reason under the table and the rest goes on; the exit status is then 1.
-``--json OUT`` writes every round's raw JSON, the medians and the targets.
+``--json OUT`` writes every round's raw JSON, the medians and the targets. The binary:
+--binary, else $CNN_LAB, else target/release/cnn-lab under the repository.
 """
 
 from __future__ import annotations
@@ -214,7 +223,9 @@ def bench_env(threads: int, inter_op: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="timed seconds per measurement (default 3)")
-    ap.add_argument("--binary", default="target/release/cnn-lab", help="CNN Lab binary (relative to the repo root)")
+    ap.add_argument("--binary", default=os.environ.get("CNN_LAB", "target/release/cnn-lab"),
+                    help="CNN Lab binary, relative to the repo root (default: $CNN_LAB, else "
+                         "target/release/cnn-lab)")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of each (default 3)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="threads for every framework (default: all cores)")
@@ -224,6 +235,8 @@ def main() -> int:
                          "function = hand-written tf.function steps")
     ap.add_argument("--frameworks", default="pytorch,keras",
                     help="comma-separated, from: pytorch, keras (default: both)")
+    ap.add_argument("--omp-wait-policy", choices=["active", "passive"],
+                    help="set OMP_WAIT_POLICY for every subprocess (default: leave it unset)")
     ap.add_argument("--json", metavar="OUT", help="also write every round's numbers and the medians here")
     args = ap.parse_args()
 
@@ -242,6 +255,8 @@ def main() -> int:
                             "(or pass --binary PATH)")
 
     env = bench_env(args.threads, args.inter_op)
+    if args.omp_wait_policy:
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy.upper()
     load_start = load_average()
     runs: dict[str, list[dict]] = {"cnnlab": [], **{f: [] for f in frameworks}}
     loads: dict[str, list] = {"cnnlab": [], **{f: [] for f in frameworks}}
@@ -321,10 +336,21 @@ def main() -> int:
                       "the Python defaults)")
     else:
         batch_note = f"training batch {batch}, inference batch {infer_batch}"
+    wait_note = f"; OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}" if args.omp_wait_policy else ""
     print(f"Float32, {batch_note}; threads: {threads_note or args.threads}"
           f"{f' (TF inter-op {args.inter_op})' if 'keras' in frameworks else ''}; "
           f"median of {args.rounds} alternating rounds of {args.seconds:g} s per measurement "
-          f"({elapsed / 60:.1f} min in all).")
+          f"({elapsed / 60:.1f} min in all)"
+          f"{wait_note}.")
+    cores = os.cpu_count() or 1
+    if load_start and load_start[0] > 0.5 * cores:
+        spin = ("; PyTorch's OpenMP threads lose most from that (they spin at barriers"
+                f"{'' if args.omp_wait_policy else '; see --omp-wait-policy passive'})"
+                if "pytorch" in frameworks else "")
+        print()
+        print(f"**Busy machine**: load average {load_start[0]:.2f} on {cores} cores before the first "
+              f"run: other processes took CPU time{spin}. Do not quote these figures; rerun on an "
+              "idle machine.")
     print()
 
     # ---- table
@@ -372,9 +398,9 @@ def main() -> int:
                 "python": sys.version.split()[0], "platform": platform.platform(),
             },
             "args": vars(args),
-            "env": {k: env[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                        "RAYON_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                                        "TF_NUM_INTEROP_THREADS", "KERAS_BACKEND")},
+            "env": {k: env.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                            "RAYON_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                                            "TF_NUM_INTEROP_THREADS", "KERAS_BACKEND", "OMP_WAIT_POLICY")},
             "batch": batch, "infer_batch": infer_batch,
             "cnnlab_reports_infer_batch": rust_has_infer_batch,
             "order": ["cnnlab", *frameworks],
