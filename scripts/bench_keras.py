@@ -15,7 +15,7 @@ in TensorFlow's native NHWC / NWC layout), on random data:
 * ``signals`` (1-D): 128x1 -> Conv1D(16,7,same) relu -> MaxPool 2 -> Conv1D(32,5,same) relu
   -> MaxPool 2 -> Conv1D(64,3,same,dilation 2) relu -> GlobalAvgPool -> Dense(10)  (9,578)
 
-The parameter counts are asserted at start-up.
+The parameter counts are asserted when each model is built.
 
 Training: what a Keras user gets by default. ``model.compile(SGD(learning_rate=0.01,
 momentum=0.9), SparseCategoricalCrossentropy(from_logits=True))`` with the default

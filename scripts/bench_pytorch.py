@@ -14,12 +14,12 @@ Measures, on random data (training at batch 64, inference at batch 256 unless to
 * ``signals`` (1-D): 1x128 -> Conv1D(16,7,same) relu -> MaxPool 2 -> Conv1D(32,5,same) relu
   -> MaxPool 2 -> Conv1D(64,3,same,dilation 2) relu -> GlobalAvgPool -> Dense(10)
 
-(the models of src/cnn/zoo.rs: 27,562, 591,274 and 9,578 parameters, checked at start-up).
+(the models of src/cnn/zoo.rs: 27,562, 591,274 and 9,578 parameters, checked when built).
 
 For each: training images/s (forward, cross-entropy, backward, SGD momentum 0.9
 lr 0.01 step) and inference images/s (torch.inference_mode, eval mode). Plus the
-forward+backward GFLOP/s of one conv layer (32->64, 3x3, pad 1, on a 64x32x32x32
-input at the training batch; FLOPs = 2*MACs, fwd MACs = N*64*32*32*32*9, fwd+bwd =
+forward+backward GFLOP/s of one conv layer (32->64, 3x3, pad 1, on an Nx32x32x32
+input, N = the training batch; FLOPs = 2*MACs, fwd MACs = N*64*32*32*32*9, fwd+bwd =
 3x forward for dx and dw).
 
 Each measurement: a few warm-up iterations, then S seconds of timed chunks; the
