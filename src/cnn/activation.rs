@@ -2,6 +2,7 @@
 //! fused into Conv2D and Dense, or the standalone `Activation` layer kind
 //! (`layers/activation.rs`). Forward and backward run in place on whole samples.
 
+use super::simd;
 use super::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +62,14 @@ impl Layout {
     }
 }
 
-/// Applies `act` in place to whole samples laid out as `layout`.
+/// Applies `act` in place to whole samples laid out as `layout`, on the active vector path.
 pub fn forward_inplace(act: Activation, data: &mut [f32], layout: Layout) {
+    simd::run_active(|| forward_plain(act, data, layout));
+}
+
+/// [`forward_inplace`], inlined into each vector path's copy.
+#[inline(always)]
+fn forward_plain(act: Activation, data: &mut [f32], layout: Layout) {
     match act {
         Activation::Linear => {}
         Activation::Relu => data.iter_mut().for_each(|v| *v = v.max(0.0)),
@@ -80,8 +87,14 @@ pub fn forward_inplace(act: Activation, data: &mut [f32], layout: Layout) {
     }
 }
 
-/// Turns `dy` into dL/dx in place, from the activation's output `y`.
+/// Turns `dy` into dL/dx in place, from the activation's output `y`, on the active vector path.
 pub fn backward_inplace(act: Activation, y: &[f32], dy: &mut [f32], layout: Layout) {
+    simd::run_active(|| backward_plain(act, y, dy, layout));
+}
+
+/// [`backward_inplace`], inlined into each vector path's copy.
+#[inline(always)]
+fn backward_plain(act: Activation, y: &[f32], dy: &mut [f32], layout: Layout) {
     match act {
         Activation::Linear => {}
         // Written as selects so the loop vectorizes.
@@ -146,5 +159,34 @@ fn softmax_strided(data: &mut [f32], start: usize, stride: usize, n: usize) {
 pub fn softmax_rows(data: &mut [f32], n: usize) {
     for row in data.chunks_exact_mut(n.max(1)) {
         softmax_strided(row, 0, 1, n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cnn::gemm::Isa;
+
+    #[test]
+    fn every_vector_path_computes_bit_for_bit_the_same() {
+        // 3 channels × 13 positions: whole vectors and tails, negatives, zeros and positives.
+        let layout = Layout { channels: 3, inner: 13 };
+        let x: Vec<f32> = (0..2 * 39).map(|i| ((i * 29) % 17) as f32 / 4.0 - 2.0).collect();
+        let dy: Vec<f32> = (0..x.len()).map(|i| ((i * 13) % 11) as f32 / 5.0 - 1.0).collect();
+        for act in Activation::ALL {
+            let run = |isa: Isa| {
+                let (mut y, mut g) = (x.clone(), dy.clone());
+                simd::run(isa, || forward_plain(act, &mut y, layout));
+                simd::run(isa, || backward_plain(act, &y, &mut g, layout));
+                (y, g)
+            };
+            let portable = run(Isa::Portable);
+            if act != Activation::Linear {
+                assert_ne!(portable.0, x, "{act:?} changes its input");
+            }
+            for isa in simd::available_paths() {
+                assert_eq!(run(isa), portable, "{act:?} on {isa}");
+            }
+        }
     }
 }

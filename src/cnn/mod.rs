@@ -12,6 +12,7 @@ pub mod model;
 pub mod numbers;
 pub mod optim;
 pub mod shape;
+pub mod simd;
 pub mod spec;
 pub mod summary;
 pub mod tensor;

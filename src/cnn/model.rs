@@ -195,8 +195,16 @@ impl Model {
     pub fn train_step(&mut self, x: &Tensor, labels: &[u32], optimizer: &mut Optimizer, lr: f32) -> LossStats {
         let stats = self.compute_gradients(x, labels);
         if stats.loss.is_finite() {
-            let mut params = self.params_for_update();
-            optimizer.step(&mut params, lr);
+            // Visited layer by layer, not collected: a training step allocates nothing.
+            optimizer.begin_step();
+            let mut index = 0;
+            for layer in &mut self.layers {
+                let trainable = layer.trainable();
+                layer.for_each_param_mut(&mut |p| {
+                    optimizer.update(index, p, trainable, lr);
+                    index += 1;
+                });
+            }
         }
         stats
     }
@@ -275,9 +283,11 @@ impl Model {
     }
 
     fn first_trainable(&self) -> Option<usize> {
-        self.layers
-            .iter()
-            .position(|l| l.trainable() && l.params().iter().any(|p| !p.grad.is_empty()))
+        self.layers.iter().position(|l| {
+            let mut has_grads = false;
+            l.for_each_param(&mut |p| has_grads |= !p.grad.is_empty());
+            l.trainable() && has_grads
+        })
     }
 
     /// Every parameter (state included) in a fixed order: layer by layer, as `Layer::params`.
@@ -287,16 +297,6 @@ impl Model {
 
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
         self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
-    }
-
-    fn params_for_update(&mut self) -> Vec<(&mut Param, bool)> {
-        self.layers
-            .iter_mut()
-            .flat_map(|l| {
-                let trainable = l.trainable();
-                l.params_mut().into_iter().map(move |p| (p, trainable))
-            })
-            .collect()
     }
 
     /// Freezes (or unfreezes) layer `index`; layers without weights ignore it.

@@ -1,7 +1,9 @@
 //! Optimizers (SGD with momentum / Nesterov, Adam) with decoupled weight decay, and
 //! learning-rate schedules. Keras names and defaults.
 
+use super::gemm::Isa;
 use super::layers::{Param, ParamKind};
+use super::simd;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,54 +90,82 @@ impl Optimizer {
     /// `params` must list the model's parameters in the same order at every call (the state is
     /// matched by position); frozen parameters keep their slot but are not touched.
     pub fn step(&mut self, params: &mut [(&mut Param, bool)], lr: f32) {
-        let st = &mut self.state;
-        st.iterations += 1;
-        let t = st.iterations as i32;
-        if st.m.len() < params.len() {
-            st.m.resize(params.len(), Vec::new());
-            st.v.resize(params.len(), Vec::new());
-        }
+        self.step_on(Isa::active(), params, lr);
+    }
+
+    /// [`Optimizer::step`] with its loops compiled for `isa` (every path updates bit for bit
+    /// the same).
+    pub fn step_on(&mut self, isa: Isa, params: &mut [(&mut Param, bool)], lr: f32) {
+        self.begin_step();
         for (i, (p, trainable)) in params.iter_mut().enumerate() {
-            if !*trainable || p.kind == ParamKind::State {
-                continue;
+            self.update_on(isa, i, p, *trainable, lr);
+        }
+    }
+
+    /// Starts a step: [`Optimizer::update`] then updates each parameter in turn. (What
+    /// [`Optimizer::step`] does, for callers that visit parameters instead of collecting them.)
+    pub fn begin_step(&mut self) {
+        self.state.iterations += 1;
+    }
+
+    /// Updates parameter number `index` of the step begun by [`Optimizer::begin_step`], on the
+    /// active vector path; a frozen one (`trainable` false) keeps its slot but is not touched.
+    pub fn update(&mut self, index: usize, p: &mut Param, trainable: bool, lr: f32) {
+        self.update_on(Isa::active(), index, p, trainable, lr);
+    }
+
+    fn update_on(&mut self, isa: Isa, index: usize, p: &mut Param, trainable: bool, lr: f32) {
+        let (kind, weight_decay, st) = (&self.kind, self.weight_decay, &mut self.state);
+        if st.m.len() <= index {
+            st.m.resize(index + 1, Vec::new());
+            st.v.resize(index + 1, Vec::new());
+        }
+        if !trainable || p.kind == ParamKind::State {
+            return;
+        }
+        let t = st.iterations.max(1) as i32;
+        let (m, v) = (&mut st.m[index], &mut st.v[index]);
+        if m.len() != p.value.len() {
+            *m = vec![0.0; p.value.len()];
+        }
+        if matches!(kind, OptimizerKind::Adam { .. }) && v.len() != p.value.len() {
+            *v = vec![0.0; p.value.len()];
+        }
+        simd::run(isa, || update_plain(kind, weight_decay, t, p, m, v, lr));
+    }
+}
+
+/// One parameter's update: decoupled weight decay, then SGD (with momentum `m`) or Adam
+/// (moments `m`, `v`) at step `t`. Inlined into each vector path's copy.
+#[inline(always)]
+fn update_plain(kind: &OptimizerKind, weight_decay: f32, t: i32, p: &mut Param, m: &mut [f32], v: &mut [f32], lr: f32) {
+    if p.kind == ParamKind::Weight && weight_decay > 0.0 {
+        let decay = 1.0 - lr * weight_decay;
+        p.value.iter_mut().for_each(|w| *w *= decay);
+    }
+    match *kind {
+        OptimizerKind::SGD { momentum, nesterov } => {
+            if momentum == 0.0 {
+                p.value.iter_mut().zip(&p.grad).for_each(|(w, g)| *w -= lr * g);
+                return;
             }
-            if p.kind == ParamKind::Weight && self.weight_decay > 0.0 {
-                let decay = 1.0 - lr * self.weight_decay;
-                p.value.iter_mut().for_each(|w| *w *= decay);
+            for ((w, g), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()) {
+                *v = momentum * *v - lr * g;
+                *w += if nesterov { momentum * *v - lr * g } else { *v };
             }
-            let m = &mut st.m[i];
-            if m.len() != p.value.len() {
-                *m = vec![0.0; p.value.len()];
-            }
-            match self.kind {
-                OptimizerKind::SGD { momentum, nesterov } => {
-                    if momentum == 0.0 {
-                        p.value.iter_mut().zip(&p.grad).for_each(|(w, g)| *w -= lr * g);
-                        continue;
-                    }
-                    for ((w, g), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()) {
-                        *v = momentum * *v - lr * g;
-                        *w += if nesterov { momentum * *v - lr * g } else { *v };
-                    }
-                }
-                OptimizerKind::Adam {
-                    beta_1,
-                    beta_2,
-                    epsilon,
-                } => {
-                    let v = &mut st.v[i];
-                    if v.len() != p.value.len() {
-                        *v = vec![0.0; p.value.len()];
-                    }
-                    // Keras folds the bias corrections into the step size, so ε is added to √v
-                    // rather than to √v̂ as in PyTorch.
-                    let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
-                    for (((w, g), m), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-                        *m = beta_1 * *m + (1.0 - beta_1) * g;
-                        *v = beta_2 * *v + (1.0 - beta_2) * g * g;
-                        *w -= alpha * *m / (v.sqrt() + epsilon);
-                    }
-                }
+        }
+        OptimizerKind::Adam {
+            beta_1,
+            beta_2,
+            epsilon,
+        } => {
+            // Keras folds the bias corrections into the step size, so ε is added to √v
+            // rather than to √v̂ as in PyTorch.
+            let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
+            for (((w, g), m), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = beta_1 * *m + (1.0 - beta_1) * g;
+                *v = beta_2 * *v + (1.0 - beta_2) * g * g;
+                *w -= alpha * *m / (v.sqrt() + epsilon);
             }
         }
     }
@@ -206,5 +236,38 @@ mod tests {
         // v1 = −0.1, w1 = −0.1; v2 = −0.19, w2 = −0.29.
         assert!((p.value[0] + 0.29).abs() < 1e-6, "{}", p.value[0]);
         assert_eq!(frozen.value[0], 0.0);
+    }
+
+    #[test]
+    fn every_vector_path_updates_bit_for_bit_the_same() {
+        let kinds = [
+            OptimizerKind::sgd(0.0),
+            OptimizerKind::sgd(0.9),
+            OptimizerKind::SGD {
+                momentum: 0.9,
+                nesterov: true,
+            },
+            OptimizerKind::adam(),
+        ];
+        for kind in kinds {
+            let run = |isa: Isa| {
+                // 37 values: whole vectors of 16 and 8 and a tail.
+                let mut p = Param::new("kernel", vec![37], ParamKind::Weight);
+                let mut opt = Optimizer::new(kind.clone(), 1e-4);
+                for step in 0..3 {
+                    for (i, (w, g)) in p.value.iter_mut().zip(p.grad.iter_mut()).enumerate() {
+                        *g = ((i * 37 + step * 11) % 23) as f32 / 7.0 - 1.5;
+                        *w += 1e-3 * i as f32;
+                    }
+                    opt.step_on(isa, &mut [(&mut p, true)], 0.05);
+                }
+                p.value
+            };
+            let portable = run(Isa::Portable);
+            assert!(portable.iter().all(|w| w.is_finite() && *w != 0.0));
+            for isa in simd::available_paths() {
+                assert_eq!(run(isa), portable, "{kind:?} on {isa}");
+            }
+        }
     }
 }

@@ -13,7 +13,10 @@ use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
+/// The training batch (and the convolution layer's).
 pub const BATCH: usize = 64;
+/// The inference batch: scoring a test split or a shift test runs whole batches like this.
+pub const INFER_BATCH: usize = 256;
 
 /// Everything `bench --json` prints.
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +54,10 @@ pub struct BenchReport {
     pub cifar_infer_peak_share: f64,
     pub signals_train_peak_share: f64,
     pub signals_infer_peak_share: f64,
+    /// The inference batch (training uses `batch`).
+    pub infer_batch: usize,
+    /// The cifar model on one image at a time, as the rooms run it (feature maps, the canvas).
+    pub cifar_infer_single_img_s: f64,
 }
 
 /// Seconds of each of the three runs of the FMA peak loop.
@@ -72,31 +79,48 @@ fn median_secs(budget: Duration, mut step: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
-fn random_batch(shape: Shape, classes: usize, seed: u64) -> (Tensor, Vec<u32>) {
+fn random_batch(shape: Shape, classes: usize, seed: u64, batch: usize) -> (Tensor, Vec<u32>) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let data = (0..BATCH * shape.len())
+    let data = (0..batch * shape.len())
         .map(|_| rng.random_range(0.0f32..1.0))
         .collect();
-    let labels = (0..BATCH).map(|_| rng.random_range(0..classes as u32)).collect();
-    (Tensor::from_vec(BATCH, shape, data).expect("sizes match"), labels)
+    let labels = (0..batch).map(|_| rng.random_range(0..classes as u32)).collect();
+    (Tensor::from_vec(batch, shape, data).expect("sizes match"), labels)
 }
 
-/// (training images/s, inference images/s, forward MACs per image) of one model.
-fn model_speed(input: Shape, specs: &[crate::cnn::LayerSpec], budget: Duration) -> (f64, f64, u64) {
+/// What one model's measurement gives.
+struct ModelSpeed {
+    train: f64,
+    /// Images/s at [`INFER_BATCH`].
+    infer: f64,
+    /// Images/s one image at a time.
+    single: f64,
+    macs: u64,
+}
+
+/// Training at [`BATCH`], inference at [`INFER_BATCH`] and one image at a time, and the forward
+/// MACs per image of one model.
+fn model_speed(input: Shape, specs: &[crate::cnn::LayerSpec], budget: Duration) -> ModelSpeed {
     let mut model = Model::build(input, specs, Some(10), 1).expect("reference models are valid");
-    let (x, labels) = random_batch(input, 10, 2);
+    let (x, labels) = random_batch(input, 10, 2, BATCH);
     let mut opt = Optimizer::new(OptimizerKind::sgd(0.9), 0.0);
     let train = median_secs(budget, || {
         model.train_step(&x, &labels, &mut opt, 0.01);
     });
+    let (x, _) = random_batch(input, 10, 3, INFER_BATCH);
     let infer = median_secs(budget, || {
         model.logits(&x, Mode::Infer);
     });
-    (
-        BATCH as f64 / train,
-        BATCH as f64 / infer,
-        model.summary().macs_per_sample(),
-    )
+    let (one, _) = random_batch(input, 10, 4, 1);
+    let single = median_secs(budget / 4, || {
+        model.logits(&one, Mode::Infer);
+    });
+    ModelSpeed {
+        train: BATCH as f64 / train,
+        infer: INFER_BATCH as f64 / infer,
+        single: 1.0 / single,
+        macs: model.summary().macs_per_sample(),
+    }
 }
 
 /// Conv2D 32→64, 3×3, same, on a 64×32×32×32 batch: forward, then both gradients.
@@ -105,7 +129,7 @@ fn conv_gflops(budget: Duration) -> f64 {
     let spec = Conv2D::new(64, 3).same();
     let mut rng = StdRng::seed_from_u64(3);
     let mut layer = Conv2DLayer::new(&spec, input, &mut rng).expect("valid layer");
-    let (x, _) = random_batch(input, 10, 4);
+    let (x, _) = random_batch(input, 10, 4, BATCH);
     let (mut y, mut dx) = (Tensor::default(), Tensor::default());
     let mut dy = Tensor::default();
     let secs = median_secs(budget, || {
@@ -126,34 +150,34 @@ pub fn run(seconds: f64) -> BenchReport {
     let isa = Isa::active();
     let peak = fma_peak_gflops(isa, PEAK_RUN_SECS);
     let (li, ls) = zoo::lenet();
-    let (lenet_train, lenet_infer, lenet_macs) = model_speed(li, &ls, budget);
+    let lenet = model_speed(li, &ls, budget);
     let (ci, cs) = zoo::cifar();
-    let (cifar_train, cifar_infer, cifar_macs) = model_speed(ci, &cs, budget);
+    let cifar = model_speed(ci, &cs, budget);
     let (si, ss) = zoo::signals();
-    let (signals_train, signals_infer, signals_macs) = model_speed(si, &ss, budget);
+    let signals = model_speed(si, &ss, budget);
     let conv = conv_gflops(budget);
     // Training costs about three forward passes (forward, input gradient, weight gradient).
     let gflops = |img_s: f64, macs: u64, passes: f64| img_s * macs as f64 * 2.0 * passes / 1e9;
     let (lenet_train_gflops, lenet_infer_gflops) = (
-        gflops(lenet_train, lenet_macs, 3.0),
-        gflops(lenet_infer, lenet_macs, 1.0),
+        gflops(lenet.train, lenet.macs, 3.0),
+        gflops(lenet.infer, lenet.macs, 1.0),
     );
     let (cifar_train_gflops, cifar_infer_gflops) = (
-        gflops(cifar_train, cifar_macs, 3.0),
-        gflops(cifar_infer, cifar_macs, 1.0),
+        gflops(cifar.train, cifar.macs, 3.0),
+        gflops(cifar.infer, cifar.macs, 1.0),
     );
     let (signals_train_gflops, signals_infer_gflops) = (
-        gflops(signals_train, signals_macs, 3.0),
-        gflops(signals_infer, signals_macs, 1.0),
+        gflops(signals.train, signals.macs, 3.0),
+        gflops(signals.infer, signals.macs, 1.0),
     );
     let share = |gflops: f64| if peak > 0.0 { gflops / peak } else { 0.0 };
     BenchReport {
-        lenet_train_img_s: lenet_train,
-        lenet_infer_img_s: lenet_infer,
-        cifar_train_img_s: cifar_train,
-        cifar_infer_img_s: cifar_infer,
-        signals_train_samples_s: signals_train,
-        signals_infer_samples_s: signals_infer,
+        lenet_train_img_s: lenet.train,
+        lenet_infer_img_s: lenet.infer,
+        cifar_train_img_s: cifar.train,
+        cifar_infer_img_s: cifar.infer,
+        signals_train_samples_s: signals.train,
+        signals_infer_samples_s: signals.infer,
         conv_fwd_bwd_gflops: conv,
         lenet_train_gflops,
         lenet_infer_gflops,
@@ -175,6 +199,8 @@ pub fn run(seconds: f64) -> BenchReport {
         cifar_infer_peak_share: share(cifar_infer_gflops),
         signals_train_peak_share: share(signals_train_gflops),
         signals_infer_peak_share: share(signals_infer_gflops),
+        infer_batch: INFER_BATCH,
+        cifar_infer_single_img_s: cifar.single,
     }
 }
 
@@ -183,7 +209,7 @@ impl BenchReport {
     pub fn table(&self) -> String {
         let pct = |share: f64| share * 100.0;
         format!(
-            "CNN Lab engine benchmark (batch {}, {} threads, median step)\n\
+            "CNN Lab engine benchmark (training batch {}, inference batch {}, {} threads, median step)\n\
              CPU {}, kernel path {}, FMA peak {:.1} GFLOP/s\n\
              model   pass        images/s     GFLOP/s   of peak\n\
              lenet   train     {:>10.0}  {:>10.1}  {:>7.1}%\n\
@@ -192,8 +218,10 @@ impl BenchReport {
              cifar   inference {:>10.0}  {:>10.1}  {:>7.1}%\n\
              signals train     {:>10.0}  {:>10.1}  {:>7.1}%   (1-D, 128 steps: sequences/s)\n\
              signals inference {:>10.0}  {:>10.1}  {:>7.1}%\n\
+             cifar   one image at a time: {:.0} images/s\n\
              Conv2D 32→64 3×3 same on 64×32×32×32, forward + backward: {:.1} GFLOP/s ({:.1}% of peak)\n",
             self.batch,
+            self.infer_batch,
             self.threads,
             self.cpu.as_deref().unwrap_or("unknown"),
             self.isa,
@@ -216,6 +244,7 @@ impl BenchReport {
             self.signals_infer_samples_s,
             self.signals_infer_gflops,
             pct(self.signals_infer_peak_share),
+            self.cifar_infer_single_img_s,
             self.conv_fwd_bwd_gflops,
             pct(self.conv_fwd_bwd_peak_share),
         )

@@ -122,7 +122,13 @@ pub struct BatchNorm {
     moving_variance: Param,
     /// Cached by a training-mode forward pass for the backward pass.
     x_hat: Vec<f32>,
+    /// The statistics the last forward pass normalized with, per channel.
+    mean: Vec<f32>,
     inv_std: Vec<f32>,
+    /// Scratch: a training pass's batch means and variances (f64).
+    sums: Vec<f64>,
+    /// Scratch: the backward pass's dγ and dβ.
+    grads: Vec<f32>,
     last_mode: Mode,
 }
 
@@ -145,7 +151,10 @@ impl BatchNorm {
             moving_mean: Param::new("moving_mean", vec![channels], ParamKind::State),
             moving_variance,
             x_hat: Vec::new(),
+            mean: Vec::new(),
             inv_std: Vec::new(),
+            sums: Vec::new(),
+            grads: Vec::new(),
             last_mode: Mode::Infer,
         }
     }
@@ -168,43 +177,41 @@ impl Layer for BatchNorm {
         let mode = if self.trainable { mode } else { Mode::Infer };
         self.last_mode = mode;
         y.resize(x.batch(), x.shape());
-        let (mean, inv_std): (Vec<f32>, Vec<f32>) = match mode {
-            Mode::Infer => (
-                self.moving_mean.value.clone(),
-                self.moving_variance
-                    .value
-                    .iter()
-                    .map(|v| 1.0 / (v + self.epsilon).sqrt())
-                    .collect(),
-            ),
+        // Per-channel statistics in buffers kept between steps: a step allocates nothing.
+        self.mean.resize(c, 0.0);
+        self.inv_std.resize(c, 0.0);
+        match mode {
+            Mode::Infer => {
+                self.mean.copy_from_slice(&self.moving_mean.value);
+                for (s, v) in self.inv_std.iter_mut().zip(&self.moving_variance.value) {
+                    *s = 1.0 / (v + self.epsilon).sqrt();
+                }
+            }
             Mode::Train => {
                 let count = (x.batch() * inner) as f64;
-                let mut sum = vec![0.0f64; c];
+                self.sums.clear();
+                self.sums.resize(2 * c, 0.0);
+                let (mean, var) = self.sums.split_at_mut(c);
                 for (ch, plane) in Self::planes(x.data(), c, inner) {
-                    sum[ch] += plane.iter().map(|&v| v as f64).sum::<f64>();
+                    mean[ch] += plane.iter().map(|&v| v as f64).sum::<f64>();
                 }
-                let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
-                let mut sq = vec![0.0f64; c];
+                mean.iter_mut().for_each(|s| *s /= count);
                 for (ch, plane) in Self::planes(x.data(), c, inner) {
-                    sq[ch] += plane.iter().map(|&v| (v as f64 - mean[ch]).powi(2)).sum::<f64>();
+                    var[ch] += plane.iter().map(|&v| (v as f64 - mean[ch]).powi(2)).sum::<f64>();
                 }
                 // Keras normalizes with, and tracks, the biased batch variance.
-                let var: Vec<f64> = sq.iter().map(|s| s / count).collect();
+                var.iter_mut().for_each(|s| *s /= count);
                 let m = self.momentum;
                 for ch in 0..c {
                     let mm = &mut self.moving_mean.value[ch];
                     *mm = *mm * m + mean[ch] as f32 * (1.0 - m);
                     let mv = &mut self.moving_variance.value[ch];
                     *mv = *mv * m + var[ch] as f32 * (1.0 - m);
+                    self.mean[ch] = mean[ch] as f32;
+                    self.inv_std[ch] = (1.0 / (var[ch] + self.epsilon as f64).sqrt()) as f32;
                 }
-                (
-                    mean.iter().map(|&v| v as f32).collect(),
-                    var.iter()
-                        .map(|&v| (1.0 / (v + self.epsilon as f64).sqrt()) as f32)
-                        .collect(),
-                )
             }
-        };
+        }
         self.x_hat.resize(x.data().len(), 0.0);
         for (i, ((xp, yp), hp)) in x
             .data()
@@ -216,18 +223,18 @@ impl Layer for BatchNorm {
             let ch = i % c;
             let (g, b) = (self.gamma.value[ch], self.beta.value[ch]);
             for ((&xv, yv), hv) in xp.iter().zip(yp).zip(hp) {
-                *hv = (xv - mean[ch]) * inv_std[ch];
+                *hv = (xv - self.mean[ch]) * self.inv_std[ch];
                 *yv = g * *hv + b;
             }
         }
-        self.inv_std = inv_std;
     }
 
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
         let (c, inner) = (self.channels, self.inner);
         let count = (x.batch() * inner) as f32;
-        let mut dgamma = vec![0.0f32; c];
-        let mut dbeta = vec![0.0f32; c];
+        self.grads.clear();
+        self.grads.resize(2 * c, 0.0);
+        let (dgamma, dbeta) = self.grads.split_at_mut(c);
         for (i, (gp, hp)) in dy
             .data()
             .chunks_exact(inner)
@@ -239,8 +246,8 @@ impl Layer for BatchNorm {
             dgamma[ch] += gp.iter().zip(hp).map(|(g, h)| g * h).sum::<f32>();
         }
         if self.trainable {
-            self.gamma.grad.copy_from_slice(&dgamma);
-            self.beta.grad.copy_from_slice(&dbeta);
+            self.gamma.grad.copy_from_slice(dgamma);
+            self.beta.grad.copy_from_slice(dbeta);
         }
         let Some(dx) = dx else { return };
         dx.resize(x.batch(), x.shape());
@@ -279,6 +286,14 @@ impl Layer for BatchNorm {
             &mut self.moving_mean,
             &mut self.moving_variance,
         ]
+    }
+
+    fn for_each_param(&self, f: &mut dyn FnMut(&Param)) {
+        [&self.gamma, &self.beta, &self.moving_mean, &self.moving_variance].into_iter().for_each(f);
+    }
+
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        [&mut self.gamma, &mut self.beta, &mut self.moving_mean, &mut self.moving_variance].into_iter().for_each(f);
     }
 
     fn trainable(&self) -> bool {

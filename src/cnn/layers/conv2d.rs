@@ -10,6 +10,7 @@ use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind}
 use super::{Layer, Mode, Param, ParamKind, samples_per_task};
 use crate::cnn::error::{ArchError, QuickFix};
 use crate::cnn::gemm::{Op, sgemm};
+use crate::cnn::simd;
 use crate::cnn::geometry::Window;
 use crate::cnn::init;
 use crate::cnn::numbers::group_digits;
@@ -388,60 +389,54 @@ impl Layer for Conv2DLayer {
         if self.scratch.len() < tasks {
             self.scratch.resize_with(tasks, Scratch::default);
         }
-        let dx_chunks: Vec<Option<&mut [f32]>> = match dx {
-            Some(dx) => {
-                dx.resize(n, x.shape());
-                dx.data_mut().chunks_mut(per_task * chw).map(Some).collect()
-            }
-            None => (0..tasks).map(|_| None).collect(),
-        };
         let (kernel, win, act, use_bias) = (&self.kernel.value, &self.win, self.act, self.use_bias);
         let layout = Layout { channels: f, inner: p };
-        let dy_chunks: Vec<&mut [f32]> = dy.data_mut().chunks_mut(per_task * f * p).collect();
-        dy_chunks
-            .into_par_iter()
-            .zip(y.data().par_chunks(per_task * f * p))
-            .zip(x.data().par_chunks(per_task * chw))
-            .zip(dx_chunks)
-            .zip(self.scratch[..tasks].par_iter_mut())
-            .for_each(|((((dys, ys), xs), dxs), scratch)| {
-                activation::backward_inplace(act, ys, dys, layout);
-                if want_params {
-                    // dkernel (F, K) = Σ_n dy_n (F, P) · cols_nᵀ (P, K); dbias = Σ_n Σ_p dy_n.
-                    scratch.dkernel.resize(f * k, 0.0);
-                    scratch.dbias.clear();
-                    scratch.dbias.resize(f, 0.0);
-                    scratch.cols.resize(k * p, 0.0);
-                    for (i, (dy, x)) in dys.chunks_exact(f * p).zip(xs.chunks_exact(chw)).enumerate() {
-                        im2col(x, c, h, w, win, &mut scratch.cols);
-                        sgemm(
-                            f,
-                            k,
-                            p,
-                            dy,
-                            Op::N,
-                            &scratch.cols,
-                            Op::T,
-                            &mut scratch.dkernel,
-                            i > 0,
-                            false,
-                        );
-                        if use_bias {
-                            for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
-                                *db += row.iter().sum::<f32>();
-                            }
+        // One task's samples: dy, y, x, dx (when wanted) and its scratch.
+        let task = |dys: &mut [f32], ys: &[f32], xs: &[f32], dxs: Option<&mut [f32]>, scratch: &mut Scratch| {
+            activation::backward_inplace(act, ys, dys, layout);
+            if want_params {
+                // dkernel (F, K) = Σ_n dy_n (F, P) · cols_nᵀ (P, K); dbias = Σ_n Σ_p dy_n.
+                scratch.dkernel.resize(f * k, 0.0);
+                scratch.dbias.clear();
+                scratch.dbias.resize(f, 0.0);
+                scratch.cols.resize(k * p, 0.0);
+                for (i, (dy, x)) in dys.chunks_exact(f * p).zip(xs.chunks_exact(chw)).enumerate() {
+                    im2col(x, c, h, w, win, &mut scratch.cols);
+                    sgemm(f, k, p, dy, Op::N, &scratch.cols, Op::T, &mut scratch.dkernel, i > 0, false);
+                    if use_bias {
+                        for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
+                            *db += row.iter().sum::<f32>();
                         }
                     }
                 }
-                if let Some(dxs) = dxs {
-                    // dcols (K, P) = kernelᵀ (K, F) · dy_n (F, P), then scattered back onto the image.
-                    scratch.dcols.resize(k * p, 0.0);
-                    for (dy, dx) in dys.chunks_exact(f * p).zip(dxs.chunks_exact_mut(chw)) {
-                        sgemm(k, p, f, kernel, Op::T, dy, Op::N, &mut scratch.dcols, false, false);
-                        col2im(&scratch.dcols, c, h, w, win, dx);
-                    }
+            }
+            if let Some(dxs) = dxs {
+                // dcols (K, P) = kernelᵀ (K, F) · dy_n (F, P), then scattered back onto the image.
+                scratch.dcols.resize(k * p, 0.0);
+                for (dy, dx) in dys.chunks_exact(f * p).zip(dxs.chunks_exact_mut(chw)) {
+                    sgemm(k, p, f, kernel, Op::T, dy, Op::N, &mut scratch.dcols, false, false);
+                    col2im(&scratch.dcols, c, h, w, win, dx);
                 }
-            });
+            }
+        };
+        let inputs = dy
+            .data_mut()
+            .par_chunks_mut(per_task * f * p)
+            .zip(y.data().par_chunks(per_task * f * p))
+            .zip(x.data().par_chunks(per_task * chw));
+        let scratch = self.scratch[..tasks].par_iter_mut();
+        match dx {
+            Some(dx) => {
+                dx.resize(n, x.shape());
+                inputs
+                    .zip(dx.data_mut().par_chunks_mut(per_task * chw))
+                    .zip(scratch)
+                    .for_each(|((((dys, ys), xs), dxs), s)| task(dys, ys, xs, Some(dxs), s));
+            }
+            None => inputs
+                .zip(scratch)
+                .for_each(|(((dys, ys), xs), s)| task(dys, ys, xs, None, s)),
+        }
         if want_params {
             // Partial sums are added in task order, so the result is the same on every run.
             self.kernel.grad.fill(0.0);
@@ -471,6 +466,20 @@ impl Layer for Conv2DLayer {
         }
     }
 
+    fn for_each_param(&self, f: &mut dyn FnMut(&Param)) {
+        f(&self.kernel);
+        if self.use_bias {
+            f(&self.bias);
+        }
+    }
+
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        f(&mut self.kernel);
+        if self.use_bias {
+            f(&mut self.bias);
+        }
+    }
+
     fn trainable(&self) -> bool {
         self.trainable
     }
@@ -494,8 +503,15 @@ fn valid_range(out: usize, w: usize, s: usize, kj: usize, pad: usize) -> (usize,
     (lo.min(hi), hi)
 }
 
-/// Unfolds one (C, H, W) image into (K, P) columns, zeros where the window hangs over the edge.
+/// Unfolds one (C, H, W) image into (K, P) columns, zeros where the window hangs over the edge,
+/// on the active vector path.
 fn im2col(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32]) {
+    simd::run_active(|| im2col_plain(x, c, h, w, win, cols));
+}
+
+/// [`im2col`], inlined into each vector path's copy.
+#[inline(always)]
+fn im2col_plain(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32]) {
     let (oh, ow) = win.out_hw();
     let p = oh * ow;
     let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
@@ -535,8 +551,15 @@ fn im2col(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32
     }
 }
 
-/// The adjoint of [`im2col`]: adds every column entry back onto the pixel it came from.
+/// The adjoint of [`im2col`]: adds every column entry back onto the pixel it came from, on the
+/// active vector path.
 fn col2im(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32]) {
+    simd::run_active(|| col2im_plain(cols, c, h, w, win, x));
+}
+
+/// [`col2im`], inlined into each vector path's copy.
+#[inline(always)]
+fn col2im_plain(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32]) {
     let (oh, ow) = win.out_hw();
     let p = oh * ow;
     let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
@@ -614,6 +637,13 @@ mod tests {
             im2col(&x, c, h, w, &win, &mut cols);
             let mut back = vec![0.0; c * h * w];
             col2im(&cvec, c, h, w, &win, &mut back);
+            // Every vector path the CPU has unfolds and folds bit for bit the same.
+            for isa in simd::available_paths() {
+                let (mut cols_on, mut back_on) = (vec![1.0; kk * p], vec![1.0; c * h * w]);
+                simd::run(isa, || im2col_plain(&x, c, h, w, &win, &mut cols_on));
+                simd::run(isa, || col2im_plain(&cvec, c, h, w, &win, &mut back_on));
+                assert!(cols_on == cols && back_on == back, "{isa} path differs");
+            }
             let lhs: f64 = cols.iter().zip(&cvec).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");

@@ -330,6 +330,20 @@ impl Layer for DenseLayer {
         }
     }
 
+    fn for_each_param(&self, f: &mut dyn FnMut(&Param)) {
+        f(&self.kernel);
+        if !self.bias.is_empty() {
+            f(&self.bias);
+        }
+    }
+
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        f(&mut self.kernel);
+        if !self.bias.is_empty() {
+            f(&mut self.bias);
+        }
+    }
+
     fn trainable(&self) -> bool {
         self.trainable
     }

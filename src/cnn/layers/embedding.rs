@@ -247,6 +247,14 @@ impl Layer for EmbeddingLayer {
         vec![&mut self.embeddings]
     }
 
+    fn for_each_param(&self, f: &mut dyn FnMut(&Param)) {
+        f(&self.embeddings);
+    }
+
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        f(&mut self.embeddings);
+    }
+
     fn trainable(&self) -> bool {
         self.trainable
     }

@@ -5,6 +5,7 @@
 
 use super::pooling2d::{Pool2D, PoolGeom, PoolKind};
 use super::{Layer, Mode, samples_per_task};
+use crate::cnn::simd;
 use crate::cnn::shape::Shape;
 use crate::cnn::tensor::Tensor;
 use rayon::prelude::*;
@@ -30,27 +31,29 @@ impl PoolKind for Max {
 /// 2×2 / stride 2 max pooling of one (C, H, W) sample without padding (an odd last row or column
 /// is dropped, as `valid` does). Ties go to the first cell in row-major order, like the general path.
 fn max_2x2(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
+    simd::run_active(|| max_2x2_plain(x, c, h, w, y, arg));
+}
+
+/// [`max_2x2`], inlined into each vector path's copy. Written as selects over whole rows so
+/// the compiler can vectorize it.
+#[inline(always)]
+fn max_2x2_plain(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
     let (oh, ow) = (h / 2, w / 2);
-    let mut o = 0;
-    for ci in 0..c {
-        let base = ci * h * w;
-        for oy in 0..oh {
-            let r0 = base + 2 * oy * w;
-            let r1 = r0 + w;
-            for ox in 0..ow {
-                let i = 2 * ox;
-                let mut best = x[r0 + i];
-                let mut at = r0 + i;
-                for j in [r0 + i + 1, r1 + i, r1 + i + 1] {
-                    if x[j] > best {
-                        best = x[j];
-                        at = j;
-                    }
-                }
-                y[o] = best;
-                arg[o] = at as u32;
-                o += 1;
+    let rows = y.chunks_exact_mut(ow.max(1)).zip(arg.chunks_exact_mut(ow.max(1)));
+    for (row, (y, arg)) in rows.take(c * oh).enumerate() {
+        let (ci, oy) = (row / oh, row % oh);
+        let r0 = ci * h * w + 2 * oy * w;
+        let (top, bottom) = (&x[r0..r0 + 2 * ow], &x[r0 + w..r0 + w + 2 * ow]);
+        for (ox, (y, arg)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
+            let (i, j) = (2 * ox, r0 + 2 * ox);
+            let (mut best, mut at) = (top[i], j);
+            for (v, k) in [(top[i + 1], j + 1), (bottom[i], j + w), (bottom[i + 1], j + w + 1)] {
+                let wins = v > best;
+                best = if wins { v } else { best };
+                at = if wins { k } else { at };
             }
+            *y = best;
+            *arg = at as u32;
         }
     }
 }
@@ -157,5 +160,37 @@ impl Layer for MaxPool {
                     }
                 }
             });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_2x2_fast_path_matches_a_naive_pool_on_every_vector_path() {
+        // Odd sizes drop the last row or column; small integers make ties, which go to the
+        // first cell in row-major order.
+        for (c, h, w) in [(1, 2, 2), (3, 5, 7), (2, 8, 34), (4, 32, 32)] {
+            let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+            let (oh, ow) = (h / 2, w / 2);
+            let mut want = (vec![0.0; c * oh * ow], vec![0u32; c * oh * ow]);
+            for ci in 0..c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let cells = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                            .map(|(dy, dx)| ci * h * w + (2 * oy + dy) * w + 2 * ox + dx);
+                        let at = cells.into_iter().fold(cells[0], |a, b| if x[b] > x[a] { b } else { a });
+                        let o = (ci * oh + oy) * ow + ox;
+                        (want.0[o], want.1[o]) = (x[at], at as u32);
+                    }
+                }
+            }
+            for isa in simd::available_paths() {
+                let mut got = (vec![9.0; want.0.len()], vec![9; want.1.len()]);
+                simd::run(isa, || max_2x2_plain(&x, c, h, w, &mut got.0, &mut got.1));
+                assert_eq!(got, want, "{c}×{h}×{w} on {isa}");
+            }
+        }
     }
 }

@@ -122,6 +122,17 @@ pub trait Layer: Send {
         Vec::new()
     }
 
+    /// Calls `f` on each of [`Layer::params`] in order without collecting them: the training
+    /// step's path, which allocates nothing. Layers with parameters override both visitors.
+    fn for_each_param(&self, f: &mut dyn FnMut(&Param)) {
+        self.params().into_iter().for_each(f);
+    }
+
+    /// [`Layer::for_each_param`] for [`Layer::params_mut`].
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        self.params_mut().into_iter().for_each(f);
+    }
+
     /// Frozen layers keep running but their parameters never change.
     fn trainable(&self) -> bool {
         true
