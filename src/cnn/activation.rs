@@ -2,6 +2,7 @@
 //! fused into Conv2D and Dense, or the standalone `Activation` layer kind
 //! (`layers/activation.rs`). Forward and backward run in place on whole samples.
 
+use super::gemm::Isa;
 use super::simd;
 use super::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -64,23 +65,24 @@ impl Layout {
 
 /// Applies `act` in place to whole samples laid out as `layout`, on the active vector path.
 pub fn forward_inplace(act: Activation, data: &mut [f32], layout: Layout) {
-    simd::run_active(|| forward_plain(act, data, layout));
+    forward_on(Isa::active(), act, data, layout);
 }
 
-/// [`forward_inplace`], inlined into each vector path's copy.
-#[inline(always)]
-fn forward_plain(act: Activation, data: &mut [f32], layout: Layout) {
-    match act {
-        Activation::Linear => {}
-        Activation::Relu => data.iter_mut().for_each(|v| *v = v.max(0.0)),
-        Activation::LeakyRelu(slope) => data.iter_mut().for_each(|v| *v *= if *v < 0.0 { slope } else { 1.0 }),
-        Activation::Sigmoid => data.iter_mut().for_each(|v| *v = sigmoid(*v)),
-        Activation::Tanh => data.iter_mut().for_each(|v| *v = v.tanh()),
-        Activation::Softmax => {
-            let sample = layout.channels * layout.inner;
-            for s in data.chunks_exact_mut(sample.max(1)) {
-                for i in 0..layout.inner {
-                    softmax_strided(s, i, layout.inner, layout.channels);
+simd::vectorized! {
+    /// [`forward_inplace`] on the given vector path.
+    fn forward_on(act: Activation, data: &mut [f32], layout: Layout) {
+        match act {
+            Activation::Linear => {}
+            Activation::Relu => data.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::LeakyRelu(slope) => data.iter_mut().for_each(|v| *v *= if *v < 0.0 { slope } else { 1.0 }),
+            Activation::Sigmoid => data.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            Activation::Tanh => data.iter_mut().for_each(|v| *v = v.tanh()),
+            Activation::Softmax => {
+                let sample = layout.channels * layout.inner;
+                for s in data.chunks_exact_mut(sample.max(1)) {
+                    for i in 0..layout.inner {
+                        softmax_strided(s, i, layout.inner, layout.channels);
+                    }
                 }
             }
         }
@@ -89,40 +91,41 @@ fn forward_plain(act: Activation, data: &mut [f32], layout: Layout) {
 
 /// Turns `dy` into dL/dx in place, from the activation's output `y`, on the active vector path.
 pub fn backward_inplace(act: Activation, y: &[f32], dy: &mut [f32], layout: Layout) {
-    simd::run_active(|| backward_plain(act, y, dy, layout));
+    backward_on(Isa::active(), act, y, dy, layout);
 }
 
-/// [`backward_inplace`], inlined into each vector path's copy.
-#[inline(always)]
-fn backward_plain(act: Activation, y: &[f32], dy: &mut [f32], layout: Layout) {
-    match act {
-        Activation::Linear => {}
-        // Written as selects so the loop vectorizes.
-        Activation::Relu => dy
-            .iter_mut()
-            .zip(y)
-            .for_each(|(g, &y)| *g = if y > 0.0 { *g } else { 0.0 }),
-        // y and x share their sign when the slope is positive, so y decides the branch.
-        Activation::LeakyRelu(slope) => dy.iter_mut().zip(y).for_each(|(g, &y)| {
-            *g *= if y > 0.0 || (y == 0.0 && slope != 0.0) {
-                1.0
-            } else {
-                slope
-            }
-        }),
-        Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),
-        Activation::Tanh => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
-        Activation::Softmax => {
-            let sample = layout.channels * layout.inner;
-            for (ys, gs) in y.chunks_exact(sample.max(1)).zip(dy.chunks_exact_mut(sample.max(1))) {
-                for i in 0..layout.inner {
-                    // dx_j = y_j (dy_j − Σ_k dy_k y_k)
-                    let dot: f32 = (0..layout.channels)
-                        .map(|c| ys[c * layout.inner + i] * gs[c * layout.inner + i])
-                        .sum();
-                    for c in 0..layout.channels {
-                        let at = c * layout.inner + i;
-                        gs[at] = ys[at] * (gs[at] - dot);
+simd::vectorized! {
+    /// [`backward_inplace`] on the given vector path.
+    fn backward_on(act: Activation, y: &[f32], dy: &mut [f32], layout: Layout) {
+        match act {
+            Activation::Linear => {}
+            // Written as selects so the loop vectorizes.
+            Activation::Relu => dy
+                .iter_mut()
+                .zip(y)
+                .for_each(|(g, &y)| *g = if y > 0.0 { *g } else { 0.0 }),
+            // y and x share their sign when the slope is positive, so y decides the branch.
+            Activation::LeakyRelu(slope) => dy.iter_mut().zip(y).for_each(|(g, &y)| {
+                *g *= if y > 0.0 || (y == 0.0 && slope != 0.0) {
+                    1.0
+                } else {
+                    slope
+                }
+            }),
+            Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),
+            Activation::Tanh => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
+            Activation::Softmax => {
+                let sample = layout.channels * layout.inner;
+                for (ys, gs) in y.chunks_exact(sample.max(1)).zip(dy.chunks_exact_mut(sample.max(1))) {
+                    for i in 0..layout.inner {
+                        // dx_j = y_j (dy_j − Σ_k dy_k y_k)
+                        let dot: f32 = (0..layout.channels)
+                            .map(|c| ys[c * layout.inner + i] * gs[c * layout.inner + i])
+                            .sum();
+                        for c in 0..layout.channels {
+                            let at = c * layout.inner + i;
+                            gs[at] = ys[at] * (gs[at] - dot);
+                        }
                     }
                 }
             }
@@ -165,7 +168,6 @@ pub fn softmax_rows(data: &mut [f32], n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cnn::gemm::Isa;
 
     #[test]
     fn every_vector_path_computes_bit_for_bit_the_same() {
@@ -176,8 +178,8 @@ mod tests {
         for act in Activation::ALL {
             let run = |isa: Isa| {
                 let (mut y, mut g) = (x.clone(), dy.clone());
-                simd::run(isa, || forward_plain(act, &mut y, layout));
-                simd::run(isa, || backward_plain(act, &y, &mut g, layout));
+                forward_on(isa, act, &mut y, layout);
+                backward_on(isa, act, &y, &mut g, layout);
                 (y, g)
             };
             let portable = run(Isa::Portable);

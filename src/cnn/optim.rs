@@ -131,41 +131,43 @@ impl Optimizer {
         if matches!(kind, OptimizerKind::Adam { .. }) && v.len() != p.value.len() {
             *v = vec![0.0; p.value.len()];
         }
-        simd::run(isa, || update_plain(kind, weight_decay, t, p, m, v, lr));
+        update_param_on(isa, kind, weight_decay, t, p, m, v, lr);
     }
 }
 
-/// One parameter's update: decoupled weight decay, then SGD (with momentum `m`) or Adam
-/// (moments `m`, `v`) at step `t`. Inlined into each vector path's copy.
-#[inline(always)]
-fn update_plain(kind: &OptimizerKind, weight_decay: f32, t: i32, p: &mut Param, m: &mut [f32], v: &mut [f32], lr: f32) {
-    if p.kind == ParamKind::Weight && weight_decay > 0.0 {
-        let decay = 1.0 - lr * weight_decay;
-        p.value.iter_mut().for_each(|w| *w *= decay);
-    }
-    match *kind {
-        OptimizerKind::SGD { momentum, nesterov } => {
-            if momentum == 0.0 {
-                p.value.iter_mut().zip(&p.grad).for_each(|(w, g)| *w -= lr * g);
-                return;
-            }
-            for ((w, g), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()) {
-                *v = momentum * *v - lr * g;
-                *w += if nesterov { momentum * *v - lr * g } else { *v };
-            }
+simd::vectorized! {
+    /// One parameter's update on the given vector path: decoupled weight decay, then SGD (with
+    /// momentum `m`) or Adam (moments `m`, `v`) at step `t`.
+    #[allow(clippy::too_many_arguments)]
+    fn update_param_on(kind: &OptimizerKind, weight_decay: f32, t: i32, p: &mut Param, m: &mut [f32], v: &mut [f32], lr: f32) {
+        if p.kind == ParamKind::Weight && weight_decay > 0.0 {
+            let decay = 1.0 - lr * weight_decay;
+            p.value.iter_mut().for_each(|w| *w *= decay);
         }
-        OptimizerKind::Adam {
-            beta_1,
-            beta_2,
-            epsilon,
-        } => {
-            // Keras folds the bias corrections into the step size, so ε is added to √v
-            // rather than to √v̂ as in PyTorch.
-            let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
-            for (((w, g), m), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-                *m = beta_1 * *m + (1.0 - beta_1) * g;
-                *v = beta_2 * *v + (1.0 - beta_2) * g * g;
-                *w -= alpha * *m / (v.sqrt() + epsilon);
+        match *kind {
+            OptimizerKind::SGD { momentum, nesterov } => {
+                if momentum == 0.0 {
+                    p.value.iter_mut().zip(&p.grad).for_each(|(w, g)| *w -= lr * g);
+                    return;
+                }
+                for ((w, g), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()) {
+                    *v = momentum * *v - lr * g;
+                    *w += if nesterov { momentum * *v - lr * g } else { *v };
+                }
+            }
+            OptimizerKind::Adam {
+                beta_1,
+                beta_2,
+                epsilon,
+            } => {
+                // Keras folds the bias corrections into the step size, so ε is added to √v
+                // rather than to √v̂ as in PyTorch.
+                let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
+                for (((w, g), m), v) in p.value.iter_mut().zip(&p.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    *m = beta_1 * *m + (1.0 - beta_1) * g;
+                    *v = beta_2 * *v + (1.0 - beta_2) * g * g;
+                    *w -= alpha * *m / (v.sqrt() + epsilon);
+                }
             }
         }
     }

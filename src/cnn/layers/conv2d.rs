@@ -9,7 +9,7 @@ use crate::cnn::activation::{self, Layout};
 use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind};
 use super::{Layer, Mode, Param, ParamKind, samples_per_task};
 use crate::cnn::error::{ArchError, QuickFix};
-use crate::cnn::gemm::{Op, sgemm};
+use crate::cnn::gemm::{Isa, Op, sgemm};
 use crate::cnn::simd;
 use crate::cnn::geometry::Window;
 use crate::cnn::init;
@@ -506,43 +506,44 @@ fn valid_range(out: usize, w: usize, s: usize, kj: usize, pad: usize) -> (usize,
 /// Unfolds one (C, H, W) image into (K, P) columns, zeros where the window hangs over the edge,
 /// on the active vector path.
 fn im2col(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32]) {
-    simd::run_active(|| im2col_plain(x, c, h, w, win, cols));
+    im2col_on(Isa::active(), x, c, h, w, win, cols);
 }
 
-/// [`im2col`], inlined into each vector path's copy.
-#[inline(always)]
-fn im2col_plain(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32]) {
-    let (oh, ow) = win.out_hw();
-    let p = oh * ow;
-    let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
-    let mut row = 0;
-    for ci in 0..c {
-        let plane = &x[ci * h * w..(ci + 1) * h * w];
-        for ki in 0..win.kh {
-            for kj in 0..win.kw {
-                let dst = &mut cols[row * p..(row + 1) * p];
-                row += 1;
-                // Where kernel column `kj` lands, `dw` columns apart when dilated.
-                let off = kj * win.dw;
-                let (lo, hi) = valid_range(ow, w, win.sw, off, pl);
-                for oy in 0..oh {
-                    let d = &mut dst[oy * ow..(oy + 1) * ow];
-                    let iy = (oy * win.sh + ki) as isize - pt as isize;
-                    if iy < 0 || iy >= h as isize {
-                        d.fill(0.0);
-                        continue;
-                    }
-                    let src = &plane[iy as usize * w..(iy as usize + 1) * w];
-                    d[..lo].fill(0.0);
-                    d[hi..].fill(0.0);
-                    if hi == lo {
-                        // The window column lies wholly in the padding for every output.
-                    } else if win.sw == 1 {
-                        let start = lo + off - pl;
-                        d[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
-                    } else {
-                        for (ox, v) in d[lo..hi].iter_mut().enumerate() {
-                            *v = src[(lo + ox) * win.sw + off - pl];
+simd::vectorized! {
+    /// [`im2col`] on the given vector path.
+    fn im2col_on(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32]) {
+        let (oh, ow) = win.out_hw();
+        let p = oh * ow;
+        let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
+        let mut row = 0;
+        for ci in 0..c {
+            let plane = &x[ci * h * w..(ci + 1) * h * w];
+            for ki in 0..win.kh {
+                for kj in 0..win.kw {
+                    let dst = &mut cols[row * p..(row + 1) * p];
+                    row += 1;
+                    // Where kernel column `kj` lands, `dw` columns apart when dilated.
+                    let off = kj * win.dw;
+                    let (lo, hi) = valid_range(ow, w, win.sw, off, pl);
+                    for oy in 0..oh {
+                        let d = &mut dst[oy * ow..(oy + 1) * ow];
+                        let iy = (oy * win.sh + ki) as isize - pt as isize;
+                        if iy < 0 || iy >= h as isize {
+                            d.fill(0.0);
+                            continue;
+                        }
+                        let src = &plane[iy as usize * w..(iy as usize + 1) * w];
+                        d[..lo].fill(0.0);
+                        d[hi..].fill(0.0);
+                        if hi == lo {
+                            // The window column lies wholly in the padding for every output.
+                        } else if win.sw == 1 {
+                            let start = lo + off - pl;
+                            d[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                        } else {
+                            for (ox, v) in d[lo..hi].iter_mut().enumerate() {
+                                *v = src[(lo + ox) * win.sw + off - pl];
+                            }
                         }
                     }
                 }
@@ -554,44 +555,45 @@ fn im2col_plain(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mu
 /// The adjoint of [`im2col`]: adds every column entry back onto the pixel it came from, on the
 /// active vector path.
 fn col2im(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32]) {
-    simd::run_active(|| col2im_plain(cols, c, h, w, win, x));
+    col2im_on(Isa::active(), cols, c, h, w, win, x);
 }
 
-/// [`col2im`], inlined into each vector path's copy.
-#[inline(always)]
-fn col2im_plain(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32]) {
-    let (oh, ow) = win.out_hw();
-    let p = oh * ow;
-    let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
-    x.fill(0.0);
-    let mut row = 0;
-    for ci in 0..c {
-        let plane = &mut x[ci * h * w..(ci + 1) * h * w];
-        for ki in 0..win.kh {
-            for kj in 0..win.kw {
-                let src = &cols[row * p..(row + 1) * p];
-                row += 1;
-                // Where kernel column `kj` lands, `dw` columns apart when dilated.
-                let off = kj * win.dw;
-                let (lo, hi) = valid_range(ow, w, win.sw, off, pl);
-                for oy in 0..oh {
-                    let iy = (oy * win.sh + ki) as isize - pt as isize;
-                    if iy < 0 || iy >= h as isize {
-                        continue;
-                    }
-                    let d = &mut plane[iy as usize * w..(iy as usize + 1) * w];
-                    let s = &src[oy * ow..(oy + 1) * ow];
-                    if hi == lo {
-                        // Nothing of this kernel column lands inside the image.
-                    } else if win.sw == 1 {
-                        let start = lo + off - pl;
-                        d[start..start + (hi - lo)]
-                            .iter_mut()
-                            .zip(&s[lo..hi])
-                            .for_each(|(d, s)| *d += s);
-                    } else {
-                        for ox in lo..hi {
-                            d[ox * win.sw + off - pl] += s[ox];
+simd::vectorized! {
+    /// [`col2im`] on the given vector path.
+    fn col2im_on(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32]) {
+        let (oh, ow) = win.out_hw();
+        let p = oh * ow;
+        let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
+        x.fill(0.0);
+        let mut row = 0;
+        for ci in 0..c {
+            let plane = &mut x[ci * h * w..(ci + 1) * h * w];
+            for ki in 0..win.kh {
+                for kj in 0..win.kw {
+                    let src = &cols[row * p..(row + 1) * p];
+                    row += 1;
+                    // Where kernel column `kj` lands, `dw` columns apart when dilated.
+                    let off = kj * win.dw;
+                    let (lo, hi) = valid_range(ow, w, win.sw, off, pl);
+                    for oy in 0..oh {
+                        let iy = (oy * win.sh + ki) as isize - pt as isize;
+                        if iy < 0 || iy >= h as isize {
+                            continue;
+                        }
+                        let d = &mut plane[iy as usize * w..(iy as usize + 1) * w];
+                        let s = &src[oy * ow..(oy + 1) * ow];
+                        if hi == lo {
+                            // Nothing of this kernel column lands inside the image.
+                        } else if win.sw == 1 {
+                            let start = lo + off - pl;
+                            d[start..start + (hi - lo)]
+                                .iter_mut()
+                                .zip(&s[lo..hi])
+                                .for_each(|(d, s)| *d += s);
+                        } else {
+                            for ox in lo..hi {
+                                d[ox * win.sw + off - pl] += s[ox];
+                            }
                         }
                     }
                 }
@@ -640,8 +642,8 @@ mod tests {
             // Every vector path the CPU has unfolds and folds bit for bit the same.
             for isa in simd::available_paths() {
                 let (mut cols_on, mut back_on) = (vec![1.0; kk * p], vec![1.0; c * h * w]);
-                simd::run(isa, || im2col_plain(&x, c, h, w, &win, &mut cols_on));
-                simd::run(isa, || col2im_plain(&cvec, c, h, w, &win, &mut back_on));
+                im2col_on(isa, &x, c, h, w, &win, &mut cols_on);
+                col2im_on(isa, &cvec, c, h, w, &win, &mut back_on);
                 assert!(cols_on == cols && back_on == back, "{isa} path differs");
             }
             let lhs: f64 = cols.iter().zip(&cvec).map(|(a, b)| (*a as f64) * (*b as f64)).sum();

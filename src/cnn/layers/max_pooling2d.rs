@@ -5,6 +5,7 @@
 
 use super::pooling2d::{Pool2D, PoolGeom, PoolKind};
 use super::{Layer, Mode, samples_per_task};
+use crate::cnn::gemm::Isa;
 use crate::cnn::simd;
 use crate::cnn::shape::Shape;
 use crate::cnn::tensor::Tensor;
@@ -31,29 +32,30 @@ impl PoolKind for Max {
 /// 2×2 / stride 2 max pooling of one (C, H, W) sample without padding (an odd last row or column
 /// is dropped, as `valid` does). Ties go to the first cell in row-major order, like the general path.
 fn max_2x2(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
-    simd::run_active(|| max_2x2_plain(x, c, h, w, y, arg));
+    max_2x2_on(Isa::active(), x, c, h, w, y, arg);
 }
 
-/// [`max_2x2`], inlined into each vector path's copy. Written as selects over whole rows so
-/// the compiler can vectorize it.
-#[inline(always)]
-fn max_2x2_plain(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
-    let (oh, ow) = (h / 2, w / 2);
-    let rows = y.chunks_exact_mut(ow.max(1)).zip(arg.chunks_exact_mut(ow.max(1)));
-    for (row, (y, arg)) in rows.take(c * oh).enumerate() {
-        let (ci, oy) = (row / oh, row % oh);
-        let r0 = ci * h * w + 2 * oy * w;
-        let (top, bottom) = (&x[r0..r0 + 2 * ow], &x[r0 + w..r0 + w + 2 * ow]);
-        for (ox, (y, arg)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
-            let (i, j) = (2 * ox, r0 + 2 * ox);
-            let (mut best, mut at) = (top[i], j);
-            for (v, k) in [(top[i + 1], j + 1), (bottom[i], j + w), (bottom[i + 1], j + w + 1)] {
-                let wins = v > best;
-                best = if wins { v } else { best };
-                at = if wins { k } else { at };
+simd::vectorized! {
+    /// [`max_2x2`] on the given vector path, written as selects over whole rows so the
+    /// compiler can vectorize it.
+    fn max_2x2_on(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
+        let (oh, ow) = (h / 2, w / 2);
+        let rows = y.chunks_exact_mut(ow.max(1)).zip(arg.chunks_exact_mut(ow.max(1)));
+        for (row, (y, arg)) in rows.take(c * oh).enumerate() {
+            let (ci, oy) = (row / oh, row % oh);
+            let r0 = ci * h * w + 2 * oy * w;
+            let (top, bottom) = (&x[r0..r0 + 2 * ow], &x[r0 + w..r0 + w + 2 * ow]);
+            for (ox, (y, arg)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
+                let (i, j) = (2 * ox, r0 + 2 * ox);
+                let (mut best, mut at) = (top[i], j);
+                for (v, k) in [(top[i + 1], j + 1), (bottom[i], j + w), (bottom[i + 1], j + w + 1)] {
+                    let wins = v > best;
+                    best = if wins { v } else { best };
+                    at = if wins { k } else { at };
+                }
+                *y = best;
+                *arg = at as u32;
             }
-            *y = best;
-            *arg = at as u32;
         }
     }
 }
@@ -188,7 +190,7 @@ mod tests {
             }
             for isa in simd::available_paths() {
                 let mut got = (vec![9.0; want.0.len()], vec![9; want.1.len()]);
-                simd::run(isa, || max_2x2_plain(&x, c, h, w, &mut got.0, &mut got.1));
+                max_2x2_on(isa, &x, c, h, w, &mut got.0, &mut got.1);
                 assert_eq!(got, want, "{c}×{h}×{w} on {isa}");
             }
         }
