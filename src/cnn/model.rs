@@ -166,6 +166,12 @@ impl Model {
         self.forward_to(x, self.logits_layers, mode, None)
     }
 
+    /// [`Model::logits`] in inference mode with each layer's pass run through `observer`
+    /// (for profilers: `perf::layers`).
+    pub fn observed_logits(&mut self, x: &Tensor, observer: &mut dyn LayerObserver) -> &Tensor {
+        self.forward_to(x, self.logits_layers, Mode::Infer, Some(observer))
+    }
+
     /// Class probabilities (N × classes), inference mode.
     pub fn predict_proba(&mut self, x: &Tensor) -> Tensor {
         let mut out = self.logits(x, Mode::Infer).clone();

@@ -41,20 +41,36 @@ pub fn layer_times(model: &mut Model, x: &Tensor, labels: &[u32], reps: usize) -
     for _ in 0..reps.max(1) {
         model.observed_gradients(x, labels, &mut timer);
     }
-    let reps = reps.max(1) as f64;
-    model
-        .logits_layers()
-        .iter()
-        .enumerate()
-        .map(|(i, layer)| {
-            let (forward, backward) = timer.secs.get(i).copied().unwrap_or_default();
-            LayerTime {
-                kind: layer.kind(),
-                forward_secs: forward / reps,
-                backward_secs: backward / reps,
-            }
-        })
-        .collect()
+    timer.means(model, reps)
+}
+
+/// Mean seconds per inference pass on `x` spent in each layer (backward times are zero).
+pub fn inference_layer_times(model: &mut Model, x: &Tensor, reps: usize) -> Vec<LayerTime> {
+    let mut timer = LayerTimer::default();
+    for _ in 0..reps.max(1) {
+        model.observed_logits(x, &mut timer);
+    }
+    timer.means(model, reps)
+}
+
+impl LayerTimer {
+    /// Each layer's mean seconds per pass over `reps` passes.
+    fn means(&self, model: &Model, reps: usize) -> Vec<LayerTime> {
+        let reps = reps.max(1) as f64;
+        model
+            .logits_layers()
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| {
+                let (forward, backward) = self.secs.get(i).copied().unwrap_or_default();
+                LayerTime {
+                    kind: layer.kind(),
+                    forward_secs: forward / reps,
+                    backward_secs: backward / reps,
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
