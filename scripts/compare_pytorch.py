@@ -204,6 +204,18 @@ def judge(key: str, ratios: dict[str, float | None], shorts: dict[str, str]) -> 
     return target, verdict, {"target": need, "passed": passed, "missed": missed, "unknown": unknown}
 
 
+# Environment variables that keep each framework to one instruction set (`--isa`).
+ISA_LIMITS = {
+    "avx2": {
+        "CNN_LAB_ISA": "avx2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "DNNL_MAX_CPU_ISA": "AVX2",
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    },
+}
+
+
 def bench_env(threads: int, inter_op: int) -> dict:
     env = dict(os.environ)
     env.update({
@@ -238,6 +250,11 @@ def main() -> int:
     ap.add_argument("--omp-wait-policy", choices=["active", "passive"],
                     help="set OMP_WAIT_POLICY for every subprocess (default: leave it unset)")
     ap.add_argument("--json", metavar="OUT", help="also write every round's numbers and the medians here")
+    ap.add_argument("--isa", choices=sorted(ISA_LIMITS),
+                    help="limit every framework to one instruction set, to stand in for a CPU "
+                         "without AVX-512: CNN Lab via CNN_LAB_ISA, oneDNN (TensorFlow's and "
+                         "PyTorch's convolutions) via ONEDNN_MAX_CPU_ISA, PyTorch's own kernels via "
+                         "ATEN_CPU_CAPABILITY, MKL via MKL_ENABLE_INSTRUCTIONS (default: no limit)")
     args = ap.parse_args()
 
     frameworks = [f.strip().lower() for f in args.frameworks.split(",") if f.strip()]
@@ -257,6 +274,8 @@ def main() -> int:
     env = bench_env(args.threads, args.inter_op)
     if args.omp_wait_policy:
         env["OMP_WAIT_POLICY"] = args.omp_wait_policy.upper()
+    if args.isa:
+        env.update(ISA_LIMITS[args.isa])
     load_start = load_average()
     runs: dict[str, list[dict]] = {"cnnlab": [], **{f: [] for f in frameworks}}
     loads: dict[str, list] = {"cnnlab": [], **{f: [] for f in frameworks}}
@@ -337,6 +356,9 @@ def main() -> int:
     else:
         batch_note = f"training batch {batch}, inference batch {infer_batch}"
     wait_note = f"; OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}" if args.omp_wait_policy else ""
+    if args.isa:
+        wait_note += (f"; every framework limited to {args.isa.upper()} ("
+                      + ", ".join(f"{k}={v}" for k, v in ISA_LIMITS[args.isa].items()) + ")")
     print(f"Float32, {batch_note}; threads: {threads_note or args.threads}"
           f"{f' (TF inter-op {args.inter_op})' if 'keras' in frameworks else ''}; "
           f"median of {args.rounds} alternating rounds of {args.seconds:g} s per measurement "
@@ -400,7 +422,8 @@ def main() -> int:
             "args": vars(args),
             "env": {k: env.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                             "RAYON_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                                            "TF_NUM_INTEROP_THREADS", "KERAS_BACKEND", "OMP_WAIT_POLICY")},
+                                            "TF_NUM_INTEROP_THREADS", "KERAS_BACKEND", "OMP_WAIT_POLICY",
+                                            *ISA_LIMITS.get(args.isa or "", {}))},
             "batch": batch, "infer_batch": infer_batch,
             "cnnlab_reports_infer_batch": rust_has_infer_batch,
             "order": ["cnnlab", *frameworks],
