@@ -15,6 +15,7 @@ pub mod shape;
 pub mod spec;
 pub mod summary;
 pub mod tensor;
+pub mod winograd;
 pub mod zoo;
 
 pub use error::{ArchError, QuickFix, WeightsError};
