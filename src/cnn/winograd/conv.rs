@@ -6,7 +6,7 @@
 //! input rows oy − pad_top ..= oy − pad_top + 2 (outside the image: zeros), likewise columns.
 //! Tiles: TH = ⌈OH/4⌉ × TW = ⌈OW/4⌉ per sample, numbered row by row, samples one after another.
 
-use super::transform::{IN, LANES, OUT, TILE, filter_tile, input_tiles, output_tiles};
+use super::transform::{IN, LANES, Lanes, OUT, TILE, filter_tile, input_tiles, output_tiles};
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::geometry::Window;
 
@@ -211,6 +211,8 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
         let row0 = ty0 * OUT;
         let rows = (ty1 - ty0) * OUT + IN;
         ws.band.resize(rows * pw, 0.0);
+        // Lanes past a sample's last tile repeat its last tile; they are computed, not stored.
+        let (mut d, mut t, mut v) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
         for ch in 0..geo.ci {
             let src = &x[(s * geo.ci + ch) * plane..(s * geo.ci + ch + 1) * plane];
             fill_band(geo, src, row0, rows, pw, &mut ws.band);
@@ -221,7 +223,6 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
                     let t = start + l.min(count - 1);
                     (t / tw * OUT - row0) * pw + t % tw * OUT
                 });
-                let mut d = [[0.0; LANES]; TILE];
                 for (l, base) in bases.into_iter().enumerate() {
                     for i in 0..IN {
                         let row = &ws.band[base + i * pw..base + i * pw + IN];
@@ -230,11 +231,11 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
                         }
                     }
                 }
-                let v = input_tiles(&d);
+                input_tiles(&d, &mut t, &mut v);
                 let col = s * tps + start - g0;
                 for (xi, lanes) in v.iter().enumerate() {
                     let at = (xi * geo.ci + ch) * tc + col;
-                    ws.v[at..at + count].copy_from_slice(&lanes[..count]);
+                    copy_lanes(lanes, &mut ws.v[at..at + count]);
                 }
                 start += count;
             }
@@ -293,17 +294,19 @@ fn transform_outputs(geo: &Geometry, m: &[f32], g0: usize, g1: usize, bias: &[f3
     let (oh, ow) = (geo.oh, geo.ow);
     for s in g0 / tps..g1.div_ceil(tps) {
         let (a, b) = sample_tiles(tps, s, g0, g1);
+        // Lanes past a sample's last tile hold stale values; they are computed, not stored.
+        let (mut mm, mut t) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
+        let mut out = [[0.0; LANES]; OUT * OUT];
         let mut start = a;
         while start < b {
             let count = LANES.min(b - start);
             let col = s * tps + start - g0;
             for o in 0..co {
-                let mut mm = [[0.0; LANES]; TILE];
                 for (xi, lanes) in mm.iter_mut().enumerate() {
                     let at = (xi * co + o) * tc + col;
-                    lanes[..count].copy_from_slice(&m[at..at + count]);
+                    load_lanes(&m[at..at + count], lanes);
                 }
-                let out = output_tiles(&mm);
+                output_tiles(&mm, &mut t, &mut out);
                 let b0 = bias.get(o).copied().unwrap_or(0.0);
                 let plane = &mut y[(s * co + o) * oh * ow..(s * co + o + 1) * oh * ow];
                 for l in 0..count {
@@ -319,6 +322,33 @@ fn transform_outputs(geo: &Geometry, m: &[f32], g0: usize, g1: usize, bias: &[f3
                 }
             }
             start += count;
+        }
+    }
+}
+
+/// `dst.len()` lanes of `src` into `dst`; a whole group as one fixed-size copy (a call to
+/// `memcpy` per short copy would cost more than the transform).
+#[inline(always)]
+fn copy_lanes(src: &Lanes, dst: &mut [f32]) {
+    match <&mut Lanes>::try_from(&mut *dst) {
+        Ok(whole) => *whole = *src,
+        Err(_) => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+    }
+}
+
+/// `src` into the first `src.len()` lanes of `dst`, like [`copy_lanes`].
+#[inline(always)]
+fn load_lanes(src: &[f32], dst: &mut Lanes) {
+    match <&Lanes>::try_from(src) {
+        Ok(whole) => *dst = *whole,
+        Err(_) => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
         }
     }
 }

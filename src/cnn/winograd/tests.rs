@@ -182,6 +182,57 @@ fn forward_and_input_gradient_match_naive_loops_on_every_path() {
 }
 
 #[test]
+fn realistic_layers_stay_within_the_bar() {
+    // Image-like inputs in [0, 1) and ReLU outputs (never negative, so no cancellation helps),
+    // Glorot-uniform kernels, the cifar model's layer sizes; forward and input gradient.
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(16);
+    let mut u = Vec::new();
+    let mut ws = Workspace::default();
+    let mut worst: f64 = 0.0;
+    for (n, c, side, f) in [
+        (4, 3, 32, 32),
+        (4, 32, 32, 32),
+        (4, 32, 16, 64),
+        (2, 64, 16, 64),
+        (2, 128, 8, 128),
+    ] {
+        let win = Window::new(side, side, (3, 3), (1, 1), Padding::Same).unwrap();
+        let limit = (6.0 / (9.0 * (c + f) as f32)).sqrt();
+        let kernel: Vec<f32> = (0..f * c * 9).map(|_| rng.random_range(-limit..limit)).collect();
+        let x: Vec<f32> = (0..n * c * side * side)
+            .map(|_| rng.random_range(-0.7f32..1.0).max(0.0))
+            .collect();
+        let dy: Vec<f32> = (0..n * f * side * side)
+            .map(|_| rng.random_range(-1e-3f32..1e-3))
+            .collect();
+        let geo = Geometry::forward(&win, c, side, side, f);
+        filters_forward(&kernel, f, c, &mut u);
+        let mut y = vec![0.0; n * f * side * side];
+        correlate(Isa::active(), &geo, &u, &x, &mut y, &[], &mut ws, |_| {});
+        let err = relative_error(&y, &naive_forward(&x, &kernel, n, c, side, side, f, &win));
+        assert!(err <= MAX_RELATIVE_ERROR, "c={c} f={f} {side}×{side} forward: {err:e}");
+        worst = worst.max(err);
+        let geo = Geometry::input_gradient(&win, c, side, side, f);
+        filters_input_gradient(&kernel, f, c, &mut u);
+        let mut dx = vec![0.0; n * c * side * side];
+        correlate(Isa::active(), &geo, &u, &dy, &mut dx, &[], &mut ws, |_| {});
+        let err = relative_error(&dx, &naive_input_gradient(&dy, &kernel, n, c, side, side, f, &win));
+        assert!(
+            err <= MAX_RELATIVE_ERROR,
+            "c={c} f={f} {side}×{side} input gradient: {err:e}"
+        );
+        println!(
+            "c={c} f={f} {side}×{side}: forward and input gradient within {:e}",
+            worst.max(err)
+        );
+        worst = worst.max(err);
+    }
+    println!("worst relative error on realistic layers: {worst:e}");
+}
+
+#[test]
 fn chunks_of_tiles_do_not_change_the_result() {
     // 64 samples of 32×32 with 64 channels take several chunks, some splitting a sample; each
     // tile's numbers must not depend on the chunk (or task) it lands in.

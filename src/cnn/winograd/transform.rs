@@ -21,79 +21,74 @@ pub const OUT: usize = 4;
 /// Input rows and columns per tile (`OUT` + 3 − 1).
 pub const IN: usize = 6;
 
-/// `Bᵀ d` along one axis: six values of a tile row (or column) → six transformed ones.
+/// `Bᵀ d` along one axis of [`LANES`] tiles: `src[si[0..6]]` → `dst[di[0..6]]`.
 #[inline(always)]
-fn input_1d(d: [&Lanes; 6]) -> [Lanes; 6] {
-    let mut v = [[0.0; LANES]; 6];
+fn input_1d(src: &[Lanes; TILE], si: [usize; 6], dst: &mut [Lanes; TILE], di: [usize; 6]) {
     for l in 0..LANES {
-        let (d0, d1, d2, d3, d4, d5) = (d[0][l], d[1][l], d[2][l], d[3][l], d[4][l], d[5][l]);
+        let [d0, d1, d2, d3, d4, d5] = si.map(|k| src[k][l]);
         let a = d4 - 4.0 * d2;
         let b = d3 - 4.0 * d1;
         let c = d4 - d2;
         let e = 2.0 * (d3 - d1);
-        v[0][l] = 4.0 * d0 - 5.0 * d2 + d4;
-        v[1][l] = a + b;
-        v[2][l] = a - b;
-        v[3][l] = c + e;
-        v[4][l] = c - e;
-        v[5][l] = 4.0 * d1 - 5.0 * d3 + d5;
+        dst[di[0]][l] = 4.0 * d0 - 5.0 * d2 + d4;
+        dst[di[1]][l] = a + b;
+        dst[di[2]][l] = a - b;
+        dst[di[3]][l] = c + e;
+        dst[di[4]][l] = c - e;
+        dst[di[5]][l] = 4.0 * d1 - 5.0 * d3 + d5;
     }
-    v
 }
 
-/// `V = Bᵀ d B` of [`LANES`] tiles; `d[i·6 + j]` is row `i`, column `j` of every tile.
+/// `V = Bᵀ d B` of [`LANES`] tiles; `d[i·6 + j]` is row `i`, column `j` of every tile, and `t`
+/// is scratch (fully overwritten).
 #[inline(always)]
-pub fn input_tiles(d: &[Lanes; TILE]) -> [Lanes; TILE] {
-    let mut t = [[0.0; LANES]; TILE];
+pub fn input_tiles(d: &[Lanes; TILE], t: &mut [Lanes; TILE], v: &mut [Lanes; TILE]) {
     for j in 0..IN {
-        let col = input_1d([&d[j], &d[6 + j], &d[12 + j], &d[18 + j], &d[24 + j], &d[30 + j]]);
-        for (r, v) in col.into_iter().enumerate() {
-            t[r * IN + j] = v;
-        }
+        let col = std::array::from_fn(|i| i * IN + j);
+        input_1d(d, col, t, col);
     }
-    let mut v = [[0.0; LANES]; TILE];
     for r in 0..IN {
-        let s = &t[r * IN..r * IN + IN];
-        let row = input_1d([&s[0], &s[1], &s[2], &s[3], &s[4], &s[5]]);
-        v[r * IN..r * IN + IN].copy_from_slice(&row);
+        let row = std::array::from_fn(|q| r * IN + q);
+        input_1d(t, row, v, row);
     }
-    v
 }
 
-/// `Aᵀ m` along one axis: six products → four outputs.
+/// `Aᵀ m` along one axis of [`LANES`] tiles: `src[si[0..6]]` → `dst[di[0..4]]`.
 #[inline(always)]
-fn output_1d(m: [&Lanes; 6]) -> [Lanes; 4] {
-    let mut y = [[0.0; LANES]; 4];
+fn output_1d<const N: usize>(src: &[Lanes; TILE], si: [usize; 6], dst: &mut [Lanes; N], di: [usize; 4]) {
     for l in 0..LANES {
-        let a = m[1][l] + m[2][l];
-        let b = m[1][l] - m[2][l];
-        let c = m[3][l] + m[4][l];
-        let d = m[3][l] - m[4][l];
-        y[0][l] = m[0][l] + a + c;
-        y[1][l] = b + 2.0 * d;
-        y[2][l] = a + 4.0 * c;
-        y[3][l] = b + 8.0 * d + m[5][l];
+        let [m0, m1, m2, m3, m4, m5] = si.map(|k| src[k][l]);
+        let a = m1 + m2;
+        let b = m1 - m2;
+        let c = m3 + m4;
+        let d = m3 - m4;
+        dst[di[0]][l] = m0 + a + c;
+        dst[di[1]][l] = b + 2.0 * d;
+        dst[di[2]][l] = a + 4.0 * c;
+        dst[di[3]][l] = b + 8.0 * d + m5;
     }
-    y
 }
 
-/// `Y = Aᵀ m A` of [`LANES`] tiles; the result's `[r·4 + q]` is output row `r`, column `q`.
+/// `Y = Aᵀ m A` of [`LANES`] tiles; `y[r·4 + q]` is output row `r`, column `q`, and `t` is
+/// scratch (its first 24 rows are overwritten).
 #[inline(always)]
-pub fn output_tiles(m: &[Lanes; TILE]) -> [Lanes; OUT * OUT] {
-    let mut t = [[0.0; LANES]; OUT * IN];
+pub fn output_tiles(m: &[Lanes; TILE], t: &mut [Lanes; TILE], y: &mut [Lanes; OUT * OUT]) {
     for j in 0..IN {
-        let col = output_1d([&m[j], &m[6 + j], &m[12 + j], &m[18 + j], &m[24 + j], &m[30 + j]]);
-        for (r, v) in col.into_iter().enumerate() {
-            t[r * IN + j] = v;
-        }
+        output_1d(
+            m,
+            std::array::from_fn(|i| i * IN + j),
+            t,
+            std::array::from_fn(|r| r * IN + j),
+        );
     }
-    let mut y = [[0.0; LANES]; OUT * OUT];
     for r in 0..OUT {
-        let s = &t[r * IN..r * IN + IN];
-        let row = output_1d([&s[0], &s[1], &s[2], &s[3], &s[4], &s[5]]);
-        y[r * OUT..r * OUT + OUT].copy_from_slice(&row);
+        output_1d(
+            t,
+            std::array::from_fn(|q| r * IN + q),
+            y,
+            std::array::from_fn(|q| r * OUT + q),
+        );
     }
-    y
 }
 
 /// `G g` along one axis, in f64 (filters are transformed once per call, so exactness is cheap).
@@ -140,13 +135,15 @@ mod tests {
         for (i, v) in d.iter().enumerate() {
             lanes[i] = [*v; LANES];
         }
-        let v = input_tiles(&lanes);
+        let (mut t, mut v) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
+        input_tiles(&lanes, &mut t, &mut v);
         let u = filter_tile(g);
         let mut m = [[0.0; LANES]; TILE];
         for i in 0..TILE {
             m[i] = v[i].map(|x| x * u[i]);
         }
-        let y = output_tiles(&m);
+        let mut y = [[0.0; LANES]; OUT * OUT];
+        output_tiles(&m, &mut t, &mut y);
         for r in 0..4 {
             for q in 0..4 {
                 let want: f64 = (0..9)
