@@ -83,8 +83,13 @@ pub struct Workspace {
     v: Vec<f32>,
     /// `M[36][out][T]`, the products.
     m: Vec<f32>,
-    /// The rows of one input plane a chunk's tiles read, with the padding written out.
-    band: Vec<f32>,
+    /// One channel's input tiles, tile-major: `d[k][t]` is value `k` (row-major 6×6) of tile
+    /// `t`, so [`LANES`] neighbouring tiles load as one vector, whatever sample they are in.
+    d: Vec<f32>,
+    /// One output channel's 4×4 tiles, tile-major like `d`, before they are written out.
+    o: Vec<f32>,
+    /// One padded input row.
+    row: Vec<f32>,
 }
 
 /// `U[36][F][C]` of a kernel (F, C, 3, 3), for the forward correlation.
@@ -157,7 +162,7 @@ pub fn correlate(
                 false,
             );
         }
-        transform_outputs_on(isa, geo, &ws.m, g0, g1, bias, y);
+        transform_outputs_on(isa, geo, g0, g1, bias, ws, y);
         // Samples whose last tile is in this chunk are complete.
         let tps = geo.tiles();
         for s in g0 / tps..g1 / tps {
@@ -167,9 +172,37 @@ pub fn correlate(
     }
 }
 
-/// The tiles `g0..g1` that belong to sample `s`, as tile numbers within the sample.
-fn sample_tiles(tps: usize, s: usize, g0: usize, g1: usize) -> (usize, usize) {
-    (g0.max(s * tps) - s * tps, g1.min((s + 1) * tps) - s * tps)
+/// A run of tiles `g0..g1` within one tile row: sample `s`, tile row `ty`, tile columns
+/// `tx0..tx1`; its first tile is column `col` of the chunk's tile-major buffers.
+struct Run {
+    s: usize,
+    ty: usize,
+    tx0: usize,
+    tx1: usize,
+    col: usize,
+}
+
+/// The tile-row runs of tiles `g0..g1`, in order.
+fn runs(geo: &Geometry, g0: usize, g1: usize) -> impl Iterator<Item = Run> {
+    let (tps, tw) = (geo.tiles(), geo.tiles_w());
+    let mut g = g0;
+    std::iter::from_fn(move || {
+        if g >= g1 {
+            return None;
+        }
+        let (s, t) = (g / tps, g % tps);
+        let (ty, tx0) = (t / tw, t % tw);
+        let tx1 = tw.min(tx0 + (g1 - g));
+        let run = Run {
+            s,
+            ty,
+            tx0,
+            tx1,
+            col: g - g0,
+        };
+        g += tx1 - tx0;
+        Some(run)
+    })
 }
 
 /// [`transform_inputs`] compiled for `isa`'s vector width (the code is the same; the compiler
@@ -198,130 +231,149 @@ fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize
     transform_inputs(geo, x, g0, g1, ws);
 }
 
-/// `V[ξ][in][t]` of tiles `g0..g1`.
+/// `V[ξ][in][t]` of tiles `g0..g1`, one input channel at a time: its tiles gathered
+/// tile-major into `d`, then transformed [`LANES`] at a time.
 #[inline(always)]
 fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
-    let (tps, tw, tc) = (geo.tiles(), geo.tiles_w(), g1 - g0);
-    let pw = tw * OUT + 2;
+    let (tc, ci) = (g1 - g0, geo.ci);
+    // Two columns past the last tile's six, so every tile's columns 4..8 exist.
+    let pw = geo.tiles_w() * OUT + OUT;
     let plane = geo.h * geo.w;
-    for s in g0 / tps..g1.div_ceil(tps) {
-        let (a, b) = sample_tiles(tps, s, g0, g1);
-        let (ty0, ty1) = (a / tw, (b - 1) / tw);
-        // Padded rows 4·ty0 .. 4·ty1 + 6 of each plane.
-        let row0 = ty0 * OUT;
-        let rows = (ty1 - ty0) * OUT + IN;
-        ws.band.resize(rows * pw, 0.0);
-        // Lanes past a sample's last tile repeat its last tile; they are computed, not stored.
-        let (mut d, mut t, mut v) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
-        for ch in 0..geo.ci {
-            let src = &x[(s * geo.ci + ch) * plane..(s * geo.ci + ch + 1) * plane];
-            fill_band(geo, src, row0, rows, pw, &mut ws.band);
-            let mut start = a;
-            while start < b {
-                let count = LANES.min(b - start);
-                let bases: [usize; LANES] = std::array::from_fn(|l| {
-                    let t = start + l.min(count - 1);
-                    (t / tw * OUT - row0) * pw + t % tw * OUT
-                });
-                for (l, base) in bases.into_iter().enumerate() {
-                    for i in 0..IN {
-                        let row = &ws.band[base + i * pw..base + i * pw + IN];
-                        for (j, &v) in row.iter().enumerate() {
-                            d[i * IN + j][l] = v;
-                        }
+    ws.d.resize(TILE * tc, 0.0);
+    ws.row.resize(pw, 0.0);
+    // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
+    let (mut d, mut t, mut v) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
+    for ch in 0..ci {
+        for run in runs(geo, g0, g1) {
+            let src = &x[(run.s * ci + ch) * plane..(run.s * ci + ch + 1) * plane];
+            let n = run.tx1 - run.tx0;
+            for i in 0..IN {
+                fill_row(geo, src, run.ty * OUT + i, &mut ws.row);
+                // Tile k of the run reads columns 4k..4k+6 of `own` (its four and two of the next).
+                let own = &ws.row[run.tx0 * OUT..run.tx1 * OUT];
+                let next = &ws.row[run.tx0 * OUT + OUT..run.tx1 * OUT + OUT];
+                for j in 0..IN {
+                    let (from, jj) = if j < OUT { (own, j) } else { (next, j - OUT) };
+                    let at = (i * IN + j) * tc + run.col;
+                    for (dst, tile) in ws.d[at..at + n].iter_mut().zip(from.chunks_exact(OUT)) {
+                        *dst = tile[jj];
                     }
                 }
-                input_tiles(&d, &mut t, &mut v);
-                let col = s * tps + start - g0;
-                for (xi, lanes) in v.iter().enumerate() {
-                    let at = (xi * geo.ci + ch) * tc + col;
-                    copy_lanes(lanes, &mut ws.v[at..at + count]);
-                }
-                start += count;
             }
+        }
+        let mut start = 0;
+        while start < tc {
+            let count = LANES.min(tc - start);
+            for (k, lanes) in d.iter_mut().enumerate() {
+                load_lanes(&ws.d[k * tc + start..k * tc + start + count], lanes);
+            }
+            input_tiles(&d, &mut t, &mut v);
+            for (xi, lanes) in v.iter().enumerate() {
+                let at = (xi * ci + ch) * tc + start;
+                copy_lanes(lanes, &mut ws.v[at..at + count]);
+            }
+            start += count;
         }
     }
 }
 
-/// Writes padded rows `row0 .. row0 + rows` (width `pw`) of one input plane into `band`.
-fn fill_band(geo: &Geometry, src: &[f32], row0: usize, rows: usize, pw: usize, band: &mut [f32]) {
+/// Padded row `r` (row `r − pad_top` of the input plane `src`, zeros outside it) into `row`.
+#[inline(always)]
+fn fill_row(geo: &Geometry, src: &[f32], r: usize, row: &mut [f32]) {
+    let pw = row.len();
     // Padded column `q` holds input column `q − pad_left`.
     let lo = geo.pad_left.clamp(0, pw as isize) as usize;
     let hi = (geo.w as isize + geo.pad_left).clamp(lo as isize, pw as isize) as usize;
-    for (r, dst) in band[..rows * pw].chunks_exact_mut(pw).enumerate() {
-        let iy = (row0 + r) as isize - geo.pad_top;
-        if iy < 0 || iy >= geo.h as isize || hi == lo {
-            dst.fill(0.0);
-            continue;
-        }
-        let from = (lo as isize - geo.pad_left) as usize;
-        let row = &src[iy as usize * geo.w..(iy as usize + 1) * geo.w];
-        dst[..lo].fill(0.0);
-        dst[lo..hi].copy_from_slice(&row[from..from + (hi - lo)]);
-        dst[hi..].fill(0.0);
+    let iy = r as isize - geo.pad_top;
+    if iy < 0 || iy >= geo.h as isize || hi == lo {
+        row.fill(0.0);
+        return;
     }
+    let from = (lo as isize - geo.pad_left) as usize;
+    let line = &src[iy as usize * geo.w..(iy as usize + 1) * geo.w];
+    row[..lo].fill(0.0);
+    row[lo..hi].copy_from_slice(&line[from..from + (hi - lo)]);
+    row[hi..].fill(0.0);
 }
 
 /// [`transform_outputs`] compiled for `isa`'s vector width, like [`transform_inputs_on`].
-fn transform_outputs_on(isa: Isa, geo: &Geometry, m: &[f32], g0: usize, g1: usize, bias: &[f32], y: &mut [f32]) {
+fn transform_outputs_on(
+    isa: Isa,
+    geo: &Geometry,
+    g0: usize,
+    g1: usize,
+    bias: &[f32],
+    ws: &mut Workspace,
+    y: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]
-        fn avx512(geo: &Geometry, m: &[f32], g0: usize, g1: usize, bias: &[f32], y: &mut [f32]) {
-            transform_outputs(geo, m, g0, g1, bias, y);
+        fn avx512(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32]) {
+            transform_outputs(geo, g0, g1, bias, ws, y);
         }
         #[target_feature(enable = "avx2")]
-        fn avx2(geo: &Geometry, m: &[f32], g0: usize, g1: usize, bias: &[f32], y: &mut [f32]) {
-            transform_outputs(geo, m, g0, g1, bias, y);
+        fn avx2(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32]) {
+            transform_outputs(geo, g0, g1, bias, ws, y);
         }
         if isa == Isa::Avx512 && isa.is_available() {
             // SAFETY: this CPU has AVX-512F (checked on the line above).
-            return unsafe { avx512(geo, m, g0, g1, bias, y) };
+            return unsafe { avx512(geo, g0, g1, bias, ws, y) };
         }
         if isa == Isa::Avx2 && isa.is_available() {
             // SAFETY: this CPU has AVX2 (checked on the line above).
-            return unsafe { avx2(geo, m, g0, g1, bias, y) };
+            return unsafe { avx2(geo, g0, g1, bias, ws, y) };
         }
     }
     let _ = isa;
-    transform_outputs(geo, m, g0, g1, bias, y);
+    transform_outputs(geo, g0, g1, bias, ws, y);
 }
 
-/// The outputs of tiles `g0..g1` from `M[ξ][out][t]`, plus the bias.
+/// The outputs of tiles `g0..g1` from `M[ξ][out][t]`, plus the bias: one output channel at a
+/// time, transformed [`LANES`] tiles at a time into `o`, then written out row by row.
 #[inline(always)]
-fn transform_outputs(geo: &Geometry, m: &[f32], g0: usize, g1: usize, bias: &[f32], y: &mut [f32]) {
-    let (tps, tw, tc, co) = (geo.tiles(), geo.tiles_w(), g1 - g0, geo.co);
+fn transform_outputs(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32]) {
+    let (tc, co) = (g1 - g0, geo.co);
     let (oh, ow) = (geo.oh, geo.ow);
-    for s in g0 / tps..g1.div_ceil(tps) {
-        let (a, b) = sample_tiles(tps, s, g0, g1);
-        // Lanes past a sample's last tile hold stale values; they are computed, not stored.
-        let (mut mm, mut t) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
-        let mut out = [[0.0; LANES]; OUT * OUT];
-        let mut start = a;
-        while start < b {
-            let count = LANES.min(b - start);
-            let col = s * tps + start - g0;
-            for o in 0..co {
-                for (xi, lanes) in mm.iter_mut().enumerate() {
-                    let at = (xi * co + o) * tc + col;
-                    load_lanes(&m[at..at + count], lanes);
-                }
-                output_tiles(&mm, &mut t, &mut out);
-                let b0 = bias.get(o).copied().unwrap_or(0.0);
-                let plane = &mut y[(s * co + o) * oh * ow..(s * co + o + 1) * oh * ow];
-                for l in 0..count {
-                    let t = start + l;
-                    let (oy, ox) = (t / tw * OUT, t % tw * OUT);
-                    let (nr, nq) = (OUT.min(oh - oy), OUT.min(ow - ox));
-                    for r in 0..nr {
-                        let row = &mut plane[(oy + r) * ow + ox..(oy + r) * ow + ox + nq];
-                        for (q, v) in row.iter_mut().enumerate() {
-                            *v = out[r * OUT + q][l] + b0;
-                        }
-                    }
-                }
+    ws.o.resize(OUT * OUT * tc, 0.0);
+    // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
+    let (mut mm, mut t) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
+    let mut out = [[0.0; LANES]; OUT * OUT];
+    for o in 0..co {
+        let mut start = 0;
+        while start < tc {
+            let count = LANES.min(tc - start);
+            for (xi, lanes) in mm.iter_mut().enumerate() {
+                let at = (xi * co + o) * tc + start;
+                load_lanes(&ws.m[at..at + count], lanes);
+            }
+            output_tiles(&mm, &mut t, &mut out);
+            for (k, lanes) in out.iter().enumerate() {
+                copy_lanes(lanes, &mut ws.o[k * tc + start..k * tc + start + count]);
             }
             start += count;
+        }
+        let b = bias.get(o).copied().unwrap_or(0.0);
+        for run in runs(geo, g0, g1) {
+            let plane = &mut y[(run.s * co + o) * oh * ow..(run.s * co + o + 1) * oh * ow];
+            let n = run.tx1 - run.tx0;
+            let (oy, ox) = (run.ty * OUT, run.tx0 * OUT);
+            for r in 0..OUT.min(oh - oy) {
+                let line = &mut plane[(oy + r) * ow + ox..(oy + r + 1) * ow];
+                let line = &mut line[..(n * OUT).min(ow - ox)];
+                let vals: [&[f32]; OUT] = std::array::from_fn(|q| &ws.o[(r * OUT + q) * tc + run.col..][..n]);
+                let mut cells = line.chunks_exact_mut(OUT);
+                for (k, cell) in cells.by_ref().enumerate() {
+                    for q in 0..OUT {
+                        cell[q] = vals[q][k] + b;
+                    }
+                }
+                // A tile hanging over the right edge: its columns inside the output.
+                let k = n - 1;
+                for (q, dst) in cells.into_remainder().iter_mut().enumerate() {
+                    *dst = vals[q][k] + b;
+                }
+            }
         }
     }
 }
