@@ -88,7 +88,7 @@ pub struct Workspace {
     d: Vec<f32>,
     /// One output channel's 4×4 tiles, tile-major like `d`, before they are written out.
     o: Vec<f32>,
-    /// One padded input row.
+    /// The padded rows of one input plane that a chunk's tiles read.
     row: Vec<f32>,
 }
 
@@ -236,27 +236,50 @@ fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize
 #[inline(always)]
 fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
     let (tc, ci) = (g1 - g0, geo.ci);
-    // Two columns past the last tile's six, so every tile's columns 4..8 exist.
-    let pw = geo.tiles_w() * OUT + OUT;
+    // Whole blocks of LANES tiles (and the next tile's columns) can be read from any run.
+    let pw = geo.tiles_w() * OUT + LANES * OUT + OUT;
     let plane = geo.h * geo.w;
-    ws.d.resize(TILE * tc, 0.0);
-    ws.row.resize(pw, 0.0);
+    // Rows of `d` are LANES longer than the chunk, so whole blocks can be written and read.
+    let ds = tc + LANES;
+    ws.d.resize(TILE * ds, 0.0);
+    // Padded columns the tiles read; the rest of each band row is slack, read only by lanes
+    // whose results are discarded.
+    let used = geo.tiles_w() * OUT + 2;
+    let (tps, tw) = (geo.tiles(), geo.tiles_w());
     // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
     let (mut d, mut t, mut v) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
     for ch in 0..ci {
+        // The padded rows of the current sample's tiles in this chunk, from padded row `row0`.
+        let (mut sample, mut row0) = (usize::MAX, 0);
         for run in runs(geo, g0, g1) {
-            let src = &x[(run.s * ci + ch) * plane..(run.s * ci + ch + 1) * plane];
+            if run.s != sample {
+                sample = run.s;
+                let src = &x[(run.s * ci + ch) * plane..(run.s * ci + ch + 1) * plane];
+                let last = (g1.min((run.s + 1) * tps) - run.s * tps - 1) / tw;
+                row0 = run.ty * OUT;
+                let rows = (last - run.ty) * OUT + IN;
+                ws.row.resize(ws.row.len().max(rows * pw), 0.0);
+                for (r, line) in ws.row[..rows * pw].chunks_exact_mut(pw).enumerate() {
+                    fill_row(geo, src, row0 + r, &mut line[..used]);
+                }
+            }
             let n = run.tx1 - run.tx0;
             for i in 0..IN {
-                fill_row(geo, src, run.ty * OUT + i, &mut ws.row);
-                // Tile k of the run reads columns 4k..4k+6 of `own` (its four and two of the next).
-                let own = &ws.row[run.tx0 * OUT..run.tx1 * OUT];
-                let next = &ws.row[run.tx0 * OUT + OUT..run.tx1 * OUT + OUT];
-                for j in 0..IN {
-                    let (from, jj) = if j < OUT { (own, j) } else { (next, j - OUT) };
-                    let at = (i * IN + j) * tc + run.col;
-                    for (dst, tile) in ws.d[at..at + n].iter_mut().zip(from.chunks_exact(OUT)) {
-                        *dst = tile[jj];
+                let line = &ws.row[(run.ty * OUT + i - row0) * pw..][..pw];
+                // Tile k reads padded columns 4k..4k+6: a stride-4 deinterleave, done on fixed
+                // blocks of LANES tiles so it compiles to shuffles rather than gathers. Lanes
+                // past the run are overwritten by the next run or land in the row's slack.
+                for first in (0..n).step_by(LANES) {
+                    let block = &line[(run.tx0 + first) * OUT..][..LANES * OUT + OUT];
+                    let mut cols = [[0.0; LANES]; IN];
+                    for k in 0..LANES {
+                        for (j, col) in cols.iter_mut().enumerate() {
+                            col[k] = block[k * OUT + j];
+                        }
+                    }
+                    for (j, col) in cols.iter().enumerate() {
+                        let at = (i * IN + j) * ds + run.col + first;
+                        ws.d[at..at + LANES].copy_from_slice(col);
                     }
                 }
             }
@@ -265,7 +288,7 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
         while start < tc {
             let count = LANES.min(tc - start);
             for (k, lanes) in d.iter_mut().enumerate() {
-                load_lanes(&ws.d[k * tc + start..k * tc + start + count], lanes);
+                load_lanes(&ws.d[k * ds + start..k * ds + start + LANES], lanes);
             }
             input_tiles(&d, &mut t, &mut v);
             for (xi, lanes) in v.iter().enumerate() {
