@@ -283,3 +283,10 @@ fn only_stride_1_undilated_3x3_windows_apply() {
     assert!(!applies(&win(5, 1, Padding::Same)));
     assert!(!applies(&Window::line(9, 3, 1, 2, Padding::Same).unwrap()));
 }
+
+#[test]
+fn winograd_pays_from_32_input_channels_when_the_output_is_no_narrower() {
+    assert!(pays(32, 32) && pays(32, 64) && pays(64, 64) && pays(128, 128));
+    // The cifar model's first layer, a thin layer, and a 32→64 layer's input gradient.
+    assert!(!pays(3, 32) && !pays(16, 32) && !pays(64, 32));
+}
