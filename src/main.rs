@@ -150,6 +150,9 @@ enum Task {
         seconds: f64,
         #[arg(long)]
         json: bool,
+        /// Instead: time both convolution algorithms (im2col, Winograd) on 3×3 layers.
+        #[arg(long)]
+        conv: bool,
     },
     /// Train the cifar model alternately headless and in the app's window: training images/s
     /// with and without the window, and the window's frame times (needs a display, e.g. xvfb-run).
@@ -256,7 +259,7 @@ fn main() -> ExitCode {
             out,
             json,
         } => cli::import_weights_cmd(&file, &weights, out, json).map(|t| (t, true)),
-        Task::Bench { seconds, json } => cli::bench(seconds, json).map(|t| (t, true)),
+        Task::Bench { seconds, json, conv } => cli::bench(seconds, json, conv).map(|t| (t, true)),
         Task::BenchUi {
             file,
             seconds,

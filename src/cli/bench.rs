@@ -5,8 +5,12 @@ use crate::perf;
 use anyhow::Result;
 use std::path::PathBuf;
 
-/// `cnn-lab bench [--seconds S] [--json]`: the engine's images/s and GFLOP/s.
-pub fn bench(seconds: f64, as_json: bool) -> Result<String> {
+/// `cnn-lab bench [--seconds S] [--json]`: the engine's images/s and GFLOP/s; with `--conv`,
+/// the two convolution algorithms side by side instead (a table only).
+pub fn bench(seconds: f64, as_json: bool, conv: bool) -> Result<String> {
+    if conv {
+        return Ok(perf::conv::algorithm_table(seconds));
+    }
     let report = perf::engine::run(seconds);
     Ok(if as_json {
         serde_json::to_string(&report).unwrap_or_default()

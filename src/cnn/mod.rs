@@ -16,6 +16,7 @@ pub mod simd;
 pub mod spec;
 pub mod summary;
 pub mod tensor;
+pub mod winograd;
 pub mod zoo;
 
 pub use error::{ArchError, QuickFix, WeightsError};

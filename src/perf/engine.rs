@@ -7,6 +7,7 @@ use super::system::{cpu_model, load_average};
 use crate::cnn::gemm::Isa;
 use crate::cnn::layers::{Conv2DLayer, Layer, Mode};
 use crate::cnn::spec::Conv2D;
+use crate::cnn::winograd::ConvAlgo;
 use crate::cnn::{Model, Optimizer, OptimizerKind, Shape, Tensor, zoo};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -40,6 +41,9 @@ pub struct BenchReport {
     pub seconds_per_measurement: f64,
     /// The matrix-multiply path taken (`avx512`, `avx2`, `portable`; `CNN_LAB_ISA` forces one).
     pub isa: String,
+    /// The convolution algorithm `CNN_LAB_CONV` forces (`im2col`, `winograd`), or `auto`:
+    /// Winograd where it applies and pays, im2col elsewhere.
+    pub conv: String,
     /// The CPU's model name, if the system says.
     pub cpu: Option<String>,
     /// `/proc/loadavg` at the start (1, 5, 15 minutes): other load makes every figure lower.
@@ -189,6 +193,7 @@ pub fn run(seconds: f64) -> BenchReport {
         threads: rayon::current_num_threads(),
         seconds_per_measurement: budget.as_secs_f64(),
         isa: isa.name().to_string(),
+        conv: ConvAlgo::forced().map_or("auto", ConvAlgo::name).to_string(),
         cpu: cpu_model(),
         load_average: load,
         fma_peak_gflops: peak,
@@ -210,7 +215,7 @@ impl BenchReport {
         let pct = |share: f64| share * 100.0;
         format!(
             "CNN Lab engine benchmark (training batch {}, inference batch {}, {} threads, median step)\n\
-             CPU {}, kernel path {}, FMA peak {:.1} GFLOP/s\n\
+             CPU {}, kernel path {}, convolution {}, FMA peak {:.1} GFLOP/s\n\
              model   pass        images/s     GFLOP/s   of peak\n\
              lenet   train     {:>10.0}  {:>10.1}  {:>7.1}%\n\
              lenet   inference {:>10.0}  {:>10.1}  {:>7.1}%\n\
@@ -225,6 +230,7 @@ impl BenchReport {
             self.threads,
             self.cpu.as_deref().unwrap_or("unknown"),
             self.isa,
+            self.conv,
             self.fma_peak_gflops,
             self.lenet_train_img_s,
             self.lenet_train_gflops,

@@ -5,6 +5,7 @@
 //!
 //! Files depend one way: `system` ← `meter` ← `window_report` ← `window`, with `frames` beside.
 
+pub mod conv;
 pub mod engine;
 pub mod frames;
 pub mod layers;

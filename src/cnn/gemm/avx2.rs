@@ -110,7 +110,10 @@ mod imp {
             let (_, kc_nom) = k_blocks(k, KC_MAX);
             let need = kc_nom * (MC_MAX + NC_MAX.min(n.next_multiple_of(NR))) + 16;
             if buf.len() < need {
-                buf.resize(need, 0.0);
+                // Grown once to the most any product needs, so that later products on this
+                // thread never allocate (a training step allocates nothing: tests/allocations.rs).
+                const MOST: usize = KC_MAX * (MC_MAX + NC_MAX) + 16;
+                buf.resize(need.max(MOST), 0.0);
             }
             // SAFETY: AVX2 and FMA are available (checked above); `check_operands` validated
             // that `c` holds m·n values and that m, n, k ≥ 1; `buf` holds what `blocked`

@@ -296,7 +296,10 @@ mod imp {
         // + 16: slack for 64-byte alignment.
         let need = y_len + x_len + 16;
         if buf.len() < need {
-            buf.resize(need, 0.0);
+            // Grown once to the most any product needs, so that later products on this thread
+            // never allocate (a training step allocates nothing: tests/allocations.rs).
+            const MOST: usize = KC_MAX * NC_MAX.next_multiple_of(NR) + KC_MAX * MR + 16;
+            buf.resize(need.max(MOST), 0.0);
         }
         let base = buf.as_mut_ptr();
         let align = base.align_offset(64).min(16);

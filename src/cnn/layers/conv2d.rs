@@ -1,5 +1,7 @@
 //! Conv2D: every filter spans all input channels; im2col turns the convolution into one matrix
-//! product per sample, in the forward pass and in both gradients.
+//! product per sample, in the forward pass and in both gradients. Stride-1 3×3 layers compute
+//! the forward pass and the input gradient with Winograd F(4×4, 3×3) instead where it pays
+//! (`crate::cnn::winograd`).
 //!
 //! # Shapes
 //! x (N, C, H, W) → y (N, F, OH, OW); kernel (F, C, KH, KW); bias (F).
@@ -9,8 +11,8 @@ use crate::cnn::activation::{self, Layout};
 use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind};
 use super::{Layer, Mode, Param, ParamKind, samples_per_task};
 use crate::cnn::error::{ArchError, QuickFix};
-use crate::cnn::gemm::{Isa, Op, sgemm};
-use crate::cnn::simd;
+use super::im2col::{col2im, im2col};
+use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::geometry::Window;
 use crate::cnn::init;
 use crate::cnn::numbers::group_digits;
@@ -20,6 +22,7 @@ use super::kind::{is_true, one_by_one, pair, with_activation, yes};
 use crate::cnn::geometry::Padding;
 use crate::cnn::init::Initializer;
 use crate::cnn::tensor::Tensor;
+use crate::cnn::winograd::{self, ConvAlgo, Geometry, Workspace};
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -227,6 +230,8 @@ impl LayerKind for Conv2D {
 pub struct Conv2DLayer {
     /// "Conv2D" or "Conv1D".
     kind: &'static str,
+    /// Conv1D: Winograd never applies.
+    sequence: bool,
     c: usize,
     h: usize,
     w: usize,
@@ -241,6 +246,10 @@ pub struct Conv2DLayer {
     bias: Param,
     /// im2col columns, (K, P) per forward task.
     cols: Vec<f32>,
+    /// Winograd buffers per forward task.
+    wino: Vec<Workspace>,
+    /// The kernel's Winograd transform for the current pass, `U[36][out][in]`.
+    wino_filters: Vec<f32>,
     /// Per-task scratch for the backward pass.
     scratch: Vec<Scratch>,
 }
@@ -251,6 +260,7 @@ struct Scratch {
     dcols: Vec<f32>,
     dkernel: Vec<f32>,
     dbias: Vec<f32>,
+    wino: Workspace,
 }
 
 /// What a convolution is built from, whichever kind's config it comes from.
@@ -308,6 +318,7 @@ impl Conv2DLayer {
         };
         Conv2DLayer {
             kind: setup.kind,
+            sequence: setup.sequence,
             c,
             h,
             w,
@@ -320,6 +331,8 @@ impl Conv2DLayer {
             kernel,
             bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
             cols: Vec::new(),
+            wino: Vec::new(),
+            wino_filters: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -339,19 +352,39 @@ impl Conv2DLayer {
     pub fn kernel(&self) -> &Param {
         &self.kernel
     }
-}
 
-impl Layer for Conv2DLayer {
-    fn kind(&self) -> &'static str {
-        self.kind
+    /// The algorithm of a correlation from `c_in` to `c_out` channels over this layer's window
+    /// (the forward pass: C → F; the input gradient: F → C).
+    fn algo(&self, c_in: usize, c_out: usize) -> ConvAlgo {
+        if self.sequence {
+            ConvAlgo::Im2col
+        } else {
+            ConvAlgo::choose(&self.win, c_in, c_out)
+        }
     }
 
-    fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
+    /// `algo`, or im2col where Winograd does not apply.
+    fn feasible(&self, algo: ConvAlgo) -> ConvAlgo {
+        if algo == ConvAlgo::Winograd && !self.sequence && winograd::applies(&self.win) {
+            ConvAlgo::Winograd
+        } else {
+            ConvAlgo::Im2col
+        }
+    }
+}
+
+impl Conv2DLayer {
+    /// The forward pass by `algo` (im2col where Winograd does not apply), products on `isa`.
+    pub(crate) fn forward_with(&mut self, algo: ConvAlgo, isa: Isa, x: &Tensor, y: &mut Tensor) {
         let n = x.batch();
         let (k, p, f) = (self.k(), self.p(), self.filters);
         let chw = self.c * self.h * self.w;
         y.resize(n, self.output_shape());
         let per_task = samples_per_task(n);
+        if self.feasible(algo) == ConvAlgo::Winograd {
+            self.forward_winograd(isa, x, y, per_task);
+            return;
+        }
         // One column buffer per task, reused sample after sample: it stays in cache between
         // im2col and the product. (Keeping every sample's columns for the backward pass would
         // stream the whole batch's columns through memory twice; recomputing them is cheaper.)
@@ -366,7 +399,7 @@ impl Layer for Conv2DLayer {
             .for_each(|((ys, cols), xs)| {
                 for (y, x) in ys.chunks_exact_mut(f * p).zip(xs.chunks_exact(chw)) {
                     im2col(x, c, h, w, win, cols);
-                    sgemm(f, p, k, kernel, Op::N, cols, Op::N, y, false, false);
+                    sgemm_with(isa, f, p, k, kernel, Op::N, cols, Op::N, y, false, false);
                     // Bias and activation in one pass while the output is still in cache.
                     if !bias.is_empty() {
                         for (row, &b) in y.chunks_exact_mut(p).zip(bias) {
@@ -378,7 +411,42 @@ impl Layer for Conv2DLayer {
             });
     }
 
-    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
+    /// The forward pass by Winograd: the kernel transformed once, then each task correlates
+    /// its samples, adding the bias and applying the activation sample by sample.
+    fn forward_winograd(&mut self, isa: Isa, x: &Tensor, y: &mut Tensor, per_task: usize) {
+        let n = x.batch();
+        let (c, f) = (self.c, self.filters);
+        let geo = Geometry::forward(&self.win, c, self.h, self.w, f);
+        winograd::filters_forward(&self.kernel.value, f, c, &mut self.wino_filters);
+        let tasks = n.div_ceil(per_task);
+        if self.wino.len() < tasks {
+            self.wino.resize_with(tasks, Workspace::default);
+        }
+        let (u, bias, act) = (&self.wino_filters, &self.bias.value, self.act);
+        let layout = Layout { channels: f, inner: self.p() };
+        let out_len = f * self.p();
+        y.data_mut()
+            .par_chunks_mut(per_task * out_len)
+            .zip(x.data().par_chunks(per_task * c * self.h * self.w))
+            .zip(self.wino[..tasks].par_iter_mut())
+            .for_each(|((ys, xs), ws)| {
+                winograd::correlate(isa, &geo, u, xs, ys, bias, ws, |y| {
+                    activation::forward_inplace(act, y, layout);
+                });
+            });
+    }
+
+    /// The backward pass: the kernel gradient by im2col, the input gradient by `algo` (im2col
+    /// where Winograd does not apply), products on `isa`.
+    pub(crate) fn backward_with(
+        &mut self,
+        algo: ConvAlgo,
+        isa: Isa,
+        x: &Tensor,
+        y: &Tensor,
+        dy: &mut Tensor,
+        dx: Option<&mut Tensor>,
+    ) {
         let n = x.batch();
         let (k, p, f) = (self.k(), self.p(), self.filters);
         let (c, h, w) = (self.c, self.h, self.w);
@@ -389,6 +457,12 @@ impl Layer for Conv2DLayer {
         if self.scratch.len() < tasks {
             self.scratch.resize_with(tasks, Scratch::default);
         }
+        let wino = (dx.is_some() && self.feasible(algo) == ConvAlgo::Winograd)
+            .then(|| Geometry::input_gradient(&self.win, c, h, w, f));
+        if wino.is_some() {
+            winograd::filters_input_gradient(&self.kernel.value, f, c, &mut self.wino_filters);
+        }
+        let u = &self.wino_filters;
         let (kernel, win, act, use_bias) = (&self.kernel.value, &self.win, self.act, self.use_bias);
         let layout = Layout { channels: f, inner: p };
         // One task's samples: dy, y, x, dx (when wanted) and its scratch.
@@ -402,7 +476,8 @@ impl Layer for Conv2DLayer {
                 scratch.cols.resize(k * p, 0.0);
                 for (i, (dy, x)) in dys.chunks_exact(f * p).zip(xs.chunks_exact(chw)).enumerate() {
                     im2col(x, c, h, w, win, &mut scratch.cols);
-                    sgemm(f, k, p, dy, Op::N, &scratch.cols, Op::T, &mut scratch.dkernel, i > 0, false);
+                    let dkernel = &mut scratch.dkernel;
+                    sgemm_with(isa, f, k, p, dy, Op::N, &scratch.cols, Op::T, dkernel, i > 0, false);
                     if use_bias {
                         for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
                             *db += row.iter().sum::<f32>();
@@ -410,13 +485,20 @@ impl Layer for Conv2DLayer {
                     }
                 }
             }
-            if let Some(dxs) = dxs {
-                // dcols (K, P) = kernelᵀ (K, F) · dy_n (F, P), then scattered back onto the image.
-                scratch.dcols.resize(k * p, 0.0);
-                for (dy, dx) in dys.chunks_exact(f * p).zip(dxs.chunks_exact_mut(chw)) {
-                    sgemm(k, p, f, kernel, Op::T, dy, Op::N, &mut scratch.dcols, false, false);
-                    col2im(&scratch.dcols, c, h, w, win, dx);
+            match (dxs, wino.as_ref()) {
+                (Some(dxs), Some(geo)) => {
+                    // dx = dy ⋆ (kernel rotated by 180°, channels swapped), "full" padding.
+                    winograd::correlate(isa, geo, u, dys, dxs, &[], &mut scratch.wino, |_| {});
                 }
+                (Some(dxs), None) => {
+                    // dcols (K, P) = kernelᵀ (K, F) · dy_n (F, P), then scattered back onto the image.
+                    scratch.dcols.resize(k * p, 0.0);
+                    for (dy, dx) in dys.chunks_exact(f * p).zip(dxs.chunks_exact_mut(chw)) {
+                        sgemm_with(isa, k, p, f, kernel, Op::T, dy, Op::N, &mut scratch.dcols, false, false);
+                        col2im(&scratch.dcols, c, h, w, win, dx);
+                    }
+                }
+                (None, _) => {}
             }
         };
         let inputs = dy
@@ -448,6 +530,22 @@ impl Layer for Conv2DLayer {
                 }
             }
         }
+    }
+}
+
+impl Layer for Conv2DLayer {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
+        let algo = self.algo(self.c, self.filters);
+        self.forward_with(algo, Isa::active(), x, y);
+    }
+
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
+        let algo = self.algo(self.filters, self.c);
+        self.backward_with(algo, Isa::active(), x, y, dy, dx);
     }
 
     fn params(&self) -> Vec<&Param> {
@@ -486,169 +584,5 @@ impl Layer for Conv2DLayer {
 
     fn set_trainable(&mut self, trainable: bool) {
         self.trainable = trainable;
-    }
-}
-
-/// For output column `ox` and a kernel column at offset `kj` (its index times the dilation), the
-/// image column is `ox·s + kj − pad`; returns the range of `ox` for which it lies inside `0..w`.
-fn valid_range(out: usize, w: usize, s: usize, kj: usize, pad: usize) -> (usize, usize) {
-    // ox·s + kj ≥ pad  ⇔ ox ≥ ceil((pad − kj)/s)
-    let lo = if pad > kj { (pad - kj).div_ceil(s) } else { 0 };
-    // ox·s + kj − pad ≤ w − 1 ⇔ ox ≤ (w − 1 + pad − kj)/s
-    let hi = if w + pad > kj {
-        ((w - 1 + pad - kj) / s + 1).min(out)
-    } else {
-        0
-    };
-    (lo.min(hi), hi)
-}
-
-/// Unfolds one (C, H, W) image into (K, P) columns, zeros where the window hangs over the edge,
-/// on the active vector path.
-fn im2col(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32]) {
-    im2col_on(Isa::active(), x, c, h, w, win, cols);
-}
-
-simd::vectorized! {
-    /// [`im2col`] on the given vector path.
-    fn im2col_on(x: &[f32], c: usize, h: usize, w: usize, win: &Window, cols: &mut [f32]) {
-        let (oh, ow) = win.out_hw();
-        let p = oh * ow;
-        let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
-        let mut row = 0;
-        for ci in 0..c {
-            let plane = &x[ci * h * w..(ci + 1) * h * w];
-            for ki in 0..win.kh {
-                for kj in 0..win.kw {
-                    let dst = &mut cols[row * p..(row + 1) * p];
-                    row += 1;
-                    // Where kernel column `kj` lands, `dw` columns apart when dilated.
-                    let off = kj * win.dw;
-                    let (lo, hi) = valid_range(ow, w, win.sw, off, pl);
-                    for oy in 0..oh {
-                        let d = &mut dst[oy * ow..(oy + 1) * ow];
-                        let iy = (oy * win.sh + ki) as isize - pt as isize;
-                        if iy < 0 || iy >= h as isize {
-                            d.fill(0.0);
-                            continue;
-                        }
-                        let src = &plane[iy as usize * w..(iy as usize + 1) * w];
-                        d[..lo].fill(0.0);
-                        d[hi..].fill(0.0);
-                        if hi == lo {
-                            // The window column lies wholly in the padding for every output.
-                        } else if win.sw == 1 {
-                            let start = lo + off - pl;
-                            d[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
-                        } else {
-                            for (ox, v) in d[lo..hi].iter_mut().enumerate() {
-                                *v = src[(lo + ox) * win.sw + off - pl];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The adjoint of [`im2col`]: adds every column entry back onto the pixel it came from, on the
-/// active vector path.
-fn col2im(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32]) {
-    col2im_on(Isa::active(), cols, c, h, w, win, x);
-}
-
-simd::vectorized! {
-    /// [`col2im`] on the given vector path.
-    fn col2im_on(cols: &[f32], c: usize, h: usize, w: usize, win: &Window, x: &mut [f32]) {
-        let (oh, ow) = win.out_hw();
-        let p = oh * ow;
-        let (pt, pl) = (win.rows.pad_before, win.cols.pad_before);
-        x.fill(0.0);
-        let mut row = 0;
-        for ci in 0..c {
-            let plane = &mut x[ci * h * w..(ci + 1) * h * w];
-            for ki in 0..win.kh {
-                for kj in 0..win.kw {
-                    let src = &cols[row * p..(row + 1) * p];
-                    row += 1;
-                    // Where kernel column `kj` lands, `dw` columns apart when dilated.
-                    let off = kj * win.dw;
-                    let (lo, hi) = valid_range(ow, w, win.sw, off, pl);
-                    for oy in 0..oh {
-                        let iy = (oy * win.sh + ki) as isize - pt as isize;
-                        if iy < 0 || iy >= h as isize {
-                            continue;
-                        }
-                        let d = &mut plane[iy as usize * w..(iy as usize + 1) * w];
-                        let s = &src[oy * ow..(oy + 1) * ow];
-                        if hi == lo {
-                            // Nothing of this kernel column lands inside the image.
-                        } else if win.sw == 1 {
-                            let start = lo + off - pl;
-                            d[start..start + (hi - lo)]
-                                .iter_mut()
-                                .zip(&s[lo..hi])
-                                .for_each(|(d, s)| *d += s);
-                        } else {
-                            for ox in lo..hi {
-                                d[ox * win.sw + off - pl] += s[ox];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn valid_range_clips_columns_to_the_image() {
-        // w = 8, kernel 3, stride 2, same: out 4, pad before 0.
-        assert_eq!(valid_range(4, 8, 2, 0, 0), (0, 4));
-        assert_eq!(valid_range(4, 8, 2, 2, 0), (0, 3)); // ox = 3 → column 8 is padding
-        // w = 5, explicit pad 2, kernel 5, stride 1: out 5.
-        assert_eq!(valid_range(5, 5, 1, 0, 2), (2, 5));
-        assert_eq!(valid_range(5, 5, 1, 4, 2), (0, 3));
-    }
-
-    #[test]
-    fn col2im_is_the_adjoint_of_im2col() {
-        // <im2col(x), c> = <x, col2im(c)> for random x, c.
-        let square = |h, w, k, s, pad| (h, w, Window::new(h, w, (k, k), (s, s), pad).unwrap());
-        // Conv1D's windows: one row of steps, dilated or causal.
-        let line = |w, k, s, d, pad| (1, w, Window::line(w, k, s, d, pad).unwrap());
-        for (h, w, win) in [
-            square(7, 8, 3, 2, Padding::Same),
-            square(5, 5, 3, 1, Padding::Explicit(1)),
-            square(6, 7, 2, 3, Padding::Valid),
-            line(9, 3, 1, 2, Padding::Same),
-            line(9, 3, 1, 3, Padding::Causal),
-            line(10, 2, 2, 1, Padding::Causal),
-        ] {
-            let c = 2;
-            let kk = c * win.kh * win.kw;
-            let p = win.rows.out * win.cols.out;
-            let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
-            let cvec: Vec<f32> = (0..kk * p).map(|i| ((i * 104729) % 97) as f32 / 48.0 - 1.0).collect();
-            let mut cols = vec![0.0; kk * p];
-            im2col(&x, c, h, w, &win, &mut cols);
-            let mut back = vec![0.0; c * h * w];
-            col2im(&cvec, c, h, w, &win, &mut back);
-            // Every vector path the CPU has unfolds and folds bit for bit the same.
-            for isa in simd::available_paths() {
-                let (mut cols_on, mut back_on) = (vec![1.0; kk * p], vec![1.0; c * h * w]);
-                im2col_on(isa, &x, c, h, w, &win, &mut cols_on);
-                col2im_on(isa, &cvec, c, h, w, &win, &mut back_on);
-                assert!(cols_on == cols && back_on == back, "{isa} path differs");
-            }
-            let lhs: f64 = cols.iter().zip(&cvec).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
-            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
-            assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
-        }
     }
 }

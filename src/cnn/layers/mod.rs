@@ -5,6 +5,9 @@
 //! Every runtime layer writes its output into a tensor the model owns and reuses between steps,
 //! so a training step allocates nothing once the batch size is fixed.
 
+#[cfg(test)]
+mod conv2d_paths;
+mod im2col;
 pub mod kind;
 pub mod pooling1d;
 pub mod pooling2d;

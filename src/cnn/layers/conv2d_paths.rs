@@ -1,0 +1,127 @@
+//! Conv2D's two algorithms against each other through the layer itself: Winograd's forward
+//! pass and input gradient against im2col's on odd and tail shapes, on every matrix-multiply
+//! path this CPU can run. Error measure: max |winograd − im2col| / max |im2col| over the whole
+//! tensor, at most 1e-4 (the naive f64 loops are in `cnn::winograd`'s tests).
+
+use super::conv2d::{Conv2D, Conv2DLayer};
+use super::{Layer, Mode};
+use crate::cnn::gemm::Isa;
+use crate::cnn::geometry::Padding;
+use crate::cnn::shape::Shape;
+use crate::cnn::tensor::Tensor;
+use crate::cnn::winograd::ConvAlgo;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+const MAX_RELATIVE_ERROR: f32 = 1e-4;
+
+fn values(len: usize, seed: f32) -> Vec<f32> {
+    (0..len).map(|v| ((v as f32 + seed) * 0.737).sin()).collect()
+}
+
+/// max |got − want| / max |want|.
+fn relative_error(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    let diff = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max);
+    let scale = want.iter().map(|w| w.abs()).fold(0.0, f32::max);
+    if scale > 0.0 { diff / scale } else { diff }
+}
+
+/// Forward output, input gradient and kernel gradient of one layer by `algo`.
+fn run(layer: &mut Conv2DLayer, algo: ConvAlgo, isa: Isa, x: &Tensor) -> (Tensor, Tensor, Vec<f32>) {
+    let (mut y, mut dx) = (Tensor::default(), Tensor::default());
+    layer.forward_with(algo, isa, x, &mut y);
+    let mut dy = y.clone();
+    let seed = dy.data().len() as f32;
+    dy.data_mut().copy_from_slice(&values(y.data().len(), seed));
+    layer.backward_with(algo, isa, x, &y, &mut dy, Some(&mut dx));
+    (y, dx, layer.kernel().grad.clone())
+}
+
+#[test]
+fn winograd_matches_im2col_on_odd_and_tail_shapes_on_every_path() {
+    const SIDES: [usize; 9] = [1, 2, 3, 4, 5, 7, 9, 13, 32];
+    const CHANNELS: [usize; 4] = [1, 3, 8, 17];
+    let mut worst: f32 = 0.0;
+    let mut cases = 0;
+    for isa in Isa::ALL.into_iter().filter(|isa| isa.is_available()) {
+        let mut i = 0;
+        for h in SIDES {
+            for w in SIDES {
+                for padding in [Padding::Valid, Padding::Same] {
+                    i += 1;
+                    let (c, f) = (CHANNELS[i % 4], CHANNELS[(i / 4 + i) % 4]);
+                    let n = if i % 2 == 0 { 5 } else { 1 };
+                    if padding == Padding::Valid && (h < 3 || w < 3) {
+                        continue;
+                    }
+                    let spec = Conv2D::new(f, 3).padding(padding).relu();
+                    let input = Shape::image(h, w, c);
+                    let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(i as u64)).unwrap();
+                    // Nonzero biases, so the ReLU cuts at varied places.
+                    let bias = values(f, 9.0).iter().map(|b| b * 0.1).collect::<Vec<_>>();
+                    layer.params_mut()[1].value.copy_from_slice(&bias);
+                    let x = Tensor::from_vec(n, input, values(n * input.len(), i as f32)).unwrap();
+                    let (y0, dx0, dk0) = run(&mut layer, ConvAlgo::Im2col, isa, &x);
+                    let (y1, dx1, dk1) = run(&mut layer, ConvAlgo::Winograd, isa, &x);
+                    let case = format!("{isa} n={n} c={c} {h}×{w} f={f} {padding:?}");
+                    let err = relative_error(y1.data(), y0.data());
+                    assert!(err <= MAX_RELATIVE_ERROR, "{case} forward: {err:e}");
+                    worst = worst.max(err);
+                    let err = relative_error(dx1.data(), dx0.data());
+                    assert!(err <= MAX_RELATIVE_ERROR, "{case} input gradient: {err:e}");
+                    worst = worst.max(err);
+                    // The kernel gradient stays on im2col; it sees dy through the ReLU mask,
+                    // which may flip where y is within rounding of zero.
+                    let err = relative_error(&dk1, &dk0);
+                    assert!(err <= MAX_RELATIVE_ERROR, "{case} kernel gradient: {err:e}");
+                    cases += 1;
+                }
+            }
+        }
+    }
+    println!("{cases} cases, worst relative error {worst:e}");
+}
+
+#[test]
+fn winograd_is_deterministic_and_independent_of_the_thread_count() {
+    let spec = Conv2D::new(24, 3).same().relu();
+    let input = Shape::image(13, 11, 16);
+    let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(5)).unwrap();
+    let x = Tensor::from_vec(7, input, values(7 * input.len(), 0.5)).unwrap();
+    let isa = Isa::active();
+    let on = |threads: usize, layer: &mut Conv2DLayer| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| run(layer, ConvAlgo::Winograd, isa, &x))
+    };
+    let (y1, dx1, _) = on(1, &mut layer);
+    for threads in [1, 2, 3] {
+        let (y, dx, _) = on(threads, &mut layer);
+        assert!(y.data() == y1.data(), "forward, {threads} threads");
+        assert!(dx.data() == dx1.data(), "input gradient, {threads} threads");
+    }
+}
+
+#[test]
+fn the_layer_passes_take_the_chosen_algorithm() {
+    // Through `Layer::forward`, a 32→32 3×3 layer equals the Winograd path and a narrow one, a
+    // narrowing one (64→32) or a strided one the im2col path, bit for bit, unless
+    // CNN_LAB_CONV forces one.
+    let isa = Isa::active();
+    for (c, stride) in [(32, 1), (3, 1), (32, 2), (64, 1)] {
+        let spec = Conv2D::new(32, 3).same().strides(stride);
+        let input = Shape::image(9, 9, c);
+        let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(1)).unwrap();
+        let x = Tensor::from_vec(2, input, values(2 * input.len(), 0.1)).unwrap();
+        let mut y = Tensor::default();
+        layer.forward(&x, &mut y, Mode::Infer);
+        let want = ConvAlgo::forced().unwrap_or(if c == 32 && stride == 1 {
+            ConvAlgo::Winograd
+        } else {
+            ConvAlgo::Im2col
+        });
+        let mut by = Tensor::default();
+        layer.forward_with(want, isa, &x, &mut by);
+        assert!(y.data() == by.data(), "c={c} stride {stride}: not the {want} path");
+    }
+}

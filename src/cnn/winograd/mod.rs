@@ -1,0 +1,116 @@
+//! Winograd convolution F(4×4, 3×3) for stride-1 3×3 Conv2D layers: 36 multiplies per 4×4
+//! output tile and channel pair instead of 144, as 36 batched matrix products (see `conv.rs`).
+//! [`ConvAlgo`] says which algorithm a convolution takes; `CNN_LAB_CONV` can force one.
+
+mod conv;
+mod transform;
+
+pub use conv::{Geometry, Workspace, correlate, filters_forward, filters_input_gradient};
+
+use crate::cnn::geometry::Window;
+use std::sync::OnceLock;
+
+/// The environment variable that forces a convolution algorithm.
+pub const CONV_ENV: &str = "CNN_LAB_CONV";
+
+/// How a convolution is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConvAlgo {
+    /// Unfold the input into columns, one matrix product per sample (any window).
+    Im2col,
+    /// Winograd F(4×4, 3×3) (3×3 windows, stride 1, no dilation only).
+    Winograd,
+}
+
+impl ConvAlgo {
+    pub const ALL: [ConvAlgo; 2] = [ConvAlgo::Im2col, ConvAlgo::Winograd];
+
+    /// The name `CNN_LAB_CONV` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvAlgo::Im2col => "im2col",
+            ConvAlgo::Winograd => "winograd",
+        }
+    }
+
+    /// The algorithm named `name` (any case), if there is one.
+    pub fn from_name(name: &str) -> Option<ConvAlgo> {
+        ConvAlgo::ALL
+            .into_iter()
+            .find(|algo| algo.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The algorithm `CNN_LAB_CONV` forces, if any. Read once per process; an unknown value
+    /// is ignored with one warning on stderr (a forced algorithm is a testing and measuring
+    /// aid, and the program should still run).
+    pub fn forced() -> Option<ConvAlgo> {
+        static FORCED: OnceLock<Option<ConvAlgo>> = OnceLock::new();
+        *FORCED.get_or_init(|| {
+            let value = std::env::var(CONV_ENV).ok();
+            let (algo, warning) = resolve(value.as_deref());
+            if let Some(warning) = warning {
+                eprintln!("warning: {warning}");
+            }
+            algo
+        })
+    }
+
+    /// The algorithm for a correlation over `window` from `c_in` to `c_out` channels:
+    /// `CNN_LAB_CONV` where it applies, else Winograd where it [`applies`] and [`pays`].
+    pub fn choose(window: &Window, c_in: usize, c_out: usize) -> ConvAlgo {
+        let fits = applies(window);
+        match ConvAlgo::forced() {
+            Some(algo) if fits || algo == ConvAlgo::Im2col => algo,
+            _ if fits && pays(c_in, c_out) => ConvAlgo::Winograd,
+            _ => ConvAlgo::Im2col,
+        }
+    }
+}
+
+impl std::fmt::Display for ConvAlgo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The algorithm for a `CNN_LAB_CONV` value (`None`: unset or empty, choose per layer), and a
+/// warning when the value is not an algorithm.
+pub fn resolve(value: Option<&str>) -> (Option<ConvAlgo>, Option<String>) {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return (None, None);
+    };
+    match ConvAlgo::from_name(value) {
+        Some(algo) => (Some(algo), None),
+        None => (
+            None,
+            Some(format!(
+                "{CONV_ENV}={value} is not a convolution algorithm; choosing per layer instead \
+                 (set it to im2col or winograd, or unset it)"
+            )),
+        ),
+    }
+}
+
+/// Whether Winograd F(4×4, 3×3) computes this window: a 3×3 kernel, stride 1, no dilation.
+/// Any padding works.
+pub fn applies(window: &Window) -> bool {
+    (window.kh, window.kw, window.sh, window.sw, window.dw) == (3, 3, 1, 1, 1)
+}
+
+/// Input channels from which Winograd beats im2col (see [`pays`]).
+const MIN_CHANNELS_IN: usize = 32;
+
+/// Whether Winograd is faster than im2col for a correlation from `c_in` to `c_out` channels
+/// (`cnn-lab bench --conv`, AMD EPYC with AVX-512, batch 64). The 36 products save 3/4 of
+/// the multiplies, ∝ c_in·c_out per tile, but each tile also pays an input transform per
+/// input channel and a cheaper output transform per output channel: with few input channels
+/// the products are too thin to run at speed and the transforms dominate (3→32: 2× slower,
+/// 16→32: 0.9×, 32→32: 1.1–1.2×, 32→64 and 64→64: 1.3–1.4× faster), and with more input than
+/// output channels the input transforms eat the gain (64→32, a 32→64 layer's input gradient:
+/// 0.85–1.0×).
+pub fn pays(c_in: usize, c_out: usize) -> bool {
+    c_in >= MIN_CHANNELS_IN && c_out >= c_in
+}
+
+#[cfg(test)]
+mod tests;

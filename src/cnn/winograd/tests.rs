@@ -1,0 +1,292 @@
+//! Winograd against naive f64 loops on odd and tail shapes, on every matrix-multiply path this
+//! CPU can run. Error measure: max |winograd − reference| / max |reference| over the whole
+//! output, at most 1e-4.
+
+use super::*;
+use crate::cnn::gemm::Isa;
+use crate::cnn::geometry::Padding;
+
+/// The bar every comparison must meet.
+const MAX_RELATIVE_ERROR: f64 = 1e-4;
+
+/// Deterministic values in [-1, 1).
+fn values(len: usize, seed: f32) -> Vec<f32> {
+    (0..len).map(|v| ((v as f32 + seed) * 0.737).sin()).collect()
+}
+
+/// max |got − want| / max |want| (or the plain max difference when `want` is all zeros).
+pub(crate) fn relative_error(got: &[f32], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    let diff = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| (*g as f64 - w).abs())
+        .fold(0.0, f64::max);
+    let scale = want.iter().map(|w| w.abs()).fold(0.0, f64::max);
+    if scale > 0.0 { diff / scale } else { diff }
+}
+
+/// The paths this CPU can run; prints the ones it cannot, so a skip is never silent.
+fn runnable() -> Vec<Isa> {
+    Isa::ALL
+        .into_iter()
+        .filter(|isa| {
+            let ok = isa.is_available();
+            if !ok {
+                println!("skipped the {isa} path (this CPU cannot run it)");
+            }
+            ok
+        })
+        .collect()
+}
+
+/// y (N, F, OH, OW) of a 3×3 stride-1 convolution, in f64.
+fn naive_forward(
+    x: &[f32],
+    kernel: &[f32],
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    f: usize,
+    win: &Window,
+) -> Vec<f64> {
+    let (oh, ow) = win.out_hw();
+    let (pt, pl) = (win.rows.pad_before as isize, win.cols.pad_before as isize);
+    let mut y = vec![0.0; n * f * oh * ow];
+    for s in 0..n {
+        for o in 0..f {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut sum = 0.0;
+                    for ch in 0..c {
+                        for k in 0..9 {
+                            let iy = (oy + k / 3) as isize - pt;
+                            let ix = (ox + k % 3) as isize - pl;
+                            if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
+                                let xv = x[((s * c + ch) * h + iy as usize) * w + ix as usize];
+                                sum += xv as f64 * kernel[(o * c + ch) * 9 + k] as f64;
+                            }
+                        }
+                    }
+                    y[((s * f + o) * oh + oy) * ow + ox] = sum;
+                }
+            }
+        }
+    }
+    y
+}
+
+/// dx (N, C, H, W) of the same convolution for dy (N, F, OH, OW): every output's gradient
+/// scattered back onto the pixels it read (the adjoint, not the rotated-kernel identity).
+fn naive_input_gradient(
+    dy: &[f32],
+    kernel: &[f32],
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    f: usize,
+    win: &Window,
+) -> Vec<f64> {
+    let (oh, ow) = win.out_hw();
+    let (pt, pl) = (win.rows.pad_before as isize, win.cols.pad_before as isize);
+    let mut dx = vec![0.0; n * c * h * w];
+    for s in 0..n {
+        for o in 0..f {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let g = dy[((s * f + o) * oh + oy) * ow + ox] as f64;
+                    for ch in 0..c {
+                        for k in 0..9 {
+                            let iy = (oy + k / 3) as isize - pt;
+                            let ix = (ox + k % 3) as isize - pl;
+                            if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
+                                dx[((s * c + ch) * h + iy as usize) * w + ix as usize] +=
+                                    g * kernel[(o * c + ch) * 9 + k] as f64;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx
+}
+
+/// The shapes of the brief: every (H, W) pair of the list (square and not), channel counts
+/// and batch sizes cycled so each value meets several others, valid and same padding.
+pub(crate) fn shapes() -> Vec<(usize, usize, usize, usize, usize, Padding)> {
+    const SIDES: [usize; 9] = [1, 2, 3, 4, 5, 7, 9, 13, 32];
+    const CHANNELS: [usize; 4] = [1, 3, 8, 17];
+    let mut out = Vec::new();
+    let mut i = 0;
+    for h in SIDES {
+        for w in SIDES {
+            for padding in [Padding::Valid, Padding::Same, Padding::Explicit(3)] {
+                i += 1;
+                let (c, f) = (CHANNELS[i % 4], CHANNELS[(i / 4 + i) % 4]);
+                let n = if i % 3 == 0 { 5 } else { 1 };
+                if Window::new(h, w, (3, 3), (1, 1), padding).is_some() {
+                    out.push((n, c, h, w, f, padding));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn forward_and_input_gradient_match_naive_loops_on_every_path() {
+    let mut worst: f64 = 0.0;
+    let mut ws = Workspace::default();
+    let mut u = Vec::new();
+    for isa in runnable() {
+        for (n, c, h, w, f, padding) in shapes() {
+            let win = Window::new(h, w, (3, 3), (1, 1), padding).unwrap();
+            let (oh, ow) = win.out_hw();
+            let kernel = values(f * c * 9, 0.3);
+            let bias = values(f, 7.0);
+            let x = values(n * c * h * w, 1.1);
+            let dy = values(n * f * oh * ow, 2.7);
+            let case = format!("{isa} n={n} c={c} {h}×{w} f={f} {padding:?}");
+
+            let geo = Geometry::forward(&win, c, h, w, f);
+            filters_forward(&kernel, f, c, &mut u);
+            let mut y = vec![f32::NAN; n * f * oh * ow];
+            let mut finished = 0;
+            correlate(isa, &geo, &u, &x, &mut y, &bias, &mut ws, |_| finished += 1);
+            assert_eq!(finished, n, "{case}: every sample is finished once");
+            let mut want = naive_forward(&x, &kernel, n, c, h, w, f, &win);
+            for (i, v) in want.iter_mut().enumerate() {
+                *v += bias[i / (oh * ow) % f] as f64;
+            }
+            let err = relative_error(&y, &want);
+            assert!(err <= MAX_RELATIVE_ERROR, "{case} forward: relative error {err:e}");
+            worst = worst.max(err);
+
+            let geo = Geometry::input_gradient(&win, c, h, w, f);
+            filters_input_gradient(&kernel, f, c, &mut u);
+            let mut dx = vec![f32::NAN; n * c * h * w];
+            correlate(isa, &geo, &u, &dy, &mut dx, &[], &mut ws, |_| {});
+            let want = naive_input_gradient(&dy, &kernel, n, c, h, w, f, &win);
+            let err = relative_error(&dx, &want);
+            assert!(
+                err <= MAX_RELATIVE_ERROR,
+                "{case} input gradient: relative error {err:e}"
+            );
+            worst = worst.max(err);
+        }
+    }
+    println!("worst relative error: {worst:e}");
+}
+
+#[test]
+fn realistic_layers_stay_within_the_bar() {
+    // Image-like inputs in [0, 1) and ReLU outputs (never negative, so no cancellation helps),
+    // Glorot-uniform kernels, the cifar model's layer sizes; forward and input gradient.
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(16);
+    let mut u = Vec::new();
+    let mut ws = Workspace::default();
+    let mut worst: f64 = 0.0;
+    for (n, c, side, f) in [
+        (4, 3, 32, 32),
+        (4, 32, 32, 32),
+        (4, 32, 16, 64),
+        (2, 64, 16, 64),
+        (2, 128, 8, 128),
+    ] {
+        let win = Window::new(side, side, (3, 3), (1, 1), Padding::Same).unwrap();
+        let limit = (6.0 / (9.0 * (c + f) as f32)).sqrt();
+        let kernel: Vec<f32> = (0..f * c * 9).map(|_| rng.random_range(-limit..limit)).collect();
+        let x: Vec<f32> = (0..n * c * side * side)
+            .map(|_| rng.random_range(-0.7f32..1.0).max(0.0))
+            .collect();
+        let dy: Vec<f32> = (0..n * f * side * side)
+            .map(|_| rng.random_range(-1e-3f32..1e-3))
+            .collect();
+        let geo = Geometry::forward(&win, c, side, side, f);
+        filters_forward(&kernel, f, c, &mut u);
+        let mut y = vec![0.0; n * f * side * side];
+        correlate(Isa::active(), &geo, &u, &x, &mut y, &[], &mut ws, |_| {});
+        let err = relative_error(&y, &naive_forward(&x, &kernel, n, c, side, side, f, &win));
+        assert!(err <= MAX_RELATIVE_ERROR, "c={c} f={f} {side}×{side} forward: {err:e}");
+        worst = worst.max(err);
+        let geo = Geometry::input_gradient(&win, c, side, side, f);
+        filters_input_gradient(&kernel, f, c, &mut u);
+        let mut dx = vec![0.0; n * c * side * side];
+        correlate(Isa::active(), &geo, &u, &dy, &mut dx, &[], &mut ws, |_| {});
+        let err = relative_error(&dx, &naive_input_gradient(&dy, &kernel, n, c, side, side, f, &win));
+        assert!(
+            err <= MAX_RELATIVE_ERROR,
+            "c={c} f={f} {side}×{side} input gradient: {err:e}"
+        );
+        println!(
+            "c={c} f={f} {side}×{side}: forward and input gradient within {:e}",
+            worst.max(err)
+        );
+        worst = worst.max(err);
+    }
+    println!("worst relative error on realistic layers: {worst:e}");
+}
+
+#[test]
+fn chunks_of_tiles_do_not_change_the_result() {
+    // 64 samples of 32×32 with 64 channels take several chunks, some splitting a sample; each
+    // tile's numbers must not depend on the chunk (or task) it lands in.
+    let (n, c, h, w, f) = (6, 64, 32, 32, 64);
+    let win = Window::new(h, w, (3, 3), (1, 1), Padding::Same).unwrap();
+    let geo = Geometry::forward(&win, c, h, w, f);
+    let kernel = values(f * c * 9, 0.3);
+    let x = values(n * c * h * w, 1.1);
+    let mut u = Vec::new();
+    filters_forward(&kernel, f, c, &mut u);
+    let mut ws = Workspace::default();
+    let mut all = vec![0.0; n * f * h * w];
+    correlate(Isa::active(), &geo, &u, &x, &mut all, &[], &mut ws, |_| {});
+    let sample = c * h * w;
+    for s in 0..n {
+        let mut one = vec![0.0; f * h * w];
+        correlate(
+            Isa::active(),
+            &geo,
+            &u,
+            &x[s * sample..(s + 1) * sample],
+            &mut one,
+            &[],
+            &mut ws,
+            |_| {},
+        );
+        assert!(one == all[s * f * h * w..(s + 1) * f * h * w], "sample {s}");
+    }
+}
+
+#[test]
+fn the_environment_value_is_honoured_or_refused_with_a_reason() {
+    assert_eq!(resolve(None), (None, None));
+    assert_eq!(resolve(Some(" ")), (None, None));
+    assert_eq!(resolve(Some("Winograd")), (Some(ConvAlgo::Winograd), None));
+    assert_eq!(resolve(Some("im2col")), (Some(ConvAlgo::Im2col), None));
+    let (algo, warning) = resolve(Some("fft"));
+    assert_eq!(algo, None);
+    assert!(warning.expect("a warning").contains("im2col or winograd"));
+}
+
+#[test]
+fn only_stride_1_undilated_3x3_windows_apply() {
+    let win = |k, s, pad| Window::new(9, 9, (k, k), (s, s), pad).unwrap();
+    assert!(applies(&win(3, 1, Padding::Same)));
+    assert!(applies(&win(3, 1, Padding::Valid)));
+    assert!(!applies(&win(3, 2, Padding::Same)));
+    assert!(!applies(&win(5, 1, Padding::Same)));
+    assert!(!applies(&Window::line(9, 3, 1, 2, Padding::Same).unwrap()));
+}
+
+#[test]
+fn winograd_pays_from_32_input_channels_when_the_output_is_no_narrower() {
+    assert!(pays(32, 32) && pays(32, 64) && pays(64, 64) && pays(128, 128));
+    // The cifar model's first layer, a thin layer, and a 32→64 layer's input gradient.
+    assert!(!pays(3, 32) && !pays(16, 32) && !pays(64, 32));
+}

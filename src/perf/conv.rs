@@ -1,0 +1,88 @@
+//! `cnn-lab bench --conv`: both convolution algorithms on 3×3 stride-1 layers of several
+//! widths, forward pass and input gradient, so the rule that picks one
+//! (`cnn::winograd::pays`) rests on measurements of this machine.
+
+use super::engine::BATCH;
+use crate::cnn::gemm::Isa;
+use crate::cnn::layers::{Conv2DLayer, Layer};
+use crate::cnn::spec::Conv2D;
+use crate::cnn::winograd::ConvAlgo;
+use crate::cnn::{Shape, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::time::{Duration, Instant};
+
+/// (side, input channels, filters) of the measured layers: the cifar model's, and the input
+/// channel counts around the crossover.
+const LAYERS: [(usize, usize, usize); 12] = [
+    (32, 3, 32),
+    (32, 4, 32),
+    (32, 8, 32),
+    (32, 12, 32),
+    (32, 16, 32),
+    (32, 32, 32),
+    (32, 32, 64),
+    (16, 32, 64),
+    (16, 64, 64),
+    (16, 64, 8),
+    (8, 64, 64),
+    (8, 128, 128),
+];
+
+/// Median milliseconds of `step` over about `budget`.
+fn median_ms(budget: Duration, mut step: impl FnMut()) -> f64 {
+    step();
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while start.elapsed() < budget || times.len() < 5 {
+        let t = Instant::now();
+        step();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The table: per layer, each algorithm's forward and input-gradient milliseconds (batch 64),
+/// the two algorithms measured alternately so slow phases of a shared machine hit both.
+pub fn algorithm_table(seconds: f64) -> String {
+    let budget = Duration::from_secs_f64(seconds.max(0.02) / 4.0);
+    let isa = Isa::active();
+    let mut out = format!(
+        "Conv2D 3×3 same, batch {BATCH}, kernel path {isa}: median ms (im2col / winograd)\n\
+         layer               forward                 input gradient\n"
+    );
+    for (side, c, f) in LAYERS {
+        let input = Shape::image(side, side, c);
+        let spec = Conv2D::new(f, 3).same().relu();
+        let Some(mut layer) = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(1)) else {
+            continue;
+        };
+        // Image-like values: the timing does not depend on them, only on the shapes.
+        let data = (0..BATCH * input.len()).map(|i| (i % 251) as f32 / 251.0).collect();
+        let Some(x) = Tensor::from_vec(BATCH, input, data) else {
+            continue;
+        };
+        // Input gradient only: the kernel gradient is im2col either way.
+        layer.set_trainable(false);
+        let mut ms = [[0.0; 2]; 2];
+        for (i, algo) in ConvAlgo::ALL.into_iter().enumerate() {
+            let (mut y, mut dx) = (Tensor::default(), Tensor::default());
+            ms[i][0] = median_ms(budget, || layer.forward_with(algo, isa, &x, &mut y));
+            let mut dy = y.clone();
+            ms[i][1] = median_ms(budget, || {
+                layer.backward_with(algo, isa, &x, &y, &mut dy, Some(&mut dx))
+            });
+        }
+        out += &format!(
+            "{side:>2}×{side:<2} {c:>3}→{f:<3}   {:7.2} / {:7.2} ({:4.2}×)   {:7.2} / {:7.2} ({:4.2}×)\n",
+            ms[0][0],
+            ms[1][0],
+            ms[0][0] / ms[1][0],
+            ms[0][1],
+            ms[1][1],
+            ms[0][1] / ms[1][1],
+        );
+    }
+    out
+}
