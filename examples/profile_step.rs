@@ -1,6 +1,6 @@
 //! Training steps of a reference model in a loop, for profilers, and where a step's time goes:
 //! `target/release/examples/profile_step cifar 30` (`perf record` it), or `... cifar 20 layers`,
-//! or `... cifar 20 infer` for each layer's share of an inference pass at batch 256.
+//! or `... cifar 20 infer [BATCH]` for each layer's share of an inference pass (batch 256).
 use cnn_lab::cnn::{Model, Optimizer, OptimizerKind, Tensor, zoo};
 use cnn_lab::perf::layers::{inference_layer_times, layer_times};
 fn main() {
@@ -19,19 +19,16 @@ fn main() {
     .expect("sizes");
     let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
     if mode == "infer" {
-        let x = Tensor::from_vec(
-            256,
-            input,
-            (0..256 * input.len()).map(|i| (i % 253) as f32 / 253.0).collect(),
-        )
-        .expect("sizes");
+        let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(256);
+        let data = (0..n * input.len()).map(|i| (i % 253) as f32 / 253.0).collect();
+        let x = Tensor::from_vec(n, input, data).expect("sizes");
         let times = inference_layer_times(&mut model, &x, steps);
         let total: f64 = times.iter().map(|t| t.forward_secs).sum();
         for (i, t) in times.iter().enumerate() {
             let share = 100.0 * t.forward_secs / total;
             println!("{i:2} {:22} {:7.2} ms  {share:5.1}%", t.kind, t.forward_secs * 1e3);
         }
-        println!("{:.0} images/s", 256.0 / total);
+        println!("{:.0} images/s", n as f64 / total);
         return;
     }
     if per_layer {

@@ -248,7 +248,12 @@ pub struct Conv2DLayer {
     cols: Vec<f32>,
     /// Winograd buffers per forward task.
     wino: Vec<Workspace>,
-    /// The kernel's Winograd transform for the current pass, `U[36][out][in]`.
+    /// The kernel's Winograd transform for the forward pass, `U[36][out][in]`, and the kernel
+    /// it was made from: kept while the kernel is unchanged (inference on one image at a time
+    /// would otherwise spend most of its time transforming filters).
+    wino_forward: Vec<f32>,
+    wino_forward_of: Vec<f32>,
+    /// The transform for the input gradient (the kernel changes every training step).
     wino_filters: Vec<f32>,
     /// Per-task scratch for the backward pass.
     scratch: Vec<Scratch>,
@@ -332,6 +337,8 @@ impl Conv2DLayer {
             bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
             cols: Vec::new(),
             wino: Vec::new(),
+            wino_forward: Vec::new(),
+            wino_forward_of: Vec::new(),
             wino_filters: Vec::new(),
             scratch: Vec::new(),
         }
@@ -392,6 +399,8 @@ impl Conv2DLayer {
         let (kernel, bias, win, act) = (&self.kernel.value, &self.bias.value, &self.win, self.act);
         let (c, h, w) = (self.c, self.h, self.w);
         let layout = Layout { channels: f, inner: p };
+        // Fewer samples than threads (one image in a room): each product splits its rows instead.
+        let split = n < rayon::current_num_threads();
         y.data_mut()
             .par_chunks_mut(per_task * f * p)
             .zip(self.cols.par_chunks_mut(k * p))
@@ -399,7 +408,7 @@ impl Conv2DLayer {
             .for_each(|((ys, cols), xs)| {
                 for (y, x) in ys.chunks_exact_mut(f * p).zip(xs.chunks_exact(chw)) {
                     im2col(x, c, h, w, win, cols);
-                    sgemm_with(isa, f, p, k, kernel, Op::N, cols, Op::N, y, false, false);
+                    sgemm_with(isa, f, p, k, kernel, Op::N, cols, Op::N, y, false, split);
                     // Bias and activation in one pass while the output is still in cache.
                     if !bias.is_empty() {
                         for (row, &b) in y.chunks_exact_mut(p).zip(bias) {
@@ -417,12 +426,16 @@ impl Conv2DLayer {
         let n = x.batch();
         let (c, f) = (self.c, self.filters);
         let geo = Geometry::forward(&self.win, c, self.h, self.w, f);
-        winograd::filters_forward(&self.kernel.value, f, c, &mut self.wino_filters);
+        if self.wino_forward_of != self.kernel.value {
+            winograd::filters_forward(&self.kernel.value, f, c, &mut self.wino_forward);
+            self.wino_forward_of.clear();
+            self.wino_forward_of.extend_from_slice(&self.kernel.value);
+        }
         let tasks = n.div_ceil(per_task);
         if self.wino.len() < tasks {
             self.wino.resize_with(tasks, Workspace::default);
         }
-        let (u, bias, act) = (&self.wino_filters, &self.bias.value, self.act);
+        let (u, bias, act) = (&self.wino_forward, &self.bias.value, self.act);
         let layout = Layout { channels: f, inner: self.p() };
         let out_len = f * self.p();
         y.data_mut()
