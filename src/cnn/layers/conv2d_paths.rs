@@ -125,3 +125,23 @@ fn the_layer_passes_take_the_chosen_algorithm() {
         assert!(y.data() == by.data(), "c={c} stride {stride}: not the {want} path");
     }
 }
+
+#[test]
+fn winograd_transforms_the_filters_again_when_the_kernel_changes() {
+    // The forward pass keeps its filter transform between calls while the kernel is unchanged;
+    // an optimizer step (here: scaling and shifting the kernel) must be seen at the next call.
+    let spec = Conv2D::new(32, 3).same();
+    let input = Shape::image(8, 8, 32);
+    let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(7)).unwrap();
+    let x = Tensor::from_vec(3, input, values(3 * input.len(), 0.3)).unwrap();
+    let isa = Isa::active();
+    let (mut y, mut want) = (Tensor::default(), Tensor::default());
+    for step in 0..3 {
+        layer.forward_with(ConvAlgo::Winograd, isa, &x, &mut y);
+        layer.forward_with(ConvAlgo::Im2col, isa, &x, &mut want);
+        let err = relative_error(y.data(), want.data());
+        assert!(err <= MAX_RELATIVE_ERROR, "after {step} kernel changes: {err:e}");
+        let kernel = &mut layer.params_mut()[0].value;
+        kernel.iter_mut().enumerate().for_each(|(i, v)| *v = *v * -1.5 + (i % 5) as f32 * 0.01);
+    }
+}
