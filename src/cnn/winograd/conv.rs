@@ -137,7 +137,7 @@ pub fn correlate(
 ) {
     let (ci, co) = (geo.ci, geo.co);
     let (in_len, out_len) = (ci * geo.h * geo.w, co * geo.oh * geo.ow);
-    let samples = if in_len == 0 { 0 } else { x.len() / in_len };
+    let samples = x.len().checked_div(in_len).unwrap_or(0);
     let total = samples * geo.tiles();
     let chunk = geo.chunk_tiles();
     let mut g0 = 0;
