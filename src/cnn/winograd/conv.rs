@@ -137,7 +137,7 @@ pub fn correlate(
 ) {
     let (ci, co) = (geo.ci, geo.co);
     let (in_len, out_len) = (ci * geo.h * geo.w, co * geo.oh * geo.ow);
-    let samples = if in_len == 0 { 0 } else { x.len() / in_len };
+    let samples = x.len().checked_div(in_len).unwrap_or(0);
     let total = samples * geo.tiles();
     let chunk = geo.chunk_tiles();
     let mut g0 = 0;
@@ -387,8 +387,8 @@ fn transform_outputs(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mu
                 let vals: [&[f32]; OUT] = std::array::from_fn(|q| &ws.o[(r * OUT + q) * tc + run.col..][..n]);
                 let mut cells = line.chunks_exact_mut(OUT);
                 for (k, cell) in cells.by_ref().enumerate() {
-                    for q in 0..OUT {
-                        cell[q] = vals[q][k] + b;
+                    for (dst, v) in cell.iter_mut().zip(&vals) {
+                        *dst = v[k] + b;
                     }
                 }
                 // A tile hanging over the right edge: its columns inside the output.

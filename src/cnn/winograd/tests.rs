@@ -41,6 +41,7 @@ fn runnable() -> Vec<Isa> {
 }
 
 /// y (N, F, OH, OW) of a 3×3 stride-1 convolution, in f64.
+#[allow(clippy::too_many_arguments)]
 fn naive_forward(
     x: &[f32],
     kernel: &[f32],
@@ -79,6 +80,7 @@ fn naive_forward(
 
 /// dx (N, C, H, W) of the same convolution for dy (N, F, OH, OW): every output's gradient
 /// scattered back onto the pixels it read (the adjoint, not the rotated-kernel identity).
+#[allow(clippy::too_many_arguments)]
 fn naive_input_gradient(
     dy: &[f32],
     kernel: &[f32],
