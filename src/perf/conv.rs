@@ -2,7 +2,7 @@
 //! widths, forward pass and input gradient, so the rule that picks one
 //! (`cnn::winograd::pays`) rests on measurements of this machine.
 
-use super::engine::BATCH;
+use super::engine::{BATCH, median_secs};
 use crate::cnn::gemm::Isa;
 use crate::cnn::layers::{Conv2DLayer, Layer};
 use crate::cnn::spec::Conv2D;
@@ -10,7 +10,7 @@ use crate::cnn::winograd::ConvAlgo;
 use crate::cnn::{Shape, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// (side, input channels, filters) of the measured layers: the cifar model's, and the input
 /// channel counts around the crossover.
@@ -28,20 +28,6 @@ const LAYERS: [(usize, usize, usize); 12] = [
     (8, 64, 64),
     (8, 128, 128),
 ];
-
-/// Median milliseconds of `step` over about `budget`.
-fn median_ms(budget: Duration, mut step: impl FnMut()) -> f64 {
-    step();
-    let start = Instant::now();
-    let mut times = Vec::new();
-    while start.elapsed() < budget || times.len() < 5 {
-        let t = Instant::now();
-        step();
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
 
 /// The table: per layer, each algorithm's forward and input-gradient milliseconds (batch 64),
 /// the two algorithms measured alternately so slow phases of a shared machine hit both.
@@ -68,11 +54,12 @@ pub fn algorithm_table(seconds: f64) -> String {
         let mut ms = [[0.0; 2]; 2];
         for (i, algo) in ConvAlgo::ALL.into_iter().enumerate() {
             let (mut y, mut dx) = (Tensor::default(), Tensor::default());
-            ms[i][0] = median_ms(budget, || layer.forward_with(algo, isa, &x, &mut y));
+            ms[i][0] = 1e3 * median_secs(budget, || layer.forward_with(algo, isa, &x, &mut y));
             let mut dy = y.clone();
-            ms[i][1] = median_ms(budget, || {
-                layer.backward_with(algo, isa, &x, &y, &mut dy, Some(&mut dx))
-            });
+            ms[i][1] = 1e3
+                * median_secs(budget, || {
+                    layer.backward_with(algo, isa, &x, &y, &mut dy, Some(&mut dx))
+                });
         }
         out += &format!(
             "{side:>2}×{side:<2} {c:>3}→{f:<3}   {:7.2} / {:7.2} ({:4.2}×)   {:7.2} / {:7.2} ({:4.2}×)\n",

@@ -68,7 +68,7 @@ pub struct BenchReport {
 const PEAK_RUN_SECS: f64 = 0.2;
 
 /// Median seconds per call of `step`, calling it for about `budget` after a short warm-up.
-fn median_secs(budget: Duration, mut step: impl FnMut()) -> f64 {
+pub(super) fn median_secs(budget: Duration, mut step: impl FnMut()) -> f64 {
     for _ in 0..2 {
         step();
     }

@@ -142,6 +142,9 @@ fn winograd_transforms_the_filters_again_when_the_kernel_changes() {
         let err = relative_error(y.data(), want.data());
         assert!(err <= MAX_RELATIVE_ERROR, "after {step} kernel changes: {err:e}");
         let kernel = &mut layer.params_mut()[0].value;
-        kernel.iter_mut().enumerate().for_each(|(i, v)| *v = *v * -1.5 + (i % 5) as f32 * 0.01);
+        kernel
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = *v * -1.5 + (i % 5) as f32 * 0.01);
     }
 }

@@ -40,6 +40,43 @@ fn runnable() -> Vec<Isa> {
         .collect()
 }
 
+/// The shape of a 3×3 stride-1 convolution: (N, C, H, W) in, F filters, `win`'s padding.
+#[derive(Clone, Copy)]
+struct Dims<'a> {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    f: usize,
+    win: &'a Window,
+}
+
+/// Calls `tap(output index, input index, kernel index)` for every multiply of the convolution
+/// whose input pixel lies inside the image (padding contributes nothing).
+fn for_each_tap(d: Dims, mut tap: impl FnMut(usize, usize, usize)) {
+    let Dims { n, c, h, w, f, win } = d;
+    let (oh, ow) = win.out_hw();
+    let (pt, pl) = (win.rows.pad_before as isize, win.cols.pad_before as isize);
+    for s in 0..n {
+        for o in 0..f {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        for k in 0..9 {
+                            let iy = (oy + k / 3) as isize - pt;
+                            let ix = (ox + k % 3) as isize - pl;
+                            if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
+                                let x_at = ((s * c + ch) * h + iy as usize) * w + ix as usize;
+                                tap(((s * f + o) * oh + oy) * ow + ox, x_at, (o * c + ch) * 9 + k);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// y (N, F, OH, OW) of a 3×3 stride-1 convolution, in f64.
 #[allow(clippy::too_many_arguments)]
 fn naive_forward(
@@ -53,28 +90,10 @@ fn naive_forward(
     win: &Window,
 ) -> Vec<f64> {
     let (oh, ow) = win.out_hw();
-    let (pt, pl) = (win.rows.pad_before as isize, win.cols.pad_before as isize);
     let mut y = vec![0.0; n * f * oh * ow];
-    for s in 0..n {
-        for o in 0..f {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut sum = 0.0;
-                    for ch in 0..c {
-                        for k in 0..9 {
-                            let iy = (oy + k / 3) as isize - pt;
-                            let ix = (ox + k % 3) as isize - pl;
-                            if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
-                                let xv = x[((s * c + ch) * h + iy as usize) * w + ix as usize];
-                                sum += xv as f64 * kernel[(o * c + ch) * 9 + k] as f64;
-                            }
-                        }
-                    }
-                    y[((s * f + o) * oh + oy) * ow + ox] = sum;
-                }
-            }
-        }
-    }
+    for_each_tap(Dims { n, c, h, w, f, win }, |yi, xi, ki| {
+        y[yi] += x[xi] as f64 * kernel[ki] as f64;
+    });
     y
 }
 
@@ -91,28 +110,10 @@ fn naive_input_gradient(
     f: usize,
     win: &Window,
 ) -> Vec<f64> {
-    let (oh, ow) = win.out_hw();
-    let (pt, pl) = (win.rows.pad_before as isize, win.cols.pad_before as isize);
     let mut dx = vec![0.0; n * c * h * w];
-    for s in 0..n {
-        for o in 0..f {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let g = dy[((s * f + o) * oh + oy) * ow + ox] as f64;
-                    for ch in 0..c {
-                        for k in 0..9 {
-                            let iy = (oy + k / 3) as isize - pt;
-                            let ix = (ox + k % 3) as isize - pl;
-                            if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
-                                dx[((s * c + ch) * h + iy as usize) * w + ix as usize] +=
-                                    g * kernel[(o * c + ch) * 9 + k] as f64;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    for_each_tap(Dims { n, c, h, w, f, win }, |yi, xi, ki| {
+        dx[xi] += dy[yi] as f64 * kernel[ki] as f64;
+    });
     dx
 }
 
