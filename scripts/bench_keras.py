@@ -60,14 +60,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
+
+from bench_timing import timed
 
 BATCH = 64  # training batch, as `cnn-lab bench`
 INFER_BATCH = 256  # the issue's inference target is at batch 256
-WARMUP_ITERS = 3
-CHUNKS = 7  # the S seconds are split into about this many timed chunks
 SANITY_STEPS = 15  # the loss on one random batch falls ~1-3% in 15 steps at lr 0.01
 
 
@@ -150,24 +148,6 @@ MODELS = {
     "cifar": (cifar, (32, 32, 3), 591_274, "img_s"),
     "signals": (signals, (128, 1), 9_578, "samples_s"),
 }
-
-
-def timed(fn, seconds: float) -> float:
-    """Median seconds per call of fn(), over chunks filling about `seconds` (as bench_pytorch.py)."""
-    for _ in range(WARMUP_ITERS):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-6)
-    per_chunk = max(1, int(seconds / CHUNKS / one))
-    samples = []
-    deadline = time.perf_counter() + seconds
-    while len(samples) < 3 or time.perf_counter() < deadline:
-        t0 = time.perf_counter()
-        for _ in range(per_chunk):
-            fn()
-        samples.append((time.perf_counter() - t0) / per_chunk)
-    return statistics.median(samples)
 
 
 def compiled(name: str) -> keras.Model:

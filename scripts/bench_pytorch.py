@@ -35,9 +35,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
+
+from bench_timing import timed
 
 import torch
 import torch.nn as nn
@@ -45,8 +45,6 @@ import torch.nn.functional as F
 
 BATCH = 64  # training batch, as `cnn-lab bench`
 INFER_BATCH = 256  # the issue's inference target is at batch 256
-WARMUP_ITERS = 3
-CHUNKS = 7  # the S seconds are split into about this many timed chunks
 
 
 def lenet() -> nn.Module:
@@ -89,24 +87,6 @@ MODELS = {
     "cifar": (cifar, (3, 32, 32), 591_274, "img_s"),
     "signals": (signals, (1, 128), 9_578, "samples_s"),
 }
-
-
-def timed(fn, seconds: float) -> float:
-    """Median seconds per call of fn(), over chunks filling about `seconds`."""
-    for _ in range(WARMUP_ITERS):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-6)
-    per_chunk = max(1, int(seconds / CHUNKS / one))
-    samples = []
-    deadline = time.perf_counter() + seconds
-    while len(samples) < 3 or time.perf_counter() < deadline:
-        t0 = time.perf_counter()
-        for _ in range(per_chunk):
-            fn()
-        samples.append((time.perf_counter() - t0) / per_chunk)
-    return statistics.median(samples)
 
 
 def bench_model(name: str, seconds: float, batch: int, infer_batch: int) -> tuple[float, float]:
