@@ -212,11 +212,11 @@ fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize
     {
         #[target_feature(enable = "avx512f")]
         fn avx512(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
-            transform_inputs(geo, x, g0, g1, ws);
+            transform_inputs(geo, x, g0, g1, ws, true);
         }
         #[target_feature(enable = "avx2")]
         fn avx2(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
-            transform_inputs(geo, x, g0, g1, ws);
+            transform_inputs(geo, x, g0, g1, ws, false);
         }
         if isa == Isa::Avx512 && isa.is_available() {
             // SAFETY: this CPU has AVX-512F (checked on the line above).
@@ -228,13 +228,14 @@ fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize
         }
     }
     let _ = isa;
-    transform_inputs(geo, x, g0, g1, ws);
+    transform_inputs(geo, x, g0, g1, ws, false);
 }
 
 /// `V[ξ][in][t]` of tiles `g0..g1`, one input channel at a time: its tiles gathered
-/// tile-major into `d`, then transformed [`LANES`] at a time.
+/// tile-major into `d`, then transformed [`LANES`] at a time. `avx512`: this CPU has AVX-512F
+/// (the caller checked), so the gather uses its two-register permutes.
 #[inline(always)]
-fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
+fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace, avx512: bool) {
     let (tc, ci) = (g1 - g0, geo.ci);
     // Whole blocks of LANES tiles (and the next tile's columns) can be read from any run.
     let pw = geo.tiles_w() * OUT + LANES * OUT + OUT;
@@ -270,12 +271,18 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
                 // blocks of LANES tiles so it compiles to shuffles rather than gathers. Lanes
                 // past the run are overwritten by the next run or land in the row's slack.
                 for first in (0..n).step_by(LANES) {
-                    let block = &line[(run.tx0 + first) * OUT..][..LANES * OUT + OUT];
+                    let block: &[f32; LANES * OUT + OUT] = line[(run.tx0 + first) * OUT..][..LANES * OUT + OUT]
+                        .try_into()
+                        .expect("a block of LANES tiles");
                     let mut cols = [[0.0; LANES]; IN];
-                    for k in 0..LANES {
-                        for (j, col) in cols.iter_mut().enumerate() {
-                            col[k] = block[k * OUT + j];
-                        }
+                    if avx512 {
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: `avx512` is only set on a CPU with AVX-512F.
+                        unsafe {
+                            deinterleave_avx512(block, &mut cols)
+                        };
+                    } else {
+                        deinterleave(block, &mut cols);
                     }
                     for (j, col) in cols.iter().enumerate() {
                         let at = (i * IN + j) * ds + run.col + first;
@@ -296,6 +303,45 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
                 copy_lanes(lanes, &mut ws.v[at..at + count]);
             }
             start += count;
+        }
+    }
+}
+
+/// Column `j` of [`LANES`] tiles from one padded row: `cols[j][k] = block[4k + j]`.
+#[inline(always)]
+fn deinterleave(block: &[f32; LANES * OUT + OUT], cols: &mut [Lanes; IN]) {
+    for k in 0..LANES {
+        for (j, col) in cols.iter_mut().enumerate() {
+            col[k] = block[k * OUT + j];
+        }
+    }
+}
+
+/// [`deinterleave`] with AVX-512's two-register permutes: columns 0–3 from the block's 64
+/// values, columns 4 and 5 as columns 0 and 1 of the block moved on by one tile.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn deinterleave_avx512(block: &[f32; LANES * OUT + OUT], cols: &mut [Lanes; IN]) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(LANES == 16 && OUT == 4 && IN == 6);
+    let p = block.as_ptr();
+    // SAFETY: `block` holds 68 values: loads at 0..64 and 4..68 stay inside it; each column
+    // is one 16-float store into a 16-float array.
+    unsafe {
+        let load = |at: usize| [0, 16, 32, 48].map(|o| _mm512_loadu_ps(p.add(at + o)));
+        for (shift, js) in [(0, 0..4), (OUT, 4..6)] {
+            let [r0, r1, r2, r3] = load(shift);
+            for j in js {
+                // Lane k takes value 4·(k mod 8) + (j − shift) of r0|r1 (k < 8) or r2|r3.
+                let idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+                let idx = _mm512_add_epi32(idx, _mm512_set1_epi32((j - shift) as i32));
+                let lo = _mm512_permutex2var_ps(r0, idx, r1);
+                let hi = _mm512_permutex2var_ps(r2, idx, r3);
+                _mm512_storeu_ps(cols[j].as_mut_ptr(), _mm512_mask_blend_ps(0xFF00, lo, hi));
+            }
         }
     }
 }
