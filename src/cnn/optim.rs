@@ -85,25 +85,8 @@ impl Optimizer {
         }
     }
 
-    /// One update of every parameter in `params` whose `trainable` flag is set.
-    ///
-    /// `params` must list the model's parameters in the same order at every call (the state is
-    /// matched by position); frozen parameters keep their slot but are not touched.
-    pub fn step(&mut self, params: &mut [(&mut Param, bool)], lr: f32) {
-        self.step_on(Isa::active(), params, lr);
-    }
-
-    /// [`Optimizer::step`] with its loops compiled for `isa` (every path updates bit for bit
-    /// the same).
-    pub fn step_on(&mut self, isa: Isa, params: &mut [(&mut Param, bool)], lr: f32) {
-        self.begin_step();
-        for (i, (p, trainable)) in params.iter_mut().enumerate() {
-            self.update_on(isa, i, p, *trainable, lr);
-        }
-    }
-
-    /// Starts a step: [`Optimizer::update`] then updates each parameter in turn. (What
-    /// [`Optimizer::step`] does, for callers that visit parameters instead of collecting them.)
+    /// Starts a step; [`Optimizer::update`] then updates each parameter in turn, numbered in
+    /// the same order at every step (the state is matched by position).
     pub fn begin_step(&mut self) {
         self.state.iterations += 1;
     }
@@ -114,6 +97,8 @@ impl Optimizer {
         self.update_on(Isa::active(), index, p, trainable, lr);
     }
 
+    /// [`Optimizer::update`] with its loops compiled for `isa` (every path updates bit for bit
+    /// the same).
     fn update_on(&mut self, isa: Isa, index: usize, p: &mut Param, trainable: bool, lr: f32) {
         let (kind, weight_decay, st) = (&self.kind, self.weight_decay, &mut self.state);
         if st.m.len() <= index {
@@ -233,7 +218,9 @@ mod tests {
         for _ in 0..2 {
             p.grad[0] = 1.0;
             frozen.grad[0] = 1.0;
-            opt.step(&mut [(&mut p, true), (&mut frozen, false)], 0.1);
+            opt.begin_step();
+            opt.update(0, &mut p, true, 0.1);
+            opt.update(1, &mut frozen, false, 0.1);
         }
         // v1 = −0.1, w1 = −0.1; v2 = −0.19, w2 = −0.29.
         assert!((p.value[0] + 0.29).abs() < 1e-6, "{}", p.value[0]);
@@ -261,13 +248,14 @@ mod tests {
                         *g = ((i * 37 + step * 11) % 23) as f32 / 7.0 - 1.5;
                         *w += 1e-3 * i as f32;
                     }
-                    opt.step_on(isa, &mut [(&mut p, true)], 0.05);
+                    opt.begin_step();
+                    opt.update_on(isa, 0, &mut p, true, 0.05);
                 }
                 p.value
             };
             let portable = run(Isa::Portable);
             assert!(portable.iter().all(|w| w.is_finite() && *w != 0.0));
-            for isa in simd::available_paths() {
+            for isa in Isa::runnable("optimizer") {
                 assert_eq!(run(isa), portable, "{kind:?} on {isa}");
             }
         }

@@ -1,5 +1,5 @@
 //! The engine's element-wise hot loops (im2col and col2im, pooling, activations, optimizer
-//! updates) compiled for the vector width of the path [`Isa::active`] picks.
+//! updates) compiled for the vector width of the path [`Isa::active`](crate::cnn::gemm::Isa::active) picks.
 //!
 //! The binary is built for baseline x86-64 (SSE2, 4 floats), so it runs on any such CPU. A loop
 //! written with [`vectorized!`] is compiled three times: plainly, and inlined into a function
@@ -9,13 +9,11 @@
 //! does for the matrix multiply.
 //!
 //! (The `multiversion` crate does the same with its own CPU detection; ours follows
-//! [`Isa::active`], so one variable forces the matrix multiply and these loops together.)
-
-use super::gemm::Isa;
+//! [`Isa::active`](crate::cnn::gemm::Isa::active), so one variable forces the matrix multiply and these loops together.)
 
 /// `vectorized! { fn name(a: A, b: B) { body } }` defines `fn name(isa: Isa, a: A, b: B)`,
 /// which runs `body` compiled for `isa` (see the module). It panics if this CPU cannot run
-/// `isa` ([`Isa::active`] only picks paths it has).
+/// `isa` ([`Isa::active`](crate::cnn::gemm::Isa::active) only picks paths it has).
 macro_rules! vectorized {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$meta])*
@@ -56,8 +54,3 @@ macro_rules! vectorized {
 }
 
 pub(crate) use vectorized;
-
-/// Every path this CPU can run, fastest first (for tests that compare them).
-pub fn available_paths() -> Vec<Isa> {
-    Isa::ALL.into_iter().filter(|isa| isa.is_available()).collect()
-}

@@ -61,7 +61,7 @@ pub fn available() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::common::{Strided, check_operands, k_blocks, stride_spreads, with_pack_buf};
+    use super::super::common::{Strided, check_operands, ensure_len, k_blocks, stride_spreads, with_pack_buf};
     use std::arch::x86_64::*;
 
     /// Rows of a micro tile.
@@ -109,12 +109,7 @@ mod imp {
         with_pack_buf(|buf| {
             let (_, kc_nom) = k_blocks(k, KC_MAX);
             let need = kc_nom * (MC_MAX + NC_MAX.min(n.next_multiple_of(NR))) + 16;
-            if buf.len() < need {
-                // Grown once to the most any product needs, so that later products on this
-                // thread never allocate (a training step allocates nothing: tests/allocations.rs).
-                const MOST: usize = KC_MAX * (MC_MAX + NC_MAX) + 16;
-                buf.resize(need.max(MOST), 0.0);
-            }
+            ensure_len(buf, need, KC_MAX * (MC_MAX + NC_MAX) + 16);
             // SAFETY: AVX2 and FMA are available (checked above); `check_operands` validated
             // that `c` holds m·n values and that m, n, k ≥ 1; `buf` holds what `blocked`
             // packs into (resized above). Reads of `a` and `b` are bounds-checked.

@@ -58,7 +58,7 @@ pub fn sgemm(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::common::{check_operands, k_blocks, stride_spreads, with_pack_buf};
+    use super::super::common::{check_operands, ensure_len, k_blocks, stride_spreads, with_pack_buf};
     use std::arch::x86_64::*;
 
     /// Maximum rows of a micro tile (2·MR accumulators + 2 Y vectors ≤ 32 zmm).
@@ -295,12 +295,7 @@ mod imp {
         let x_len = if x_direct { 0 } else { kc_nom * MR };
         // + 16: slack for 64-byte alignment.
         let need = y_len + x_len + 16;
-        if buf.len() < need {
-            // Grown once to the most any product needs, so that later products on this thread
-            // never allocate (a training step allocates nothing: tests/allocations.rs).
-            const MOST: usize = KC_MAX * NC_MAX.next_multiple_of(NR) + KC_MAX * MR + 16;
-            buf.resize(need.max(MOST), 0.0);
-        }
+        ensure_len(buf, need, KC_MAX * NC_MAX.next_multiple_of(NR) + KC_MAX * MR + 16);
         let base = buf.as_mut_ptr();
         let align = base.align_offset(64).min(16);
         // SAFETY: align ≤ 16 and align + y_len + x_len ≤ buf.len().

@@ -160,7 +160,17 @@ thread_local! {
     static PACK_BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with this thread's packing buffer (grown by `f` as needed, kept for the next call).
+/// Makes a packing buffer hold at least `need` values. It grows once, straight to `most` (the
+/// most any product of the kernel needs), so later products on this thread never allocate (a
+/// training step allocates nothing: `tests/allocations.rs`).
+pub fn ensure_len(buf: &mut Vec<f32>, need: usize, most: usize) {
+    if buf.len() < need {
+        buf.resize(need.max(most), 0.0);
+    }
+}
+
+/// Runs `f` with this thread's packing buffer (grown by `f` with [`ensure_len`], kept for the
+/// next call).
 pub fn with_pack_buf<R>(f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
     PACK_BUF.with(|cell| {
         // Take the buffer out so that it is exclusively owned during the call.

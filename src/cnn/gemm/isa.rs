@@ -50,6 +50,22 @@ impl Isa {
         }
     }
 
+    /// The paths this CPU can run, fastest first, for tests that compare them; prints the ones
+    /// it cannot (with `context`), so a skipped path is never silent.
+    #[cfg(test)]
+    pub(crate) fn runnable(context: &str) -> Vec<Isa> {
+        Isa::ALL
+            .into_iter()
+            .filter(|isa| {
+                let ok = isa.is_available();
+                if !ok {
+                    println!("{context}: skipped the {isa} path (this CPU cannot run it)");
+                }
+                ok
+            })
+            .collect()
+    }
+
     /// The fastest path this CPU can run.
     pub fn best() -> Isa {
         Isa::ALL

@@ -4,7 +4,7 @@
 
 mod avx2;
 mod avx512;
-// Used by the kernels, which exist only on x86-64.
+// Operand checks for every path; the rest is used by the kernels, which exist only on x86-64.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod common;
 mod isa;
@@ -127,20 +127,11 @@ fn strided(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if m == 0 || n == 0 {
+    // The empty cases, and every index each operand's strides can reach checked in bounds
+    // (the kernels and the unsafe call below rely on it).
+    if !common::check_operands("sgemm", m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate) {
         return;
     }
-    if k == 0 {
-        if !accumulate {
-            c.fill(0.0);
-        }
-        return;
-    }
-    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(
-        last(m, k, a_rs, a_cs) < a.len() && last(k, n, b_rs, b_cs) < b.len() && m * n <= c.len(),
-        "sgemm strides reach past an operand"
-    );
     let done = match isa {
         Isa::Avx512 => avx512::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate),
         Isa::Avx2 => avx2::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate),
@@ -150,8 +141,8 @@ fn strided(
         return;
     }
     let beta = if accumulate { 1.0 } else { 0.0 };
-    // SAFETY: the assert above shows the largest index each operand's strides can reach is in
-    // bounds, and `c` holds m×n values with strides (n, 1). With beta = 0, matrixmultiply never
+    // SAFETY: `check_operands` showed the largest index each operand's strides can reach is in
+    // bounds, and that `c` holds m×n values with strides (n, 1). With beta = 0, matrixmultiply never
     // reads `c`, so stale values (even NaN) cannot leak into the result.
     unsafe {
         matrixmultiply::sgemm(

@@ -3,20 +3,6 @@
 
 use super::*;
 
-/// The paths this CPU can run; prints the ones it cannot, so a skip is never silent.
-fn runnable(test: &str) -> Vec<Isa> {
-    Isa::ALL
-        .into_iter()
-        .filter(|isa| {
-            let ok = isa.is_available();
-            if !ok {
-                println!("{test}: skipped the {isa} path (this CPU cannot run it)");
-            }
-            ok
-        })
-        .collect()
-}
-
 /// Deterministic values in [-1, 1).
 fn values(len: usize, seed: f32) -> Vec<f32> {
     (0..len).map(|v| ((v as f32 + seed) * 0.737).sin()).collect()
@@ -71,7 +57,7 @@ fn check(isa: Isa, m: usize, n: usize, k: usize, parallel: bool) {
 
 #[test]
 fn every_path_matches_the_naive_product_on_tail_shapes() {
-    for isa in runnable("tail shapes") {
+    for isa in Isa::runnable("tail shapes") {
         for &(m, n, k) in &[
             (1, 1, 1),
             (5, 7, 3),
@@ -94,7 +80,7 @@ fn every_path_matches_the_naive_product_on_tail_shapes() {
 
 #[test]
 fn every_path_matches_the_naive_product_on_large_parallel_shapes() {
-    for isa in runnable("large shapes") {
+    for isa in Isa::runnable("large shapes") {
         // Past every block size (k > 256, m > 120, n > 1024) with odd tails, split over threads.
         check(isa, 131, 1031, 263, true);
     }
@@ -102,7 +88,7 @@ fn every_path_matches_the_naive_product_on_large_parallel_shapes() {
 
 #[test]
 fn every_path_handles_empty_and_zero_depth() {
-    for isa in runnable("empty shapes") {
+    for isa in Isa::runnable("empty shapes") {
         let mut c = vec![f32::NAN; 7];
         sgemm_with(isa, 2, 3, 0, &[], Op::N, &[], Op::N, &mut c, false, false);
         assert!(c[..6].iter().all(|&v| v == 0.0), "{isa}");
@@ -119,7 +105,7 @@ fn parallel_rows_give_the_same_product() {
     let (m, n, k) = (64, 300, 128);
     let a = values(m * k, 0.5);
     let b = values(k * n, 0.25);
-    for isa in runnable("parallel rows") {
+    for isa in Isa::runnable("parallel rows") {
         for (a_op, b_op) in OPS {
             let mut serial = vec![0.0; m * n];
             let mut parallel = vec![0.0; m * n];
@@ -148,7 +134,7 @@ fn throughput() {
         (288, 1024, 64, Op::T, Op::N),
         (128, 256, 576, Op::N, Op::N),
     ];
-    for isa in runnable("throughput") {
+    for isa in Isa::runnable("throughput") {
         for &(m, n, k, a_op, b_op) in &shapes {
             let (a, b) = (values(m * k, 1.0), values(k * n, 2.0));
             let mut c = vec![0.0; m * n];

@@ -26,20 +26,6 @@ pub(crate) fn relative_error(got: &[f32], want: &[f64]) -> f64 {
     if scale > 0.0 { diff / scale } else { diff }
 }
 
-/// The paths this CPU can run; prints the ones it cannot, so a skip is never silent.
-fn runnable() -> Vec<Isa> {
-    Isa::ALL
-        .into_iter()
-        .filter(|isa| {
-            let ok = isa.is_available();
-            if !ok {
-                println!("skipped the {isa} path (this CPU cannot run it)");
-            }
-            ok
-        })
-        .collect()
-}
-
 /// The shape of a 3×3 stride-1 convolution: (N, C, H, W) in, F filters, `win`'s padding.
 #[derive(Clone, Copy)]
 struct Dims<'a> {
@@ -144,7 +130,7 @@ fn forward_and_input_gradient_match_naive_loops_on_every_path() {
     let mut worst: f64 = 0.0;
     let mut ws = Workspace::default();
     let mut u = Vec::new();
-    for isa in runnable() {
+    for isa in Isa::runnable("winograd") {
         for (n, c, h, w, f, padding) in shapes() {
             let win = Window::new(h, w, (3, 3), (1, 1), padding).unwrap();
             let (oh, ow) = win.out_hw();
