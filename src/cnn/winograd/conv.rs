@@ -86,10 +86,13 @@ pub struct Workspace {
     /// One channel's input tiles, tile-major: `d[k][t]` is value `k` (row-major 6×6) of tile
     /// `t`, so [`LANES`] neighbouring tiles load as one vector, whatever sample they are in.
     d: Vec<f32>,
-    /// One output channel's 4×4 tiles, tile-major like `d`, before they are written out.
-    o: Vec<f32>,
     /// The padded rows of one input plane that a chunk's tiles read.
     row: Vec<f32>,
+    /// Where the output transform writes each lane group's tile-row runs (see
+    /// `transform_outputs`).
+    segments: Vec<(usize, usize, usize, usize)>,
+    groups: Vec<usize>,
+    bands: Vec<(usize, usize)>,
 }
 
 /// `U[36][F][C]` of a kernel (F, C, 3, 3), for the forward correlation.
@@ -145,7 +148,8 @@ pub fn correlate(
         let g1 = (g0 + chunk).min(total);
         let tc = g1 - g0;
         ws.v.resize(TILE * ci * tc, 0.0);
-        ws.m.resize(TILE * co * tc, 0.0);
+        // LANES of slack: the output transform reads whole lane groups.
+        ws.m.resize(TILE * co * tc + LANES, 0.0);
         transform_inputs_on(isa, geo, x, g0, g1, ws);
         for xi in 0..TILE {
             sgemm_with(
@@ -248,7 +252,7 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
     let used = geo.tiles_w() * OUT + 2;
     let (tps, tw) = (geo.tiles(), geo.tiles_w());
     // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
-    let (mut d, mut t, mut v) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
+    let mut t = [[[0.0; LANES]; IN]; IN];
     for ch in 0..ci {
         // The padded rows of the current sample's tiles in this chunk, from padded row `row0`.
         let (mut sample, mut row0) = (usize::MAX, 0);
@@ -262,6 +266,14 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
                 ws.row.resize(ws.row.len().max(rows * pw), 0.0);
                 for (r, line) in ws.row[..rows * pw].chunks_exact_mut(pw).enumerate() {
                     fill_row(geo, src, row0 + r, &mut line[..used]);
+                }
+                // The next channel's plane starts on another page, where the hardware
+                // prefetcher does not follow: ask for it now.
+                if ch + 1 < ci {
+                    let next = &x[(run.s * ci + ch + 1) * plane..(run.s * ci + ch + 2) * plane];
+                    let first = (row0 as isize - geo.pad_top).clamp(0, geo.h as isize) as usize;
+                    let end = ((row0 + rows) as isize - geo.pad_top).clamp(0, geo.h as isize) as usize;
+                    prefetch(&next[first * geo.w..end * geo.w]);
                 }
             }
             let n = run.tx1 - run.tx0;
@@ -291,18 +303,17 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
                 }
             }
         }
-        let mut start = 0;
-        while start < tc {
+        let (d, v) = (&ws.d, &mut ws.v);
+        for start in (0..tc).step_by(LANES) {
             let count = LANES.min(tc - start);
-            for (k, lanes) in d.iter_mut().enumerate() {
-                load_lanes(&ws.d[k * ds + start..k * ds + start + LANES], lanes);
-            }
-            input_tiles(&d, &mut t, &mut v);
-            for (xi, lanes) in v.iter().enumerate() {
-                let at = (xi * ci + ch) * tc + start;
-                copy_lanes(lanes, &mut ws.v[at..at + count]);
-            }
-            start += count;
+            input_tiles(
+                |k| lanes_at(d, k * ds + start),
+                &mut t,
+                |xi, lanes| {
+                    let at = (xi * ci + ch) * tc + start;
+                    copy_lanes(lanes, &mut v[at..at + count]);
+                },
+            );
         }
     }
 }
@@ -346,6 +357,20 @@ unsafe fn deinterleave_avx512(block: &[f32; LANES * OUT + OUT], cols: &mut [Lane
     }
 }
 
+/// Asks the CPU to bring `data` into cache (a hint; does nothing off x86-64).
+#[inline(always)]
+fn prefetch(data: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(16) {
+        // SAFETY: a prefetch never faults, and the pointer is inside `data`.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 /// Padded row `r` (row `r − pad_top` of the input plane `src`, zeros outside it) into `row`.
 #[inline(always)]
 fn fill_row(geo: &Geometry, src: &[f32], r: usize, row: &mut [f32]) {
@@ -355,14 +380,14 @@ fn fill_row(geo: &Geometry, src: &[f32], r: usize, row: &mut [f32]) {
     let hi = (geo.w as isize + geo.pad_left).clamp(lo as isize, pw as isize) as usize;
     let iy = r as isize - geo.pad_top;
     if iy < 0 || iy >= geo.h as isize || hi == lo {
-        row.fill(0.0);
+        zero_short(row);
         return;
     }
     let from = (lo as isize - geo.pad_left) as usize;
     let line = &src[iy as usize * geo.w..(iy as usize + 1) * geo.w];
-    row[..lo].fill(0.0);
-    row[lo..hi].copy_from_slice(&line[from..from + (hi - lo)]);
-    row[hi..].fill(0.0);
+    zero_short(&mut row[..lo]);
+    copy_short(&line[from..from + (hi - lo)], &mut row[lo..hi]);
+    zero_short(&mut row[hi..]);
 }
 
 /// [`transform_outputs`] compiled for `isa`'s vector width, like [`transform_inputs_on`].
@@ -379,11 +404,11 @@ fn transform_outputs_on(
     {
         #[target_feature(enable = "avx512f")]
         fn avx512(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32]) {
-            transform_outputs(geo, g0, g1, bias, ws, y);
+            transform_outputs(geo, g0, g1, bias, ws, y, true);
         }
         #[target_feature(enable = "avx2")]
         fn avx2(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32]) {
-            transform_outputs(geo, g0, g1, bias, ws, y);
+            transform_outputs(geo, g0, g1, bias, ws, y, false);
         }
         if isa == Isa::Avx512 && isa.is_available() {
             // SAFETY: this CPU has AVX-512F (checked on the line above).
@@ -395,80 +420,183 @@ fn transform_outputs_on(
         }
     }
     let _ = isa;
-    transform_outputs(geo, g0, g1, bias, ws, y);
+    transform_outputs(geo, g0, g1, bias, ws, y, false);
 }
 
 /// The outputs of tiles `g0..g1` from `M[ξ][out][t]`, plus the bias: one output channel at a
-/// time, transformed [`LANES`] tiles at a time into `o`, then written out row by row.
+/// time, [`LANES`] tiles at a time, each transformed output row interleaved into pixel order
+/// in registers and written straight into the output planes. `avx512`: this CPU has AVX-512F
+/// (the caller checked), so the interleave uses its two-register permutes.
 #[inline(always)]
-fn transform_outputs(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32]) {
+fn transform_outputs(
+    geo: &Geometry,
+    g0: usize,
+    g1: usize,
+    bias: &[f32],
+    ws: &mut Workspace,
+    y: &mut [f32],
+    avx512: bool,
+) {
     let (tc, co) = (g1 - g0, geo.co);
     let (oh, ow) = (geo.oh, geo.ow);
-    ws.o.resize(OUT * OUT * tc, 0.0);
-    // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
-    let (mut mm, mut t) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
-    let mut out = [[0.0; LANES]; OUT * OUT];
-    for o in 0..co {
-        let mut start = 0;
-        while start < tc {
-            let count = LANES.min(tc - start);
-            for (xi, lanes) in mm.iter_mut().enumerate() {
-                let at = (xi * co + o) * tc + start;
-                load_lanes(&ws.m[at..at + count], lanes);
-            }
-            output_tiles(&mm, &mut t, &mut out);
-            for (k, lanes) in out.iter().enumerate() {
-                copy_lanes(lanes, &mut ws.o[k * tc + start..k * tc + start + count]);
-            }
-            start += count;
-        }
-        let b = bias.get(o).copied().unwrap_or(0.0);
-        for run in runs(geo, g0, g1) {
-            let plane = &mut y[(run.s * co + o) * oh * ow..(run.s * co + o + 1) * oh * ow];
-            let n = run.tx1 - run.tx0;
+    // Where each group's tile-row runs go: (plane offset of the run's first pixel in output
+    // row 0 of its tiles, output row of that pixel, first lane, pixels per row); group `i`'s
+    // runs are `segments[groups[i]..groups[i + 1]]`.
+    ws.segments.clear();
+    ws.groups.clear();
+    for start in (0..tc).step_by(LANES) {
+        ws.groups.push(ws.segments.len());
+        for run in runs(geo, g0 + start, g0 + (start + LANES).min(tc)) {
             let (oy, ox) = (run.ty * OUT, run.tx0 * OUT);
-            for r in 0..OUT.min(oh - oy) {
-                let line = &mut plane[(oy + r) * ow + ox..(oy + r + 1) * ow];
-                let line = &mut line[..(n * OUT).min(ow - ox)];
-                let vals: [&[f32]; OUT] = std::array::from_fn(|q| &ws.o[(r * OUT + q) * tc + run.col..][..n]);
-                let mut cells = line.chunks_exact_mut(OUT);
-                for (k, cell) in cells.by_ref().enumerate() {
-                    for (dst, v) in cell.iter_mut().zip(&vals) {
-                        *dst = v[k] + b;
+            let pixels = ((run.tx1 - run.tx0) * OUT).min(ow - ox);
+            ws.segments
+                .push((run.s * co * oh * ow + oy * ow + ox, oy, run.col, pixels));
+        }
+    }
+    ws.groups.push(ws.segments.len());
+    // The output rows of channel 0 the chunk writes, per sample: (offset, length).
+    ws.bands.clear();
+    let tps = geo.tiles();
+    for s in g0 / tps..=(g1 - 1) / tps {
+        let first = (g0.max(s * tps) - s * tps) / geo.tiles_w() * OUT;
+        let end = ((g1.min((s + 1) * tps) - s * tps - 1) / geo.tiles_w() * OUT + OUT).min(oh);
+        ws.bands.push((s * co * oh * ow + first * ow, (end - first) * ow));
+    }
+    let (m, segments, groups, bands) = (&ws.m, &ws.segments, &ws.groups, &ws.bands);
+    let mut t = [[[0.0; LANES]; IN]; OUT];
+    for o in 0..co {
+        let b = bias.get(o).copied().unwrap_or(0.0);
+        let plane = o * oh * ow;
+        // The next channel's rows start on other pages, where the hardware prefetcher does
+        // not follow: ask for them now.
+        if o + 1 < co {
+            for &(at, len) in bands {
+                prefetch(&y[at + plane + oh * ow..][..len]);
+            }
+        }
+        for (group, start) in (0..tc).step_by(LANES).enumerate() {
+            // Lanes past the chunk's last tile hold stale values (the buffer has LANES of
+            // slack); they are computed, not stored.
+            let rows = output_tiles(|xi| lanes_at(m, (xi * co + o) * tc + start), &mut t);
+            for (r, row) in rows.iter().enumerate() {
+                let cells = if avx512 {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: `avx512` is only set on a CPU with AVX-512F.
+                    unsafe {
+                        interleave_avx512(row, b)
                     }
-                }
-                // A tile hanging over the right edge: its columns inside the output.
-                let k = n - 1;
-                for (q, dst) in cells.into_remainder().iter_mut().enumerate() {
-                    *dst = vals[q][k] + b;
+                    #[cfg(not(target_arch = "x86_64"))]
+                    interleave(row, b)
+                } else {
+                    interleave(row, b)
+                };
+                for &(at, oy, lane, pixels) in &segments[groups[group]..groups[group + 1]] {
+                    if oy + r < oh {
+                        let at = at + plane + r * ow;
+                        copy_short(&cells[lane * OUT..lane * OUT + pixels], &mut y[at..at + pixels]);
+                    }
                 }
             }
         }
     }
 }
 
+/// One output row of [`LANES`] tiles in pixel order, plus `b`: `cells[4k + q] = row[q][k] + b`.
+#[inline(always)]
+fn interleave(row: &[Lanes; OUT], b: f32) -> [f32; LANES * OUT] {
+    let mut cells = [0.0; LANES * OUT];
+    for k in 0..LANES {
+        for q in 0..OUT {
+            cells[k * OUT + q] = row[q][k] + b;
+        }
+    }
+    cells
+}
+
+/// [`interleave`] with AVX-512's two-register permutes: columns 0|1 and 2|3 into pairs, then
+/// the pairs into pixel order.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn interleave_avx512(row: &[Lanes; OUT], b: f32) -> [f32; LANES * OUT] {
+    use std::arch::x86_64::*;
+    const _: () = assert!(LANES == 16 && OUT == 4);
+    let mut cells = [0.0; LANES * OUT];
+    // SAFETY: each load reads one 16-float array; each store writes 16 of the 64 cells.
+    unsafe {
+        let bias = _mm512_set1_ps(b);
+        let [q0, q1, q2, q3] = row.map(|q| _mm512_add_ps(_mm512_loadu_ps(q.as_ptr()), bias));
+        // Lanes 0–7 (lo) or 8–15 (hi) of two columns, alternating: a0 b0 a1 b1 …
+        let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        let hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+        // Pairs 0–3 (first) or 4–7 (second) of two pair vectors, alternating.
+        let first = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+        let second = _mm512_add_epi32(first, _mm512_set1_epi32(8));
+        let out = cells.as_mut_ptr();
+        for (half, idx) in [lo, hi].into_iter().enumerate() {
+            let ab = _mm512_permutex2var_ps(q0, idx, q1);
+            let cd = _mm512_permutex2var_ps(q2, idx, q3);
+            _mm512_storeu_ps(out.add(32 * half), _mm512_permutex2var_ps(ab, first, cd));
+            _mm512_storeu_ps(out.add(32 * half + 16), _mm512_permutex2var_ps(ab, second, cd));
+        }
+    }
+    cells
+}
+
+/// The [`LANES`] values of `src` from `at` (the caller leaves `LANES` of slack after the last
+/// group, so the read never runs off the end).
+#[inline(always)]
+fn lanes_at(src: &[f32], at: usize) -> Lanes {
+    match <&Lanes>::try_from(&src[at..at + LANES]) {
+        Ok(lanes) => *lanes,
+        Err(_) => unreachable!("a range of LANES values"),
+    }
+}
+
+/// `src` into `dst` (equal lengths, a few dozen values at most) in fixed-size pieces, so no
+/// `memcpy` call is paid per short row.
+#[inline(always)]
+fn copy_short(src: &[f32], dst: &mut [f32]) {
+    let (mut s, mut d) = (src.chunks_exact(LANES), dst.chunks_exact_mut(LANES));
+    for (d, s) in (&mut d).zip(&mut s) {
+        copy_lanes(&lanes_at(s, 0), d);
+    }
+    let (mut s4, mut d4) = (s.remainder().chunks_exact(4), d.into_remainder().chunks_exact_mut(4));
+    for (d, s) in (&mut d4).zip(&mut s4) {
+        if let (Ok(d), Ok(s)) = (<&mut [f32; 4]>::try_from(d), <&[f32; 4]>::try_from(s)) {
+            *d = *s;
+        }
+    }
+    for (d, s) in d4.into_remainder().iter_mut().zip(s4.remainder()) {
+        *d = std::hint::black_box(*s);
+    }
+}
+
+/// `dst` (a few values at most) set to zero without a `memset` call.
+#[inline(always)]
+fn zero_short(dst: &mut [f32]) {
+    let mut pieces = dst.chunks_exact_mut(LANES);
+    for piece in &mut pieces {
+        copy_lanes(&[0.0; LANES], piece);
+    }
+    for v in pieces.into_remainder() {
+        *v = std::hint::black_box(0.0);
+    }
+}
+
 /// `dst.len()` lanes of `src` into `dst`; a whole group as one fixed-size copy (a call to
-/// `memcpy` per short copy would cost more than the transform).
+/// `memcpy` per short copy would cost more than the transform). The rare partial group goes
+/// value by value through `black_box`, which keeps the compiler from folding both cases into
+/// one `memcpy` call.
 #[inline(always)]
 fn copy_lanes(src: &Lanes, dst: &mut [f32]) {
     match <&mut Lanes>::try_from(&mut *dst) {
         Ok(whole) => *whole = *src,
         Err(_) => {
             for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
-            }
-        }
-    }
-}
-
-/// `src` into the first `src.len()` lanes of `dst`, like [`copy_lanes`].
-#[inline(always)]
-fn load_lanes(src: &[f32], dst: &mut Lanes) {
-    match <&Lanes>::try_from(src) {
-        Ok(whole) => *dst = *whole,
-        Err(_) => {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
+                *d = std::hint::black_box(*s);
             }
         }
     }

@@ -21,74 +21,92 @@ pub const OUT: usize = 4;
 /// Input rows and columns per tile (`OUT` + 3 − 1).
 pub const IN: usize = 6;
 
-/// `Bᵀ d` along one axis of [`LANES`] tiles: `src[si[0..6]]` → `dst[di[0..6]]`.
+/// `Bᵀ d` along one axis of [`LANES`] tiles: six values of each tile in, six out.
 #[inline(always)]
-fn input_1d(src: &[Lanes; TILE], si: [usize; 6], dst: &mut [Lanes; TILE], di: [usize; 6]) {
-    for l in 0..LANES {
-        let [d0, d1, d2, d3, d4, d5] = si.map(|k| src[k][l]);
-        let a = d4 - 4.0 * d2;
-        let b = d3 - 4.0 * d1;
-        let c = d4 - d2;
-        let e = 2.0 * (d3 - d1);
-        dst[di[0]][l] = 4.0 * d0 - 5.0 * d2 + d4;
-        dst[di[1]][l] = a + b;
-        dst[di[2]][l] = a - b;
-        dst[di[3]][l] = c + e;
-        dst[di[4]][l] = c - e;
-        dst[di[5]][l] = 4.0 * d1 - 5.0 * d3 + d5;
+fn input_1d(d: [Lanes; IN]) -> [Lanes; IN] {
+    let [d0, d1, d2, d3, d4, d5] = d;
+    let a = lanes(|l| d4[l] - 4.0 * d2[l]);
+    let b = lanes(|l| d3[l] - 4.0 * d1[l]);
+    let c = lanes(|l| d4[l] - d2[l]);
+    let e = lanes(|l| 2.0 * (d3[l] - d1[l]));
+    [
+        lanes(|l| 4.0 * d0[l] - 5.0 * d2[l] + d4[l]),
+        lanes(|l| a[l] + b[l]),
+        lanes(|l| a[l] - b[l]),
+        lanes(|l| c[l] + e[l]),
+        lanes(|l| c[l] - e[l]),
+        lanes(|l| 4.0 * d1[l] - 5.0 * d3[l] + d5[l]),
+    ]
+}
+
+/// One value per lane, `f(lane)`: each use compiles to one vector operation.
+#[inline(always)]
+fn lanes(f: impl Fn(usize) -> f32) -> Lanes {
+    let mut v = [0.0; LANES];
+    for (l, v) in v.iter_mut().enumerate() {
+        *v = f(l);
+    }
+    v
+}
+
+/// `V = Bᵀ d B` of [`LANES`] tiles: `load(i·6 + j)` gives row `i`, column `j` of every tile,
+/// and `store(ξ, v)` takes value `ξ` (row-major 6×6) of every transformed tile. Each value is
+/// loaded and stored once; the one intermediate is `t` (scratch, overwritten, kept by the
+/// caller so it is not zeroed per call).
+///
+/// Only small closures go in: the body is plain loops, because a closure that is not inlined
+/// would be compiled without the caller's vector instructions.
+#[inline(always)]
+pub fn input_tiles(load: impl Fn(usize) -> Lanes, t: &mut [[Lanes; IN]; IN], mut store: impl FnMut(usize, &Lanes)) {
+    // Along each row first (t[i] is row i's transform), then along each column.
+    for (i, row) in t.iter_mut().enumerate() {
+        let k = i * IN;
+        *row = input_1d([load(k), load(k + 1), load(k + 2), load(k + 3), load(k + 4), load(k + 5)]);
+    }
+    for q in 0..IN {
+        let col = input_1d([t[0][q], t[1][q], t[2][q], t[3][q], t[4][q], t[5][q]]);
+        for (r, v) in col.iter().enumerate() {
+            store(r * IN + q, v);
+        }
     }
 }
 
-/// `V = Bᵀ d B` of [`LANES`] tiles; `d[i·6 + j]` is row `i`, column `j` of every tile, and `t`
-/// is scratch (fully overwritten).
+/// `Aᵀ m` along one axis of [`LANES`] tiles: six values of each tile in, four out.
 #[inline(always)]
-pub fn input_tiles(d: &[Lanes; TILE], t: &mut [Lanes; TILE], v: &mut [Lanes; TILE]) {
+fn output_1d(m: [Lanes; IN]) -> [Lanes; OUT] {
+    let [m0, m1, m2, m3, m4, m5] = m;
+    let a = lanes(|l| m1[l] + m2[l]);
+    let b = lanes(|l| m1[l] - m2[l]);
+    let c = lanes(|l| m3[l] + m4[l]);
+    let d = lanes(|l| m3[l] - m4[l]);
+    [
+        lanes(|l| m0[l] + a[l] + c[l]),
+        lanes(|l| b[l] + 2.0 * d[l]),
+        lanes(|l| a[l] + 4.0 * c[l]),
+        lanes(|l| b[l] + 8.0 * d[l] + m5[l]),
+    ]
+}
+
+/// `Y = Aᵀ m A` of [`LANES`] tiles: `load(ξ)` gives value `ξ` (row-major 6×6) of every tile;
+/// `y[r][q]` is output row `r`, column `q` of every tile. `t` is scratch, like
+/// [`input_tiles`]'s.
+#[inline(always)]
+pub fn output_tiles(load: impl Fn(usize) -> Lanes, t: &mut [[Lanes; IN]; OUT]) -> [[Lanes; OUT]; OUT] {
+    // Along each column first (t[r][j]: row r of column j's transform), then along each row.
     for j in 0..IN {
-        let col = std::array::from_fn(|i| i * IN + j);
-        input_1d(d, col, t, col);
+        let col = output_1d([
+            load(j),
+            load(IN + j),
+            load(2 * IN + j),
+            load(3 * IN + j),
+            load(4 * IN + j),
+            load(5 * IN + j),
+        ]);
+        for (r, v) in col.into_iter().enumerate() {
+            t[r][j] = v;
+        }
     }
-    for r in 0..IN {
-        let row = std::array::from_fn(|q| r * IN + q);
-        input_1d(t, row, v, row);
-    }
-}
-
-/// `Aᵀ m` along one axis of [`LANES`] tiles: `src[si[0..6]]` → `dst[di[0..4]]`.
-#[inline(always)]
-fn output_1d<const N: usize>(src: &[Lanes; TILE], si: [usize; 6], dst: &mut [Lanes; N], di: [usize; 4]) {
-    for l in 0..LANES {
-        let [m0, m1, m2, m3, m4, m5] = si.map(|k| src[k][l]);
-        let a = m1 + m2;
-        let b = m1 - m2;
-        let c = m3 + m4;
-        let d = m3 - m4;
-        dst[di[0]][l] = m0 + a + c;
-        dst[di[1]][l] = b + 2.0 * d;
-        dst[di[2]][l] = a + 4.0 * c;
-        dst[di[3]][l] = b + 8.0 * d + m5;
-    }
-}
-
-/// `Y = Aᵀ m A` of [`LANES`] tiles; `y[r·4 + q]` is output row `r`, column `q`, and `t` is
-/// scratch (its first 24 rows are overwritten).
-#[inline(always)]
-pub fn output_tiles(m: &[Lanes; TILE], t: &mut [Lanes; TILE], y: &mut [Lanes; OUT * OUT]) {
-    for j in 0..IN {
-        output_1d(
-            m,
-            std::array::from_fn(|i| i * IN + j),
-            t,
-            std::array::from_fn(|r| r * IN + j),
-        );
-    }
-    for r in 0..OUT {
-        output_1d(
-            t,
-            std::array::from_fn(|q| r * IN + q),
-            y,
-            std::array::from_fn(|q| r * OUT + q),
-        );
-    }
+    [output_1d(t[0]), output_1d(t[1]), output_1d(t[2]), output_1d(t[3])]
 }
 
 /// `G g` along one axis, in f64 (filters are transformed once per call, so exactness is cheap).
@@ -135,15 +153,18 @@ mod tests {
         for (i, v) in d.iter().enumerate() {
             lanes[i] = [*v; LANES];
         }
-        let (mut t, mut v) = ([[0.0; LANES]; TILE], [[0.0; LANES]; TILE]);
-        input_tiles(&lanes, &mut t, &mut v);
+        let mut v = [[0.0; LANES]; TILE];
+        input_tiles(|k| lanes[k], &mut [[[0.0; LANES]; IN]; IN], |xi, lanes| v[xi] = *lanes);
         let u = filter_tile(g);
         let mut m = [[0.0; LANES]; TILE];
         for i in 0..TILE {
             m[i] = v[i].map(|x| x * u[i]);
         }
         let mut y = [[0.0; LANES]; OUT * OUT];
-        output_tiles(&m, &mut t, &mut y);
+        let rows = output_tiles(|xi| m[xi], &mut [[[0.0; LANES]; IN]; OUT]);
+        for (r, row) in rows.iter().enumerate() {
+            y[r * OUT..(r + 1) * OUT].copy_from_slice(row);
+        }
         for r in 0..4 {
             for q in 0..4 {
                 let want: f64 = (0..9)
