@@ -72,8 +72,10 @@ impl Geometry {
     }
 }
 
-/// Bytes of `V` and `M` per chunk of tiles: sized so both stay in a core's L2 cache.
-const CHUNK_BYTES: usize = 1 << 20;
+/// Bytes of `V` and `M` per chunk of tiles: half a 1 MiB L2 cache, leaving room for the rows
+/// being read and written (cifar inference on an AMD EPYC Zen 5: about 5% faster than 1 MiB
+/// or 256 KiB).
+const CHUNK_BYTES: usize = 1 << 19;
 
 /// Per-task buffers, grown to the largest call and never shrunk, so steady-state calls do not
 /// allocate.
