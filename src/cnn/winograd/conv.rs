@@ -218,11 +218,11 @@ fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize
     {
         #[target_feature(enable = "avx512f")]
         fn avx512(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
-            transform_inputs(geo, x, g0, g1, ws, true);
+            transform_inputs(geo, x, g0, g1, ws, Isa::Avx512);
         }
         #[target_feature(enable = "avx2")]
         fn avx2(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
-            transform_inputs(geo, x, g0, g1, ws, false);
+            transform_inputs(geo, x, g0, g1, ws, Isa::Avx2);
         }
         if isa == Isa::Avx512 && isa.is_available() {
             // SAFETY: this CPU has AVX-512F (checked on the line above).
@@ -233,15 +233,14 @@ fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize
             return unsafe { avx2(geo, x, g0, g1, ws) };
         }
     }
-    let _ = isa;
-    transform_inputs(geo, x, g0, g1, ws, false);
+    transform_inputs(geo, x, g0, g1, ws, Isa::Portable);
 }
 
 /// `V[ξ][in][t]` of tiles `g0..g1`, one input channel at a time: its tiles gathered
-/// tile-major into `d`, then transformed [`LANES`] at a time. `avx512`: this CPU has AVX-512F
-/// (the caller checked), so the gather uses its two-register permutes.
+/// tile-major into `d`, then transformed [`LANES`] at a time. `isa` is the path the caller
+/// checked this CPU can run and compiled this copy for; the gather uses its shuffles.
 #[inline(always)]
-fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace, avx512: bool) {
+fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace, isa: Isa) {
     let (tc, ci) = (g1 - g0, geo.ci);
     // Whole blocks of LANES tiles (and the next tile's columns) can be read from any run.
     let pw = geo.tiles_w() * OUT + LANES * OUT + OUT;
@@ -289,14 +288,14 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
                         .try_into()
                         .expect("a block of LANES tiles");
                     let mut cols = [[0.0; LANES]; IN];
-                    if avx512 {
+                    match isa {
+                        // SAFETY: `isa` is only a vector path on a CPU that has it.
                         #[cfg(target_arch = "x86_64")]
-                        // SAFETY: `avx512` is only set on a CPU with AVX-512F.
-                        unsafe {
-                            deinterleave_avx512(block, &mut cols)
-                        };
-                    } else {
-                        deinterleave(block, &mut cols);
+                        Isa::Avx512 => unsafe { deinterleave_avx512(block, &mut cols) },
+                        // SAFETY: as above.
+                        #[cfg(target_arch = "x86_64")]
+                        Isa::Avx2 => unsafe { deinterleave_avx2(block, &mut cols) },
+                        _ => deinterleave(block, &mut cols),
                     }
                     for (j, col) in cols.iter().enumerate() {
                         let at = (i * IN + j) * ds + run.col + first;
@@ -373,6 +372,44 @@ fn prefetch(data: &[f32]) {
     let _ = data;
 }
 
+/// [`deinterleave`] with AVX2's in-lane shuffles, eight tiles at a time: a 4×4 transpose
+/// within each 128-bit half (tiles 0, 2, 4, 6 in the low halves, 1, 3, 5, 7 in the high), one
+/// cross-lane permute back into tile order; columns 4 and 5 as columns 0 and 1 of the block
+/// moved on by one tile.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn deinterleave_avx2(block: &[f32; LANES * OUT + OUT], cols: &mut [Lanes; IN]) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(LANES == 16 && OUT == 4 && IN == 6);
+    let p = block.as_ptr();
+    // SAFETY: `block` holds 68 values: the loads at 0..64 and 4..68 stay inside it; each
+    // store writes 8 of a column's 16 floats.
+    unsafe {
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for half in 0..2 {
+            for (shift, js) in [(0, 0..4), (OUT, 4..6)] {
+                let at = half * 8 * OUT + shift;
+                let [r0, r1, r2, r3] = [0, 8, 16, 24].map(|o| _mm256_loadu_ps(p.add(at + o)));
+                let (u0, u1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                let (u2, u3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                let c = [
+                    _mm256_shuffle_ps::<0x44>(u0, u2),
+                    _mm256_shuffle_ps::<0xEE>(u0, u2),
+                    _mm256_shuffle_ps::<0x44>(u1, u3),
+                    _mm256_shuffle_ps::<0xEE>(u1, u3),
+                ];
+                for j in js {
+                    let col = _mm256_permutevar8x32_ps(c[j - shift], order);
+                    _mm256_storeu_ps(cols[j].as_mut_ptr().add(8 * half), col);
+                }
+            }
+        }
+    }
+}
+
 /// Padded row `r` (row `r − pad_top` of the input plane `src`, zeros outside it) into `row`.
 #[inline(always)]
 fn fill_row(geo: &Geometry, src: &[f32], r: usize, row: &mut [f32]) {
@@ -406,11 +443,11 @@ fn transform_outputs_on(
     {
         #[target_feature(enable = "avx512f")]
         fn avx512(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32]) {
-            transform_outputs(geo, g0, g1, bias, ws, y, true);
+            transform_outputs(geo, g0, g1, bias, ws, y, Isa::Avx512);
         }
         #[target_feature(enable = "avx2")]
         fn avx2(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32]) {
-            transform_outputs(geo, g0, g1, bias, ws, y, false);
+            transform_outputs(geo, g0, g1, bias, ws, y, Isa::Avx2);
         }
         if isa == Isa::Avx512 && isa.is_available() {
             // SAFETY: this CPU has AVX-512F (checked on the line above).
@@ -421,24 +458,15 @@ fn transform_outputs_on(
             return unsafe { avx2(geo, g0, g1, bias, ws, y) };
         }
     }
-    let _ = isa;
-    transform_outputs(geo, g0, g1, bias, ws, y, false);
+    transform_outputs(geo, g0, g1, bias, ws, y, Isa::Portable);
 }
 
 /// The outputs of tiles `g0..g1` from `M[ξ][out][t]`, plus the bias: one output channel at a
 /// time, [`LANES`] tiles at a time, each transformed output row interleaved into pixel order
-/// in registers and written straight into the output planes. `avx512`: this CPU has AVX-512F
-/// (the caller checked), so the interleave uses its two-register permutes.
+/// in registers and written straight into the output planes. `isa` is the path the caller
+/// checked this CPU can run; on AVX-512 the interleave uses its two-register permutes.
 #[inline(always)]
-fn transform_outputs(
-    geo: &Geometry,
-    g0: usize,
-    g1: usize,
-    bias: &[f32],
-    ws: &mut Workspace,
-    y: &mut [f32],
-    avx512: bool,
-) {
+fn transform_outputs(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mut Workspace, y: &mut [f32], isa: Isa) {
     let (tc, co) = (g1 - g0, geo.co);
     let (oh, ow) = (geo.oh, geo.ow);
     // Where each group's tile-row runs go: (plane offset of the run's first pixel in output
@@ -481,16 +509,11 @@ fn transform_outputs(
             // slack); they are computed, not stored.
             let rows = output_tiles(|xi| lanes_at(m, (xi * co + o) * tc + start), &mut t);
             for (r, row) in rows.iter().enumerate() {
-                let cells = if avx512 {
+                let cells = match isa {
+                    // SAFETY: `isa` is only a vector path on a CPU that has it.
                     #[cfg(target_arch = "x86_64")]
-                    // SAFETY: `avx512` is only set on a CPU with AVX-512F.
-                    unsafe {
-                        interleave_avx512(row, b)
-                    }
-                    #[cfg(not(target_arch = "x86_64"))]
-                    interleave(row, b)
-                } else {
-                    interleave(row, b)
+                    Isa::Avx512 => unsafe { interleave_avx512(row, b) },
+                    _ => interleave(row, b),
                 };
                 for &(at, oy, lane, pixels) in &segments[groups[group]..groups[group + 1]] {
                     if oy + r < oh {
