@@ -36,27 +36,68 @@ fn max_2x2(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u3
 }
 
 simd::vectorized! {
-    /// [`max_2x2`] on the given vector path, written as selects over whole rows so the
-    /// compiler can vectorize it.
+    /// [`max_2x2`] on the given vector path, [`POOL_BLOCK`] outputs at a time as selects on
+    /// fixed-size arrays, so the compiler vectorizes it whatever the row length (LeNet's rows
+    /// are 13 and 5 outputs long: a plain loop over a row would run scalar).
     fn max_2x2_on(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
         let (oh, ow) = (h / 2, w / 2);
-        let rows = y.chunks_exact_mut(ow.max(1)).zip(arg.chunks_exact_mut(ow.max(1)));
-        for (row, (y, arg)) in rows.take(c * oh).enumerate() {
+        let total = c * oh * ow;
+        for row in 0..c * oh {
             let (ci, oy) = (row / oh, row % oh);
             let r0 = ci * h * w + 2 * oy * w;
-            let (top, bottom) = (&x[r0..r0 + 2 * ow], &x[r0 + w..r0 + w + 2 * ow]);
-            for (ox, (y, arg)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
-                let (i, j) = (2 * ox, r0 + 2 * ox);
-                let (mut best, mut at) = (top[i], j);
-                for (v, k) in [(top[i + 1], j + 1), (bottom[i], j + w), (bottom[i + 1], j + w + 1)] {
-                    let wins = v > best;
-                    best = if wins { v } else { best };
-                    at = if wins { k } else { at };
+            let mut ox = 0;
+            while ox < ow {
+                let o = row * ow + ox;
+                // A whole block may run past the row's end: its extra lanes read on into the
+                // next rows and write the next row's outputs, which that row then overwrites
+                // (rows go in order). Only the sample's last block must stop at its edges.
+                let whole = o + POOL_BLOCK <= total && r0 + w + 2 * (ox + POOL_BLOCK) <= x.len();
+                let lanes = if whole { POOL_BLOCK } else { ow - ox };
+                let top = &x[r0 + 2 * ox..r0 + 2 * (ox + lanes)];
+                let bottom = &x[r0 + w + 2 * ox..r0 + w + 2 * (ox + lanes)];
+                let (y, arg) = (&mut y[o..o + lanes], &mut arg[o..o + lanes]);
+                let first = (r0 + 2 * ox) as u32;
+                if whole {
+                    let top = <&[f32; 2 * POOL_BLOCK]>::try_from(top).expect("a whole block");
+                    let bottom = <&[f32; 2 * POOL_BLOCK]>::try_from(bottom).expect("a whole block");
+                    let y = <&mut [f32; POOL_BLOCK]>::try_from(y).expect("a whole block");
+                    let arg = <&mut [u32; POOL_BLOCK]>::try_from(arg).expect("a whole block");
+                    max_2x2_cells(top, bottom, w as u32, first, y, arg);
+                } else {
+                    max_2x2_cells(top, bottom, w as u32, first, y, arg);
                 }
-                *y = best;
-                *arg = at as u32;
+                ox += lanes;
             }
         }
+    }
+}
+
+/// Outputs pooled together by [`max_2x2_on`].
+const POOL_BLOCK: usize = 16;
+
+/// `y[k]`, `arg[k]`: the largest of `top[2k]`, `top[2k + 1]`, `bottom[2k]`, `bottom[2k + 1]`
+/// (ties to the first) and its index, counting `top[0]` as `first` and `bottom[0]` as
+/// `first + w`. Written for slices and for fixed-size arrays alike.
+#[inline(always)]
+fn max_2x2_cells<T: AsRef<[f32]> + ?Sized, Y: AsMut<[f32]> + ?Sized, A: AsMut<[u32]> + ?Sized>(
+    top: &T,
+    bottom: &T,
+    w: u32,
+    first: u32,
+    y: &mut Y,
+    arg: &mut A,
+) {
+    let (top, bottom) = (top.as_ref(), bottom.as_ref());
+    for (k, (y, arg)) in y.as_mut().iter_mut().zip(arg.as_mut().iter_mut()).enumerate() {
+        let (i, j) = (2 * k, first + 2 * k as u32);
+        let (mut best, mut at) = (top[i], j);
+        for (v, at_v) in [(top[i + 1], j + 1), (bottom[i], j + w), (bottom[i + 1], j + w + 1)] {
+            let wins = v > best;
+            best = if wins { v } else { best };
+            at = if wins { at_v } else { at };
+        }
+        *y = best;
+        *arg = at;
     }
 }
 
@@ -172,8 +213,9 @@ mod tests {
     #[test]
     fn the_2x2_fast_path_matches_a_naive_pool_on_every_vector_path() {
         // Odd sizes drop the last row or column; small integers make ties, which go to the
-        // first cell in row-major order.
-        for (c, h, w) in [(1, 2, 2), (3, 5, 7), (2, 8, 34), (4, 32, 32)] {
+        // first cell in row-major order. Rows shorter and longer than a block of 16 outputs
+        // (blocks run on into the next row), LeNet's 26×26 and 11×11, a sample's last block.
+        for (c, h, w) in [(1, 2, 2), (3, 5, 7), (2, 8, 34), (4, 32, 32), (8, 26, 26), (16, 11, 11), (2, 3, 40), (5, 9, 9)] {
             let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
             let (oh, ow) = (h / 2, w / 2);
             let mut want = (vec![0.0; c * oh * ow], vec![0u32; c * oh * ow]);
