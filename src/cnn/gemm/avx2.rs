@@ -30,20 +30,7 @@ pub use imp::sgemm;
 
 /// Non-x86-64 targets: AVX2 is unavailable; always returns `false` so the caller falls back.
 #[cfg(not(target_arch = "x86_64"))]
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    _m: usize,
-    _n: usize,
-    _k: usize,
-    _a: &[f32],
-    _a_rs: usize,
-    _a_cs: usize,
-    _b: &[f32],
-    _b_rs: usize,
-    _b_cs: usize,
-    _c: &mut [f32],
-    _accumulate: bool,
-) -> bool {
+pub fn sgemm(_product: &super::common::Product, _c: &mut [f32]) -> bool {
     false
 }
 
@@ -61,7 +48,7 @@ pub fn available() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::common::{Strided, check_operands, ensure_len, k_blocks, stride_spreads, with_pack_buf};
+    use super::super::common::{Product, Strided, ensure_len, k_blocks, stride_spreads, with_pack_buf};
     use std::arch::x86_64::*;
 
     /// Rows of a micro tile.
@@ -75,9 +62,8 @@ mod imp {
     /// Maximum columns of one packed B block (a multiple of NR).
     const NC_MAX: usize = 1024;
 
-    /// `c (m×n, row-major) = [c +] A·B` with `A[i][p] = a[i*a_rs + p*a_cs]` and
-    /// `B[p][j] = b[p*b_rs + j*b_cs]`. Returns false (doing nothing) if the CPU lacks AVX2 or
-    /// FMA, so the caller can fall back.
+    /// `product` into `c` (row-major, row stride n). Returns false (doing nothing) if the CPU
+    /// lacks AVX2 or FMA, so the caller can fall back.
     ///
     /// With `accumulate == false`, `c` is never read (it may hold NaN); with `k == 0` the
     /// result is `c = 0` (or `c` unchanged when accumulating). Only `c[..m*n]` is touched.
@@ -85,32 +71,26 @@ mod imp {
     /// # Panics
     /// If a slice is too short for the given shape and strides, or an index computation
     /// overflows `usize` (both are caller bugs).
-    #[allow(clippy::too_many_arguments)]
-    pub fn sgemm(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[f32],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[f32],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [f32],
-        accumulate: bool,
-    ) -> bool {
+    pub fn sgemm(product: &Product, c: &mut [f32]) -> bool {
         if !super::available() {
             return false;
         }
-        if !check_operands("avx2", m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate) {
+        if !product.check("avx2", c) {
             return true;
         }
-        let (a, b) = (Strided::new(a, a_rs, a_cs), Strided::new(b, b_rs, b_cs));
+        let Product {
+            m,
+            n,
+            k,
+            a,
+            b,
+            accumulate,
+        } = *product;
         with_pack_buf(|buf| {
             let (_, kc_nom) = k_blocks(k, KC_MAX);
             let need = kc_nom * (MC_MAX + NC_MAX.min(n.next_multiple_of(NR))) + 16;
             ensure_len(buf, need, KC_MAX * (MC_MAX + NC_MAX) + 16);
-            // SAFETY: AVX2 and FMA are available (checked above); `check_operands` validated
+            // SAFETY: AVX2 and FMA are available (checked above); `Product::check` validated
             // that `c` holds m·n values and that m, n, k ≥ 1; `buf` holds what `blocked`
             // packs into (resized above). Reads of `a` and `b` are bounds-checked.
             unsafe { blocked(m, n, k, a, b, c.as_mut_ptr(), accumulate, buf) };
@@ -176,7 +156,7 @@ mod imp {
                                 // SAFETY: the packed A panel holds kc·MR floats; the B panel has
                                 // kc rows of 16 floats at stride b_rs (packed, or columns
                                 // jc+jr..+16 ≤ n of rows pc..pc+kc ≤ k of B, validated by
-                                // `check_operands`); the mr×16 tile at `at` (row stride n)
+                                // `Product::check`); the mr×16 tile at `at` (row stride n)
                                 // lies inside C since ic+ir+mr ≤ m and jc+jr+16 ≤ n.
                                 unsafe { kernel_rows(mr, kc, ap.as_ptr(), bp, b_rs, c.add(at), n, acc) };
                             } else {

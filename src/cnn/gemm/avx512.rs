@@ -39,26 +39,13 @@ pub use imp::sgemm;
 
 /// Non-x86-64 targets: AVX-512 is unavailable; always returns `false` so the caller falls back.
 #[cfg(not(target_arch = "x86_64"))]
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    _m: usize,
-    _n: usize,
-    _k: usize,
-    _a: &[f32],
-    _a_rs: usize,
-    _a_cs: usize,
-    _b: &[f32],
-    _b_rs: usize,
-    _b_cs: usize,
-    _c: &mut [f32],
-    _accumulate: bool,
-) -> bool {
+pub fn sgemm(_product: &super::common::Product, _c: &mut [f32]) -> bool {
     false
 }
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::common::{check_operands, ensure_len, k_blocks, stride_spreads, with_pack_buf};
+    use super::super::common::{Product, ensure_len, k_blocks, stride_spreads, with_pack_buf};
     use std::arch::x86_64::*;
 
     /// Maximum rows of a micro tile (2·MR accumulators + 2 Y vectors ≤ 32 zmm).
@@ -70,9 +57,8 @@ mod imp {
     /// Maximum columns of one Y block.
     const NC_MAX: usize = 1024;
 
-    /// c (m×n, row-major, row stride n) = [c +] A·B, where A is m×k and B is k×n, each given by
-    /// (pointer-free) slices plus strides: element A[i][p] = a[i*a_rs + p*a_cs], B[p][j] = b[p*b_rs + j*b_cs].
-    /// Returns false (doing nothing) if the CPU lacks AVX-512F, so the caller can fall back.
+    /// `product` into `c` (row-major, row stride n). Returns false (doing nothing) if the CPU
+    /// lacks AVX-512F, so the caller can fall back.
     ///
     /// With `accumulate == false`, `c` is never read (it may hold NaN); with `k == 0`
     /// the result is `c = 0` (or `c` unchanged when accumulating). Only `c[..m*n]`
@@ -81,21 +67,8 @@ mod imp {
     /// # Panics
     /// If a slice is too short for the given shape and strides, or an index
     /// computation overflows `usize` (both are caller bugs).
-    #[allow(clippy::too_many_arguments)]
-    pub fn sgemm(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[f32],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[f32],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [f32],
-        accumulate: bool,
-    ) -> bool {
-        sgemm_impl(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate, Orient::Auto)
+    pub fn sgemm(product: &Product, c: &mut [f32]) -> bool {
+        sgemm_impl(product, c, Orient::Auto)
     }
 
     /// Which orientation to compute in (`Auto` except in tests).
@@ -109,28 +82,22 @@ mod imp {
         Transposed,
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn sgemm_impl(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[f32],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[f32],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [f32],
-        accumulate: bool,
-        orient: Orient,
-    ) -> bool {
+    fn sgemm_impl(product: &Product, c: &mut [f32], orient: Orient) -> bool {
         if !is_x86_feature_detected!("avx512f") {
             return false;
         }
         // Validate everything up front; the unsafe code below relies on it.
-        if !check_operands("avx512", m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate) {
+        if !product.check("avx512", c) {
             return true;
         }
+        let Product {
+            m,
+            n,
+            k,
+            a,
+            b,
+            accumulate,
+        } = *product;
         with_pack_buf(|buf| {
             // SAFETY: AVX-512F is available (checked above). Every element index
             // formed by `driver` lies in the index ranges validated above (A:
@@ -144,13 +111,13 @@ mod imp {
                     k,
                     View {
                         p: a.as_ptr(),
-                        rs: a_rs,
-                        cs: a_cs,
+                        rs: a.rs(),
+                        cs: a.cs(),
                     },
                     View {
                         p: b.as_ptr(),
-                        rs: b_rs,
-                        cs: b_cs,
+                        rs: b.rs(),
+                        cs: b.cs(),
                     },
                     c.as_mut_ptr(),
                     accumulate,
@@ -694,56 +661,39 @@ mod imp {
             let b: Vec<f32> = (0..k * n).map(|_| rng.f32()).collect();
             let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
             let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
-            check_strided(rng, m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, accumulate);
+            check_strided(
+                rng,
+                &Product::new((m, n, k), (&a, a_rs, a_cs), (&b, b_rs, b_cs), accumulate),
+            );
         }
 
         /// Checks all orientations against a naive f64 triple loop.
-        #[allow(clippy::too_many_arguments)]
-        fn check_strided(
-            rng: &mut Rng,
-            m: usize,
-            n: usize,
-            k: usize,
-            a: &[f32],
-            a_rs: usize,
-            a_cs: usize,
-            b: &[f32],
-            b_rs: usize,
-            b_cs: usize,
-            accumulate: bool,
-        ) {
+        fn check_strided(rng: &mut Rng, product: &Product) {
+            let (m, n, accumulate) = (product.m, product.n, product.accumulate);
             let c0: Vec<f32> = (0..m * n).map(|_| rng.f32()).collect();
             for orient in ORIENTS {
                 let mut c = if accumulate { c0.clone() } else { vec![f32::NAN; m * n] };
-                assert!(sgemm_impl(
-                    m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, &mut c, accumulate, orient
-                ));
-                compare(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, &c0, &c, accumulate, orient);
+                assert!(sgemm_impl(product, &mut c, orient));
+                compare(product, &c0, &c, orient);
             }
         }
 
-        #[allow(clippy::too_many_arguments)]
-        fn compare(
-            m: usize,
-            n: usize,
-            k: usize,
-            a: &[f32],
-            a_rs: usize,
-            a_cs: usize,
-            b: &[f32],
-            b_rs: usize,
-            b_cs: usize,
-            c0: &[f32],
-            c: &[f32],
-            accumulate: bool,
-            orient: Orient,
-        ) {
+        fn compare(product: &Product, c0: &[f32], c: &[f32], orient: Orient) {
+            let Product {
+                m,
+                n,
+                k,
+                a,
+                b,
+                accumulate,
+            } = *product;
+            let (a_rs, a_cs, b_rs, b_cs) = (a.rs(), a.cs(), b.rs(), b.cs());
             for i in 0..m {
                 for j in 0..n {
                     let mut s = 0f64;
                     let mut sa = 0f64;
                     for p in 0..k {
-                        let t = a[i * a_rs + p * a_cs] as f64 * b[p * b_rs + j * b_cs] as f64;
+                        let t = a.get(i, p) as f64 * b.get(p, j) as f64;
                         s += t;
                         sa += t.abs();
                     }
@@ -871,19 +821,22 @@ mod imp {
                 return;
             }
             let mut c = vec![f32::NAN; 6];
-            assert!(sgemm(2, 3, 0, &[], 0, 1, &[], 3, 1, &mut c, false));
+            assert!(sgemm(&Product::new((2, 3, 0), (&[], 0, 1), (&[], 3, 1), false), &mut c));
             assert!(c.iter().all(|&v| v == 0.0));
             // c may be longer than m*n; the tail is untouched.
             let mut c = vec![f32::NAN; 7];
-            assert!(sgemm(2, 3, 0, &[], 0, 1, &[], 3, 1, &mut c, false));
+            assert!(sgemm(&Product::new((2, 3, 0), (&[], 0, 1), (&[], 3, 1), false), &mut c));
             assert!(c[7 - 1].is_nan());
             c.truncate(6);
             assert!(c.iter().all(|&v| v == 0.0));
             let mut c = vec![5.0; 6];
-            assert!(sgemm(2, 3, 0, &[], 0, 1, &[], 3, 1, &mut c, true));
+            assert!(sgemm(&Product::new((2, 3, 0), (&[], 0, 1), (&[], 3, 1), true), &mut c));
             assert!(c.iter().all(|&v| v == 5.0));
             let mut c: Vec<f32> = vec![];
-            assert!(sgemm(0, 3, 4, &[], 4, 1, &[0.0; 12], 3, 1, &mut c, false));
+            assert!(sgemm(
+                &Product::new((0, 3, 4), (&[], 4, 1), (&[0.0; 12], 3, 1), false),
+                &mut c
+            ));
         }
 
         #[test]
@@ -904,7 +857,10 @@ mod imp {
                     let a: Vec<f32> = (0..(m - 1) * a_rs + (k - 1) * a_cs + 1).map(|_| rng.f32()).collect();
                     let b: Vec<f32> = (0..(k - 1) * b_rs + (n - 1) * b_cs + 1).map(|_| rng.f32()).collect();
                     for acc in [false, true] {
-                        check_strided(&mut rng, m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, acc);
+                        check_strided(
+                            &mut rng,
+                            &Product::new((m, n, k), (&a, a_rs, a_cs), (&b, b_rs, b_cs), acc),
+                        );
                     }
                 }
             }
@@ -934,7 +890,10 @@ mod imp {
                 panic!("a has (skipped: no AVX-512)");
             }
             let mut c = vec![0.0; 4];
-            sgemm(2, 2, 2, &[0.0; 3], 2, 1, &[0.0; 4], 2, 1, &mut c, false);
+            sgemm(
+                &Product::new((2, 2, 2), (&[0.0; 3], 2, 1), (&[0.0; 4], 2, 1), false),
+                &mut c,
+            );
         }
 
         #[test]
@@ -944,7 +903,10 @@ mod imp {
                 panic!("b has (skipped: no AVX-512)");
             }
             let mut c = vec![0.0; 4];
-            sgemm(2, 2, 2, &[0.0; 4], 1, 2, &[0.0; 3], 1, 2, &mut c, false);
+            sgemm(
+                &Product::new((2, 2, 2), (&[0.0; 4], 1, 2), (&[0.0; 3], 1, 2), false),
+                &mut c,
+            );
         }
 
         #[test]
@@ -954,7 +916,10 @@ mod imp {
                 panic!("c has (skipped: no AVX-512)");
             }
             let mut c = vec![0.0; 3];
-            sgemm(2, 2, 2, &[0.0; 4], 2, 1, &[0.0; 4], 2, 1, &mut c, false);
+            sgemm(
+                &Product::new((2, 2, 2), (&[0.0; 4], 2, 1), (&[0.0; 4], 2, 1), false),
+                &mut c,
+            );
         }
     }
 }

@@ -11,63 +11,87 @@ pub fn required_len(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<us
         .checked_add(1)
 }
 
-/// Validates the operands of `c (m×n) = [c +] a (m×k) · b (k×n)` on strides, and handles the
-/// empty cases: returns `false` when nothing is left to do (`m`, `n` or `k` is 0; with `k == 0`
-/// `c` has been zeroed unless accumulating), `true` when all of `m, n, k ≥ 1` and the kernel
-/// may rely on every index of the three views being in bounds.
-///
-/// # Panics
-/// If a slice is too short for its shape and strides, or an index overflows `usize`; the
-/// message names the kernel (`name`) and the operand (caller bugs).
-#[allow(clippy::too_many_arguments)]
-pub fn check_operands(
-    name: &str,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) -> bool {
-    let c_len = m
-        .checked_mul(n)
-        .unwrap_or_else(|| panic!("{name}::sgemm: m*n overflows usize"));
-    assert!(
-        c.len() >= c_len,
-        "{name}::sgemm: c has {} elements, need m*n = {m}*{n} = {c_len}",
-        c.len(),
-    );
-    if m > 0 && k > 0 {
-        let need = required_len(m, k, a_rs, a_cs).unwrap_or_else(|| panic!("{name}::sgemm: A index overflows usize"));
-        assert!(
-            a.len() >= need,
-            "{name}::sgemm: a has {} elements, need {need} for m={m} k={k} a_rs={a_rs} a_cs={a_cs}",
-            a.len(),
-        );
-    }
-    if k > 0 && n > 0 {
-        let need = required_len(k, n, b_rs, b_cs).unwrap_or_else(|| panic!("{name}::sgemm: B index overflows usize"));
-        assert!(
-            b.len() >= need,
-            "{name}::sgemm: b has {} elements, need {need} for k={k} n={n} b_rs={b_rs} b_cs={b_cs}",
-            b.len(),
-        );
-    }
-    if m == 0 || n == 0 {
-        return false;
-    }
-    if k == 0 {
-        if !accumulate {
-            c[..c_len].fill(0.0);
+/// `c (m×n, row-major) = [c +] a (m×k) · b (k×n)`, `a` and `b` on any strides: the one
+/// description of a product that every path (AVX-512, AVX2, portable) is given.
+#[derive(Clone, Copy)]
+pub struct Product<'a> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: Strided<'a>,
+    pub b: Strided<'a>,
+    /// Add to `c` instead of overwriting it.
+    pub accumulate: bool,
+}
+
+impl<'a> Product<'a> {
+    /// The product of `a` (m×k) and `b` (k×n), each a slice with its (row, column) strides.
+    pub fn new(
+        (m, n, k): (usize, usize, usize),
+        (a, a_rs, a_cs): (&'a [f32], usize, usize),
+        (b, b_rs, b_cs): (&'a [f32], usize, usize),
+        accumulate: bool,
+    ) -> Self {
+        Product {
+            m,
+            n,
+            k,
+            a: Strided::new(a, a_rs, a_cs),
+            b: Strided::new(b, b_rs, b_cs),
+            accumulate,
         }
-        return false;
     }
-    true
+
+    /// Validates the operands against `c` and handles the empty cases: returns `false` when
+    /// nothing is left to do (`m`, `n` or `k` is 0; with `k == 0` `c` has been zeroed unless
+    /// accumulating), `true` when all of `m, n, k ≥ 1` and a kernel may rely on every index of
+    /// the three views being in bounds.
+    ///
+    /// # Panics
+    /// If a slice is too short for its shape and strides, or an index overflows `usize`; the
+    /// message names the kernel (`name`) and the operand (caller bugs).
+    pub fn check(&self, name: &str, c: &mut [f32]) -> bool {
+        let Product {
+            m,
+            n,
+            k,
+            a,
+            b,
+            accumulate,
+        } = *self;
+        let c_len = m
+            .checked_mul(n)
+            .unwrap_or_else(|| panic!("{name}::sgemm: m*n overflows usize"));
+        assert!(
+            c.len() >= c_len,
+            "{name}::sgemm: c has {} elements, need m*n = {m}*{n} = {c_len}",
+            c.len(),
+        );
+        for (operand, view, rows, cols) in [("a", a, m, k), ("b", b, k, n)] {
+            if rows > 0 && cols > 0 {
+                let need = required_len(rows, cols, view.rs, view.cs)
+                    .unwrap_or_else(|| panic!("{name}::sgemm: {operand} index overflows usize"));
+                assert!(
+                    view.s.len() >= need,
+                    "{name}::sgemm: {operand} has {} elements, need {need} for m={m} n={n} k={k} \
+                     strides ({}, {})",
+                    view.s.len(),
+                    view.rs,
+                    view.cs,
+                );
+            }
+        }
+        if m == 0 || n == 0 {
+            return false;
+        }
+        if k == 0 {
+            if !accumulate {
+                c[..c_len].fill(0.0);
+            }
+            return false;
+        }
+        true
+    }
 }
 
 /// Number of k blocks of at most `kc_max` and their nominal (balanced) depth.
@@ -115,6 +139,17 @@ impl<'a> Strided<'a> {
     /// The row stride in elements.
     pub fn rs(&self) -> usize {
         self.rs
+    }
+
+    /// The column stride in elements.
+    pub fn cs(&self) -> usize {
+        self.cs
+    }
+
+    /// A pointer to element (0, 0), for kernels that index the view themselves (after
+    /// [`Product::check`]).
+    pub fn as_ptr(&self) -> *const f32 {
+        self.s.as_ptr()
     }
 
     /// A pointer to element (i, j) (bounds-checked), for reading in place.

@@ -11,6 +11,8 @@ mod isa;
 
 pub use isa::{ISA_ENV, Isa};
 
+use common::Product;
+
 /// How a matrix operand is stored: as written (row-major) or transposed (its transpose is row-major).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -85,63 +87,52 @@ pub fn sgemm_with(
         Op::T => (1, k),
     };
     let c = &mut c[..m * n];
+    // Rows `first..first + rows` of the product.
+    let rows_of = |first: usize, rows: usize| {
+        Product::new(
+            (rows, n, k),
+            (&a[first * a_rs..], a_rs, a_cs),
+            (b, b_rs, b_cs),
+            accumulate,
+        )
+    };
     let threads = rayon::current_num_threads();
     if parallel && threads > 1 && m * n * k >= PARALLEL_MIN_MACS && m >= 2 * threads {
         use rayon::prelude::*;
         let rows = m.div_ceil(threads);
         c.par_chunks_mut(rows * n).enumerate().for_each(|(i, c)| {
-            let first = i * rows;
-            strided(
-                isa,
-                c.len() / n,
-                n,
-                k,
-                &a[first * a_rs..],
-                a_rs,
-                a_cs,
-                b,
-                b_rs,
-                b_cs,
-                c,
-                accumulate,
-            );
+            strided(isa, &rows_of(i * rows, c.len() / n), c);
         });
     } else {
-        strided(isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate);
+        strided(isa, &rows_of(0, m), c);
     }
 }
 
-/// The product on explicit strides: `a[i][p] = a[i·a_rs + p·a_cs]`, likewise `b`; `c` row-major.
-#[allow(clippy::too_many_arguments)]
-fn strided(
-    isa: Isa,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+/// `product` into `c` on the path `isa`.
+fn strided(isa: Isa, product: &Product, c: &mut [f32]) {
     // The empty cases, and every index each operand's strides can reach checked in bounds
     // (the kernels and the unsafe call below rely on it).
-    if !common::check_operands("sgemm", m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate) {
+    if !product.check("sgemm", c) {
         return;
     }
     let done = match isa {
-        Isa::Avx512 => avx512::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate),
-        Isa::Avx2 => avx2::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate),
+        Isa::Avx512 => avx512::sgemm(product, c),
+        Isa::Avx2 => avx2::sgemm(product, c),
         Isa::Portable => false,
     };
     if done {
         return;
     }
+    let Product {
+        m,
+        n,
+        k,
+        a,
+        b,
+        accumulate,
+    } = *product;
     let beta = if accumulate { 1.0 } else { 0.0 };
-    // SAFETY: `check_operands` showed the largest index each operand's strides can reach is in
+    // SAFETY: `Product::check` showed the largest index each operand's strides can reach is in
     // bounds, and that `c` holds m×n values with strides (n, 1). With beta = 0, matrixmultiply never
     // reads `c`, so stale values (even NaN) cannot leak into the result.
     unsafe {
@@ -151,11 +142,11 @@ fn strided(
             n,
             1.0,
             a.as_ptr(),
-            a_rs as isize,
-            a_cs as isize,
+            a.rs() as isize,
+            a.cs() as isize,
             b.as_ptr(),
-            b_rs as isize,
-            b_cs as isize,
+            b.rs() as isize,
+            b.cs() as isize,
             beta,
             c.as_mut_ptr(),
             n as isize,

@@ -57,6 +57,7 @@ fn lanes(f: impl Fn(usize) -> f32) -> Lanes {
 /// Only small closures go in: the body is plain loops, because a closure that is not inlined
 /// would be compiled without the caller's vector instructions.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // the loop walks the columns of row-major tiles
 pub fn input_tiles(load: impl Fn(usize) -> Lanes, t: &mut [[Lanes; IN]; IN], mut store: impl FnMut(usize, &Lanes)) {
     // Along each row first (t[i] is row i's transform), then along each column.
     for (i, row) in t.iter_mut().enumerate() {
@@ -91,6 +92,7 @@ fn output_1d(m: [Lanes; IN]) -> [Lanes; OUT] {
 /// `y[r][q]` is output row `r`, column `q` of every tile. `t` is scratch, like
 /// [`input_tiles`]'s.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // the loop walks the columns of row-major tiles
 pub fn output_tiles(load: impl Fn(usize) -> Lanes, t: &mut [[Lanes; IN]; OUT]) -> [[Lanes; OUT]; OUT] {
     // Along each column first (t[r][j]: row r of column j's transform), then along each row.
     for j in 0..IN {
