@@ -104,18 +104,18 @@ fn winograd_is_deterministic_and_independent_of_the_thread_count() {
 
 #[test]
 fn the_layer_passes_take_the_chosen_algorithm() {
-    // Through `Layer::forward`, a 32→32 3×3 layer equals the Winograd path and a narrow one, a
-    // narrowing one (64→32) or a strided one the im2col path, bit for bit, unless
-    // CNN_LAB_CONV forces one.
+    // Through `Layer::forward`, a 32→32 3×3 layer and a narrowing one (64→32) equal the
+    // Winograd path, and one with 3 or 4 input channels or a strided one the im2col path, bit
+    // for bit, unless CNN_LAB_CONV forces one.
     let isa = Isa::active();
-    for (c, stride) in [(32, 1), (3, 1), (32, 2), (64, 1)] {
+    for (c, stride) in [(32, 1), (3, 1), (4, 1), (32, 2), (64, 1)] {
         let spec = Conv2D::new(32, 3).same().strides(stride);
         let input = Shape::image(9, 9, c);
         let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(1)).unwrap();
         let x = Tensor::from_vec(2, input, values(2 * input.len(), 0.1)).unwrap();
         let mut y = Tensor::default();
         layer.forward(&x, &mut y, Mode::Infer);
-        let want = ConvAlgo::forced().unwrap_or(if c == 32 && stride == 1 {
+        let want = ConvAlgo::forced().unwrap_or(if c >= 32 && stride == 1 {
             ConvAlgo::Winograd
         } else {
             ConvAlgo::Im2col

@@ -274,8 +274,10 @@ fn only_stride_1_undilated_3x3_windows_apply() {
 }
 
 #[test]
-fn winograd_pays_from_32_input_channels_when_the_output_is_no_narrower() {
+fn winograd_pays_from_8_input_and_16_output_channels() {
     assert!(pays(32, 32) && pays(32, 64) && pays(64, 64) && pays(128, 128));
-    // The cifar model's first layer, a thin layer, and a 32→64 layer's input gradient.
-    assert!(!pays(3, 32) && !pays(16, 32) && !pays(64, 32));
+    // A thin layer, a 32→64 layer's input gradient, LeNet's second layer.
+    assert!(pays(16, 32) && pays(64, 32) && pays(8, 16));
+    // The cifar model's first layer, its input gradient if it had one, and a narrow output.
+    assert!(!pays(3, 32) && !pays(4, 32) && !pays(32, 3) && !pays(32, 12));
 }
