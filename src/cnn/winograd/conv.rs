@@ -6,9 +6,10 @@
 //! input rows oy − pad_top ..= oy − pad_top + 2 (outside the image: zeros), likewise columns.
 //! Tiles: TH = ⌈OH/4⌉ × TW = ⌈OW/4⌉ per sample, numbered row by row, samples one after another.
 
-use super::transform::{IN, LANES, Lanes, OUT, TILE, filter_tile, input_tiles, output_tiles};
+use super::transform::{IN, LANES, Lanes, OUT, TILE, filter_tiles, input_tiles, output_tiles};
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::geometry::Window;
+use crate::cnn::simd;
 
 /// A stride-1 3×3 correlation of one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,25 +101,35 @@ pub struct Workspace {
 /// `U[36][F][C]` of a kernel (F, C, 3, 3), for the forward correlation.
 pub fn filters_forward(kernel: &[f32], f: usize, c: usize, u: &mut Vec<f32>) {
     u.resize(TILE * f * c, 0.0);
-    for fo in 0..f {
-        for ch in 0..c {
-            let g: [f32; 9] = std::array::from_fn(|k| kernel[(fo * c + ch) * 9 + k]);
-            for (xi, v) in filter_tile(g).into_iter().enumerate() {
-                u[(xi * f + fo) * c + ch] = v;
-            }
-        }
-    }
+    filters_on(Isa::active(), kernel, f, c, false, u);
 }
 
 /// `U[36][C][F]` for the input gradient: the kernel (F, C, 3, 3) rotated by 180°, with its
 /// input and output channels swapped.
 pub fn filters_input_gradient(kernel: &[f32], f: usize, c: usize, u: &mut Vec<f32>) {
     u.resize(TILE * f * c, 0.0);
-    for fo in 0..f {
-        for ch in 0..c {
-            let g: [f32; 9] = std::array::from_fn(|k| kernel[(fo * c + ch) * 9 + 8 - k]);
-            for (xi, v) in filter_tile(g).into_iter().enumerate() {
-                u[(xi * c + ch) * f + fo] = v;
+    filters_on(Isa::active(), kernel, f, c, true, u);
+}
+
+simd::vectorized! {
+    /// `u[ξ·F·C + q]` for every filter pair `q`, [`LANES`] pairs at a time: pair `q` is filter
+    /// `q / C` on input channel `q % C` (forward), or, `rotated`, input channel `q / F` of
+    /// filter `q % F` turned by 180° (input gradient). The same numbers on every path (f64
+    /// arithmetic without fused operations).
+    fn filters_on(kernel: &[f32], f: usize, c: usize, rotated: bool, u: &mut [f32]) {
+        let n = f * c;
+        for q0 in (0..n).step_by(LANES) {
+            let count = LANES.min(n - q0);
+            let mut g = [[0.0; LANES]; 9];
+            for l in 0..count {
+                let q = q0 + l;
+                let taps = if rotated { &kernel[((q % f) * c + q / f) * 9..][..9] } else { &kernel[q * 9..][..9] };
+                for (k, g) in g.iter_mut().enumerate() {
+                    g[l] = f64::from(taps[if rotated { 8 - k } else { k }]);
+                }
+            }
+            for (xi, lanes) in filter_tiles(&g).iter().enumerate() {
+                u[xi * n + q0..xi * n + q0 + count].copy_from_slice(&lanes[..count]);
             }
         }
     }

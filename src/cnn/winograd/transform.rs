@@ -41,8 +41,8 @@ fn input_1d(d: [Lanes; IN]) -> [Lanes; IN] {
 
 /// One value per lane, `f(lane)`: each use compiles to one vector operation.
 #[inline(always)]
-fn lanes(f: impl Fn(usize) -> f32) -> Lanes {
-    let mut v = [0.0; LANES];
+fn lanes<T: Copy + Default>(f: impl Fn(usize) -> T) -> [T; LANES] {
+    let mut v = [T::default(); LANES];
     for (l, v) in v.iter_mut().enumerate() {
         *v = f(l);
     }
@@ -111,32 +111,39 @@ pub fn output_tiles(load: impl Fn(usize) -> Lanes, t: &mut [[Lanes; IN]; OUT]) -
     [output_1d(t[0]), output_1d(t[1]), output_1d(t[2]), output_1d(t[3])]
 }
 
-/// `G g` along one axis, in f64 (filters are transformed once per call, so exactness is cheap).
-fn filter_1d(g: [f64; 3]) -> [f64; 6] {
+/// One value of each of [`LANES`] filters, in f64.
+pub type Lanes64 = [f64; LANES];
+
+/// `G g` along one axis of [`LANES`] filters, in f64 (filters are transformed once per pass, so
+/// exactness is cheap).
+#[inline(always)]
+fn filter_1d(g: [Lanes64; 3]) -> [Lanes64; IN] {
     let [g0, g1, g2] = g;
     [
-        g0 / 4.0,
-        -(g0 + g1 + g2) / 6.0,
-        -(g0 - g1 + g2) / 6.0,
-        g0 / 24.0 + g1 / 12.0 + g2 / 6.0,
-        g0 / 24.0 - g1 / 12.0 + g2 / 6.0,
+        lanes(|l| g0[l] / 4.0),
+        lanes(|l| -(g0[l] + g1[l] + g2[l]) / 6.0),
+        lanes(|l| -(g0[l] - g1[l] + g2[l]) / 6.0),
+        lanes(|l| g0[l] / 24.0 + g1[l] / 12.0 + g2[l] / 6.0),
+        lanes(|l| g0[l] / 24.0 - g1[l] / 12.0 + g2[l] / 6.0),
         g2,
     ]
 }
 
-/// `U = G g Gᵀ` of one 3×3 filter `g` (row-major), rounded once to f32.
-pub fn filter_tile(g: [f32; 9]) -> [f32; TILE] {
-    let g = g.map(f64::from);
-    let mut t = [[0.0; 3]; IN];
-    for j in 0..3 {
-        for (r, v) in filter_1d([g[j], g[3 + j], g[6 + j]]).into_iter().enumerate() {
-            t[r][j] = v;
-        }
-    }
-    let mut u = [0.0; TILE];
-    for (r, row) in t.iter().enumerate() {
-        for (q, v) in filter_1d(*row).into_iter().enumerate() {
-            u[r * IN + q] = v as f32;
+/// `U = G g Gᵀ` of [`LANES`] 3×3 filters (`g[k]`: value `k`, row-major, of every filter),
+/// rounded once to f32: `u[ξ]` is value `ξ` (row-major 6×6) of every transformed filter.
+#[inline(always)]
+pub fn filter_tiles(g: &[Lanes64; 9]) -> [Lanes; TILE] {
+    // Down each column first (t[r][j]: row r of column j's transform), then along each row.
+    let cols = [
+        filter_1d([g[0], g[3], g[6]]),
+        filter_1d([g[1], g[4], g[7]]),
+        filter_1d([g[2], g[5], g[8]]),
+    ];
+    let mut u = [[0.0; LANES]; TILE];
+    for r in 0..IN {
+        let row = filter_1d([cols[0][r], cols[1][r], cols[2][r]]);
+        for (q, v) in row.iter().enumerate() {
+            u[r * IN + q] = lanes(|l| v[l] as f32);
         }
     }
     u
@@ -157,7 +164,7 @@ mod tests {
         }
         let mut v = [[0.0; LANES]; TILE];
         input_tiles(|k| lanes[k], &mut [[[0.0; LANES]; IN]; IN], |xi, lanes| v[xi] = *lanes);
-        let u = filter_tile(g);
+        let u = filter_tiles(&g.map(|v| [v as f64; LANES])).map(|lanes| lanes[0]);
         let mut m = [[0.0; LANES]; TILE];
         for i in 0..TILE {
             m[i] = v[i].map(|x| x * u[i]);
