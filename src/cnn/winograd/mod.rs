@@ -128,12 +128,12 @@ pub fn pays(c_in: usize, c_out: usize) -> bool {
 }
 
 /// Whether Winograd computes a layer's kernel gradient faster than im2col, for `c_in` input
-/// channels (any number of filters). Measured (AMD EPYC, AVX-512, batch 64 on 2 threads, best
-/// of 7, im2col ms / Winograd ms, three runs): from 32 input channels Winograd wins or ties
-/// (32×32 32→32: 0.94–1.04×; 32×32 32→64: 1.00–1.11×; 16×16 32→32, 32→64, 64→8, 64→32, 64→64
-/// and 8×8 32→32, 64→64, 128→64, 128→128: 1.05–1.37×); with fewer it mostly loses, its input
-/// and output-gradient transforms costing more than the thin products save (32×32 16→32:
-/// 0.86–1.12×, 16→64: 0.84–0.93×, 3→32: 0.44–0.58×).
+/// channels (any number of filters). Measured with `cnn-lab bench --conv` (AMD EPYC, AVX-512,
+/// batch 64 on 2 shared cores, im2col ms / Winograd ms; the activation's gradient and the bias
+/// sums are in both): from 32 input channels Winograd wins (32×32 32→32: 10.6 / 9.7 ms, 1.09×;
+/// 32→64: 1.23×; 16×16 32→64, 64→8, 64→64: 1.34–1.45×; 8×8 64→64, 128→128: 1.28–1.35×); with
+/// fewer its input and output-gradient transforms cost more than the thin products save (32×32
+/// 16→32: 0.99×, 12→32: 0.94×, 8→32: 0.35×, 3→32: 0.51×).
 pub fn kernel_gradient_pays(c_in: usize) -> bool {
     c_in >= MIN_CHANNELS_IN
 }

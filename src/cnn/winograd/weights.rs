@@ -213,23 +213,33 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
                 cols: OUT.min(ow - ox),
             };
         }
+        // Groups of 4 lanes holding 4 whole neighbouring tiles of one tile row: each of their
+        // rows is 16 consecutive values, gathered as one 4×4 transpose.
+        let quad: [bool; LANES / 4] = std::array::from_fn(|g| {
+            let lanes = &at[4 * g..4 * g + 4];
+            4 * g + 4 <= count
+                && lanes
+                    .iter()
+                    .enumerate()
+                    .all(|(j, a)| (a.rows, a.cols) == (OUT, OUT) && a.start == lanes[0].start + j * OUT)
+        });
         for o in 0..co {
-            for (l, tile) in at[..count].iter().enumerate() {
-                let base = tile.start + o * plane;
-                if (tile.rows, tile.cols) == (OUT, OUT) {
+            for (g, &whole) in quad.iter().enumerate() {
+                let lanes = 4 * g..(4 * g + 4).min(count);
+                if whole {
+                    let base = at[4 * g].start + o * plane;
                     for r in 0..OUT {
-                        let line: &[f32; OUT] = dy[base + r * ow..][..OUT].try_into().expect("a tile row");
-                        for (q, v) in line.iter().enumerate() {
-                            src[r * OUT + q][l] = *v;
-                        }
-                    }
-                } else {
-                    for r in 0..OUT {
+                        let line: &[f32; 4 * OUT] = dy[base + r * ow..][..4 * OUT].try_into().expect("a quad row");
                         for q in 0..OUT {
-                            let inside = r < tile.rows && q < tile.cols;
-                            src[r * OUT + q][l] = if inside { dy[base + r * ow + q] } else { 0.0 };
+                            for j in 0..4 {
+                                src[r * OUT + q][4 * g + j] = line[j * OUT + q];
+                            }
                         }
                     }
+                    continue;
+                }
+                for l in lanes {
+                    gather_tile(&at[l], &dy[o * plane..], ow, &mut src, l);
                 }
             }
             grad_tiles(&src, &mut t, &mut out);
@@ -239,6 +249,27 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
             }
         }
         start += count;
+    }
+}
+
+/// Lane `l` of `src` from the tile at `tile` (its start counted from `dy`'s beginning), zeros
+/// outside the output.
+#[inline(always)]
+fn gather_tile(tile: &TileAt, dy: &[f32], ow: usize, src: &mut [Lanes; OUT * OUT], l: usize) {
+    if (tile.rows, tile.cols) == (OUT, OUT) {
+        for r in 0..OUT {
+            let line: &[f32; OUT] = dy[tile.start + r * ow..][..OUT].try_into().expect("a tile row");
+            for (q, v) in line.iter().enumerate() {
+                src[r * OUT + q][l] = *v;
+            }
+        }
+    } else {
+        for r in 0..OUT {
+            for q in 0..OUT {
+                let inside = r < tile.rows && q < tile.cols;
+                src[r * OUT + q][l] = if inside { dy[tile.start + r * ow + q] } else { 0.0 };
+            }
+        }
     }
 }
 
