@@ -1,6 +1,7 @@
 //! `cnn-lab bench --conv`: both convolution algorithms on 3×3 stride-1 layers of several
-//! widths, forward pass and input gradient, so the rule that picks one
-//! (`cnn::winograd::pays`) rests on measurements of this machine.
+//! widths, forward pass, input gradient and kernel gradient, so the rules that pick one
+//! (`cnn::winograd::pays`, `cnn::winograd::kernel_gradient_pays`) rest on measurements of this
+//! machine.
 
 use super::engine::{BATCH, median_secs};
 use crate::cnn::gemm::Isa;
@@ -29,14 +30,15 @@ const LAYERS: [(usize, usize, usize); 12] = [
     (8, 128, 128),
 ];
 
-/// The table: per layer, each algorithm's forward and input-gradient milliseconds (batch 64),
-/// the two algorithms measured alternately so slow phases of a shared machine hit both.
+/// The table: per layer, each algorithm's forward, input-gradient and kernel-gradient
+/// milliseconds (batch 64), the two algorithms measured alternately so slow phases of a shared
+/// machine hit both.
 pub fn algorithm_table(seconds: f64) -> String {
     let budget = Duration::from_secs_f64(seconds.max(0.02) / 4.0);
     let isa = Isa::active();
     let mut out = format!(
         "Conv2D 3×3 same, batch {BATCH}, kernel path {isa}: median ms (im2col / winograd)\n\
-         layer               forward                 input gradient\n"
+         layer               forward                 input gradient          kernel gradient\n"
     );
     for (side, c, f) in LAYERS {
         let input = Shape::image(side, side, c);
@@ -49,26 +51,26 @@ pub fn algorithm_table(seconds: f64) -> String {
         let Some(x) = Tensor::from_vec(BATCH, input, data) else {
             continue;
         };
-        // Input gradient only: the kernel gradient is im2col either way.
-        layer.set_trainable(false);
-        let mut ms = [[0.0; 2]; 2];
+        let mut ms = [[0.0; 3]; 2];
         for (i, algo) in ConvAlgo::ALL.into_iter().enumerate() {
             let (mut y, mut dx) = (Tensor::default(), Tensor::default());
             ms[i][0] = 1e3 * median_secs(budget, || layer.forward_with(algo, isa, &x, &mut y));
             let mut dy = y.clone();
+            // The input gradient alone (a frozen layer), then the kernel gradient alone.
+            layer.set_trainable(false);
             ms[i][1] = 1e3
                 * median_secs(budget, || {
                     layer.backward_with(algo, isa, &x, &y, &mut dy, Some(&mut dx))
                 });
+            layer.set_trainable(true);
+            ms[i][2] = 1e3 * median_secs(budget, || layer.backward_with(algo, isa, &x, &y, &mut dy, None));
         }
+        let cell = |j: usize| format!("{:7.2} / {:7.2} ({:4.2}×)", ms[0][j], ms[1][j], ms[0][j] / ms[1][j]);
         out += &format!(
-            "{side:>2}×{side:<2} {c:>3}→{f:<3}   {:7.2} / {:7.2} ({:4.2}×)   {:7.2} / {:7.2} ({:4.2}×)\n",
-            ms[0][0],
-            ms[1][0],
-            ms[0][0] / ms[1][0],
-            ms[0][1],
-            ms[1][1],
-            ms[0][1] / ms[1][1],
+            "{side:>2}×{side:<2} {c:>3}→{f:<3}   {}   {}   {}\n",
+            cell(0),
+            cell(1),
+            cell(2)
         );
     }
     out

@@ -1,6 +1,6 @@
 //! Conv2D: every filter spans all input channels; im2col turns the convolution into one matrix
 //! product per sample, in the forward pass and in both gradients. Stride-1 3×3 layers compute
-//! the forward pass and the input gradient with Winograd F(4×4, 3×3) instead where it pays
+//! the forward pass and both gradients with Winograd F(4×4, 3×3) instead where it pays
 //! (`crate::cnn::winograd`).
 //!
 //! # Shapes
@@ -22,7 +22,7 @@ use super::kind::{is_true, one_by_one, pair, with_activation, yes};
 use crate::cnn::geometry::Padding;
 use crate::cnn::init::Initializer;
 use crate::cnn::tensor::Tensor;
-use crate::cnn::winograd::{self, ConvAlgo, Geometry, Workspace};
+use crate::cnn::winograd::{self, ConvAlgo, Geometry, WeightWorkspace, Workspace};
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -266,6 +266,8 @@ struct Scratch {
     dkernel: Vec<f32>,
     dbias: Vec<f32>,
     wino: Workspace,
+    /// Buffers of the Winograd kernel gradient.
+    wino_weights: WeightWorkspace,
 }
 
 /// What a convolution is built from, whichever kind's config it comes from.
@@ -370,6 +372,16 @@ impl Conv2DLayer {
         }
     }
 
+    /// The algorithm of the kernel gradient (a correlation of the input with the output
+    /// gradient, whose cost grows with the input channels).
+    fn kernel_algo(&self) -> ConvAlgo {
+        if self.sequence {
+            ConvAlgo::Im2col
+        } else {
+            ConvAlgo::choose_kernel_gradient(&self.win, self.c)
+        }
+    }
+
     /// `algo`, or im2col where Winograd does not apply.
     fn feasible(&self, algo: ConvAlgo) -> ConvAlgo {
         if algo == ConvAlgo::Winograd && !self.sequence && winograd::applies(&self.win) {
@@ -449,11 +461,25 @@ impl Conv2DLayer {
             });
     }
 
-    /// The backward pass: the kernel gradient by im2col, the input gradient by `algo` (im2col
-    /// where Winograd does not apply), products on `isa`.
+    /// The backward pass with both gradients by `algo` (im2col where Winograd does not apply),
+    /// products on `isa`.
     pub(crate) fn backward_with(
         &mut self,
         algo: ConvAlgo,
+        isa: Isa,
+        x: &Tensor,
+        y: &Tensor,
+        dy: &mut Tensor,
+        dx: Option<&mut Tensor>,
+    ) {
+        self.backward_by((algo, algo), isa, x, y, dy, dx);
+    }
+
+    /// The backward pass: the input gradient by `algos.0`, the kernel gradient by `algos.1`
+    /// (im2col where Winograd does not apply), products on `isa`.
+    fn backward_by(
+        &mut self,
+        (input_algo, kernel_algo): (ConvAlgo, ConvAlgo),
         isa: Isa,
         x: &Tensor,
         y: &Tensor,
@@ -470,8 +496,11 @@ impl Conv2DLayer {
         if self.scratch.len() < tasks {
             self.scratch.resize_with(tasks, Scratch::default);
         }
-        let wino = (dx.is_some() && self.feasible(algo) == ConvAlgo::Winograd)
+        let wino = (dx.is_some() && self.feasible(input_algo) == ConvAlgo::Winograd)
             .then(|| Geometry::input_gradient(&self.win, c, h, w, f));
+        // The kernel gradient by Winograd: the forward correlation's tiles, transposed.
+        let wino_weights =
+            (self.feasible(kernel_algo) == ConvAlgo::Winograd).then(|| Geometry::forward(&self.win, c, h, w, f));
         if wino.is_some() {
             winograd::filters_input_gradient(&self.kernel.value, f, c, &mut self.wino_filters);
         }
@@ -486,11 +515,18 @@ impl Conv2DLayer {
                 scratch.dkernel.resize(f * k, 0.0);
                 scratch.dbias.clear();
                 scratch.dbias.resize(f, 0.0);
-                scratch.cols.resize(k * p, 0.0);
+                if let Some(geo) = wino_weights.as_ref() {
+                    let (dkernel, ws) = (&mut scratch.dkernel, &mut scratch.wino_weights);
+                    winograd::kernel_gradient(isa, geo, xs, dys, dkernel, ws);
+                } else {
+                    scratch.cols.resize(k * p, 0.0);
+                }
                 for (i, (dy, x)) in dys.chunks_exact(f * p).zip(xs.chunks_exact(chw)).enumerate() {
-                    im2col(x, c, h, w, win, &mut scratch.cols);
-                    let dkernel = &mut scratch.dkernel;
-                    sgemm_with(isa, f, k, p, dy, Op::N, &scratch.cols, Op::T, dkernel, i > 0, false);
+                    if wino_weights.is_none() {
+                        im2col(x, c, h, w, win, &mut scratch.cols);
+                        let dkernel = &mut scratch.dkernel;
+                        sgemm_with(isa, f, k, p, dy, Op::N, &scratch.cols, Op::T, dkernel, i > 0, false);
+                    }
                     if use_bias {
                         for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
                             *db += row.iter().sum::<f32>();
@@ -557,8 +593,8 @@ impl Layer for Conv2DLayer {
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
-        let algo = self.algo(self.filters, self.c);
-        self.backward_with(algo, Isa::active(), x, y, dy, dx);
+        let algos = (self.algo(self.filters, self.c), self.kernel_algo());
+        self.backward_by(algos, Isa::active(), x, y, dy, dx);
     }
 
     fn params(&self) -> Vec<&Param> {

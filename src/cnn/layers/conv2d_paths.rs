@@ -1,5 +1,5 @@
 //! Conv2D's two algorithms against each other through the layer itself: Winograd's forward
-//! pass and input gradient against im2col's on odd and tail shapes, on every matrix-multiply
+//! pass, input gradient and kernel gradient against im2col's on odd and tail shapes, on every matrix-multiply
 //! path this CPU can run. Error measure: max |winograd − im2col| / max |im2col| over the whole
 //! tensor, at most 1e-4 (the naive f64 loops are in `cnn::winograd`'s tests).
 
@@ -71,10 +71,11 @@ fn winograd_matches_im2col_on_odd_and_tail_shapes_on_every_path() {
                     let err = relative_error(dx1.data(), dx0.data());
                     assert!(err <= MAX_RELATIVE_ERROR, "{case} input gradient: {err:e}");
                     worst = worst.max(err);
-                    // The kernel gradient stays on im2col; it sees dy through the ReLU mask,
-                    // which may flip where y is within rounding of zero.
+                    // The kernel gradient sees dy through the ReLU mask, which may flip where y
+                    // is within rounding of zero.
                     let err = relative_error(&dk1, &dk0);
                     assert!(err <= MAX_RELATIVE_ERROR, "{case} kernel gradient: {err:e}");
+                    worst = worst.max(err);
                     cases += 1;
                 }
             }
@@ -96,9 +97,13 @@ fn winograd_is_deterministic_and_independent_of_the_thread_count() {
     };
     let (y1, dx1, _) = on(1, &mut layer);
     for threads in [1, 2, 3] {
-        let (y, dx, _) = on(threads, &mut layer);
+        let (y, dx, dk) = on(threads, &mut layer);
         assert!(y.data() == y1.data(), "forward, {threads} threads");
         assert!(dx.data() == dx1.data(), "input gradient, {threads} threads");
+        // The kernel gradient's partial sums follow the split into tasks (as im2col's do), so
+        // it is compared run against run on the same thread count.
+        let (_, _, again) = on(threads, &mut layer);
+        assert!(dk == again, "kernel gradient, {threads} threads");
     }
 }
 
@@ -123,6 +128,37 @@ fn the_layer_passes_take_the_chosen_algorithm() {
         let mut by = Tensor::default();
         layer.forward_with(want, isa, &x, &mut by);
         assert!(y.data() == by.data(), "c={c} stride {stride}: not the {want} path");
+    }
+}
+
+#[test]
+fn the_kernel_gradient_takes_its_own_algorithm() {
+    // Through `Layer::backward`, the kernel gradient of a 3×3 stride-1 layer from 32 or more
+    // input channels (here also one whose input gradient stays on im2col: 64→32) equals the
+    // Winograd path's and that of a thin or strided layer the im2col path's, bit for bit,
+    // unless CNN_LAB_CONV forces one.
+    let isa = Isa::active();
+    for (c, f, stride) in [(32, 32, 1), (64, 32, 1), (16, 32, 1), (32, 32, 2)] {
+        let spec = Conv2D::new(f, 3).same().strides(stride).relu();
+        let input = Shape::image(9, 9, c);
+        let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(2)).unwrap();
+        let x = Tensor::from_vec(2, input, values(2 * input.len(), 0.4)).unwrap();
+        let mut y = Tensor::default();
+        layer.forward(&x, &mut y, Mode::Train);
+        let mut dy = y.clone();
+        dy.data_mut().copy_from_slice(&values(y.data().len(), 1.9));
+        layer.backward(&x, &y, &mut dy.clone(), None);
+        let got = layer.kernel().grad.clone();
+        let want = ConvAlgo::forced().unwrap_or(if c >= 32 && stride == 1 {
+            ConvAlgo::Winograd
+        } else {
+            ConvAlgo::Im2col
+        });
+        layer.backward_with(want, isa, &x, &y, &mut dy.clone(), None);
+        assert!(
+            got == layer.kernel().grad,
+            "c={c} f={f} stride {stride}: not the {want} path"
+        );
     }
 }
 

@@ -649,3 +649,18 @@ fn copy_lanes(src: &Lanes, dst: &mut [f32]) {
         }
     }
 }
+
+/// `V[36][in][g1 − g0]`, the transformed input tiles `g0..g1` of the samples in `x`, exactly as
+/// [`correlate`] computes them (for the kernel gradient in `weights.rs`).
+pub(super) fn transformed_inputs<'a>(
+    isa: Isa,
+    geo: &Geometry,
+    x: &[f32],
+    g0: usize,
+    g1: usize,
+    ws: &'a mut Workspace,
+) -> &'a [f32] {
+    ws.v.resize(TILE * geo.ci * (g1 - g0), 0.0);
+    transform_inputs_on(isa, geo, x, g0, g1, ws);
+    &ws.v
+}

@@ -281,3 +281,193 @@ fn winograd_pays_from_8_input_and_16_output_channels() {
     // The cifar model's first layer, its input gradient if it had one, and a narrow output.
     assert!(!pays(3, 32) && !pays(4, 32) && !pays(32, 3) && !pays(32, 12));
 }
+
+/// dkernel (F, C, 3, 3) of the same convolution for dy (N, F, OH, OW): every multiply's output
+/// gradient times the input it read, summed per kernel value; and per kernel value the sum of
+/// the products' magnitudes (what rounding errors scale with).
+fn naive_kernel_gradient(dy: &[f32], x: &[f32], d: Dims) -> (Vec<f64>, Vec<f64>) {
+    let (mut dk, mut magnitude) = (vec![0.0; d.f * d.c * 9], vec![0.0; d.f * d.c * 9]);
+    for_each_tap(d, |yi, xi, ki| {
+        let product = dy[yi] as f64 * x[xi] as f64;
+        dk[ki] += product;
+        magnitude[ki] += product.abs();
+    });
+    (dk, magnitude)
+}
+
+/// [`kernel_gradient`] of `x` and `dy` for `d` on `isa` against the naive loops: its relative
+/// error (max |got − want| / max |want|) and how much the sums cancel (max Σ|product| /
+/// max |want|).
+fn kernel_gradient_error(isa: Isa, d: Dims, x: &[f32], dy: &[f32], ws: &mut WeightWorkspace) -> (f64, f64) {
+    let geo = Geometry::forward(d.win, d.c, d.h, d.w, d.f);
+    let mut dk = vec![f32::NAN; d.f * d.c * 9];
+    kernel_gradient(isa, &geo, x, dy, &mut dk, ws);
+    let (want, magnitude) = naive_kernel_gradient(dy, x, d);
+    let max = |v: &[f64]| v.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    let cancellation = if max(&want) > 0.0 {
+        max(&magnitude) / max(&want)
+    } else {
+        1.0
+    };
+    (relative_error(&dk, &want), cancellation)
+}
+
+/// Sums that cancel by more than this factor are held to [`MAX_RELATIVE_ERROR`] of their
+/// products' magnitude / this factor rather than of the result (see
+/// `kernel_gradient_matches_naive_loops_on_every_path`).
+const CANCELLATION_ALLOWANCE: f64 = 50.0;
+
+#[test]
+fn kernel_gradient_of_one_tile_is_the_transposed_forward_pass() {
+    // One 6×6 input, one 4×4 output tile, one channel each way: dW = Gᵀ[(A dy Aᵀ) ⊙ (Bᵀ d B)]G.
+    // Measured: 1.2e-5 on every path (f32 tile transforms, as in the forward pass).
+    let win = Window::new(6, 6, (3, 3), (1, 1), Padding::Valid).unwrap();
+    let d = Dims {
+        n: 1,
+        c: 1,
+        h: 6,
+        w: 6,
+        f: 1,
+        win: &win,
+    };
+    let (x, dy) = (values(36, 0.4), values(16, 3.3));
+    let mut ws = WeightWorkspace::default();
+    for isa in Isa::runnable("winograd kernel gradient, one tile") {
+        let (err, _) = kernel_gradient_error(isa, d, &x, &dy, &mut ws);
+        assert!(err <= 5e-5, "{isa}: relative error {err:e}");
+    }
+}
+
+#[test]
+fn kernel_gradient_matches_naive_loops_on_every_path() {
+    // The bar is 1e-4 of max |want|. The test data are sines of one frequency, so some kernel
+    // gradients are sums that cancel almost completely: on 7 of these 215 shapes max Σ|product|
+    // is 137–3644 × max |want|, and there the Winograd error reaches 1.3e-4–2.5e-3 of max |want|
+    // (the tile transforms scale values by up to 15 × 10 per axis before the sums; a plain f32
+    // sum in tap order gets 1e-4 on the worst one). Measured against the products' magnitude,
+    // every shape is within 3.7e-6 of max Σ|product|. So the bound here is 1e-4 of
+    // max(max |want|, max Σ|product| / 50): the 1e-4 bar itself unless the sums cancel by more
+    // than 50×. Realistic layers (next test) cancel little and stay within 5e-6.
+    let mut worst: f64 = 0.0;
+    let mut ws = WeightWorkspace::default();
+    let mut shapes = shapes();
+    // Batch 3, and sides that are neither multiples of 4 nor square.
+    shapes.extend([
+        (3, 2, 9, 11, 5, Padding::Same),
+        (3, 1, 11, 9, 1, Padding::Valid),
+        (3, 17, 7, 5, 3, Padding::Same),
+        (1, 1, 1, 1, 1, Padding::Same),
+    ]);
+    let mut beyond = 0;
+    for isa in Isa::runnable("winograd kernel gradient") {
+        for &(n, c, h, w, f, padding) in &shapes {
+            let win = Window::new(h, w, (3, 3), (1, 1), padding).unwrap();
+            let (oh, ow) = win.out_hw();
+            let d = Dims {
+                n,
+                c,
+                h,
+                w,
+                f,
+                win: &win,
+            };
+            let x = values(n * c * h * w, 1.1);
+            let dy = values(n * f * oh * ow, 2.7);
+            let (err, cancellation) = kernel_gradient_error(isa, d, &x, &dy, &mut ws);
+            let case = format!("{isa} n={n} c={c} {h}×{w} f={f} {padding:?}");
+            let bound = MAX_RELATIVE_ERROR * (cancellation / CANCELLATION_ALLOWANCE).max(1.0);
+            assert!(
+                err <= bound,
+                "{case}: relative error {err:e}, sums cancel {cancellation:.0}×"
+            );
+            if err > MAX_RELATIVE_ERROR {
+                println!("{case}: relative error {err:e}, sums cancel {cancellation:.0}×");
+                beyond += 1;
+            } else {
+                worst = worst.max(err);
+            }
+        }
+    }
+    println!("{beyond} cases beyond 1e-4 (cancelling sums); the others within {worst:e}");
+}
+
+#[test]
+fn kernel_gradient_of_realistic_layers_stays_within_the_bar() {
+    // Image-like inputs in [0, 1) and ReLU outputs, small output gradients of both signs, the
+    // cifar model's layer sizes, several chunks of tiles. Measured: within 5e-6.
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(17);
+    let mut ws = WeightWorkspace::default();
+    let mut worst: f64 = 0.0;
+    for (n, c, side, f) in [
+        (8, 3, 32, 32),
+        (8, 32, 32, 32),
+        (8, 32, 16, 64),
+        (8, 64, 16, 64),
+        (8, 128, 8, 128),
+    ] {
+        let win = Window::new(side, side, (3, 3), (1, 1), Padding::Same).unwrap();
+        let d = Dims {
+            n,
+            c,
+            h: side,
+            w: side,
+            f,
+            win: &win,
+        };
+        let x: Vec<f32> = (0..n * c * side * side)
+            .map(|_| rng.random_range(-0.7f32..1.0).max(0.0))
+            .collect();
+        let dy: Vec<f32> = (0..n * f * side * side)
+            .map(|_| rng.random_range(-1e-3f32..1e-3))
+            .collect();
+        let (err, _) = kernel_gradient_error(Isa::active(), d, &x, &dy, &mut ws);
+        println!("c={c} f={f} {side}×{side} n={n}: kernel gradient within {err:e}");
+        assert!(err <= MAX_RELATIVE_ERROR, "c={c} f={f} {side}×{side}: {err:e}");
+        worst = worst.max(err);
+    }
+    println!("worst relative error on realistic layers: {worst:e}");
+}
+
+#[test]
+fn kernel_gradient_does_not_depend_on_the_chunks_or_on_reuse() {
+    // Enough tiles for several chunks (one splitting a sample); a second call on the same
+    // buffers, after a call of another shape, gives the same bits.
+    let (n, c, h, w, f) = (6, 24, 19, 21, 40);
+    let win = Window::new(h, w, (3, 3), (1, 1), Padding::Same).unwrap();
+    let geo = Geometry::forward(&win, c, h, w, f);
+    let (x, dy) = (values(n * c * h * w, 0.2), values(n * f * h * w, 5.1));
+    let mut ws = WeightWorkspace::default();
+    let mut first = vec![0.0; f * c * 9];
+    kernel_gradient(Isa::active(), &geo, &x, &dy, &mut first, &mut ws);
+    let small = Geometry::forward(&win, 1, h, w, 2);
+    let mut other = vec![0.0; 2 * 9];
+    kernel_gradient(
+        Isa::active(),
+        &small,
+        &x[..h * w],
+        &dy[..2 * h * w],
+        &mut other,
+        &mut ws,
+    );
+    let mut again = vec![0.0; f * c * 9];
+    kernel_gradient(Isa::active(), &geo, &x, &dy, &mut again, &mut ws);
+    assert!(first == again);
+    let d = Dims {
+        n,
+        c,
+        h,
+        w,
+        f,
+        win: &win,
+    };
+    let (err, _) = kernel_gradient_error(Isa::active(), d, &x, &dy, &mut ws);
+    assert!(err <= MAX_RELATIVE_ERROR, "relative error {err:e}");
+}
+
+#[test]
+fn the_kernel_gradient_pays_from_32_input_channels() {
+    assert!(kernel_gradient_pays(32) && kernel_gradient_pays(64) && kernel_gradient_pays(128));
+    assert!(!kernel_gradient_pays(3) && !kernel_gradient_pays(16));
+}

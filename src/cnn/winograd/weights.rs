@@ -1,0 +1,291 @@
+//! The Winograd F(4×4, 3×3) kernel gradient of a stride-1 3×3 correlation: the forward pass
+//! `Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A` transposed.
+//!
+//! # Math
+//! Per output tile, `Σ dy ⊙ Y` is bilinear in the filter `g` and the input tile `d`, so the
+//! gradient of one 4×4 tile's outputs with respect to the 3×3 filter is
+//! `dW = Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G`: the input tiles transformed exactly as the forward pass
+//! does (`V[36][C][T]`), the output-gradient tiles by `A · dy · Aᵀ` (4×4 → 6×6, zeros outside
+//! the output; `D[36][F][T]`), 36 matrix products `M[ξ] (F × C) += D[ξ] (F × T) · V[ξ]ᵀ (T × C)`
+//! summed over chunks of tiles and over samples, and once per call `dW = Gᵀ M G` (6×6 → 3×3).
+//! The products' inner dimension is the tile count, long for any batch, which suits the gemm.
+
+use super::conv::{Geometry, Workspace, transformed_inputs};
+use super::transform::{IN, LANES, Lanes, OUT, TILE};
+use crate::cnn::gemm::{Isa, Op, sgemm_with};
+
+/// Bytes of `V` and `D` per chunk of tiles: both stay in a core's L2 cache (2 MiB here; 512 KiB
+/// and 2 MiB chunks measured the same within the noise).
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Per-task buffers of [`kernel_gradient`], grown to the largest call and never shrunk, so
+/// steady-state calls do not allocate.
+#[derive(Default)]
+pub struct WeightWorkspace {
+    /// The forward pass's input-transform buffers; `V[36][C][T]` of one chunk lives there.
+    inputs: Workspace,
+    /// `D[36][F][T]`, the transformed output-gradient tiles of one chunk.
+    d: Vec<f32>,
+    /// `M[36][F][C]`, the products summed over every chunk.
+    m: Vec<f32>,
+}
+
+/// Tiles per chunk for `geo`: `V` and `D` together take about [`CHUNK_BYTES`], in whole lane
+/// groups.
+fn chunk_tiles(geo: &Geometry) -> usize {
+    let per_tile = TILE * (geo.ci + geo.co) * 4;
+    (CHUNK_BYTES / per_tile.max(1)).div_ceil(LANES).max(1) * LANES
+}
+
+/// The kernel gradient `dkernel (F, C, 3, 3)` (overwritten, `F·C·9` values) of the forward
+/// correlation `geo` (from [`Geometry::forward`]) over the samples in `x` (each `C·H·W`) with
+/// output gradients `dy` (each `F·OH·OW`). Products run on `isa`, on the calling thread.
+pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel: &mut [f32], ws: &mut WeightWorkspace) {
+    let (c, f) = (geo.ci, geo.co);
+    let samples = x.len().checked_div(c * geo.h * geo.w).unwrap_or(0);
+    let total = samples * geo.tiles();
+    let chunk = chunk_tiles(geo);
+    ws.m.resize(TILE * f * c, 0.0);
+    if total == 0 {
+        ws.m.fill(0.0);
+    }
+    let mut g0 = 0;
+    while g0 < total {
+        let g1 = (g0 + chunk).min(total);
+        let tc = g1 - g0;
+        ws.d.resize(TILE * f * tc, 0.0);
+        transform_grads_on(isa, geo, dy, g0, g1, &mut ws.d);
+        let v = transformed_inputs(isa, geo, x, g0, g1, &mut ws.inputs);
+        for xi in 0..TILE {
+            sgemm_with(
+                isa,
+                f,
+                c,
+                tc,
+                &ws.d[xi * f * tc..],
+                Op::N,
+                &v[xi * c * tc..],
+                Op::T,
+                &mut ws.m[xi * f * c..],
+                g0 > 0,
+                false,
+            );
+        }
+        g0 = g1;
+    }
+    for fo in 0..f {
+        for ch in 0..c {
+            let m: [f32; TILE] = std::array::from_fn(|xi| ws.m[(xi * f + fo) * c + ch]);
+            dkernel[(fo * c + ch) * 9..][..9].copy_from_slice(&kernel_tile(m));
+        }
+    }
+}
+
+/// `Gᵀ m` along one axis (6 → 3), in f64: the transpose of the forward filter transform `G g`.
+fn kernel_1d(m: [f64; IN]) -> [f64; 3] {
+    let [m0, m1, m2, m3, m4, m5] = m;
+    [
+        m0 / 4.0 - (m1 + m2) / 6.0 + (m3 + m4) / 24.0,
+        (m2 - m1) / 6.0 + (m3 - m4) / 12.0,
+        (m3 + m4 - m1 - m2) / 6.0 + m5,
+    ]
+}
+
+/// `Gᵀ m G` of one 6×6 tile `m` (row-major) → the 3×3 kernel gradient (row-major), rounded once
+/// to f32.
+fn kernel_tile(m: [f32; TILE]) -> [f32; 9] {
+    let m = m.map(f64::from);
+    let mut t = [[0.0; IN]; 3];
+    for j in 0..IN {
+        let col = std::array::from_fn(|i| m[i * IN + j]);
+        for (a, v) in kernel_1d(col).into_iter().enumerate() {
+            t[a][j] = v;
+        }
+    }
+    let mut g = [0.0; 9];
+    for (a, row) in t.iter().enumerate() {
+        for (b, v) in kernel_1d(*row).into_iter().enumerate() {
+            g[a * 3 + b] = v as f32;
+        }
+    }
+    g
+}
+
+/// `A y` along one axis of [`LANES`] tiles (4 → 6, `A` the transpose of the output transform
+/// `Aᵀ`): `src[si[0..4]]` → `dst[di[0..6]]`. Plain multiplies and adds, never fused, so every
+/// vector width gives the same bits.
+#[inline(always)]
+fn grad_1d<const N: usize, const M: usize>(src: &[Lanes; N], si: [usize; 4], dst: &mut [Lanes; M], di: [usize; 6]) {
+    for l in 0..LANES {
+        let [y0, y1, y2, y3] = si.map(|k| src[k][l]);
+        let a = y0 + y2;
+        let b = y1 + y3;
+        let c = y0 + 4.0 * y2;
+        let e = 2.0 * (y1 + 4.0 * y3);
+        dst[di[0]][l] = y0;
+        dst[di[1]][l] = a + b;
+        dst[di[2]][l] = a - b;
+        dst[di[3]][l] = c + e;
+        dst[di[4]][l] = c - e;
+        dst[di[5]][l] = y3;
+    }
+}
+
+/// `D = A dy Aᵀ` of [`LANES`] tiles; `dy[r·4 + q]` is output row `r`, column `q` of every tile,
+/// `t` is scratch (fully overwritten) and `d[i·6 + j]` row `i`, column `j` of the 6×6 result.
+#[inline(always)]
+fn grad_tiles(dy: &[Lanes; OUT * OUT], t: &mut [Lanes; IN * OUT], d: &mut [Lanes; TILE]) {
+    for q in 0..OUT {
+        grad_1d(
+            dy,
+            std::array::from_fn(|r| r * OUT + q),
+            t,
+            std::array::from_fn(|i| i * OUT + q),
+        );
+    }
+    for i in 0..IN {
+        grad_1d(
+            t,
+            std::array::from_fn(|q| i * OUT + q),
+            d,
+            std::array::from_fn(|j| i * IN + j),
+        );
+    }
+}
+
+/// [`transform_grads`] compiled for `isa`'s vector width (the code is the same; the compiler
+/// vectorizes its lane loops for the widest registers the path allows).
+fn transform_grads_on(isa: Isa, geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
+            transform_grads(geo, dy, g0, g1, d);
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
+            transform_grads(geo, dy, g0, g1, d);
+        }
+        if isa == Isa::Avx512 && isa.is_available() {
+            // SAFETY: this CPU has AVX-512F (checked on the line above).
+            return unsafe { avx512(geo, dy, g0, g1, d) };
+        }
+        if isa == Isa::Avx2 && isa.is_available() {
+            // SAFETY: this CPU has AVX2 (checked on the line above).
+            return unsafe { avx2(geo, dy, g0, g1, d) };
+        }
+    }
+    let _ = isa;
+    transform_grads(geo, dy, g0, g1, d);
+}
+
+/// Where one tile's 4×4 output-gradient values are: the index of its top-left value in its
+/// sample's first channel, and how many of its rows and columns lie inside the output.
+#[derive(Clone, Copy, Default)]
+struct TileAt {
+    start: usize,
+    rows: usize,
+    cols: usize,
+}
+
+/// `D[ξ][out][t]` of tiles `g0..g1` (numbered like the forward pass's), [`LANES`] tiles at a
+/// time: each output channel's 4×4 tiles gathered (zeros outside the output), then transformed.
+#[inline(always)]
+fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
+    let (tc, co, oh, ow) = (g1 - g0, geo.co, geo.oh, geo.ow);
+    let plane = oh * ow;
+    let (tps, tw) = (geo.tiles(), ow.div_ceil(OUT));
+    // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
+    let mut src = [[0.0; LANES]; OUT * OUT];
+    let mut t = [[0.0; LANES]; IN * OUT];
+    let mut out = [[0.0; LANES]; TILE];
+    let mut start = 0;
+    while start < tc {
+        let count = LANES.min(tc - start);
+        let mut at = [TileAt::default(); LANES];
+        for (l, tile) in at[..count].iter_mut().enumerate() {
+            let g = g0 + start + l;
+            let (s, k) = (g / tps, g % tps);
+            let (oy, ox) = (k / tw * OUT, k % tw * OUT);
+            *tile = TileAt {
+                start: s * co * plane + oy * ow + ox,
+                rows: OUT.min(oh - oy),
+                cols: OUT.min(ow - ox),
+            };
+        }
+        // Groups of 4 lanes holding 4 whole neighbouring tiles of one tile row: each of their
+        // rows is 16 consecutive values, gathered as one 4×4 transpose.
+        let quad: [bool; LANES / 4] = std::array::from_fn(|g| {
+            let lanes = &at[4 * g..4 * g + 4];
+            4 * g + 4 <= count
+                && lanes
+                    .iter()
+                    .enumerate()
+                    .all(|(j, a)| (a.rows, a.cols) == (OUT, OUT) && a.start == lanes[0].start + j * OUT)
+        });
+        for o in 0..co {
+            for (g, &whole) in quad.iter().enumerate() {
+                let lanes = 4 * g..(4 * g + 4).min(count);
+                if whole {
+                    let base = at[4 * g].start + o * plane;
+                    for r in 0..OUT {
+                        let line: &[f32; 4 * OUT] = dy[base + r * ow..][..4 * OUT].try_into().expect("a quad row");
+                        for q in 0..OUT {
+                            for j in 0..4 {
+                                src[r * OUT + q][4 * g + j] = line[j * OUT + q];
+                            }
+                        }
+                    }
+                    continue;
+                }
+                for l in lanes {
+                    gather_tile(&at[l], &dy[o * plane..], ow, &mut src, l);
+                }
+            }
+            grad_tiles(&src, &mut t, &mut out);
+            for (xi, lanes) in out.iter().enumerate() {
+                let at = (xi * co + o) * tc + start;
+                store_lanes(lanes, &mut d[at..at + count]);
+            }
+        }
+        start += count;
+    }
+}
+
+/// Lane `l` of `src` from the tile at `tile` (its start counted from `dy`'s beginning), zeros
+/// outside the output.
+#[inline(always)]
+fn gather_tile(tile: &TileAt, dy: &[f32], ow: usize, src: &mut [Lanes; OUT * OUT], l: usize) {
+    if (tile.rows, tile.cols) == (OUT, OUT) {
+        for r in 0..OUT {
+            let line: &[f32; OUT] = dy[tile.start + r * ow..][..OUT].try_into().expect("a tile row");
+            for (q, v) in line.iter().enumerate() {
+                src[r * OUT + q][l] = *v;
+            }
+        }
+    } else {
+        for r in 0..OUT {
+            for q in 0..OUT {
+                let inside = r < tile.rows && q < tile.cols;
+                src[r * OUT + q][l] = if inside { dy[tile.start + r * ow + q] } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// `dst.len()` lanes of `src` into `dst`: a whole group as one fixed-size move, a part (the
+/// last tiles of a chunk) out of line, so the compiler cannot merge the two into one call to
+/// `memcpy` per store (which cost a fifth of the kernel gradient's time).
+#[inline(always)]
+fn store_lanes(src: &Lanes, dst: &mut [f32]) {
+    match <&mut Lanes>::try_from(&mut *dst) {
+        Ok(whole) => *whole = *src,
+        Err(_) => store_part(src, dst),
+    }
+}
+
+/// The first `dst.len()` lanes of `src` into `dst`.
+#[inline(never)]
+fn store_part(src: &Lanes, dst: &mut [f32]) {
+    dst.copy_from_slice(&src[..dst.len()]);
+}
