@@ -66,8 +66,9 @@ impl Geometry {
         self.oh.div_ceil(OUT) * self.tiles_w()
     }
 
-    /// Tiles per chunk: `V` and `M` together take about [`CHUNK_BYTES`], in whole lane groups.
-    fn chunk_tiles(&self) -> usize {
+    /// Tiles per chunk: `V` and `M` (or, for the kernel gradient, `D`) together take about
+    /// [`CHUNK_BYTES`], in whole lane groups.
+    pub(super) fn chunk_tiles(&self) -> usize {
         let per_tile = TILE * (self.ci + self.co) * 4;
         (CHUNK_BYTES / per_tile.max(1)).div_ceil(LANES).max(1) * LANES
     }
@@ -639,7 +640,7 @@ fn zero_short(dst: &mut [f32]) {
 /// value by value through `black_box`, which keeps the compiler from folding both cases into
 /// one `memcpy` call.
 #[inline(always)]
-fn copy_lanes(src: &Lanes, dst: &mut [f32]) {
+pub(super) fn copy_lanes(src: &Lanes, dst: &mut [f32]) {
     match <&mut Lanes>::try_from(&mut *dst) {
         Ok(whole) => *whole = *src,
         Err(_) => {
@@ -650,7 +651,7 @@ fn copy_lanes(src: &Lanes, dst: &mut [f32]) {
     }
 }
 
-/// `V[36][in][g1 − g0]`, the transformed input tiles `g0..g1` of the samples in `x`, exactly as
+/// `V[36][in][g1 − g0]` (planes [`plane_stride`] apart), the transformed input tiles `g0..g1` of the samples in `x`, exactly as
 /// [`correlate`] computes them (for the kernel gradient in `weights.rs`).
 pub(super) fn transformed_inputs<'a>(
     isa: Isa,
@@ -660,7 +661,7 @@ pub(super) fn transformed_inputs<'a>(
     g1: usize,
     ws: &'a mut Workspace,
 ) -> &'a [f32] {
-    ws.v.resize(TILE * geo.ci * (g1 - g0), 0.0);
+    ws.v.resize(TILE * plane_stride(geo.ci * (g1 - g0)), 0.0);
     transform_inputs_on(isa, geo, x, g0, g1, ws);
     &ws.v
 }

@@ -132,14 +132,18 @@ pub fn pays(c_in: usize, c_out: usize) -> bool {
 
 /// Whether Winograd computes a layer's kernel gradient faster than im2col, for `c_in` input
 /// channels (any number of filters). Measured with `cnn-lab bench --conv` (AMD EPYC, AVX-512,
-/// batch 64 on 2 shared cores, im2col ms / Winograd ms; the activation's gradient and the bias
-/// sums are in both): from 32 input channels Winograd wins (32×32 32→32: 10.6 / 9.7 ms, 1.09×;
-/// 32→64: 1.23×; 16×16 32→64, 64→8, 64→64: 1.34–1.45×; 8×8 64→64, 128→128: 1.28–1.35×); with
-/// fewer its input and output-gradient transforms cost more than the thin products save (32×32
-/// 16→32: 0.99×, 12→32: 0.94×, 8→32: 0.35×, 3→32: 0.51×).
+/// batch 64, quiet machine, 2026-12-05 after the transform work; im2col ms / Winograd ms, the
+/// activation's gradient and the bias sums in both): 32×32 3→32 0.64×, 8→32 0.87×, 12→32
+/// 1.10×, 16→32 1.15×, 32→32 1.55×, 32→64 1.46×; 16×16 32→64 1.55×, 64→64 1.91×, 64→8 1.81×;
+/// 8×8 64→64 1.48×, 128→128 1.49×. With few input channels the input and output-gradient
+/// transforms cost more than the thin products save.
 pub fn kernel_gradient_pays(c_in: usize) -> bool {
-    c_in >= MIN_CHANNELS_IN
+    c_in >= MIN_CHANNELS_KERNEL_GRADIENT
 }
+
+/// Input channels from which Winograd computes the kernel gradient faster (see
+/// [`kernel_gradient_pays`]).
+const MIN_CHANNELS_KERNEL_GRADIENT: usize = 16;
 
 #[cfg(test)]
 mod tests;

@@ -10,13 +10,9 @@
 //! summed over chunks of tiles and over samples, and once per call `dW = Gᵀ M G` (6×6 → 3×3).
 //! The products' inner dimension is the tile count, long for any batch, which suits the gemm.
 
-use super::conv::{Geometry, Workspace, transformed_inputs};
+use super::conv::{Geometry, Workspace, copy_lanes, plane_stride, transformed_inputs};
 use super::transform::{IN, LANES, Lanes, OUT, TILE};
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
-
-/// Bytes of `V` and `D` per chunk of tiles: both stay in a core's L2 cache (2 MiB here; 512 KiB
-/// and 2 MiB chunks measured the same within the noise).
-const CHUNK_BYTES: usize = 1 << 20;
 
 /// Per-task buffers of [`kernel_gradient`], grown to the largest call and never shrunk, so
 /// steady-state calls do not allocate.
@@ -30,13 +26,6 @@ pub struct WeightWorkspace {
     m: Vec<f32>,
 }
 
-/// Tiles per chunk for `geo`: `V` and `D` together take about [`CHUNK_BYTES`], in whole lane
-/// groups.
-fn chunk_tiles(geo: &Geometry) -> usize {
-    let per_tile = TILE * (geo.ci + geo.co) * 4;
-    (CHUNK_BYTES / per_tile.max(1)).div_ceil(LANES).max(1) * LANES
-}
-
 /// The kernel gradient `dkernel (F, C, 3, 3)` (overwritten, `F·C·9` values) of the forward
 /// correlation `geo` (from [`Geometry::forward`]) over the samples in `x` (each `C·H·W`) with
 /// output gradients `dy` (each `F·OH·OW`). Products run on `isa`, on the calling thread.
@@ -44,7 +33,7 @@ pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel:
     let (c, f) = (geo.ci, geo.co);
     let samples = x.len().checked_div(c * geo.h * geo.w).unwrap_or(0);
     let total = samples * geo.tiles();
-    let chunk = chunk_tiles(geo);
+    let chunk = geo.chunk_tiles();
     ws.m.resize(TILE * f * c, 0.0);
     if total == 0 {
         ws.m.fill(0.0);
@@ -53,7 +42,8 @@ pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel:
     while g0 < total {
         let g1 = (g0 + chunk).min(total);
         let tc = g1 - g0;
-        ws.d.resize(TILE * f * tc, 0.0);
+        let (ds, vs) = (plane_stride(f * tc), plane_stride(c * tc));
+        ws.d.resize(TILE * ds, 0.0);
         transform_grads_on(isa, geo, dy, g0, g1, &mut ws.d);
         let v = transformed_inputs(isa, geo, x, g0, g1, &mut ws.inputs);
         for xi in 0..TILE {
@@ -62,9 +52,9 @@ pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel:
                 f,
                 c,
                 tc,
-                &ws.d[xi * f * tc..],
+                &ws.d[xi * ds..],
                 Op::N,
-                &v[xi * c * tc..],
+                &v[xi * vs..],
                 Op::T,
                 &mut ws.m[xi * f * c..],
                 g0 > 0,
@@ -193,7 +183,7 @@ struct TileAt {
 #[inline(always)]
 fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
     let (tc, co, oh, ow) = (g1 - g0, geo.co, geo.oh, geo.ow);
-    let plane = oh * ow;
+    let (plane, ds) = (oh * ow, plane_stride(co * tc));
     let (tps, tw) = (geo.tiles(), ow.div_ceil(OUT));
     // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
     let mut src = [[0.0; LANES]; OUT * OUT];
@@ -244,8 +234,8 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
             }
             grad_tiles(&src, &mut t, &mut out);
             for (xi, lanes) in out.iter().enumerate() {
-                let at = (xi * co + o) * tc + start;
-                store_lanes(lanes, &mut d[at..at + count]);
+                let at = xi * ds + o * tc + start;
+                copy_lanes(lanes, &mut d[at..at + count]);
             }
         }
         start += count;
@@ -271,21 +261,4 @@ fn gather_tile(tile: &TileAt, dy: &[f32], ow: usize, src: &mut [Lanes; OUT * OUT
             }
         }
     }
-}
-
-/// `dst.len()` lanes of `src` into `dst`: a whole group as one fixed-size move, a part (the
-/// last tiles of a chunk) out of line, so the compiler cannot merge the two into one call to
-/// `memcpy` per store (which cost a fifth of the kernel gradient's time).
-#[inline(always)]
-fn store_lanes(src: &Lanes, dst: &mut [f32]) {
-    match <&mut Lanes>::try_from(&mut *dst) {
-        Ok(whole) => *whole = *src,
-        Err(_) => store_part(src, dst),
-    }
-}
-
-/// The first `dst.len()` lanes of `src` into `dst`.
-#[inline(never)]
-fn store_part(src: &Lanes, dst: &mut [f32]) {
-    dst.copy_from_slice(&src[..dst.len()]);
 }
