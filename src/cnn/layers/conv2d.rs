@@ -22,6 +22,7 @@ use super::kind::{is_true, one_by_one, pair, with_activation, yes};
 use crate::cnn::geometry::Padding;
 use crate::cnn::init::Initializer;
 use crate::cnn::tensor::Tensor;
+use crate::cnn::simd;
 use crate::cnn::winograd::{self, ConvAlgo, Geometry, WeightWorkspace, Workspace};
 use rand::rngs::StdRng;
 use rayon::prelude::*;
@@ -529,7 +530,7 @@ impl Conv2DLayer {
                     }
                     if use_bias {
                         for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
-                            *db += row.iter().sum::<f32>();
+                            *db += simd::sum(row);
                         }
                     }
                 }
