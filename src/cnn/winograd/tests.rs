@@ -170,6 +170,27 @@ fn forward_and_input_gradient_match_naive_loops_on_every_path() {
     println!("worst relative error: {worst:e}");
 }
 
+/// A `same` 3×3 window on `side`×`side`, `n` samples of image-like inputs (ReLU outputs in
+/// [0, 1), a third of them zero) over `c` channels, and small output gradients of both signs over
+/// `f` channels.
+fn realistic_data(
+    rng: &mut rand::rngs::StdRng,
+    n: usize,
+    c: usize,
+    side: usize,
+    f: usize,
+) -> (Window, Vec<f32>, Vec<f32>) {
+    use rand::RngExt;
+    let win = Window::new(side, side, (3, 3), (1, 1), Padding::Same).unwrap();
+    let x = (0..n * c * side * side)
+        .map(|_| rng.random_range(-0.7f32..1.0).max(0.0))
+        .collect();
+    let dy = (0..n * f * side * side)
+        .map(|_| rng.random_range(-1e-3f32..1e-3))
+        .collect();
+    (win, x, dy)
+}
+
 #[test]
 fn realistic_layers_stay_within_the_bar() {
     // Image-like inputs in [0, 1) and ReLU outputs (never negative, so no cancellation helps),
@@ -187,15 +208,9 @@ fn realistic_layers_stay_within_the_bar() {
         (2, 64, 16, 64),
         (2, 128, 8, 128),
     ] {
-        let win = Window::new(side, side, (3, 3), (1, 1), Padding::Same).unwrap();
+        let (win, x, dy) = realistic_data(&mut rng, n, c, side, f);
         let limit = (6.0 / (9.0 * (c + f) as f32)).sqrt();
         let kernel: Vec<f32> = (0..f * c * 9).map(|_| rng.random_range(-limit..limit)).collect();
-        let x: Vec<f32> = (0..n * c * side * side)
-            .map(|_| rng.random_range(-0.7f32..1.0).max(0.0))
-            .collect();
-        let dy: Vec<f32> = (0..n * f * side * side)
-            .map(|_| rng.random_range(-1e-3f32..1e-3))
-            .collect();
         let geo = Geometry::forward(&win, c, side, side, f);
         filters_forward(&kernel, f, c, &mut u);
         let mut y = vec![0.0; n * f * side * side];
@@ -395,8 +410,8 @@ fn kernel_gradient_matches_naive_loops_on_every_path() {
 fn kernel_gradient_of_realistic_layers_stays_within_the_bar() {
     // Image-like inputs in [0, 1) and ReLU outputs, small output gradients of both signs, the
     // cifar model's layer sizes, several chunks of tiles. Measured: within 5e-6.
+    use rand::SeedableRng;
     use rand::rngs::StdRng;
-    use rand::{RngExt, SeedableRng};
     let mut rng = StdRng::seed_from_u64(17);
     let mut ws = WeightWorkspace::default();
     let mut worst: f64 = 0.0;
@@ -407,7 +422,7 @@ fn kernel_gradient_of_realistic_layers_stays_within_the_bar() {
         (8, 64, 16, 64),
         (8, 128, 8, 128),
     ] {
-        let win = Window::new(side, side, (3, 3), (1, 1), Padding::Same).unwrap();
+        let (win, x, dy) = realistic_data(&mut rng, n, c, side, f);
         let d = Dims {
             n,
             c,
@@ -416,12 +431,6 @@ fn kernel_gradient_of_realistic_layers_stays_within_the_bar() {
             f,
             win: &win,
         };
-        let x: Vec<f32> = (0..n * c * side * side)
-            .map(|_| rng.random_range(-0.7f32..1.0).max(0.0))
-            .collect();
-        let dy: Vec<f32> = (0..n * f * side * side)
-            .map(|_| rng.random_range(-1e-3f32..1e-3))
-            .collect();
         let (err, _) = kernel_gradient_error(Isa::active(), d, &x, &dy, &mut ws);
         println!("c={c} f={f} {side}×{side} n={n}: kernel gradient within {err:e}");
         assert!(err <= MAX_RELATIVE_ERROR, "c={c} f={f} {side}×{side}: {err:e}");
