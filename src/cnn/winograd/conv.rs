@@ -7,6 +7,9 @@
 //! Tiles: TH = ⌈OH/4⌉ × TW = ⌈OW/4⌉ per sample, numbered row by row, samples one after another.
 
 use super::transform::{IN, LANES, Lanes, OUT, TILE, filter_tiles, input_tiles, output_tiles};
+use super::vector::Vector;
+#[cfg(target_arch = "x86_64")]
+use super::vector::{Avx2, Avx512};
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::geometry::Window;
 use crate::cnn::simd;
@@ -276,7 +279,6 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
     let used = geo.tiles_w() * OUT + 2;
     let (tps, tw) = (geo.tiles(), geo.tiles_w());
     // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
-    let mut t = [[[0.0; LANES]; IN]; IN];
     for ch in 0..ci {
         // The padded rows of the current sample's tiles in this chunk, from padded row `row0`.
         let (mut sample, mut row0) = (usize::MAX, 0);
@@ -330,16 +332,42 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
         let (d, v) = (&ws.d, &mut ws.v);
         for start in (0..tc).step_by(LANES) {
             let count = LANES.min(tc - start);
-            input_tiles(
-                |k| lanes_at(d, k * ds + start),
-                &mut t,
-                |xi, lanes| {
-                    let at = xi * vs + ch * tc + start;
-                    copy_lanes(lanes, &mut v[at..at + count]);
-                },
-            );
+            let at = ch * tc + start;
+            match isa {
+                // SAFETY: `isa` is only a vector path on a CPU that has it.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { input_group::<Avx512>(d, ds, start, v, vs, at, count) },
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { input_group::<Avx2>(d, ds, start, v, vs, at, count) },
+                // SAFETY: plain arrays run on any CPU.
+                _ => unsafe { input_group::<Lanes>(d, ds, start, v, vs, at, count) },
+            }
         }
     }
+}
+
+/// The transform of [`LANES`] tiles from column `start` of the tile-major `d` (rows `ds`
+/// apart) into `v` at `at` of each of the 36 planes (`vs` apart), `count` lanes stored.
+///
+/// # Safety
+/// The CPU must have `V`'s instruction set.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn input_group<V: Vector>(
+    d: &[f32],
+    ds: usize,
+    start: usize,
+    v: &mut [f32],
+    vs: usize,
+    at: usize,
+    count: usize,
+) {
+    input_tiles(
+        // SAFETY: the caller guarantees the instruction set.
+        |k| unsafe { V::load(&d[k * ds + start..]) },
+        |xi, lanes: V| lanes.store(&mut v[xi * vs + at..][..count]),
+    );
 }
 
 /// Column `j` of [`LANES`] tiles from one padded row: `cols[j][k] = block[4k + j]`.
@@ -517,7 +545,6 @@ fn transform_outputs(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mu
         ws.bands.push((s * co * oh * ow + first * ow, (end - first) * ow));
     }
     let (m, segments, groups, bands) = (&ws.m, &ws.segments, &ws.groups, &ws.bands);
-    let mut t = [[[0.0; LANES]; IN]; OUT];
     for o in 0..co {
         let b = bias.get(o).copied().unwrap_or(0.0);
         let plane = o * oh * ow;
@@ -531,14 +558,9 @@ fn transform_outputs(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mu
         for (group, start) in (0..tc).step_by(LANES).enumerate() {
             // Lanes past the chunk's last tile hold stale values (the buffer has LANES of
             // slack); they are computed, not stored.
-            let rows = output_tiles(|xi| lanes_at(m, xi * ms + o * tc + start), &mut t);
-            for (r, row) in rows.iter().enumerate() {
-                let cells = match isa {
-                    // SAFETY: `isa` is only a vector path on a CPU that has it.
-                    #[cfg(target_arch = "x86_64")]
-                    Isa::Avx512 => unsafe { interleave_avx512(row, b) },
-                    _ => interleave(row, b),
-                };
+            // SAFETY: `isa` is only a vector path on a CPU that has it.
+            let rows = unsafe { output_rows(isa, m, ms, o * tc + start, b) };
+            for (r, cells) in rows.iter().enumerate() {
                 for &(at, oy, lane, pixels) in &segments[groups[group]..groups[group + 1]] {
                     if oy + r < oh {
                         let at = at + plane + r * ow;
@@ -550,13 +572,55 @@ fn transform_outputs(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mu
     }
 }
 
-/// One output row of [`LANES`] tiles in pixel order, plus `b`: `cells[4k + q] = row[q][k] + b`.
+/// The four output rows of the [`LANES`] tiles at `at` of `M`'s planes (`ms` apart), each
+/// in pixel order, plus `b`, computed on `isa`.
+///
+/// # Safety
+/// The CPU must have `isa`.
 #[inline(always)]
-fn interleave(row: &[Lanes; OUT], b: f32) -> [f32; LANES * OUT] {
+pub(super) unsafe fn output_rows(isa: Isa, m: &[f32], ms: usize, at: usize, b: f32) -> [[f32; LANES * OUT]; OUT] {
+    #[inline(always)]
+    unsafe fn rows_of<V: Vector>(m: &[f32], ms: usize, at: usize, b: f32) -> [[f32; LANES * OUT]; OUT] {
+        // SAFETY: the caller guarantees the instruction set.
+        let rows = output_tiles(|xi| unsafe { V::load(&m[xi * ms + at..]) });
+        let mut cells = [[0.0; LANES * OUT]; OUT];
+        for (cells, row) in cells.iter_mut().zip(rows) {
+            *cells = interleave(&[
+                row[0].lanes_plus(b),
+                row[1].lanes_plus(b),
+                row[2].lanes_plus(b),
+                row[3].lanes_plus(b),
+            ]);
+        }
+        cells
+    }
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => {
+            // SAFETY: the caller guarantees AVX-512F.
+            let rows = output_tiles(|xi| unsafe { Avx512::load(&m[xi * ms + at..]) });
+            let mut cells = [[0.0; LANES * OUT]; OUT];
+            for (cells, row) in cells.iter_mut().zip(rows) {
+                // SAFETY: as above.
+                *cells = unsafe { interleave_avx512([row[0].0, row[1].0, row[2].0, row[3].0], b) };
+            }
+            cells
+        }
+        // SAFETY: the caller guarantees AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { rows_of::<Avx2>(m, ms, at, b) },
+        // SAFETY: plain arrays run on any CPU.
+        _ => unsafe { rows_of::<Lanes>(m, ms, at, b) },
+    }
+}
+
+/// One output row of [`LANES`] tiles in pixel order: `cells[4k + q] = row[q][k]`.
+#[inline(always)]
+fn interleave(row: &[Lanes; OUT]) -> [f32; LANES * OUT] {
     let mut cells = [0.0; LANES * OUT];
     for k in 0..LANES {
         for q in 0..OUT {
-            cells[k * OUT + q] = row[q][k] + b;
+            cells[k * OUT + q] = row[q][k];
         }
     }
     cells
@@ -569,14 +633,14 @@ fn interleave(row: &[Lanes; OUT], b: f32) -> [f32; LANES * OUT] {
 /// The CPU must have AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn interleave_avx512(row: &[Lanes; OUT], b: f32) -> [f32; LANES * OUT] {
+unsafe fn interleave_avx512(row: [std::arch::x86_64::__m512; OUT], b: f32) -> [f32; LANES * OUT] {
     use std::arch::x86_64::*;
     const _: () = assert!(LANES == 16 && OUT == 4);
     let mut cells = [0.0; LANES * OUT];
-    // SAFETY: each load reads one 16-float array; each store writes 16 of the 64 cells.
+    // SAFETY: each store writes 16 of the 64 cells.
     unsafe {
         let bias = _mm512_set1_ps(b);
-        let [q0, q1, q2, q3] = row.map(|q| _mm512_add_ps(_mm512_loadu_ps(q.as_ptr()), bias));
+        let [q0, q1, q2, q3] = [0, 1, 2, 3].map(|q| _mm512_add_ps(row[q], bias));
         // Lanes 0–7 (lo) or 8–15 (hi) of two columns, alternating: a0 b0 a1 b1 …
         let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
         let hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));

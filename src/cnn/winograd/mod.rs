@@ -5,6 +5,7 @@
 
 mod conv;
 mod transform;
+mod vector;
 mod weights;
 
 pub use conv::{Geometry, Workspace, correlate, filters_forward, filters_input_gradient};

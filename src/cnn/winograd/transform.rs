@@ -4,7 +4,10 @@
 //!
 //! The input and output transforms work on [`LANES`] tiles at once, one tile per lane, so each
 //! step is one vector operation on every instruction set. They use plain multiplies and adds
-//! (never fused), so every vector width gives bitwise the same numbers.
+//! (never fused), so every vector width gives bitwise the same numbers; they are written over
+//! [`Vector`], the lanes as each path's registers.
+
+use super::vector::Vector;
 
 /// Tiles transformed side by side.
 pub const LANES: usize = 16;
@@ -23,19 +26,19 @@ pub const IN: usize = 6;
 
 /// `Bᵀ d` along one axis of [`LANES`] tiles: six values of each tile in, six out.
 #[inline(always)]
-fn input_1d(d: [Lanes; IN]) -> [Lanes; IN] {
+fn input_1d<V: Vector>(d: [V; IN]) -> [V; IN] {
     let [d0, d1, d2, d3, d4, d5] = d;
-    let a = lanes(|l| d4[l] - 4.0 * d2[l]);
-    let b = lanes(|l| d3[l] - 4.0 * d1[l]);
-    let c = lanes(|l| d4[l] - d2[l]);
-    let e = lanes(|l| 2.0 * (d3[l] - d1[l]));
+    let a = d4.sub(d2.scale(4.0));
+    let b = d3.sub(d1.scale(4.0));
+    let c = d4.sub(d2);
+    let e = d3.sub(d1).scale(2.0);
     [
-        lanes(|l| 4.0 * d0[l] - 5.0 * d2[l] + d4[l]),
-        lanes(|l| a[l] + b[l]),
-        lanes(|l| a[l] - b[l]),
-        lanes(|l| c[l] + e[l]),
-        lanes(|l| c[l] - e[l]),
-        lanes(|l| 4.0 * d1[l] - 5.0 * d3[l] + d5[l]),
+        d0.scale(4.0).sub(d2.scale(5.0)).add(d4),
+        a.add(b),
+        a.sub(b),
+        c.add(e),
+        c.sub(e),
+        d1.scale(4.0).sub(d3.scale(5.0)).add(d5),
     ]
 }
 
@@ -51,22 +54,26 @@ fn lanes<T: Copy + Default>(f: impl Fn(usize) -> T) -> [T; LANES] {
 
 /// `V = Bᵀ d B` of [`LANES`] tiles: `load(i·6 + j)` gives row `i`, column `j` of every tile,
 /// and `store(ξ, v)` takes value `ξ` (row-major 6×6) of every transformed tile. Each value is
-/// loaded and stored once; the one intermediate is `t` (scratch, overwritten, kept by the
-/// caller so it is not zeroed per call).
+/// loaded and stored once.
 ///
-/// Only small closures go in: the body is plain loops, because a closure that is not inlined
+/// Only small closures go in: the body is plain code, because a closure that is not inlined
 /// would be compiled without the caller's vector instructions.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // the loop walks the columns of row-major tiles
-pub fn input_tiles(load: impl Fn(usize) -> Lanes, t: &mut [[Lanes; IN]; IN], mut store: impl FnMut(usize, &Lanes)) {
-    // Along each row first (t[i] is row i's transform), then along each column.
-    for (i, row) in t.iter_mut().enumerate() {
-        let k = i * IN;
-        *row = input_1d([load(k), load(k + 1), load(k + 2), load(k + 3), load(k + 4), load(k + 5)]);
-    }
+pub fn input_tiles<V: Vector>(load: impl Fn(usize) -> V, mut store: impl FnMut(usize, V)) {
+    // Along each row first (t[i] is row i's transform), then along each column. (No helper
+    // closures: one that is not inlined loses the caller's vector instructions.)
+    let t = [
+        input_1d([load(0), load(1), load(2), load(3), load(4), load(5)]),
+        input_1d([load(6), load(7), load(8), load(9), load(10), load(11)]),
+        input_1d([load(12), load(13), load(14), load(15), load(16), load(17)]),
+        input_1d([load(18), load(19), load(20), load(21), load(22), load(23)]),
+        input_1d([load(24), load(25), load(26), load(27), load(28), load(29)]),
+        input_1d([load(30), load(31), load(32), load(33), load(34), load(35)]),
+    ];
     for q in 0..IN {
         let col = input_1d([t[0][q], t[1][q], t[2][q], t[3][q], t[4][q], t[5][q]]);
-        for (r, v) in col.iter().enumerate() {
+        for (r, v) in col.into_iter().enumerate() {
             store(r * IN + q, v);
         }
     }
@@ -74,41 +81,39 @@ pub fn input_tiles(load: impl Fn(usize) -> Lanes, t: &mut [[Lanes; IN]; IN], mut
 
 /// `Aᵀ m` along one axis of [`LANES`] tiles: six values of each tile in, four out.
 #[inline(always)]
-fn output_1d(m: [Lanes; IN]) -> [Lanes; OUT] {
+fn output_1d<V: Vector>(m: [V; IN]) -> [V; OUT] {
     let [m0, m1, m2, m3, m4, m5] = m;
-    let a = lanes(|l| m1[l] + m2[l]);
-    let b = lanes(|l| m1[l] - m2[l]);
-    let c = lanes(|l| m3[l] + m4[l]);
-    let d = lanes(|l| m3[l] - m4[l]);
+    let a = m1.add(m2);
+    let b = m1.sub(m2);
+    let c = m3.add(m4);
+    let d = m3.sub(m4);
     [
-        lanes(|l| m0[l] + a[l] + c[l]),
-        lanes(|l| b[l] + 2.0 * d[l]),
-        lanes(|l| a[l] + 4.0 * c[l]),
-        lanes(|l| b[l] + 8.0 * d[l] + m5[l]),
+        m0.add(a).add(c),
+        b.add(d.scale(2.0)),
+        a.add(c.scale(4.0)),
+        b.add(d.scale(8.0)).add(m5),
     ]
 }
 
 /// `Y = Aᵀ m A` of [`LANES`] tiles: `load(ξ)` gives value `ξ` (row-major 6×6) of every tile;
-/// `y[r][q]` is output row `r`, column `q` of every tile. `t` is scratch, like
-/// [`input_tiles`]'s.
+/// `y[r][q]` is output row `r`, column `q` of every tile.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // the loop walks the columns of row-major tiles
-pub fn output_tiles(load: impl Fn(usize) -> Lanes, t: &mut [[Lanes; IN]; OUT]) -> [[Lanes; OUT]; OUT] {
-    // Along each column first (t[r][j]: row r of column j's transform), then along each row.
-    for j in 0..IN {
-        let col = output_1d([
-            load(j),
-            load(IN + j),
-            load(2 * IN + j),
-            load(3 * IN + j),
-            load(4 * IN + j),
-            load(5 * IN + j),
-        ]);
-        for (r, v) in col.into_iter().enumerate() {
-            t[r][j] = v;
-        }
-    }
-    [output_1d(t[0]), output_1d(t[1]), output_1d(t[2]), output_1d(t[3])]
+pub fn output_tiles<V: Vector>(load: impl Fn(usize) -> V) -> [[V; OUT]; OUT] {
+    // Along each column first (t[j][r]: row r of column j's transform), then along each row.
+    let t = [
+        output_1d([load(0), load(6), load(12), load(18), load(24), load(30)]),
+        output_1d([load(1), load(7), load(13), load(19), load(25), load(31)]),
+        output_1d([load(2), load(8), load(14), load(20), load(26), load(32)]),
+        output_1d([load(3), load(9), load(15), load(21), load(27), load(33)]),
+        output_1d([load(4), load(10), load(16), load(22), load(28), load(34)]),
+        output_1d([load(5), load(11), load(17), load(23), load(29), load(35)]),
+    ];
+    [
+        output_1d([t[0][0], t[1][0], t[2][0], t[3][0], t[4][0], t[5][0]]),
+        output_1d([t[0][1], t[1][1], t[2][1], t[3][1], t[4][1], t[5][1]]),
+        output_1d([t[0][2], t[1][2], t[2][2], t[3][2], t[4][2], t[5][2]]),
+        output_1d([t[0][3], t[1][3], t[2][3], t[3][3], t[4][3], t[5][3]]),
+    ]
 }
 
 /// One value of each of [`LANES`] filters, in f64.
@@ -163,14 +168,14 @@ mod tests {
             lanes[i] = [*v; LANES];
         }
         let mut v = [[0.0; LANES]; TILE];
-        input_tiles(|k| lanes[k], &mut [[[0.0; LANES]; IN]; IN], |xi, lanes| v[xi] = *lanes);
+        input_tiles(|k| lanes[k], |xi, lanes| v[xi] = lanes);
         let u = filter_tiles(&g.map(|v| [v as f64; LANES])).map(|lanes| lanes[0]);
         let mut m = [[0.0; LANES]; TILE];
         for i in 0..TILE {
             m[i] = v[i].map(|x| x * u[i]);
         }
         let mut y = [[0.0; LANES]; OUT * OUT];
-        let rows = output_tiles(|xi| m[xi], &mut [[[0.0; LANES]; IN]; OUT]);
+        let rows = output_tiles(|xi| m[xi]);
         for (r, row) in rows.iter().enumerate() {
             y[r * OUT..(r + 1) * OUT].copy_from_slice(row);
         }
