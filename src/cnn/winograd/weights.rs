@@ -10,8 +10,11 @@
 //! summed over chunks of tiles and over samples, and once per call `dW = Gᵀ M G` (6×6 → 3×3).
 //! The products' inner dimension is the tile count, long for any batch, which suits the gemm.
 
-use super::conv::{Geometry, Workspace, copy_lanes, plane_stride, transformed_inputs};
+use super::conv::{Geometry, Workspace, plane_stride, transformed_inputs};
 use super::transform::{IN, LANES, Lanes, OUT, TILE};
+use super::vector::Vector;
+#[cfg(target_arch = "x86_64")]
+use super::vector::{Avx2, Avx512};
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 
 /// Per-task buffers of [`kernel_gradient`], grown to the largest call and never shrunk, so
@@ -102,44 +105,79 @@ fn kernel_tile(m: [f32; TILE]) -> [f32; 9] {
 }
 
 /// `A y` along one axis of [`LANES`] tiles (4 → 6, `A` the transpose of the output transform
-/// `Aᵀ`): `src[si[0..4]]` → `dst[di[0..6]]`. Plain multiplies and adds, never fused, so every
-/// vector width gives the same bits.
+/// `Aᵀ`). Plain multiplies and adds, never fused, so every path gives the same bits.
 #[inline(always)]
-fn grad_1d<const N: usize, const M: usize>(src: &[Lanes; N], si: [usize; 4], dst: &mut [Lanes; M], di: [usize; 6]) {
-    for l in 0..LANES {
-        let [y0, y1, y2, y3] = si.map(|k| src[k][l]);
-        let a = y0 + y2;
-        let b = y1 + y3;
-        let c = y0 + 4.0 * y2;
-        let e = 2.0 * (y1 + 4.0 * y3);
-        dst[di[0]][l] = y0;
-        dst[di[1]][l] = a + b;
-        dst[di[2]][l] = a - b;
-        dst[di[3]][l] = c + e;
-        dst[di[4]][l] = c - e;
-        dst[di[5]][l] = y3;
-    }
+fn grad_1d<V: Vector>(y: [V; OUT]) -> [V; IN] {
+    let [y0, y1, y2, y3] = y;
+    let a = y0.add(y2);
+    let b = y1.add(y3);
+    let c = y0.add(y2.scale(4.0));
+    let e = y1.add(y3.scale(4.0)).scale(2.0);
+    [y0, a.add(b), a.sub(b), c.add(e), c.sub(e), y3]
 }
 
-/// `D = A dy Aᵀ` of [`LANES`] tiles; `dy[r·4 + q]` is output row `r`, column `q` of every tile,
-/// `t` is scratch (fully overwritten) and `d[i·6 + j]` row `i`, column `j` of the 6×6 result.
+/// The 16 values of [`LANES`] gathered tiles as vectors.
+///
+/// # Safety
+/// The CPU must have `V`'s instruction set.
 #[inline(always)]
-fn grad_tiles(dy: &[Lanes; OUT * OUT], t: &mut [Lanes; IN * OUT], d: &mut [Lanes; TILE]) {
-    for q in 0..OUT {
-        grad_1d(
-            dy,
-            std::array::from_fn(|r| r * OUT + q),
-            t,
-            std::array::from_fn(|i| i * OUT + q),
-        );
+unsafe fn loaded<V: Vector>(src: &[Lanes; OUT * OUT]) -> [V; OUT * OUT] {
+    let mut y = [unsafe { V::load(&src[0]) }; OUT * OUT];
+    for (y, src) in y.iter_mut().zip(src).skip(1) {
+        // SAFETY: the caller guarantees the instruction set.
+        *y = unsafe { V::load(src) };
     }
+    y
+}
+
+/// Four whole quads of tiles (four neighbouring 4×4 tiles of one tile row, starting at
+/// `starts[g]` of `dy`, rows `ow` apart) as [`LANES`] lanes `4g + j`, transposed in registers:
+/// `y[r·4 + q]` lane `4g + j` = `dy[starts[g] + r·ow + 4j + q]`.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn quads_avx512(dy: &[f32], starts: [usize; 4], ow: usize) -> [Avx512; OUT * OUT] {
+    use std::arch::x86_64::*;
+    let mut y = [Avx512(_mm512_setzero_ps()); OUT * OUT];
+    for r in 0..OUT {
+        let mut l = [_mm512_setzero_ps(); 4];
+        for (l, &s) in l.iter_mut().zip(&starts) {
+            let line = &dy[s + r * ow..][..4 * OUT];
+            // SAFETY: `line` holds 16 floats.
+            *l = unsafe { _mm512_loadu_ps(line.as_ptr()) };
+        }
+        for q in 0..OUT {
+            // Lanes 0–3 take values q, q + 4, q + 8, q + 12 of the first register, 4–7 of the
+            // second; then lanes 0–7 of both pairs side by side.
+            let idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+            let idx = _mm512_add_epi32(idx, _mm512_set1_epi32(q as i32));
+            let p01 = _mm512_permutex2var_ps(l[0], idx, l[1]);
+            let p23 = _mm512_permutex2var_ps(l[2], idx, l[3]);
+            y[r * OUT + q] = Avx512(_mm512_shuffle_f32x4::<0x44>(p01, p23));
+        }
+    }
+    y
+}
+
+/// `D = A dy Aᵀ` of [`LANES`] tiles (`y[r·4 + q]`: output row `r`, column `q` of every tile),
+/// value `i·6 + j` (row `i`, column `j` of the 6×6 result) stored into
+/// `d[(i·6 + j)·ds + at..]`, `count` lanes.
+#[inline(always)]
+fn grad_tiles<V: Vector>(y: [V; OUT * OUT], d: &mut [f32], ds: usize, at: usize, count: usize) {
+    // Down each column first (t[q][i]: row i of column q's transform), then along each row.
+    let t = [
+        grad_1d([y[0], y[4], y[8], y[12]]),
+        grad_1d([y[1], y[5], y[9], y[13]]),
+        grad_1d([y[2], y[6], y[10], y[14]]),
+        grad_1d([y[3], y[7], y[11], y[15]]),
+    ];
     for i in 0..IN {
-        grad_1d(
-            t,
-            std::array::from_fn(|q| i * OUT + q),
-            d,
-            std::array::from_fn(|j| i * IN + j),
-        );
+        let row = grad_1d([t[0][i], t[1][i], t[2][i], t[3][i]]);
+        for (j, v) in row.into_iter().enumerate() {
+            v.store(&mut d[(i * IN + j) * ds + at..][..count]);
+        }
     }
 }
 
@@ -150,11 +188,11 @@ fn transform_grads_on(isa: Isa, geo: &Geometry, dy: &[f32], g0: usize, g1: usize
     {
         #[target_feature(enable = "avx512f")]
         fn avx512(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
-            transform_grads(geo, dy, g0, g1, d);
+            transform_grads(geo, dy, g0, g1, d, Isa::Avx512);
         }
         #[target_feature(enable = "avx2")]
         fn avx2(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
-            transform_grads(geo, dy, g0, g1, d);
+            transform_grads(geo, dy, g0, g1, d, Isa::Avx2);
         }
         if isa == Isa::Avx512 && isa.is_available() {
             // SAFETY: this CPU has AVX-512F (checked on the line above).
@@ -165,8 +203,7 @@ fn transform_grads_on(isa: Isa, geo: &Geometry, dy: &[f32], g0: usize, g1: usize
             return unsafe { avx2(geo, dy, g0, g1, d) };
         }
     }
-    let _ = isa;
-    transform_grads(geo, dy, g0, g1, d);
+    transform_grads(geo, dy, g0, g1, d, Isa::Portable);
 }
 
 /// Where one tile's 4×4 output-gradient values are: the index of its top-left value in its
@@ -180,15 +217,14 @@ struct TileAt {
 
 /// `D[ξ][out][t]` of tiles `g0..g1` (numbered like the forward pass's), [`LANES`] tiles at a
 /// time: each output channel's 4×4 tiles gathered (zeros outside the output), then transformed.
+/// `isa` is the path the caller checked this CPU can run and compiled this copy for.
 #[inline(always)]
-fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
+fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32], isa: Isa) {
     let (tc, co, oh, ow) = (g1 - g0, geo.co, geo.oh, geo.ow);
     let (plane, ds) = (oh * ow, plane_stride(co * tc));
     let (tps, tw) = (geo.tiles(), ow.div_ceil(OUT));
     // Lanes past the chunk's last tile hold stale values; they are computed, not stored.
     let mut src = [[0.0; LANES]; OUT * OUT];
-    let mut t = [[0.0; LANES]; IN * OUT];
-    let mut out = [[0.0; LANES]; TILE];
     let mut start = 0;
     while start < tc {
         let count = LANES.min(tc - start);
@@ -213,7 +249,20 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
                     .enumerate()
                     .all(|(j, a)| (a.rows, a.cols) == (OUT, OUT) && a.start == lanes[0].start + j * OUT)
         });
+        let all_quads = count == LANES && quad.iter().all(|&whole| whole);
         for o in 0..co {
+            #[cfg(target_arch = "x86_64")]
+            if all_quads && isa == Isa::Avx512 {
+                // Four whole quads: each 4×4 transpose done in registers (a stack copy written
+                // in 4-float pieces and read back 16 at a time cannot be forwarded).
+                let starts = [at[0].start, at[4].start, at[8].start, at[12].start];
+                // SAFETY: `isa` is only a vector path on a CPU that has it.
+                unsafe {
+                    let y = quads_avx512(&dy[o * plane..], starts, ow);
+                    grad_tiles(y, d, ds, o * tc + start, count);
+                }
+                continue;
+            }
             for (g, &whole) in quad.iter().enumerate() {
                 let lanes = 4 * g..(4 * g + 4).min(count);
                 if whole {
@@ -232,10 +281,16 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
                     gather_tile(&at[l], &dy[o * plane..], ow, &mut src, l);
                 }
             }
-            grad_tiles(&src, &mut t, &mut out);
-            for (xi, lanes) in out.iter().enumerate() {
-                let at = xi * ds + o * tc + start;
-                copy_lanes(lanes, &mut d[at..at + count]);
+            let at = o * tc + start;
+            match isa {
+                // SAFETY: `isa` is only a vector path on a CPU that has it.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { grad_tiles(loaded::<Avx512>(&src), d, ds, at, count) },
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { grad_tiles(loaded::<Avx2>(&src), d, ds, at, count) },
+                // SAFETY: plain arrays run on any CPU.
+                _ => unsafe { grad_tiles(loaded::<Lanes>(&src), d, ds, at, count) },
             }
         }
         start += count;
