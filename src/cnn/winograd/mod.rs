@@ -4,6 +4,7 @@
 //! [`ConvAlgo`] says which algorithm a convolution takes; `CNN_LAB_CONV` can force one.
 
 mod conv;
+mod moves;
 mod transform;
 mod vector;
 mod weights;

@@ -8,12 +8,7 @@
 //! [`Vector`], the lanes as each path's registers.
 
 use super::vector::Vector;
-
-/// Tiles transformed side by side.
-pub const LANES: usize = 16;
-
-/// One value of each of [`LANES`] tiles.
-pub type Lanes = [f32; LANES];
+pub use super::vector::{LANES, Lanes};
 
 /// Values per transformed tile (6×6).
 pub const TILE: usize = 36;

@@ -9,7 +9,11 @@
 //! written by narrower stores cannot be forwarded (on an Intel Xeon, one such store-to-load
 //! stall took 12% of the input transform).
 
-use super::transform::{LANES, Lanes};
+/// Tiles transformed side by side.
+pub const LANES: usize = 16;
+
+/// One value of each of [`LANES`] tiles.
+pub type Lanes = [f32; LANES];
 
 /// [`LANES`] floats on one path.
 pub(super) trait Vector: Copy {
@@ -60,7 +64,7 @@ impl Vector for Lanes {
 
     #[inline(always)]
     fn store(self, dst: &mut [f32]) {
-        super::conv::copy_lanes(&self, dst);
+        copy_lanes(&self, dst);
     }
 
     #[inline(always)]
@@ -188,6 +192,22 @@ mod x86 {
                 _mm256_storeu_ps(out.as_mut_ptr().add(8), _mm256_add_ps(self.0[1], b));
             }
             out
+        }
+    }
+}
+
+/// `dst.len()` lanes of `src` into `dst`; a whole group as one fixed-size copy (a call to
+/// `memcpy` per short copy would cost more than the transform). The rare partial group goes
+/// value by value through `black_box`, which keeps the compiler from folding both cases into
+/// one `memcpy` call.
+#[inline(always)]
+pub fn copy_lanes(src: &Lanes, dst: &mut [f32]) {
+    match <&mut Lanes>::try_from(&mut *dst) {
+        Ok(whole) => *whole = *src,
+        Err(_) => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = std::hint::black_box(*s);
+            }
         }
     }
 }

@@ -1,0 +1,183 @@
+//! The data movement of the tile transforms: padded rows into tile columns (a stride-4
+//! deinterleave), transformed output rows back into pixel order, short copies without `memcpy`
+//! calls, and prefetches. The AVX-512 and AVX2 versions move values between registers with
+//! their permutes and shuffles; each has a plain version that any CPU runs.
+
+use super::transform::{IN, OUT};
+use super::vector::{LANES, Lanes, copy_lanes};
+
+/// Column `j` of [`LANES`] tiles from one padded row: `cols[j][k] = block[4k + j]`.
+#[inline(always)]
+pub(super) fn deinterleave(block: &[f32; LANES * OUT + OUT], cols: &mut [Lanes; IN]) {
+    for k in 0..LANES {
+        for (j, col) in cols.iter_mut().enumerate() {
+            col[k] = block[k * OUT + j];
+        }
+    }
+}
+
+/// [`deinterleave`] with AVX-512's two-register permutes: columns 0–3 from the block's 64
+/// values, columns 4 and 5 as columns 0 and 1 of the block moved on by one tile.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn deinterleave_avx512(block: &[f32; LANES * OUT + OUT], cols: &mut [Lanes; IN]) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(LANES == 16 && OUT == 4 && IN == 6);
+    let p = block.as_ptr();
+    // SAFETY: `block` holds 68 values: loads at 0..64 and 4..68 stay inside it; each column
+    // is one 16-float store into a 16-float array.
+    unsafe {
+        let load = |at: usize| [0, 16, 32, 48].map(|o| _mm512_loadu_ps(p.add(at + o)));
+        for (shift, js) in [(0, 0..4), (OUT, 4..6)] {
+            let [r0, r1, r2, r3] = load(shift);
+            for j in js {
+                // Lane k takes value 4·(k mod 8) + (j − shift) of r0|r1 (k < 8) or r2|r3.
+                let idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+                let idx = _mm512_add_epi32(idx, _mm512_set1_epi32((j - shift) as i32));
+                let lo = _mm512_permutex2var_ps(r0, idx, r1);
+                let hi = _mm512_permutex2var_ps(r2, idx, r3);
+                _mm512_storeu_ps(cols[j].as_mut_ptr(), _mm512_mask_blend_ps(0xFF00, lo, hi));
+            }
+        }
+    }
+}
+
+/// Asks the CPU to bring `data` into cache (a hint; does nothing off x86-64).
+#[inline(always)]
+pub(super) fn prefetch(data: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(16) {
+        // SAFETY: a prefetch never faults, and the pointer is inside `data`.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
+/// [`deinterleave`] with AVX2's in-lane shuffles, eight tiles at a time: a 4×4 transpose
+/// within each 128-bit half (tiles 0, 2, 4, 6 in the low halves, 1, 3, 5, 7 in the high), one
+/// cross-lane permute back into tile order; columns 4 and 5 as columns 0 and 1 of the block
+/// moved on by one tile.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn deinterleave_avx2(block: &[f32; LANES * OUT + OUT], cols: &mut [Lanes; IN]) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(LANES == 16 && OUT == 4 && IN == 6);
+    let p = block.as_ptr();
+    // SAFETY: `block` holds 68 values: the loads at 0..64 and 4..68 stay inside it; each
+    // store writes 8 of a column's 16 floats.
+    unsafe {
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for half in 0..2 {
+            for (shift, js) in [(0, 0..4), (OUT, 4..6)] {
+                let at = half * 8 * OUT + shift;
+                let [r0, r1, r2, r3] = [0, 8, 16, 24].map(|o| _mm256_loadu_ps(p.add(at + o)));
+                let (u0, u1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                let (u2, u3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                let c = [
+                    _mm256_shuffle_ps::<0x44>(u0, u2),
+                    _mm256_shuffle_ps::<0xEE>(u0, u2),
+                    _mm256_shuffle_ps::<0x44>(u1, u3),
+                    _mm256_shuffle_ps::<0xEE>(u1, u3),
+                ];
+                for j in js {
+                    let col = _mm256_permutevar8x32_ps(c[j - shift], order);
+                    _mm256_storeu_ps(cols[j].as_mut_ptr().add(8 * half), col);
+                }
+            }
+        }
+    }
+}
+
+/// One output row of [`LANES`] tiles in pixel order: `cells[4k + q] = row[q][k]`.
+#[inline(always)]
+pub(super) fn interleave(row: &[Lanes; OUT]) -> [f32; LANES * OUT] {
+    let mut cells = [0.0; LANES * OUT];
+    for k in 0..LANES {
+        for q in 0..OUT {
+            cells[k * OUT + q] = row[q][k];
+        }
+    }
+    cells
+}
+
+/// [`interleave`] with AVX-512's two-register permutes: columns 0|1 and 2|3 into pairs, then
+/// the pairs into pixel order.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn interleave_avx512(row: [std::arch::x86_64::__m512; OUT], b: f32) -> [f32; LANES * OUT] {
+    use std::arch::x86_64::*;
+    const _: () = assert!(LANES == 16 && OUT == 4);
+    let mut cells = [0.0; LANES * OUT];
+    // SAFETY: each store writes 16 of the 64 cells.
+    unsafe {
+        let bias = _mm512_set1_ps(b);
+        let [q0, q1, q2, q3] = [0, 1, 2, 3].map(|q| _mm512_add_ps(row[q], bias));
+        // Lanes 0–7 (lo) or 8–15 (hi) of two columns, alternating: a0 b0 a1 b1 …
+        let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        let hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+        // Pairs 0–3 (first) or 4–7 (second) of two pair vectors, alternating.
+        let first = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+        let second = _mm512_add_epi32(first, _mm512_set1_epi32(8));
+        let out = cells.as_mut_ptr();
+        for (half, idx) in [lo, hi].into_iter().enumerate() {
+            let ab = _mm512_permutex2var_ps(q0, idx, q1);
+            let cd = _mm512_permutex2var_ps(q2, idx, q3);
+            _mm512_storeu_ps(out.add(32 * half), _mm512_permutex2var_ps(ab, first, cd));
+            _mm512_storeu_ps(out.add(32 * half + 16), _mm512_permutex2var_ps(ab, second, cd));
+        }
+    }
+    cells
+}
+
+/// The [`LANES`] values of `src` from `at` (the caller leaves `LANES` of slack after the last
+/// group, so the read never runs off the end).
+#[inline(always)]
+pub(super) fn lanes_at(src: &[f32], at: usize) -> Lanes {
+    match <&Lanes>::try_from(&src[at..at + LANES]) {
+        Ok(lanes) => *lanes,
+        Err(_) => unreachable!("a range of LANES values"),
+    }
+}
+
+/// `src` into `dst` (equal lengths, a few dozen values at most) in fixed-size pieces, so no
+/// `memcpy` call is paid per short row.
+#[inline(always)]
+pub(super) fn copy_short(src: &[f32], dst: &mut [f32]) {
+    let (mut s, mut d) = (src.chunks_exact(LANES), dst.chunks_exact_mut(LANES));
+    for (d, s) in (&mut d).zip(&mut s) {
+        copy_lanes(&lanes_at(s, 0), d);
+    }
+    let (mut s4, mut d4) = (s.remainder().chunks_exact(4), d.into_remainder().chunks_exact_mut(4));
+    for (d, s) in (&mut d4).zip(&mut s4) {
+        if let (Ok(d), Ok(s)) = (<&mut [f32; 4]>::try_from(d), <&[f32; 4]>::try_from(s)) {
+            *d = *s;
+        }
+    }
+    for (d, s) in d4.into_remainder().iter_mut().zip(s4.remainder()) {
+        *d = std::hint::black_box(*s);
+    }
+}
+
+/// `dst` (a few values at most) set to zero without a `memset` call.
+#[inline(always)]
+pub(super) fn zero_short(dst: &mut [f32]) {
+    let mut pieces = dst.chunks_exact_mut(LANES);
+    for piece in &mut pieces {
+        copy_lanes(&[0.0; LANES], piece);
+    }
+    for v in pieces.into_remainder() {
+        *v = std::hint::black_box(0.0);
+    }
+}
