@@ -8,8 +8,8 @@
 
 use super::moves::{copy_short, deinterleave, interleave, prefetch, zero_short};
 #[cfg(target_arch = "x86_64")]
-use super::moves::{deinterleave_avx2, deinterleave_avx512, interleave_avx512};
-use super::transform::{IN, LANES, Lanes, OUT, TILE, filter_tiles, input_tiles, output_tiles};
+use super::moves::{deinterleave_avx2, deinterleave_avx512, interleave_avx512, quad_row_avx512};
+use super::transform::{IN, LANES, Lanes, OUT, TILE, filter_tiles, input_1d, input_columns, input_tiles, output_tiles};
 use super::vector::Vector;
 #[cfg(target_arch = "x86_64")]
 use super::vector::{Avx2, Avx512};
@@ -103,6 +103,9 @@ pub struct Workspace {
     segments: Vec<(usize, usize, usize, usize)>,
     groups: Vec<usize>,
     bands: Vec<(usize, usize)>,
+    /// Per sample of a chunk: its first padded row and where its rows start in `row` (the
+    /// quad gather's padded rows).
+    samples: Vec<(usize, usize)>,
 }
 
 /// `U[36][F][C]` of a kernel (F, C, 3, 3), for the forward correlation.
@@ -268,6 +271,11 @@ fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize
 /// checked this CPU can run and compiled this copy for; the gather uses its shuffles.
 #[inline(always)]
 fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace, isa: Isa) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 && geo.tiles_w().is_multiple_of(4) {
+        // SAFETY: `isa` is only a vector path on a CPU that has it.
+        return unsafe { transform_inputs_quads(geo, x, g0, g1, ws) };
+    }
     let (tc, ci) = (g1 - g0, geo.ci);
     let vs = plane_stride(ci * tc);
     // Whole blocks of LANES tiles (and the next tile's columns) can be read from any run.
@@ -346,6 +354,86 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
                 // SAFETY: plain arrays run on any CPU.
                 _ => unsafe { input_group::<Lanes>(d, ds, start, v, vs, at, count) },
             }
+        }
+    }
+}
+
+/// [`transform_inputs`] on AVX-512 where every tile row holds whole quads of four tiles
+/// (`TW` a multiple of 4, so a quad never straddles a row or a sample, and chunks start on a
+/// lane group): per channel, the padded rows of every sample in the chunk, then each group of
+/// [`LANES`] tiles gathered from its four quads straight into registers (three permutes per
+/// column), transformed and stored, with no staging buffer and no lanes gathered twice.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn transform_inputs_quads(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
+    let (tc, ci) = (g1 - g0, geo.ci);
+    let vs = plane_stride(ci * tc);
+    let (tps, tw) = (geo.tiles(), geo.tiles_w());
+    // A quad's second load starts one tile on and reads 16 values: 4 beyond the last tile.
+    let pw = tw * OUT + OUT;
+    let used = tw * OUT + 2;
+    let plane = geo.h * geo.w;
+    // Each sample's first padded row in the chunk and where its rows start in `row`.
+    let first = g0 / tps;
+    ws.samples.clear();
+    let mut len = 0;
+    for s in first..=(g1 - 1) / tps {
+        let ty0 = (g0.max(s * tps) - s * tps) / tw;
+        let ty1 = (g1.min((s + 1) * tps) - s * tps - 1) / tw;
+        ws.samples.push((ty0 * OUT, len));
+        len += ((ty1 - ty0) * OUT + IN) * pw;
+    }
+    ws.row.resize(ws.row.len().max(len), 0.0);
+    // Where each group's quads start in `row`, at row 0 of their tiles; a quad past the chunk
+    // reads the group's first (its lanes are not stored).
+    let quad_at = |g: usize| {
+        let (s, t) = (g / tps, g % tps);
+        let (row0, at) = ws.samples[s - first];
+        at + (t / tw * OUT - row0) * pw + t % tw * OUT
+    };
+    ws.groups.clear();
+    for start in (0..tc).step_by(LANES) {
+        let g = g0 + start;
+        for q in 0..4 {
+            let quad = g + 4 * q;
+            ws.groups.push(quad_at(if quad < g1 { quad } else { g }));
+        }
+    }
+    for ch in 0..ci {
+        for (k, &(row0, at)) in ws.samples.iter().enumerate() {
+            let s = first + k;
+            let src = &x[(s * ci + ch) * plane..][..plane];
+            let rows = ws.samples.get(k + 1).map_or(len, |next| next.1) - at;
+            for (r, line) in ws.row[at..at + rows].chunks_exact_mut(pw).enumerate() {
+                fill_row(geo, src, row0 + r, &mut line[..used]);
+            }
+            // The next channel's plane starts on another page, where the hardware prefetcher
+            // does not follow: ask for it now.
+            if ch + 1 < ci {
+                let next = &x[(s * ci + ch + 1) * plane..][..plane];
+                let top = (row0 as isize - geo.pad_top).clamp(0, geo.h as isize) as usize;
+                let end = ((row0 + rows / pw) as isize - geo.pad_top).clamp(0, geo.h as isize) as usize;
+                prefetch(&next[top * geo.w..end * geo.w]);
+            }
+        }
+        let (row, v) = (&ws.row, &mut ws.v);
+        for (group, start) in (0..tc).step_by(LANES).enumerate() {
+            let count = LANES.min(tc - start);
+            let quads: [usize; 4] = ws.groups[4 * group..4 * group + 4].try_into().expect("four quads");
+            let at = |i: usize| quads.map(|q| q + i * pw);
+            let t = [
+                input_1d(quad_row_avx512(row, at(0))),
+                input_1d(quad_row_avx512(row, at(1))),
+                input_1d(quad_row_avx512(row, at(2))),
+                input_1d(quad_row_avx512(row, at(3))),
+                input_1d(quad_row_avx512(row, at(4))),
+                input_1d(quad_row_avx512(row, at(5))),
+            ];
+            let at = ch * tc + start;
+            input_columns(t, |xi, lanes| lanes.store(&mut v[xi * vs + at..][..count]));
         }
     }
 }

@@ -4,6 +4,8 @@
 //! their permutes and shuffles; each has a plain version that any CPU runs.
 
 use super::transform::{IN, OUT};
+#[cfg(target_arch = "x86_64")]
+use super::vector::Avx512;
 use super::vector::{LANES, Lanes, copy_lanes};
 
 /// Column `j` of [`LANES`] tiles from one padded row: `cols[j][k] = block[4k + j]`.
@@ -180,4 +182,76 @@ pub(super) fn zero_short(dst: &mut [f32]) {
     for v in pieces.into_remainder() {
         *v = std::hint::black_box(0.0);
     }
+}
+
+/// Values `j`, `j + 4`, `j + 8`, `j + 12` of each of the four registers `l`, side by side:
+/// lane `4g + k` is `l[g][4k + j]` (column `j` of four quads of four tiles, whose rows are 16
+/// consecutive values). Three permutes.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn quad_column(l: &[std::arch::x86_64::__m512; 4], j: usize) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    // Lanes 0–3 from the first register of a pair, 4–7 from the second; then lanes 0–7 of
+    // both pairs side by side.
+    let idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+    let idx = _mm512_add_epi32(idx, _mm512_set1_epi32(j as i32));
+    let p01 = _mm512_permutex2var_ps(l[0], idx, l[1]);
+    let p23 = _mm512_permutex2var_ps(l[2], idx, l[3]);
+    _mm512_shuffle_f32x4::<0x44>(p01, p23)
+}
+
+/// The 16 values at `at[g]` of `src` for each quad `g`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn quad_loads(src: &[f32], at: [usize; 4]) -> [std::arch::x86_64::__m512; 4] {
+    use std::arch::x86_64::*;
+    let mut l = [_mm512_setzero_ps(); 4];
+    for (l, &at) in l.iter_mut().zip(&at) {
+        let line = &src[at..][..LANES];
+        // SAFETY: `line` holds 16 floats.
+        *l = unsafe { _mm512_loadu_ps(line.as_ptr()) };
+    }
+    l
+}
+
+/// Four whole quads of 4×4 tiles (four neighbouring tiles of one tile row, starting at
+/// `starts[g]` of `src`, rows `stride` apart) as [`LANES`] lanes `4g + k`, transposed in
+/// registers: `y[r·4 + q]` lane `4g + k` is `src[starts[g] + r·stride + 4k + q]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) fn quads_avx512(src: &[f32], starts: [usize; 4], stride: usize) -> [Avx512; OUT * OUT] {
+    use std::arch::x86_64::*;
+    let mut y = [Avx512(_mm512_setzero_ps()); OUT * OUT];
+    for r in 0..OUT {
+        let l = quad_loads(src, starts.map(|s| s + r * stride));
+        for q in 0..OUT {
+            y[r * OUT + q] = Avx512(quad_column(&l, q));
+        }
+    }
+    y
+}
+
+/// Row `i` of four whole quads of 6×6 input tiles: quad `g`'s tiles start at padded column
+/// `at[g]` of one padded row (tile `k` of the quad reads columns `4k..4k + 6` from there), and
+/// column `j` of the result holds lane `4g + k` = that row's value `at[g] + 4k + j`. Columns 4
+/// and 5 are columns 0 and 1 of the quads moved on by one tile. `row` must hold 20 values from
+/// each `at[g]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) fn quad_row_avx512(row: &[f32], at: [usize; 4]) -> [Avx512; IN] {
+    let a = quad_loads(row, at);
+    let b = quad_loads(row, at.map(|at| at + OUT));
+    [
+        Avx512(quad_column(&a, 0)),
+        Avx512(quad_column(&a, 1)),
+        Avx512(quad_column(&a, 2)),
+        Avx512(quad_column(&a, 3)),
+        Avx512(quad_column(&b, 0)),
+        Avx512(quad_column(&b, 1)),
+    ]
 }

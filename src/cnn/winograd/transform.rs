@@ -21,7 +21,7 @@ pub const IN: usize = 6;
 
 /// `Bᵀ d` along one axis of [`LANES`] tiles: six values of each tile in, six out.
 #[inline(always)]
-fn input_1d<V: Vector>(d: [V; IN]) -> [V; IN] {
+pub fn input_1d<V: Vector>(d: [V; IN]) -> [V; IN] {
     let [d0, d1, d2, d3, d4, d5] = d;
     let a = d4.sub(d2.scale(4.0));
     let b = d3.sub(d1.scale(4.0));
@@ -54,8 +54,7 @@ fn lanes<T: Copy + Default>(f: impl Fn(usize) -> T) -> [T; LANES] {
 /// Only small closures go in: the body is plain code, because a closure that is not inlined
 /// would be compiled without the caller's vector instructions.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // the loop walks the columns of row-major tiles
-pub fn input_tiles<V: Vector>(load: impl Fn(usize) -> V, mut store: impl FnMut(usize, V)) {
+pub fn input_tiles<V: Vector>(load: impl Fn(usize) -> V, store: impl FnMut(usize, V)) {
     // Along each row first (t[i] is row i's transform), then along each column. (No helper
     // closures: one that is not inlined loses the caller's vector instructions.)
     let t = [
@@ -66,6 +65,15 @@ pub fn input_tiles<V: Vector>(load: impl Fn(usize) -> V, mut store: impl FnMut(u
         input_1d([load(24), load(25), load(26), load(27), load(28), load(29)]),
         input_1d([load(30), load(31), load(32), load(33), load(34), load(35)]),
     ];
+    input_columns(t, store);
+}
+
+/// The second half of [`input_tiles`]: `t[i]` is row `i` already transformed along the row
+/// ([`input_1d`]); each column is transformed and value `ξ` (row-major 6×6) of every tile goes
+/// to `store(ξ, v)`.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // the loop walks the columns of row-major tiles
+pub fn input_columns<V: Vector>(t: [[V; IN]; IN], mut store: impl FnMut(usize, V)) {
     for q in 0..IN {
         let col = input_1d([t[0][q], t[1][q], t[2][q], t[3][q], t[4][q], t[5][q]]);
         for (r, v) in col.into_iter().enumerate() {

@@ -11,6 +11,8 @@
 //! The products' inner dimension is the tile count, long for any batch, which suits the gemm.
 
 use super::conv::{Geometry, Workspace, plane_stride, transformed_inputs};
+#[cfg(target_arch = "x86_64")]
+use super::moves::quads_avx512;
 use super::transform::{IN, LANES, Lanes, OUT, TILE};
 use super::vector::Vector;
 #[cfg(target_arch = "x86_64")]
@@ -126,37 +128,6 @@ unsafe fn loaded<V: Vector>(src: &[Lanes; OUT * OUT]) -> [V; OUT * OUT] {
     for (y, src) in y.iter_mut().zip(src).skip(1) {
         // SAFETY: the caller guarantees the instruction set.
         *y = unsafe { V::load(src) };
-    }
-    y
-}
-
-/// Four whole quads of tiles (four neighbouring 4×4 tiles of one tile row, starting at
-/// `starts[g]` of `dy`, rows `ow` apart) as [`LANES`] lanes `4g + j`, transposed in registers:
-/// `y[r·4 + q]` lane `4g + j` = `dy[starts[g] + r·ow + 4j + q]`.
-///
-/// # Safety
-/// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn quads_avx512(dy: &[f32], starts: [usize; 4], ow: usize) -> [Avx512; OUT * OUT] {
-    use std::arch::x86_64::*;
-    let mut y = [Avx512(_mm512_setzero_ps()); OUT * OUT];
-    for r in 0..OUT {
-        let mut l = [_mm512_setzero_ps(); 4];
-        for (l, &s) in l.iter_mut().zip(&starts) {
-            let line = &dy[s + r * ow..][..4 * OUT];
-            // SAFETY: `line` holds 16 floats.
-            *l = unsafe { _mm512_loadu_ps(line.as_ptr()) };
-        }
-        for q in 0..OUT {
-            // Lanes 0–3 take values q, q + 4, q + 8, q + 12 of the first register, 4–7 of the
-            // second; then lanes 0–7 of both pairs side by side.
-            let idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
-            let idx = _mm512_add_epi32(idx, _mm512_set1_epi32(q as i32));
-            let p01 = _mm512_permutex2var_ps(l[0], idx, l[1]);
-            let p23 = _mm512_permutex2var_ps(l[2], idx, l[3]);
-            y[r * OUT + q] = Avx512(_mm512_shuffle_f32x4::<0x44>(p01, p23));
-        }
     }
     y
 }
