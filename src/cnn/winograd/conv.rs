@@ -6,9 +6,9 @@
 //! input rows oy − pad_top ..= oy − pad_top + 2 (outside the image: zeros), likewise columns.
 //! Tiles: TH = ⌈OH/4⌉ × TW = ⌈OW/4⌉ per sample, numbered row by row, samples one after another.
 
-use super::moves::{copy_short, deinterleave, interleave, prefetch, zero_short};
 #[cfg(target_arch = "x86_64")]
-use super::moves::{deinterleave_avx2, deinterleave_avx512, interleave_avx512, quad_row_avx512};
+use super::moves::{QuadRow, deinterleave_avx2, deinterleave_avx512, interleave_avx512};
+use super::moves::{copy_short, deinterleave, interleave, prefetch, zero_short};
 use super::transform::{IN, LANES, Lanes, OUT, TILE, filter_tiles, input_1d, input_columns, input_tiles, output_tiles};
 use super::vector::Vector;
 #[cfg(target_arch = "x86_64")]
@@ -272,9 +272,14 @@ fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize
 #[inline(always)]
 fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace, isa: Isa) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 && geo.tiles_w().is_multiple_of(4) {
-        // SAFETY: `isa` is only a vector path on a CPU that has it.
-        return unsafe { transform_inputs_quads(geo, x, g0, g1, ws) };
+    if geo.tiles_w().is_multiple_of(4) {
+        match isa {
+            // SAFETY: `isa` is only a vector path on a CPU that has it.
+            Isa::Avx512 => return unsafe { transform_inputs_quads::<Avx512>(geo, x, g0, g1, ws) },
+            // SAFETY: as above.
+            Isa::Avx2 => return unsafe { transform_inputs_quads::<Avx2>(geo, x, g0, g1, ws) },
+            Isa::Portable => {}
+        }
     }
     let (tc, ci) = (g1 - g0, geo.ci);
     let vs = plane_stride(ci * tc);
@@ -358,17 +363,18 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
     }
 }
 
-/// [`transform_inputs`] on AVX-512 where every tile row holds whole quads of four tiles
+/// [`transform_inputs`] on AVX-512 or AVX2 where every tile row holds whole quads of four tiles
 /// (`TW` a multiple of 4, so a quad never straddles a row or a sample, and chunks start on a
 /// lane group): per channel, the padded rows of every sample in the chunk, then each group of
 /// [`LANES`] tiles gathered from its four quads straight into registers (three permutes per
-/// column), transformed and stored, with no staging buffer and no lanes gathered twice.
+/// column on AVX-512), transformed and stored, with no staging buffer and no lanes gathered
+/// twice.
 ///
 /// # Safety
-/// The CPU must have AVX-512F.
+/// The CPU must have `V`'s instruction set.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn transform_inputs_quads(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
+#[inline(always)]
+unsafe fn transform_inputs_quads<V: QuadRow>(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
     let (tc, ci) = (g1 - g0, geo.ci);
     let vs = plane_stride(ci * tc);
     let (tps, tw) = (geo.tiles(), geo.tiles_w());
@@ -424,14 +430,17 @@ fn transform_inputs_quads(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &
             let count = LANES.min(tc - start);
             let quads: [usize; 4] = ws.groups[4 * group..4 * group + 4].try_into().expect("four quads");
             let at = |i: usize| quads.map(|q| q + i * pw);
-            let t = [
-                input_1d(quad_row_avx512(row, at(0))),
-                input_1d(quad_row_avx512(row, at(1))),
-                input_1d(quad_row_avx512(row, at(2))),
-                input_1d(quad_row_avx512(row, at(3))),
-                input_1d(quad_row_avx512(row, at(4))),
-                input_1d(quad_row_avx512(row, at(5))),
-            ];
+            // SAFETY: the caller guarantees the instruction set.
+            let t = unsafe {
+                [
+                    input_1d(V::quad_row(row, at(0))),
+                    input_1d(V::quad_row(row, at(1))),
+                    input_1d(V::quad_row(row, at(2))),
+                    input_1d(V::quad_row(row, at(3))),
+                    input_1d(V::quad_row(row, at(4))),
+                    input_1d(V::quad_row(row, at(5))),
+                ]
+            };
             let at = ch * tc + start;
             input_columns(t, |xi, lanes| lanes.store(&mut v[xi * vs + at..][..count]));
         }

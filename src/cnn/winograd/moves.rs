@@ -5,7 +5,7 @@
 
 use super::transform::{IN, OUT};
 #[cfg(target_arch = "x86_64")]
-use super::vector::Avx512;
+use super::vector::{Avx2, Avx512, Vector};
 use super::vector::{LANES, Lanes, copy_lanes};
 
 /// Column `j` of [`LANES`] tiles from one padded row: `cols[j][k] = block[4k + j]`.
@@ -234,6 +234,75 @@ pub(super) fn quads_avx512(src: &[f32], starts: [usize; 4], stride: usize) -> [A
         }
     }
     y
+}
+
+/// A vector type whose path can gather a row of four whole quads of input tiles straight into
+/// registers ([`quad_row_avx512`], [`quad_row_avx2`]).
+#[cfg(target_arch = "x86_64")]
+pub(super) trait QuadRow: Vector {
+    /// One padded row of four quads: see [`quad_row_avx512`].
+    ///
+    /// # Safety
+    /// The CPU must have this type's instruction set.
+    unsafe fn quad_row(row: &[f32], at: [usize; 4]) -> [Self; IN];
+}
+
+#[cfg(target_arch = "x86_64")]
+impl QuadRow for Avx512 {
+    #[inline(always)]
+    unsafe fn quad_row(row: &[f32], at: [usize; 4]) -> [Self; IN] {
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe { quad_row_avx512(row, at) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl QuadRow for Avx2 {
+    #[inline(always)]
+    unsafe fn quad_row(row: &[f32], at: [usize; 4]) -> [Self; IN] {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { quad_row_avx2(row, at) }
+    }
+}
+
+/// [`quad_row_avx512`] with AVX2's in-lane shuffles, as [`deinterleave_avx2`] does for eight
+/// consecutive tiles: lanes 0–7 from quads 0 and 1, lanes 8–15 from quads 2 and 3.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) fn quad_row_avx2(row: &[f32], at: [usize; 4]) -> [Avx2; IN] {
+    use std::arch::x86_64::*;
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let mut cols = [[_mm256_setzero_ps(); 2]; IN];
+    let load = |at: usize| {
+        let piece = &row[at..][..8];
+        // SAFETY: `piece` holds 8 floats.
+        unsafe { _mm256_loadu_ps(piece.as_ptr()) }
+    };
+    for half in 0..2 {
+        for (shift, js) in [(0, 0..4), (OUT, 4..6)] {
+            let (a, b) = (at[2 * half] + shift, at[2 * half + 1] + shift);
+            let [r0, r1, r2, r3] = [load(a), load(a + 8), load(b), load(b + 8)];
+            let (u0, u1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+            let (u2, u3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+            let c = [
+                _mm256_shuffle_ps::<0x44>(u0, u2),
+                _mm256_shuffle_ps::<0xEE>(u0, u2),
+                _mm256_shuffle_ps::<0x44>(u1, u3),
+                _mm256_shuffle_ps::<0xEE>(u1, u3),
+            ];
+            for j in js {
+                cols[j][half] = _mm256_permutevar8x32_ps(c[j - shift], order);
+            }
+        }
+    }
+    [
+        Avx2(cols[0]),
+        Avx2(cols[1]),
+        Avx2(cols[2]),
+        Avx2(cols[3]),
+        Avx2(cols[4]),
+        Avx2(cols[5]),
+    ]
 }
 
 /// Row `i` of four whole quads of 6×6 input tiles: quad `g`'s tiles start at padded column

@@ -90,7 +90,7 @@ mod x86 {
 
     /// Two AVX2 registers, lanes 0–7 and 8–15; made only where the CPU has AVX2.
     #[derive(Clone, Copy)]
-    pub struct Avx2([__m256; 2]);
+    pub struct Avx2(pub [__m256; 2]);
 
     // SAFETY (every block below): a value of these types exists only after the unsafe `load`,
     // whose caller guarantees the CPU has the instruction set; slices are bounds-checked
