@@ -61,10 +61,8 @@ pub(super) fn prefetch(data: &[f32]) {
     let _ = data;
 }
 
-/// [`deinterleave`] with AVX2's in-lane shuffles, eight tiles at a time: a 4×4 transpose
-/// within each 128-bit half (tiles 0, 2, 4, 6 in the low halves, 1, 3, 5, 7 in the high), one
-/// cross-lane permute back into tile order; columns 4 and 5 as columns 0 and 1 of the block
-/// moved on by one tile.
+/// [`deinterleave`] with AVX2's in-lane shuffles, eight tiles at a time ([`columns_avx2`]);
+/// columns 4 and 5 as columns 0 and 1 of the block moved on by one tile.
 ///
 /// # Safety
 /// The CPU must have AVX2.
@@ -77,26 +75,37 @@ pub(super) unsafe fn deinterleave_avx2(block: &[f32; LANES * OUT + OUT], cols: &
     // SAFETY: `block` holds 68 values: the loads at 0..64 and 4..68 stay inside it; each
     // store writes 8 of a column's 16 floats.
     unsafe {
-        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         for half in 0..2 {
             for (shift, js) in [(0, 0..4), (OUT, 4..6)] {
                 let at = half * 8 * OUT + shift;
-                let [r0, r1, r2, r3] = [0, 8, 16, 24].map(|o| _mm256_loadu_ps(p.add(at + o)));
-                let (u0, u1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
-                let (u2, u3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
-                let c = [
-                    _mm256_shuffle_ps::<0x44>(u0, u2),
-                    _mm256_shuffle_ps::<0xEE>(u0, u2),
-                    _mm256_shuffle_ps::<0x44>(u1, u3),
-                    _mm256_shuffle_ps::<0xEE>(u1, u3),
-                ];
+                let c = columns_avx2([0, 8, 16, 24].map(|o| _mm256_loadu_ps(p.add(at + o))));
                 for j in js {
-                    let col = _mm256_permutevar8x32_ps(c[j - shift], order);
-                    _mm256_storeu_ps(cols[j].as_mut_ptr().add(8 * half), col);
+                    _mm256_storeu_ps(cols[j].as_mut_ptr().add(8 * half), c[j - shift]);
                 }
             }
         }
     }
+}
+
+/// Columns 0–3 of eight 4-wide tiles held two per register (`r[g]`: tiles `2g` and `2g + 1`):
+/// column `j` is value `j` of each tile, in tile order. A 4×4 transpose within each 128-bit
+/// half (tiles 0, 2, 4, 6 in the low halves, 1, 3, 5, 7 in the high), then one cross-lane
+/// permute back into tile order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn columns_avx2(r: [std::arch::x86_64::__m256; 4]) -> [std::arch::x86_64::__m256; 4] {
+    use std::arch::x86_64::*;
+    let [r0, r1, r2, r3] = r;
+    let (u0, u1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+    let (u2, u3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    [
+        _mm256_permutevar8x32_ps(_mm256_shuffle_ps::<0x44>(u0, u2), order),
+        _mm256_permutevar8x32_ps(_mm256_shuffle_ps::<0xEE>(u0, u2), order),
+        _mm256_permutevar8x32_ps(_mm256_shuffle_ps::<0x44>(u1, u3), order),
+        _mm256_permutevar8x32_ps(_mm256_shuffle_ps::<0xEE>(u1, u3), order),
+    ]
 }
 
 /// One output row of [`LANES`] tiles in pixel order: `cells[4k + q] = row[q][k]`.
@@ -271,7 +280,6 @@ impl QuadRow for Avx2 {
 #[target_feature(enable = "avx2")]
 pub(super) fn quad_row_avx2(row: &[f32], at: [usize; 4]) -> [Avx2; IN] {
     use std::arch::x86_64::*;
-    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     let mut cols = [[_mm256_setzero_ps(); 2]; IN];
     let load = |at: usize| {
         let piece = &row[at..][..8];
@@ -281,17 +289,9 @@ pub(super) fn quad_row_avx2(row: &[f32], at: [usize; 4]) -> [Avx2; IN] {
     for half in 0..2 {
         for (shift, js) in [(0, 0..4), (OUT, 4..6)] {
             let (a, b) = (at[2 * half] + shift, at[2 * half + 1] + shift);
-            let [r0, r1, r2, r3] = [load(a), load(a + 8), load(b), load(b + 8)];
-            let (u0, u1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
-            let (u2, u3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
-            let c = [
-                _mm256_shuffle_ps::<0x44>(u0, u2),
-                _mm256_shuffle_ps::<0xEE>(u0, u2),
-                _mm256_shuffle_ps::<0x44>(u1, u3),
-                _mm256_shuffle_ps::<0xEE>(u1, u3),
-            ];
+            let c = columns_avx2([load(a), load(a + 8), load(b), load(b + 8)]);
             for j in js {
-                cols[j][half] = _mm256_permutevar8x32_ps(c[j - shift], order);
+                cols[j][half] = c[j - shift];
             }
         }
     }
