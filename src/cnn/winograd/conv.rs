@@ -7,12 +7,13 @@
 //! Tiles: TH = ⌈OH/4⌉ × TW = ⌈OW/4⌉ per sample, numbered row by row, samples one after another.
 
 #[cfg(target_arch = "x86_64")]
-use super::moves::{QuadRow, deinterleave_avx2, deinterleave_avx512, interleave_avx512};
-use super::moves::{copy_short, deinterleave, interleave, prefetch, zero_short};
-use super::transform::{IN, LANES, Lanes, OUT, TILE, filter_tiles, input_1d, input_columns, input_tiles, output_tiles};
-use super::vector::Vector;
+use super::moves::{PixelRow, copy_short, deinterleave, prefetch, zero_short};
+#[cfg(target_arch = "x86_64")]
+use super::moves::{QuadRow, deinterleave_avx2, deinterleave_avx512};
+use super::transform::{IN, LANES, OUT, TILE, filter_tiles, input_1d, input_columns, input_tiles, output_tiles};
 #[cfg(target_arch = "x86_64")]
 use super::vector::{Avx2, Avx512};
+use super::vector::{Vector, on_vector};
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::geometry::Window;
 use crate::cnn::simd;
@@ -103,6 +104,9 @@ pub struct Workspace {
     segments: Vec<(usize, usize, usize, usize)>,
     groups: Vec<usize>,
     bands: Vec<(usize, usize)>,
+    /// Where each lane group's four quads start in `row` (the quad gather's, see
+    /// `transform_inputs_quads`).
+    quads: Vec<usize>,
     /// Per sample of a chunk: its first padded row and where its rows start in `row` (the
     /// quad gather's padded rows).
     samples: Vec<(usize, usize)>,
@@ -241,8 +245,8 @@ fn runs(geo: &Geometry, g0: usize, g1: usize) -> impl Iterator<Item = Run> {
     })
 }
 
-/// [`transform_inputs`] compiled for `isa`'s vector width (the code is the same; the compiler
-/// vectorizes its lane loops for the widest registers the path allows).
+/// [`transform_inputs`] compiled for `isa` (the gathers and transforms pick that path's vector
+/// type; the surrounding loops are the same).
 fn transform_inputs_on(isa: Isa, geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Workspace) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -349,16 +353,8 @@ fn transform_inputs(geo: &Geometry, x: &[f32], g0: usize, g1: usize, ws: &mut Wo
         for start in (0..tc).step_by(LANES) {
             let count = LANES.min(tc - start);
             let at = ch * tc + start;
-            match isa {
-                // SAFETY: `isa` is only a vector path on a CPU that has it.
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { input_group::<Avx512>(d, ds, start, v, vs, at, count) },
-                // SAFETY: as above.
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { input_group::<Avx2>(d, ds, start, v, vs, at, count) },
-                // SAFETY: plain arrays run on any CPU.
-                _ => unsafe { input_group::<Lanes>(d, ds, start, v, vs, at, count) },
-            }
+            // SAFETY: `isa` is only a vector path on a CPU that has it.
+            on_vector!(isa, V => unsafe { input_group::<V>(d, ds, start, v, vs, at, count) });
         }
     }
 }
@@ -400,12 +396,12 @@ unsafe fn transform_inputs_quads<V: QuadRow>(geo: &Geometry, x: &[f32], g0: usiz
         let (row0, at) = ws.samples[s - first];
         at + (t / tw * OUT - row0) * pw + t % tw * OUT
     };
-    ws.groups.clear();
+    ws.quads.clear();
     for start in (0..tc).step_by(LANES) {
         let g = g0 + start;
         for q in 0..4 {
             let quad = g + 4 * q;
-            ws.groups.push(quad_at(if quad < g1 { quad } else { g }));
+            ws.quads.push(quad_at(if quad < g1 { quad } else { g }));
         }
     }
     for ch in 0..ci {
@@ -428,7 +424,7 @@ unsafe fn transform_inputs_quads<V: QuadRow>(geo: &Geometry, x: &[f32], g0: usiz
         let (row, v) = (&ws.row, &mut ws.v);
         for (group, start) in (0..tc).step_by(LANES).enumerate() {
             let count = LANES.min(tc - start);
-            let quads: [usize; 4] = ws.groups[4 * group..4 * group + 4].try_into().expect("four quads");
+            let quads: [usize; 4] = ws.quads[4 * group..4 * group + 4].try_into().expect("four quads");
             let at = |i: usize| quads.map(|q| q + i * pw);
             // SAFETY: the caller guarantees the instruction set.
             let t = unsafe {
@@ -489,7 +485,7 @@ fn fill_row(geo: &Geometry, src: &[f32], r: usize, row: &mut [f32]) {
     zero_short(&mut row[hi..]);
 }
 
-/// [`transform_outputs`] compiled for `isa`'s vector width, like [`transform_inputs_on`].
+/// [`transform_outputs`] compiled for `isa`, like [`transform_inputs_on`].
 fn transform_outputs_on(
     isa: Isa,
     geo: &Geometry,
@@ -589,38 +585,18 @@ fn transform_outputs(geo: &Geometry, g0: usize, g1: usize, bias: &[f32], ws: &mu
 #[inline(always)]
 pub(super) unsafe fn output_rows(isa: Isa, m: &[f32], ms: usize, at: usize, b: f32) -> [[f32; LANES * OUT]; OUT] {
     #[inline(always)]
-    unsafe fn rows_of<V: Vector>(m: &[f32], ms: usize, at: usize, b: f32) -> [[f32; LANES * OUT]; OUT] {
+    unsafe fn rows_of<V: PixelRow>(m: &[f32], ms: usize, at: usize, b: f32) -> [[f32; LANES * OUT]; OUT] {
         // SAFETY: the caller guarantees the instruction set.
         let rows = output_tiles(|xi| unsafe { V::load(&m[xi * ms + at..]) });
-        let mut cells = [[0.0; LANES * OUT]; OUT];
-        for (cells, row) in cells.iter_mut().zip(rows) {
-            *cells = interleave(&[
-                row[0].lanes_plus(b),
-                row[1].lanes_plus(b),
-                row[2].lanes_plus(b),
-                row[3].lanes_plus(b),
-            ]);
-        }
-        cells
+        [
+            V::pixel_row(rows[0], b),
+            V::pixel_row(rows[1], b),
+            V::pixel_row(rows[2], b),
+            V::pixel_row(rows[3], b),
+        ]
     }
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => {
-            // SAFETY: the caller guarantees AVX-512F.
-            let rows = output_tiles(|xi| unsafe { Avx512::load(&m[xi * ms + at..]) });
-            let mut cells = [[0.0; LANES * OUT]; OUT];
-            for (cells, row) in cells.iter_mut().zip(rows) {
-                // SAFETY: as above.
-                *cells = unsafe { interleave_avx512([row[0].0, row[1].0, row[2].0, row[3].0], b) };
-            }
-            cells
-        }
-        // SAFETY: the caller guarantees AVX2.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { rows_of::<Avx2>(m, ms, at, b) },
-        // SAFETY: plain arrays run on any CPU.
-        _ => unsafe { rows_of::<Lanes>(m, ms, at, b) },
-    }
+    // SAFETY: the caller guarantees the instruction set of `isa`.
+    on_vector!(isa, V => unsafe { rows_of::<V>(m, ms, at, b) })
 }
 
 /// `V[36][in][g1 − g0]` (planes [`plane_stride`] apart), the transformed input tiles `g0..g1` of the samples in `x`, exactly as

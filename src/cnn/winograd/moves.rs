@@ -5,8 +5,8 @@
 
 use super::transform::{IN, OUT};
 #[cfg(target_arch = "x86_64")]
-use super::vector::{Avx2, Avx512, Vector};
-use super::vector::{LANES, Lanes, copy_lanes};
+use super::vector::{Avx2, Avx512};
+use super::vector::{LANES, Lanes, Vector, copy_lanes, lanes_at};
 
 /// Column `j` of [`LANES`] tiles from one padded row: `cols[j][k] = block[4k + j]`.
 #[inline(always)]
@@ -110,7 +110,7 @@ fn columns_avx2(r: [std::arch::x86_64::__m256; 4]) -> [std::arch::x86_64::__m256
 
 /// One output row of [`LANES`] tiles in pixel order: `cells[4k + q] = row[q][k]`.
 #[inline(always)]
-pub(super) fn interleave(row: &[Lanes; OUT]) -> [f32; LANES * OUT] {
+fn interleave(row: &[Lanes; OUT]) -> [f32; LANES * OUT] {
     let mut cells = [0.0; LANES * OUT];
     for k in 0..LANES {
         for q in 0..OUT {
@@ -120,6 +120,34 @@ pub(super) fn interleave(row: &[Lanes; OUT]) -> [f32; LANES * OUT] {
     cells
 }
 
+/// A vector type's way of putting one transformed output row of [`LANES`] tiles into pixel
+/// order, plus `b`: `cells[4k + q] = row[q][k] + b` ([`interleave`], or AVX-512's permutes).
+pub(super) trait PixelRow: Vector {
+    #[inline(always)]
+    fn pixel_row(row: [Self; OUT], b: f32) -> [f32; LANES * OUT] {
+        interleave(&[
+            row[0].lanes_plus(b),
+            row[1].lanes_plus(b),
+            row[2].lanes_plus(b),
+            row[3].lanes_plus(b),
+        ])
+    }
+}
+
+impl PixelRow for Lanes {}
+
+#[cfg(target_arch = "x86_64")]
+impl PixelRow for Avx2 {}
+
+#[cfg(target_arch = "x86_64")]
+impl PixelRow for Avx512 {
+    #[inline(always)]
+    fn pixel_row(row: [Self; OUT], b: f32) -> [f32; LANES * OUT] {
+        // SAFETY: an `Avx512` value exists only where the CPU has AVX-512F (vector.rs).
+        unsafe { interleave_avx512([row[0].0, row[1].0, row[2].0, row[3].0], b) }
+    }
+}
+
 /// [`interleave`] with AVX-512's two-register permutes: columns 0|1 and 2|3 into pairs, then
 /// the pairs into pixel order.
 ///
@@ -127,7 +155,7 @@ pub(super) fn interleave(row: &[Lanes; OUT]) -> [f32; LANES * OUT] {
 /// The CPU must have AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn interleave_avx512(row: [std::arch::x86_64::__m512; OUT], b: f32) -> [f32; LANES * OUT] {
+unsafe fn interleave_avx512(row: [std::arch::x86_64::__m512; OUT], b: f32) -> [f32; LANES * OUT] {
     use std::arch::x86_64::*;
     const _: () = assert!(LANES == 16 && OUT == 4);
     let mut cells = [0.0; LANES * OUT];
@@ -150,16 +178,6 @@ pub(super) unsafe fn interleave_avx512(row: [std::arch::x86_64::__m512; OUT], b:
         }
     }
     cells
-}
-
-/// The [`LANES`] values of `src` from `at` (the caller leaves `LANES` of slack after the last
-/// group, so the read never runs off the end).
-#[inline(always)]
-pub(super) fn lanes_at(src: &[f32], at: usize) -> Lanes {
-    match <&Lanes>::try_from(&src[at..at + LANES]) {
-        Ok(lanes) => *lanes,
-        Err(_) => unreachable!("a range of LANES values"),
-    }
 }
 
 /// `src` into `dst` (equal lengths, a few dozen values at most) in fixed-size pieces, so no
@@ -278,6 +296,7 @@ impl QuadRow for Avx2 {
 /// consecutive tiles: lanes 0–7 from quads 0 and 1, lanes 8–15 from quads 2 and 3.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 pub(super) fn quad_row_avx2(row: &[f32], at: [usize; 4]) -> [Avx2; IN] {
     use std::arch::x86_64::*;
     let mut cols = [[_mm256_setzero_ps(); 2]; IN];
@@ -312,6 +331,7 @@ pub(super) fn quad_row_avx2(row: &[f32], at: [usize; 4]) -> [Avx2; IN] {
 /// each `at[g]`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[inline]
 pub(super) fn quad_row_avx512(row: &[f32], at: [usize; 4]) -> [Avx512; IN] {
     let a = quad_loads(row, at);
     let b = quad_loads(row, at.map(|at| at + OUT));

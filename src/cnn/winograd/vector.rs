@@ -35,10 +35,7 @@ pub(super) trait Vector: Copy {
 impl Vector for Lanes {
     #[inline(always)]
     unsafe fn load(src: &[f32]) -> Self {
-        match <&Lanes>::try_from(&src[..LANES]) {
-            Ok(lanes) => *lanes,
-            Err(_) => unreachable!("a range of LANES values"),
-        }
+        lanes_at(src, 0)
     }
 
     #[inline(always)]
@@ -195,6 +192,41 @@ mod x86 {
         }
     }
 }
+
+/// The [`LANES`] values of `src` from `at`.
+#[inline(always)]
+pub fn lanes_at(src: &[f32], at: usize) -> Lanes {
+    match <&Lanes>::try_from(&src[at..at + LANES]) {
+        Ok(lanes) => *lanes,
+        Err(_) => unreachable!("a range of LANES values"),
+    }
+}
+
+/// `on_vector!(isa, V => body)` runs `body` with `V` the vector type of `isa`'s path
+/// ([`Avx512`], [`Avx2`], else [`Lanes`]): one copy of the code per path, for the transforms'
+/// callers, which are themselves compiled once per path.
+macro_rules! on_vector {
+    ($isa:expr, $V:ident => $body:expr) => {
+        match $isa {
+            #[cfg(target_arch = "x86_64")]
+            $crate::cnn::gemm::Isa::Avx512 => {
+                type $V = $crate::cnn::winograd::vector::Avx512;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            $crate::cnn::gemm::Isa::Avx2 => {
+                type $V = $crate::cnn::winograd::vector::Avx2;
+                $body
+            }
+            _ => {
+                type $V = $crate::cnn::winograd::vector::Lanes;
+                $body
+            }
+        }
+    };
+}
+
+pub(super) use on_vector;
 
 /// `dst.len()` lanes of `src` into `dst`; a whole group as one fixed-size copy (a call to
 /// `memcpy` per short copy would cost more than the transform). The rare partial group goes

@@ -14,9 +14,7 @@ use super::conv::{Geometry, Workspace, plane_stride, transformed_inputs};
 #[cfg(target_arch = "x86_64")]
 use super::moves::quads_avx512;
 use super::transform::{IN, LANES, Lanes, OUT, TILE};
-use super::vector::Vector;
-#[cfg(target_arch = "x86_64")]
-use super::vector::{Avx2, Avx512};
+use super::vector::{Vector, on_vector};
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 
 /// Per-task buffers of [`kernel_gradient`], grown to the largest call and never shrunk, so
@@ -152,8 +150,8 @@ fn grad_tiles<V: Vector>(y: [V; OUT * OUT], d: &mut [f32], ds: usize, at: usize,
     }
 }
 
-/// [`transform_grads`] compiled for `isa`'s vector width (the code is the same; the compiler
-/// vectorizes its lane loops for the widest registers the path allows).
+/// [`transform_grads`] compiled for `isa` (the transposes and transforms pick that path's
+/// vector type; the surrounding loops are the same).
 fn transform_grads_on(isa: Isa, geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -253,16 +251,8 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
                 }
             }
             let at = o * tc + start;
-            match isa {
-                // SAFETY: `isa` is only a vector path on a CPU that has it.
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { grad_tiles(loaded::<Avx512>(&src), d, ds, at, count) },
-                // SAFETY: as above.
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { grad_tiles(loaded::<Avx2>(&src), d, ds, at, count) },
-                // SAFETY: plain arrays run on any CPU.
-                _ => unsafe { grad_tiles(loaded::<Lanes>(&src), d, ds, at, count) },
-            }
+            // SAFETY: `isa` is only a vector path on a CPU that has it.
+            on_vector!(isa, V => unsafe { grad_tiles(loaded::<V>(&src), d, ds, at, count) });
         }
         start += count;
     }
