@@ -2,6 +2,7 @@
 //! Pure Rust on `ndarray` + `rayon`; no GUI and no file formats.
 
 pub mod activation;
+pub mod direct;
 pub mod error;
 pub mod gemm;
 pub mod geometry;

@@ -23,6 +23,7 @@ use crate::cnn::geometry::Padding;
 use crate::cnn::init::Initializer;
 use crate::cnn::tensor::Tensor;
 use crate::cnn::simd;
+use crate::cnn::direct;
 use crate::cnn::winograd::{self, ConvAlgo, Geometry, WeightWorkspace, Workspace};
 use rand::rngs::StdRng;
 use rayon::prelude::*;
@@ -258,6 +259,10 @@ pub struct Conv2DLayer {
     wino_filters: Vec<f32>,
     /// Per-task scratch for the backward pass.
     scratch: Vec<Scratch>,
+    /// The direct method's buffers per forward task and its packed filters (forward pass,
+    /// input gradient; packed per call, a few thousand values).
+    direct: Vec<direct::Workspace>,
+    direct_filters: Vec<f32>,
 }
 
 #[derive(Default)]
@@ -269,6 +274,7 @@ struct Scratch {
     wino: Workspace,
     /// Buffers of the Winograd kernel gradient.
     wino_weights: WeightWorkspace,
+    direct: direct::Workspace,
 }
 
 /// What a convolution is built from, whichever kind's config it comes from.
@@ -344,6 +350,8 @@ impl Conv2DLayer {
             wino_forward_of: Vec::new(),
             wino_filters: Vec::new(),
             scratch: Vec::new(),
+            direct: Vec::new(),
+            direct_filters: Vec::new(),
         }
     }
 
@@ -383,13 +391,9 @@ impl Conv2DLayer {
         }
     }
 
-    /// `algo`, or im2col where Winograd does not apply.
+    /// `algo`, or im2col where it does not apply.
     fn feasible(&self, algo: ConvAlgo) -> ConvAlgo {
-        if algo == ConvAlgo::Winograd && !self.sequence && winograd::applies(&self.win) {
-            ConvAlgo::Winograd
-        } else {
-            ConvAlgo::Im2col
-        }
+        if !self.sequence && algo.applies(&self.win) { algo } else { ConvAlgo::Im2col }
     }
 }
 
@@ -401,9 +405,10 @@ impl Conv2DLayer {
         let chw = self.c * self.h * self.w;
         y.resize(n, self.output_shape());
         let per_task = samples_per_task(n);
-        if self.feasible(algo) == ConvAlgo::Winograd {
-            self.forward_winograd(isa, x, y, per_task);
-            return;
+        match self.feasible(algo) {
+            ConvAlgo::Winograd => return self.forward_winograd(isa, x, y, per_task),
+            ConvAlgo::Direct => return self.forward_direct(isa, x, y, per_task),
+            ConvAlgo::Im2col => {}
         }
         // One column buffer per task, reused sample after sample: it stays in cache between
         // im2col and the product. (Keeping every sample's columns for the backward pass would
@@ -462,6 +467,26 @@ impl Conv2DLayer {
             });
     }
 
+    /// The forward pass by the direct method, like [`Self::forward_winograd`].
+    fn forward_direct(&mut self, isa: Isa, x: &Tensor, y: &mut Tensor, per_task: usize) {
+        let (c, f) = (self.c, self.filters);
+        let geo = direct::Geometry::forward(&self.win, c, self.h, self.w, f);
+        direct::pack_forward(&self.kernel.value, &geo, &mut self.direct_filters);
+        let tasks = x.batch().div_ceil(per_task);
+        if self.direct.len() < tasks {
+            self.direct.resize_with(tasks, direct::Workspace::default);
+        }
+        let (w, bias, act) = (&self.direct_filters, &self.bias.value, self.act);
+        let layout = Layout { channels: f, inner: self.p() };
+        y.data_mut()
+            .par_chunks_mut(per_task * f * self.p())
+            .zip(x.data().par_chunks(per_task * c * self.h * self.w))
+            .zip(self.direct[..tasks].par_iter_mut())
+            .for_each(|((ys, xs), ws)| {
+                direct::correlate(isa, &geo, w, xs, ys, bias, ws, |y| activation::forward_inplace(act, y, layout));
+            });
+    }
+
     /// The backward pass with both gradients by `algo` (im2col where Winograd does not apply),
     /// products on `isa`.
     pub(crate) fn backward_with(
@@ -505,7 +530,12 @@ impl Conv2DLayer {
         if wino.is_some() {
             winograd::filters_input_gradient(&self.kernel.value, f, c, &mut self.wino_filters);
         }
-        let u = &self.wino_filters;
+        let direct = (dx.is_some() && self.feasible(input_algo) == ConvAlgo::Direct)
+            .then(|| direct::Geometry::input_gradient(&self.win, c, h, w, f));
+        if let Some(geo) = direct.as_ref() {
+            direct::pack_input_gradient(&self.kernel.value, geo, &mut self.direct_filters);
+        }
+        let (u, direct_filters) = (&self.wino_filters, &self.direct_filters);
         let (kernel, win, act, use_bias) = (&self.kernel.value, &self.win, self.act, self.use_bias);
         let layout = Layout { channels: f, inner: p };
         // One task's samples: dy, y, x, dx (when wanted) and its scratch.
@@ -535,12 +565,15 @@ impl Conv2DLayer {
                     }
                 }
             }
-            match (dxs, wino.as_ref()) {
-                (Some(dxs), Some(geo)) => {
+            match (dxs, wino.as_ref(), direct.as_ref()) {
+                (Some(dxs), Some(geo), _) => {
                     // dx = dy ⋆ (kernel rotated by 180°, channels swapped), "full" padding.
                     winograd::correlate(isa, geo, u, dys, dxs, &[], &mut scratch.wino, |_| {});
                 }
-                (Some(dxs), None) => {
+                (Some(dxs), None, Some(geo)) => {
+                    direct::correlate(isa, geo, direct_filters, dys, dxs, &[], &mut scratch.direct, |_| {});
+                }
+                (Some(dxs), None, None) => {
                     // dcols (K, P) = kernelᵀ (K, F) · dy_n (F, P), then scattered back onto the image.
                     scratch.dcols.resize(k * p, 0.0);
                     for (dy, dx) in dys.chunks_exact(f * p).zip(dxs.chunks_exact_mut(chw)) {
@@ -548,7 +581,7 @@ impl Conv2DLayer {
                         col2im(&scratch.dcols, c, h, w, win, dx);
                     }
                 }
-                (None, _) => {}
+                (None, ..) => {}
             }
         };
         let inputs = dy

@@ -1,7 +1,8 @@
-//! Conv2D's two algorithms against each other through the layer itself: Winograd's forward
-//! pass, input gradient and kernel gradient against im2col's on odd and tail shapes, on every matrix-multiply
-//! path this CPU can run. Error measure: max |winograd − im2col| / max |im2col| over the whole
-//! tensor, at most 1e-4 (the naive f64 loops are in `cnn::winograd`'s tests).
+//! Conv2D's algorithms against each other through the layer itself: Winograd's and the direct
+//! method's forward pass, input gradient and kernel gradient against im2col's on odd and tail
+//! shapes, on every matrix-multiply path this CPU can run. Error measure: max |theirs − im2col|
+//! / max |im2col| over the whole tensor, at most 1e-4 (the naive f64 loops are in
+//! `cnn::winograd`'s and `cnn::direct`'s tests).
 
 use super::conv2d::{Conv2D, Conv2DLayer};
 use super::{Layer, Mode};
@@ -39,12 +40,12 @@ fn run(layer: &mut Conv2DLayer, algo: ConvAlgo, isa: Isa, x: &Tensor) -> (Tensor
 }
 
 #[test]
-fn winograd_matches_im2col_on_odd_and_tail_shapes_on_every_path() {
+fn winograd_and_direct_match_im2col_on_odd_and_tail_shapes_on_every_path() {
     const SIDES: [usize; 9] = [1, 2, 3, 4, 5, 7, 9, 13, 32];
     const CHANNELS: [usize; 4] = [1, 3, 8, 17];
     let mut worst: f32 = 0.0;
     let mut cases = 0;
-    for isa in Isa::runnable("winograd against im2col") {
+    for isa in Isa::runnable("winograd and direct against im2col") {
         let mut i = 0;
         for h in SIDES {
             for w in SIDES {
@@ -63,20 +64,22 @@ fn winograd_matches_im2col_on_odd_and_tail_shapes_on_every_path() {
                     layer.params_mut()[1].value.copy_from_slice(&bias);
                     let x = Tensor::from_vec(n, input, values(n * input.len(), i as f32)).unwrap();
                     let (y0, dx0, dk0) = run(&mut layer, ConvAlgo::Im2col, isa, &x);
-                    let (y1, dx1, dk1) = run(&mut layer, ConvAlgo::Winograd, isa, &x);
-                    let case = format!("{isa} n={n} c={c} {h}×{w} f={f} {padding:?}");
-                    let err = relative_error(y1.data(), y0.data());
-                    assert!(err <= MAX_RELATIVE_ERROR, "{case} forward: {err:e}");
-                    worst = worst.max(err);
-                    let err = relative_error(dx1.data(), dx0.data());
-                    assert!(err <= MAX_RELATIVE_ERROR, "{case} input gradient: {err:e}");
-                    worst = worst.max(err);
-                    // The kernel gradient sees dy through the ReLU mask, which may flip where y
-                    // is within rounding of zero.
-                    let err = relative_error(&dk1, &dk0);
-                    assert!(err <= MAX_RELATIVE_ERROR, "{case} kernel gradient: {err:e}");
-                    worst = worst.max(err);
-                    cases += 1;
+                    for algo in [ConvAlgo::Winograd, ConvAlgo::Direct] {
+                        let (y1, dx1, dk1) = run(&mut layer, algo, isa, &x);
+                        let case = format!("{algo} on {isa} n={n} c={c} {h}×{w} f={f} {padding:?}");
+                        let err = relative_error(y1.data(), y0.data());
+                        assert!(err <= MAX_RELATIVE_ERROR, "{case} forward: {err:e}");
+                        worst = worst.max(err);
+                        let err = relative_error(dx1.data(), dx0.data());
+                        assert!(err <= MAX_RELATIVE_ERROR, "{case} input gradient: {err:e}");
+                        worst = worst.max(err);
+                        // The kernel gradient sees dy through the ReLU mask, which may flip
+                        // where y is within rounding of zero.
+                        let err = relative_error(&dk1, &dk0);
+                        assert!(err <= MAX_RELATIVE_ERROR, "{case} kernel gradient: {err:e}");
+                        worst = worst.max(err);
+                        cases += 1;
+                    }
                 }
             }
         }
@@ -85,7 +88,13 @@ fn winograd_matches_im2col_on_odd_and_tail_shapes_on_every_path() {
 }
 
 #[test]
-fn winograd_is_deterministic_and_independent_of_the_thread_count() {
+fn winograd_and_direct_are_deterministic_and_independent_of_the_thread_count() {
+    for algo in [ConvAlgo::Winograd, ConvAlgo::Direct] {
+        deterministic(algo);
+    }
+}
+
+fn deterministic(algo: ConvAlgo) {
     let spec = Conv2D::new(24, 3).same().relu();
     let input = Shape::image(13, 11, 16);
     let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(5)).unwrap();
@@ -93,7 +102,7 @@ fn winograd_is_deterministic_and_independent_of_the_thread_count() {
     let isa = Isa::active();
     let on = |threads: usize, layer: &mut Conv2DLayer| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| run(layer, ConvAlgo::Winograd, isa, &x))
+        pool.install(|| run(layer, algo, isa, &x))
     };
     let (y1, dx1, _) = on(1, &mut layer);
     for threads in [1, 2, 3] {
@@ -110,21 +119,30 @@ fn winograd_is_deterministic_and_independent_of_the_thread_count() {
 #[test]
 fn the_layer_passes_take_the_chosen_algorithm() {
     // Through `Layer::forward`, a 32→32 3×3 layer and a narrowing one (64→32) equal the
-    // Winograd path, and one with 3 or 4 input channels or a strided one the im2col path, bit
-    // for bit, unless CNN_LAB_CONV forces one.
+    // Winograd path, one with 3, 4 or 8 input channels the direct path (on the portable path
+    // im2col, and Winograd from 8), a strided one the im2col path, bit for bit, unless CNN_LAB_CONV forces one.
     let isa = Isa::active();
-    for (c, stride) in [(32, 1), (3, 1), (4, 1), (32, 2), (64, 1)] {
+    let portable = isa == Isa::Portable;
+    let thin = if portable { ConvAlgo::Im2col } else { ConvAlgo::Direct };
+    let cases = [
+        (32, 1, ConvAlgo::Winograd),
+        (3, 1, thin),
+        (4, 1, thin),
+        (8, 1, if portable { ConvAlgo::Winograd } else { ConvAlgo::Direct }),
+        (32, 2, ConvAlgo::Im2col),
+        (64, 1, ConvAlgo::Winograd),
+    ];
+    for (c, stride, rule) in cases {
         let spec = Conv2D::new(32, 3).same().strides(stride);
         let input = Shape::image(9, 9, c);
         let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(1)).unwrap();
         let x = Tensor::from_vec(2, input, values(2 * input.len(), 0.1)).unwrap();
         let mut y = Tensor::default();
         layer.forward(&x, &mut y, Mode::Infer);
-        let want = ConvAlgo::forced().unwrap_or(if c >= 16 && stride == 1 {
-            ConvAlgo::Winograd
-        } else {
-            ConvAlgo::Im2col
-        });
+        let want = match ConvAlgo::forced() {
+            Some(algo) if stride == 1 || algo == ConvAlgo::Im2col => algo,
+            _ => rule,
+        };
         let mut by = Tensor::default();
         layer.forward_with(want, isa, &x, &mut by);
         assert!(y.data() == by.data(), "c={c} stride {stride}: not the {want} path");

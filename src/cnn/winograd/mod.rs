@@ -12,6 +12,7 @@ mod weights;
 pub use conv::{Geometry, Workspace, correlate, filters_forward, filters_input_gradient};
 pub use weights::{WeightWorkspace, kernel_gradient};
 
+use crate::cnn::gemm::Isa;
 use crate::cnn::geometry::Window;
 use std::sync::OnceLock;
 
@@ -25,16 +26,20 @@ pub enum ConvAlgo {
     Im2col,
     /// Winograd F(4×4, 3×3) (3×3 windows, stride 1, no dilation only).
     Winograd,
+    /// The direct correlation over wide rows (`cnn::direct`: stride 1, no dilation, padding
+    /// under the kernel's span); forward pass and input gradient, the kernel gradient by im2col.
+    Direct,
 }
 
 impl ConvAlgo {
-    pub const ALL: [ConvAlgo; 2] = [ConvAlgo::Im2col, ConvAlgo::Winograd];
+    pub const ALL: [ConvAlgo; 3] = [ConvAlgo::Im2col, ConvAlgo::Winograd, ConvAlgo::Direct];
 
     /// The name `CNN_LAB_CONV` uses.
     pub fn name(self) -> &'static str {
         match self {
             ConvAlgo::Im2col => "im2col",
             ConvAlgo::Winograd => "winograd",
+            ConvAlgo::Direct => "direct",
         }
     }
 
@@ -60,23 +65,36 @@ impl ConvAlgo {
         })
     }
 
+    /// Whether this algorithm computes a correlation over `window` (im2col: any).
+    pub fn applies(self, window: &Window) -> bool {
+        match self {
+            ConvAlgo::Im2col => true,
+            ConvAlgo::Winograd => applies(window),
+            ConvAlgo::Direct => crate::cnn::direct::applies(window),
+        }
+    }
+
     /// The algorithm for a correlation over `window` from `c_in` to `c_out` channels:
-    /// `CNN_LAB_CONV` where it applies, else Winograd where it [`applies`] and [`pays`].
+    /// `CNN_LAB_CONV` where it applies, else the direct method where it applies and
+    /// [`direct_pays`] (not on the portable path), else Winograd where it [`applies`] and
+    /// [`pays`], else im2col.
     pub fn choose(window: &Window, c_in: usize, c_out: usize) -> ConvAlgo {
-        let fits = applies(window);
+        let direct = Isa::active() != Isa::Portable && direct_pays(c_in, c_out);
         match ConvAlgo::forced() {
-            Some(algo) if fits || algo == ConvAlgo::Im2col => algo,
-            _ if fits && pays(c_in, c_out) => ConvAlgo::Winograd,
+            Some(algo) if algo.applies(window) => algo,
+            _ if direct && ConvAlgo::Direct.applies(window) => ConvAlgo::Direct,
+            _ if applies(window) && pays(c_in, c_out) => ConvAlgo::Winograd,
             _ => ConvAlgo::Im2col,
         }
     }
 
     /// The algorithm for the kernel gradient of a correlation over `window` from `c_in`
-    /// channels: `CNN_LAB_CONV` where it applies, else Winograd where it [`applies`] and
-    /// [`kernel_gradient_pays`].
+    /// channels: `CNN_LAB_CONV` where it applies (the direct method has no kernel gradient:
+    /// im2col), else Winograd where it [`applies`] and [`kernel_gradient_pays`].
     pub fn choose_kernel_gradient(window: &Window, c_in: usize) -> ConvAlgo {
         let fits = applies(window);
         match ConvAlgo::forced() {
+            Some(ConvAlgo::Direct) => ConvAlgo::Im2col,
             Some(algo) if fits || algo == ConvAlgo::Im2col => algo,
             _ if fits && kernel_gradient_pays(c_in) => ConvAlgo::Winograd,
             _ => ConvAlgo::Im2col,
@@ -102,7 +120,7 @@ pub fn resolve(value: Option<&str>) -> (Option<ConvAlgo>, Option<String>) {
             None,
             Some(format!(
                 "{CONV_ENV}={value} is not a convolution algorithm; choosing per layer instead \
-                 (set it to im2col or winograd, or unset it)"
+                 (set it to im2col, winograd or direct, or unset it)"
             )),
         ),
     }
@@ -131,6 +149,28 @@ const MIN_CHANNELS_OUT: usize = 16;
 pub fn pays(c_in: usize, c_out: usize) -> bool {
     c_in >= MIN_CHANNELS_IN && c_out >= MIN_CHANNELS_OUT
 }
+
+/// Whether the direct method is the fastest for a correlation from `c_in` to `c_out` channels
+/// (on AVX2 or AVX-512; its portable form has no FMA and is only a fallback): when either side
+/// has fewer than [`DIRECT_BELOW`] channels, except a thin output from many inputs (an input
+/// gradient to an RGB layer), where im2col's one long product wins. `cnn-lab bench --conv`,
+/// Intel Xeon (Emerald Rapids, AVX-512), batch 64, 2026-12-06, ms im2col / Winograd / direct,
+/// forward: 28×28 1→8 0.27 / 0.43 / 0.15, 14×14 8→16 0.65 / 0.47 / 0.30, 16→8 1.02 / 0.49 /
+/// 0.30, 28×28 8→8 1.31 / 1.12 / 0.61, 32×32 3→32 1.63 / 4.08 / 1.54, 8→32 3.50 / 2.58 /
+/// 2.15, 12→32 5.16 / 2.98 / 3.48, 16→32 7.56 / 3.41 / 3.99, 16×16 16→16 1.56 / 0.60 / 0.63,
+/// 64→8 4.74 / 1.58 / 1.33; input gradients (from the filters to the inputs): 8→1 0.24 / 0.76 /
+/// 0.26, 32→3 1.74 / 4.64 / 2.55, 32→8 3.67 / 3.38 / 2.64, 32→12 6.07 / 3.99 / 6.45, 8→64
+/// 5.32 / 1.15 / 1.13.
+pub fn direct_pays(c_in: usize, c_out: usize) -> bool {
+    let thin = c_out <= DIRECT_THIN_OUT && c_in >= DIRECT_BELOW;
+    (c_in < DIRECT_BELOW || c_out < DIRECT_BELOW) && !thin
+}
+
+/// Channels (on either side) below which the direct method pays (see [`direct_pays`]).
+const DIRECT_BELOW: usize = 12;
+
+/// Output channels up to which many input channels go to im2col (see [`direct_pays`]).
+const DIRECT_THIN_OUT: usize = 4;
 
 /// Whether Winograd computes a layer's kernel gradient faster than im2col, for `c_in` input
 /// channels (any number of filters). Measured with `cnn-lab bench --conv` (AMD EPYC, AVX-512,

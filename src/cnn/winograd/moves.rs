@@ -294,21 +294,30 @@ impl QuadRow for Avx2 {
 
 /// [`quad_row_avx512`] with AVX2's in-lane shuffles, as [`deinterleave_avx2`] does for eight
 /// consecutive tiles: lanes 0–7 from quads 0 and 1, lanes 8–15 from quads 2 and 3.
+///
+/// # Safety
+/// The CPU must have AVX2. Always inlined (a plain `unsafe fn`, so it may be), into the
+/// caller's AVX2 code: called out of line, its six results went through the stack.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-pub(super) fn quad_row_avx2(row: &[f32], at: [usize; 4]) -> [Avx2; IN] {
+#[inline(always)]
+pub(super) unsafe fn quad_row_avx2(row: &[f32], at: [usize; 4]) -> [Avx2; IN] {
     use std::arch::x86_64::*;
-    let mut cols = [[_mm256_setzero_ps(); 2]; IN];
-    let load = |at: usize| {
-        let piece = &row[at..][..8];
-        // SAFETY: `piece` holds 8 floats.
-        unsafe { _mm256_loadu_ps(piece.as_ptr()) }
-    };
+    // SAFETY (every block below): the caller guarantees AVX2; each load reads 8 floats of a
+    // piece checked to hold them.
+    let mut cols = [[unsafe { _mm256_setzero_ps() }; 2]; IN];
     for half in 0..2 {
         for (shift, js) in [(0, 0..4), (OUT, 4..6)] {
             let (a, b) = (at[2 * half] + shift, at[2 * half + 1] + shift);
-            let c = columns_avx2([load(a), load(a + 8), load(b), load(b + 8)]);
+            let (a, b) = (&row[a..][..16], &row[b..][..16]);
+            let r = unsafe {
+                [
+                    _mm256_loadu_ps(a.as_ptr()),
+                    _mm256_loadu_ps(a[8..].as_ptr()),
+                    _mm256_loadu_ps(b.as_ptr()),
+                    _mm256_loadu_ps(b[8..].as_ptr()),
+                ]
+            };
+            let c = unsafe { columns_avx2(r) };
             for j in js {
                 cols[j][half] = c[j - shift];
             }
@@ -329,18 +338,23 @@ pub(super) fn quad_row_avx2(row: &[f32], at: [usize; 4]) -> [Avx2; IN] {
 /// column `j` of the result holds lane `4g + k` = that row's value `at[g] + 4k + j`. Columns 4
 /// and 5 are columns 0 and 1 of the quads moved on by one tile. `row` must hold 20 values from
 /// each `at[g]`.
+///
+/// # Safety
+/// The CPU must have AVX-512F. Always inlined, like [`quad_row_avx2`].
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline]
-pub(super) fn quad_row_avx512(row: &[f32], at: [usize; 4]) -> [Avx512; IN] {
-    let a = quad_loads(row, at);
-    let b = quad_loads(row, at.map(|at| at + OUT));
-    [
-        Avx512(quad_column(&a, 0)),
-        Avx512(quad_column(&a, 1)),
-        Avx512(quad_column(&a, 2)),
-        Avx512(quad_column(&a, 3)),
-        Avx512(quad_column(&b, 0)),
-        Avx512(quad_column(&b, 1)),
-    ]
+#[inline(always)]
+pub(super) unsafe fn quad_row_avx512(row: &[f32], at: [usize; 4]) -> [Avx512; IN] {
+    // SAFETY: the caller guarantees AVX-512F.
+    unsafe {
+        let a = quad_loads(row, at);
+        let b = quad_loads(row, at.map(|at| at + OUT));
+        [
+            Avx512(quad_column(&a, 0)),
+            Avx512(quad_column(&a, 1)),
+            Avx512(quad_column(&a, 2)),
+            Avx512(quad_column(&a, 3)),
+            Avx512(quad_column(&b, 0)),
+            Avx512(quad_column(&b, 1)),
+        ]
+    }
 }

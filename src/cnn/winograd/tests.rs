@@ -311,9 +311,10 @@ fn the_environment_value_is_honoured_or_refused_with_a_reason() {
     assert_eq!(resolve(Some(" ")), (None, None));
     assert_eq!(resolve(Some("Winograd")), (Some(ConvAlgo::Winograd), None));
     assert_eq!(resolve(Some("im2col")), (Some(ConvAlgo::Im2col), None));
+    assert_eq!(resolve(Some(" DIRECT")), (Some(ConvAlgo::Direct), None));
     let (algo, warning) = resolve(Some("fft"));
     assert_eq!(algo, None);
-    assert!(warning.expect("a warning").contains("im2col or winograd"));
+    assert!(warning.expect("a warning").contains("im2col, winograd or direct"));
 }
 
 #[test]
@@ -333,6 +334,17 @@ fn winograd_pays_from_8_input_and_16_output_channels() {
     assert!(pays(16, 32) && pays(64, 32) && pays(8, 16));
     // The cifar model's first layer, its input gradient if it had one, and a narrow output.
     assert!(!pays(3, 32) && !pays(4, 32) && !pays(32, 3) && !pays(32, 12));
+}
+
+#[test]
+fn the_direct_method_pays_below_12_channels_on_either_side_but_not_for_a_thin_output() {
+    // LeNet's layers and their input gradients, an RGB first layer, a narrowing layer.
+    assert!(direct_pays(1, 8) && direct_pays(8, 16) && direct_pays(16, 8) && direct_pays(8, 1));
+    assert!(direct_pays(3, 32) && direct_pays(8, 32) && direct_pays(64, 8) && direct_pays(8, 64));
+    // Winograd's: both sides at 12 or more.
+    assert!(!direct_pays(12, 32) && !direct_pays(16, 16) && !direct_pays(32, 64));
+    // An RGB layer's input gradient (32 → 3): im2col's one long product.
+    assert!(!direct_pays(32, 3) && !direct_pays(16, 4) && direct_pays(16, 5));
 }
 
 /// dkernel (F, C, 3, 3) of the same convolution for dy (N, F, OH, OW): every multiply's output
