@@ -20,6 +20,9 @@
 use crate::cnn::gemm::Isa;
 use crate::cnn::geometry::Window;
 
+mod weights;
+pub use weights::{WeightWorkspace, kernel_gradient};
+
 /// A stride-1 correlation of one sample: x (CI, H, W) → y (CO, OH, OW) over a KH × KW kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {

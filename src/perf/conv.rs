@@ -1,8 +1,7 @@
 //! `cnn-lab bench --conv`: the three convolution algorithms on 3×3 stride-1 layers of several
 //! widths, forward pass, input gradient and kernel gradient, so the rules that pick one
 //! (`cnn::winograd::pays`, `cnn::winograd::direct_pays`, `cnn::winograd::kernel_gradient_pays`)
-//! rest on measurements of this machine. (The direct method has no kernel gradient of its own:
-//! its column repeats im2col's.)
+//! rest on measurements of this machine.
 
 use super::engine::{BATCH, median_secs};
 use crate::cnn::gemm::Isa;

@@ -1,6 +1,7 @@
 //! The direct correlation against naive f64 loops on odd and tail shapes, kernel sizes and
-//! paddings, on every path this CPU can run: the forward pass (with a bias) and the input
-//! gradient (the adjoint of the forward pass, computed from its definition). Error measure:
+//! paddings, on every path this CPU can run: the forward pass (with a bias), the input
+//! gradient (the adjoint of the forward pass, computed from its definition) and the kernel
+//! gradient. Error measure:
 //! max |direct − reference| / max |reference|, at most 1e-5.
 
 use super::*;
@@ -148,6 +149,31 @@ fn input_gradient_matches_the_adjoint_of_the_forward_pass_on_every_path() {
             let mut dx = vec![f32::NAN; want.len()];
             correlate(isa, &geo, &packed, &dy, &mut dx, &[], &mut Workspace::default(), |_| {});
             let err = relative_error(&dx, &want);
+            assert!(
+                err <= MAX_RELATIVE_ERROR,
+                "{isa} n={n} c={c} {h}×{w} f={f} {win:?}: {err:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn kernel_gradient_matches_the_naive_sums_on_every_path() {
+    for isa in Isa::runnable("direct kernel gradient") {
+        let mut ws = WeightWorkspace::default();
+        for (i, case) in cases().iter().enumerate() {
+            let Case { n, c, h, w, f, ref win } = *case;
+            let (oh, ow) = win.out_hw();
+            let x = values(n * c * h * w, 2.0 + i as f32);
+            let dy = values(n * f * oh * ow, 5.0 + i as f32);
+            // dK[k] = Σ over the multiplies by kernel value k of dy[o] · x[i].
+            let mut want = vec![0.0f64; f * c * win.kh * win.kw];
+            case.for_each_tap(|o, xi, ki| want[ki] += dy[o] as f64 * x[xi] as f64);
+            let geo = Geometry::forward(win, c, h, w, f);
+            let mut dk = vec![f32::NAN; want.len()];
+            // A workspace reused across shapes must not carry sums over.
+            kernel_gradient(isa, &geo, &x, &dy, &mut dk, &mut ws);
+            let err = relative_error(&dk, &want);
             assert!(
                 err <= MAX_RELATIVE_ERROR,
                 "{isa} n={n} c={c} {h}×{w} f={f} {win:?}: {err:e}"

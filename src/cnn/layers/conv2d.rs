@@ -275,6 +275,7 @@ struct Scratch {
     /// Buffers of the Winograd kernel gradient.
     wino_weights: WeightWorkspace,
     direct: direct::Workspace,
+    direct_weights: direct::WeightWorkspace,
 }
 
 /// What a convolution is built from, whichever kind's config it comes from.
@@ -387,7 +388,7 @@ impl Conv2DLayer {
         if self.sequence {
             ConvAlgo::Im2col
         } else {
-            ConvAlgo::choose_kernel_gradient(&self.win, self.c)
+            ConvAlgo::choose_kernel_gradient(&self.win, self.c, self.filters)
         }
     }
 
@@ -527,6 +528,9 @@ impl Conv2DLayer {
         // The kernel gradient by Winograd: the forward correlation's tiles, transposed.
         let wino_weights =
             (self.feasible(kernel_algo) == ConvAlgo::Winograd).then(|| Geometry::forward(&self.win, c, h, w, f));
+        let direct_weights = (self.feasible(kernel_algo) == ConvAlgo::Direct)
+            .then(|| direct::Geometry::forward(&self.win, c, h, w, f));
+        let by_im2col = wino_weights.is_none() && direct_weights.is_none();
         if wino.is_some() {
             winograd::filters_input_gradient(&self.kernel.value, f, c, &mut self.wino_filters);
         }
@@ -549,11 +553,14 @@ impl Conv2DLayer {
                 if let Some(geo) = wino_weights.as_ref() {
                     let (dkernel, ws) = (&mut scratch.dkernel, &mut scratch.wino_weights);
                     winograd::kernel_gradient(isa, geo, xs, dys, dkernel, ws);
+                } else if let Some(geo) = direct_weights.as_ref() {
+                    let (dkernel, ws) = (&mut scratch.dkernel, &mut scratch.direct_weights);
+                    direct::kernel_gradient(isa, geo, xs, dys, dkernel, ws);
                 } else {
                     scratch.cols.resize(k * p, 0.0);
                 }
                 for (i, (dy, x)) in dys.chunks_exact(f * p).zip(xs.chunks_exact(chw)).enumerate() {
-                    if wino_weights.is_none() {
+                    if by_im2col {
                         im2col(x, c, h, w, win, &mut scratch.cols);
                         let dkernel = &mut scratch.dkernel;
                         sgemm_with(isa, f, k, p, dy, Op::N, &scratch.cols, Op::T, dkernel, i > 0, false);

@@ -152,10 +152,22 @@ fn the_layer_passes_take_the_chosen_algorithm() {
 #[test]
 fn the_kernel_gradient_takes_its_own_algorithm() {
     // Through `Layer::backward`, the kernel gradient of a 3×3 stride-1 layer from 16 or more
-    // input channels equals the Winograd path's and that of a thinner (8 channels) or strided
-    // layer the im2col path's, bit for bit, unless CNN_LAB_CONV forces one.
+    // input channels to 32 filters equals the Winograd path's, that of a thinner one (8
+    // channels) or of 16 channels to 8 filters the direct path's (on the portable path
+    // im2col's and Winograd's), and that of a strided layer the im2col path's, bit for bit, unless CNN_LAB_CONV
+    // forces one.
     let isa = Isa::active();
-    for (c, f, stride) in [(32, 32, 1), (64, 32, 1), (16, 32, 1), (8, 32, 1), (32, 32, 2)] {
+    let (direct, winograd, im2col) = (ConvAlgo::Direct, ConvAlgo::Winograd, ConvAlgo::Im2col);
+    let portable = isa == Isa::Portable;
+    let cases = [
+        (32, 32, 1, winograd),
+        (64, 32, 1, winograd),
+        (16, 32, 1, winograd),
+        (8, 32, 1, if portable { im2col } else { direct }),
+        (16, 8, 1, if portable { winograd } else { direct }),
+        (32, 32, 2, ConvAlgo::Im2col),
+    ];
+    for (c, f, stride, rule) in cases {
         let spec = Conv2D::new(f, 3).same().strides(stride).relu();
         let input = Shape::image(9, 9, c);
         let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(2)).unwrap();
@@ -166,11 +178,10 @@ fn the_kernel_gradient_takes_its_own_algorithm() {
         dy.data_mut().copy_from_slice(&values(y.data().len(), 1.9));
         layer.backward(&x, &y, &mut dy.clone(), None);
         let got = layer.kernel().grad.clone();
-        let want = ConvAlgo::forced().unwrap_or(if c >= 16 && stride == 1 {
-            ConvAlgo::Winograd
-        } else {
-            ConvAlgo::Im2col
-        });
+        let want = match ConvAlgo::forced() {
+            Some(algo) if stride == 1 || algo == ConvAlgo::Im2col => algo,
+            _ => rule,
+        };
         layer.backward_with(want, isa, &x, &y, &mut dy.clone(), None);
         assert!(
             got == layer.kernel().grad,

@@ -27,7 +27,7 @@ pub enum ConvAlgo {
     /// Winograd F(4×4, 3×3) (3×3 windows, stride 1, no dilation only).
     Winograd,
     /// The direct correlation over wide rows (`cnn::direct`: stride 1, no dilation, padding
-    /// under the kernel's span); forward pass and input gradient, the kernel gradient by im2col.
+    /// under the kernel's span).
     Direct,
 }
 
@@ -88,15 +88,16 @@ impl ConvAlgo {
         }
     }
 
-    /// The algorithm for the kernel gradient of a correlation over `window` from `c_in`
-    /// channels: `CNN_LAB_CONV` where it applies (the direct method has no kernel gradient:
-    /// im2col), else Winograd where it [`applies`] and [`kernel_gradient_pays`].
-    pub fn choose_kernel_gradient(window: &Window, c_in: usize) -> ConvAlgo {
-        let fits = applies(window);
+    /// The algorithm for the kernel gradient of a correlation over `window` from `c_in` to
+    /// `c_out` channels: `CNN_LAB_CONV` where it applies, else the direct method where it
+    /// applies and [`direct_kernel_gradient_pays`] (not on the portable path), else Winograd
+    /// where it [`applies`] and [`kernel_gradient_pays`], else im2col.
+    pub fn choose_kernel_gradient(window: &Window, c_in: usize, c_out: usize) -> ConvAlgo {
+        let direct = Isa::active() != Isa::Portable && direct_kernel_gradient_pays(c_in, c_out);
         match ConvAlgo::forced() {
-            Some(ConvAlgo::Direct) => ConvAlgo::Im2col,
-            Some(algo) if fits || algo == ConvAlgo::Im2col => algo,
-            _ if fits && kernel_gradient_pays(c_in) => ConvAlgo::Winograd,
+            Some(algo) if algo.applies(window) => algo,
+            _ if direct && ConvAlgo::Direct.applies(window) => ConvAlgo::Direct,
+            _ if applies(window) && kernel_gradient_pays(c_in) => ConvAlgo::Winograd,
             _ => ConvAlgo::Im2col,
         }
     }
@@ -171,6 +172,17 @@ const DIRECT_BELOW: usize = 12;
 
 /// Output channels up to which many input channels go to im2col (see [`direct_pays`]).
 const DIRECT_THIN_OUT: usize = 4;
+
+/// Whether the direct method computes the kernel gradient of a layer from `c_in` to `c_out`
+/// channels fastest: fewer than 16 input channels or 12 filters, and at most 4096 channel pairs
+/// (its vector partial sums, 16 per kernel value, must stay in cache). `cnn-lab bench --conv`
+/// as for [`direct_pays`], ms im2col / Winograd / direct: 28×28 1→8 0.35 / 0.88 / 0.19, 14×14
+/// 8→16 0.67 / 0.64 / 0.35, 16→8 1.18 / 0.62 / 0.38, 32×32 3→32 2.06 / 3.11 / 1.72, 8→32 3.22 /
+/// 3.17 / 2.92, 12→32 4.66 / 3.53 / 4.23, 16→32 7.20 / 4.64 / 5.25, 16×16 16→16 1.81 / 0.94 /
+/// 0.87, 64→8 7.03 / 2.87 / 1.82, 8×8 64→64 4.32 / 2.77 / 6.20, 128→128 12.38 / 8.36 / 25.39.
+pub fn direct_kernel_gradient_pays(c_in: usize, c_out: usize) -> bool {
+    (c_in < 16 || c_out < DIRECT_BELOW) && c_in * c_out <= 4096
+}
 
 /// Whether Winograd computes a layer's kernel gradient faster than im2col, for `c_in` input
 /// channels (any number of filters). Measured with `cnn-lab bench --conv` (AMD EPYC, AVX-512,

@@ -347,6 +347,15 @@ fn the_direct_method_pays_below_12_channels_on_either_side_but_not_for_a_thin_ou
     assert!(!direct_pays(32, 3) && !direct_pays(16, 4) && direct_pays(16, 5));
 }
 
+#[test]
+fn the_direct_kernel_gradient_pays_below_16_inputs_or_12_filters_within_4096_pairs() {
+    assert!(direct_kernel_gradient_pays(1, 8) && direct_kernel_gradient_pays(8, 16));
+    assert!(direct_kernel_gradient_pays(16, 8) && direct_kernel_gradient_pays(64, 8));
+    assert!(direct_kernel_gradient_pays(12, 32) && direct_kernel_gradient_pays(3, 512));
+    assert!(!direct_kernel_gradient_pays(16, 16) && !direct_kernel_gradient_pays(32, 64));
+    assert!(!direct_kernel_gradient_pays(8, 1024) && !direct_kernel_gradient_pays(1024, 8));
+}
+
 /// dkernel (F, C, 3, 3) of the same convolution for dy (N, F, OH, OW): every multiply's output
 /// gradient times the input it read, summed per kernel value; and per kernel value the sum of
 /// the products' magnitudes (what rounding errors scale with).

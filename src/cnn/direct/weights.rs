@@ -1,0 +1,217 @@
+//! The kernel gradient by the direct method: `dK[f][c][ky][kx] = Σ_samples Σ_(oy, ox)
+//! dy[f][oy][ox] · x_padded[c][oy + ky][ox + kx]`. The output gradient is laid out on wide rows
+//! too (zeros in the `KW − 1` columns past `OW`), so over wide positions each tap again reads
+//! one contiguous vector of the padded input. Register blocks of `NF` filters × `NK` taps hold
+//! vector partial sums, kept in `sums` across a task's samples and summed across lanes once at
+//! the end (in a fixed order: the result does not depend on the path's timing).
+
+use super::{Geometry, MAX_STEP, Portable, Reg, pad};
+use crate::cnn::gemm::Isa;
+
+/// Filters and taps are rounded up to multiples of this (every path's `NF` and `NK` divide it).
+const ROUND: usize = 4;
+
+/// The most lanes of any path.
+const MAX_LANES: usize = 16;
+
+/// Per-task buffers of the kernel gradient, grown to the largest call and never shrunk.
+#[derive(Default)]
+pub struct WeightWorkspace {
+    xp: Vec<f32>,
+    /// One sample's output gradient on wide rows, `F` rounded up to [`ROUND`] rows.
+    dyw: Vec<f32>,
+    /// Each tap's offset in `xp`, rounded up to [`ROUND`] taps (the extra ones read offset 0
+    /// into sums that are dropped).
+    taps: Vec<usize>,
+    /// Vector partial sums, block by block: `[fb][kb][f][k][lane]`.
+    sums: Vec<f32>,
+}
+
+/// The kernel gradient (F, C, KH, KW) of the samples in `x` (each `CI·H·W`) and `dy` (each
+/// `CO·OH·OW`, the gradient at the convolution's output) over the forward geometry `geo`,
+/// overwriting `dkernel`. Runs on `isa`, on the calling thread.
+pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel: &mut [f32], ws: &mut WeightWorkspace) {
+    // The path that runs (the portable one where this CPU lacks `isa`): the layout of `sums`
+    // follows its vectors.
+    let isa = if isa.is_available() { isa } else { Isa::Portable };
+    let (in_len, out_len) = (geo.ci * geo.h * geo.w, geo.co * geo.oh * geo.ow);
+    let k = geo.ci * geo.kh * geo.kw;
+    assert_eq!(dkernel.len(), geo.co * k, "kernel gradient size");
+    let (hp, wp) = geo.padded();
+    let (f4, k4) = (geo.co.next_multiple_of(ROUND), k.next_multiple_of(ROUND));
+    ws.taps.clear();
+    for c in 0..geo.ci {
+        for ky in 0..geo.kh {
+            ws.taps.extend((0..geo.kw).map(|kx| c * hp * wp + ky * wp + kx));
+        }
+    }
+    ws.taps.resize(k4, 0);
+    ws.xp.resize(geo.ci * hp * wp + geo.kw + MAX_STEP, 0.0);
+    // Row length: the wide positions rounded up to whole vectors of any path.
+    let ds = geo.wide().next_multiple_of(MAX_LANES);
+    ws.dyw.clear();
+    ws.dyw.resize(f4 * ds, 0.0);
+    ws.sums.clear();
+    ws.sums.resize(f4 * k4 * MAX_LANES, 0.0);
+    assert!(ws.taps.iter().max().map_or(0, |&t| t) + ds <= ws.xp.len());
+    for (x, dy) in x.chunks_exact(in_len).zip(dy.chunks_exact(out_len)) {
+        pad(geo, x, &mut ws.xp);
+        for (row, plane) in ws.dyw.chunks_exact_mut(ds).zip(dy.chunks_exact(geo.oh * geo.ow)) {
+            for (wide, line) in row.chunks_exact_mut(wp).zip(plane.chunks_exact(geo.ow)) {
+                wide[..geo.ow].copy_from_slice(line);
+            }
+        }
+        let op = Sums {
+            d: &ws.dyw,
+            ds,
+            xp: &ws.xp,
+            taps: &ws.taps,
+            sums: &mut ws.sums,
+        };
+        accumulate(isa, op);
+    }
+    // Lanes summed in order; the partial sums of filters and taps past the real ones dropped.
+    let lanes = lanes(isa);
+    for (f, out) in dkernel.chunks_exact_mut(k).enumerate() {
+        for (t, v) in out.iter_mut().enumerate() {
+            let at = block_index(f, t, k4, isa) * lanes;
+            *v = ws.sums[at..at + lanes].iter().sum();
+        }
+    }
+}
+
+/// What the register blocks read and add to.
+struct Sums<'a> {
+    /// The wide output gradient, rows `ds` apart; the padded input and the taps' offsets.
+    d: &'a [f32],
+    ds: usize,
+    xp: &'a [f32],
+    taps: &'a [usize],
+    sums: &'a mut [f32],
+}
+
+/// The register block shape of each path, (filters, taps), as [`accumulate`] runs it.
+fn shape(isa: Isa) -> (usize, usize) {
+    match isa {
+        Isa::Avx512 => (4, 4),
+        _ => (2, 4),
+    }
+}
+
+/// Lanes per vector on `isa`'s path, as [`accumulate`] runs it.
+fn lanes(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512 => 16,
+        _ => 8,
+    }
+}
+
+/// Which vector of `sums` holds filter `f`, tap `t`: blocks of `NF × NK`, filter-block major.
+fn block_index(f: usize, t: usize, k4: usize, isa: Isa) -> usize {
+    let (nf, nk) = shape(isa);
+    let (fb, kb) = (f / nf, t / nk);
+    (fb * (k4 / nk) + kb) * nf * nk + (f % nf) * nk + t % nk
+}
+
+/// Every block's partial sums, one sample.
+fn accumulate(isa: Isa, op: Sums) {
+    let (f4, k4) = (op.d.len() / op.ds, op.taps.len());
+    assert!(op.sums.len() >= f4 * k4 * MAX_LANES && f4.is_multiple_of(ROUND) && k4.is_multiple_of(ROUND));
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::x86::{Avx2, Avx512};
+        #[target_feature(enable = "avx512f")]
+        fn on_avx512(op: Sums) {
+            // SAFETY: AVX-512F is enabled here; the bounds were asserted by the caller.
+            unsafe { blocks_of::<Avx512, 4, 4>(op) }
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn on_avx2(op: Sums) {
+            // SAFETY: AVX2 and FMA are enabled here; the bounds were asserted by the caller.
+            unsafe { blocks_of::<Avx2, 2, 4>(op) }
+        }
+        if isa == Isa::Avx512 && isa.is_available() {
+            // SAFETY: this CPU has AVX-512F (checked on the line above).
+            return unsafe { on_avx512(op) };
+        }
+        if isa == Isa::Avx2 && isa.is_available() {
+            // SAFETY: this CPU has AVX2 and FMA (checked on the line above).
+            return unsafe { on_avx2(op) };
+        }
+    }
+    // SAFETY: plain arrays; the bounds were asserted above.
+    unsafe { blocks_of::<Portable, 2, 4>(op) }
+}
+
+/// Every `NF × NK` block over all positions of one sample.
+///
+/// # Safety
+/// The CPU must have `R`'s instruction set; `xp` must hold every tap offset plus `ds`, `d` whole
+/// rows of `ds` (a multiple of the lanes), `sums` `NF·NK` vectors per block.
+#[inline(always)]
+unsafe fn blocks_of<R: Reg, const NF: usize, const NK: usize>(op: Sums) {
+    const { assert!(ROUND.is_multiple_of(NF) && ROUND.is_multiple_of(NK) && NF * NK <= 16) };
+    let (f4, k4) = (op.d.len() / op.ds, op.taps.len());
+    let vectors = op.ds / R::LANES;
+    let mut at = 0;
+    for fb in (0..f4).step_by(NF) {
+        for kb in (0..k4).step_by(NK) {
+            let taps: &[usize; NK] = op.taps[kb..kb + NK].try_into().expect("NK taps");
+            // SAFETY: forwarded from the caller; `at` advances one block of NF·NK vectors.
+            unsafe {
+                tap_block::<R, NF, NK>(
+                    op.d.as_ptr().add(fb * op.ds),
+                    op.ds,
+                    op.xp.as_ptr(),
+                    taps,
+                    vectors,
+                    op.sums.as_mut_ptr().add(at * R::LANES),
+                )
+            };
+            at += NF * NK;
+        }
+    }
+}
+
+/// `sums[f][k] += Σ_i d[f][i] · x[taps[k] + i]` over `vectors` vectors of positions.
+///
+/// # Safety
+/// The CPU must have `R`'s instruction set; `d` readable for `NF` rows `ds` apart of `vectors`
+/// vectors, `x` at every `taps[k]` for as many, `sums` readable and writable for `NF·NK` vectors.
+#[inline(always)]
+unsafe fn tap_block<R: Reg, const NF: usize, const NK: usize>(
+    d: *const f32,
+    ds: usize,
+    x: *const f32,
+    taps: &[usize; NK],
+    vectors: usize,
+    sums: *mut f32,
+) {
+    // SAFETY (the whole body): the caller's contract.
+    unsafe {
+        let mut acc = [[R::zero(); NK]; NF];
+        for (f, row) in acc.iter_mut().enumerate() {
+            for (k, a) in row.iter_mut().enumerate() {
+                *a = R::load(sums.add((f * NK + k) * R::LANES));
+            }
+        }
+        for i in 0..vectors {
+            let p = i * R::LANES;
+            let mut dv = [R::zero(); NF];
+            for (f, v) in dv.iter_mut().enumerate() {
+                *v = R::load(d.add(f * ds + p));
+            }
+            for (k, &t) in taps.iter().enumerate() {
+                let xv = R::load(x.add(t + p));
+                for (row, &dv) in acc.iter_mut().zip(&dv) {
+                    row[k] = R::mul_add(dv, xv, row[k]);
+                }
+            }
+        }
+        for (f, row) in acc.iter().enumerate() {
+            for (k, a) in row.iter().enumerate() {
+                a.store(sums.add((f * NK + k) * R::LANES));
+            }
+        }
+    }
+}
