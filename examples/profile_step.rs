@@ -1,6 +1,7 @@
 //! Training steps of a reference model in a loop, for profilers, and where a step's time goes:
 //! `target/release/examples/profile_step cifar 30` (`perf record` it), or `... cifar 20 layers`,
-//! or `... cifar 20 infer [BATCH]` for each layer's share of an inference pass (batch 256).
+//! or `... cifar 20 infer [BATCH]` for each layer's share of an inference pass (batch 256);
+//! `lenet` and `signals` for the other reference models.
 use cnn_lab::cnn::{Model, Optimizer, OptimizerKind, Tensor, zoo};
 use cnn_lab::perf::layers::{inference_layer_times, layer_times};
 fn main() {
@@ -9,7 +10,11 @@ fn main() {
     let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(30);
     let mode = args.next().unwrap_or_default();
     let per_layer = mode == "layers";
-    let (input, specs) = if which == "lenet" { zoo::lenet() } else { zoo::cifar() };
+    let (input, specs) = match which.as_str() {
+        "lenet" => zoo::lenet(),
+        "signals" => zoo::signals(),
+        _ => zoo::cifar(),
+    };
     let mut model = Model::build(input, &specs, Some(10), 1).expect("valid");
     let x = Tensor::from_vec(
         64,

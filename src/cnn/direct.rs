@@ -1,21 +1,25 @@
-//! Direct convolution for stride-1 layers with few channels (LeNet's, a first layer on RGB), where
-//! im2col's thin matrix products and Winograd's transforms cost more than the multiplies.
+//! Direct convolution for stride-1 layers with few channels (LeNet's, a first layer on RGB) and
+//! for Conv1D (dilated too), where im2col's thin matrix products and Winograd's transforms cost
+//! more than the multiplies.
 //!
 //! # The wide-row trick
 //! Each sample's input is copied once into a zero-padded plane per channel, `HP = OH + KH − 1`
-//! rows of `WP = OW + KW − 1` columns. An output pixel (oy, ox) then reads padded value
-//! `(oy + ky)·WP + ox + kx` of each channel, which is *wide position* `p = oy·WP + ox` plus the
-//! tap's offset `ky·WP + kx`: along wide positions the input is contiguous for every tap. So a
-//! block of [`Reg::LANES`] neighbouring wide positions is one unaligned vector load per tap,
-//! whatever row it starts on. The `KW − 1` positions past each row's `OW` outputs are computed
-//! and dropped when the wide output is compacted into the sample's output (with the bias).
+//! rows of `WP = OW + (KW − 1)·DW` columns (DW the column dilation). An output pixel (oy, ox)
+//! then reads padded value `(oy + ky)·WP + ox + kx·DW` of each channel, which is *wide
+//! position* `p = oy·WP + ox` plus the tap's offset `ky·WP + kx·DW`: along wide positions the
+//! input is contiguous for every tap. So a block of [`Reg::LANES`] neighbouring wide positions
+//! is one unaligned vector load per tap, whatever row it starts on. The `(KW − 1)·DW` positions
+//! past each row's `OW` outputs are computed and dropped when the wide output is compacted into
+//! the sample's output (with the bias).
 //!
 //! # The kernel
-//! A register block of `NF` filters × `NP` vectors of positions (8 × 3 on AVX-512, 4 × 3 on AVX2,
-//! within 32 and 16 registers): per tap `NP` loads, `NF` broadcasts of packed weights, `NF·NP`
-//! fused multiply-adds. Filters are packed in blocks of `NF` (zeros past the last), tap by tap.
-//! The input gradient is the same correlation from the output gradient, padded `KH − 1 −
-//! pad_top` above, with the kernel rotated by 180° and its channels swapped ([`pack_input_gradient`]).
+//! A register block of `NF` filters × `NP` vectors of positions (8 × 3 on AVX-512, 4 × 3 on
+//! AVX2, within 32 and 16 registers; fewer filters and more positions for 1–4 output channels):
+//! per tap `NP` loads, `NF` broadcasts of packed weights, `NF·NP` fused multiply-adds. Filters
+//! are packed in blocks of [`BLOCK`] (zeros past the last), tap by tap. The input gradient is
+//! the same correlation from the output gradient, padded by the span less one less the forward
+//! padding, with the kernel rotated by 180° and its channels swapped ([`pack_input_gradient`]);
+//! the kernel gradient is in `weights.rs`.
 
 use crate::cnn::gemm::Isa;
 use crate::cnn::geometry::Window;
@@ -34,9 +38,12 @@ pub struct Geometry {
     pub ow: usize,
     pub kh: usize,
     pub kw: usize,
-    /// Zero rows above and columns left of the input (at most `KH − 1`, `KW − 1`).
+    /// Zero rows above and columns left of the input (less than the kernel's span).
     pub pad_top: usize,
     pub pad_left: usize,
+    /// Column dilation: kernel column `kx` reads input column `ox + kx·dw − pad_left`
+    /// (Conv1D's `dilation_rate`; 1 for every 2-D layer).
+    pub dw: usize,
 }
 
 impl Geometry {
@@ -53,6 +60,7 @@ impl Geometry {
             kw: win.kw,
             pad_top: win.rows.pad_before,
             pad_left: win.cols.pad_before,
+            dw: win.dw,
         }
     }
 
@@ -70,13 +78,25 @@ impl Geometry {
             kh: win.kh,
             kw: win.kw,
             pad_top: win.kh - 1 - win.rows.pad_before,
-            pad_left: win.kw - 1 - win.cols.pad_before,
+            pad_left: win.span_w() - 1 - win.cols.pad_before,
+            dw: win.dw,
         }
     }
 
     /// Padded rows and columns per channel.
     fn padded(&self) -> (usize, usize) {
-        (self.oh + self.kh - 1, self.ow + self.kw - 1)
+        (self.oh + self.kh - 1, self.ow + (self.kw - 1) * self.dw)
+    }
+
+    /// Each tap's offset in the padded planes, channel by channel, row by row, into `taps`.
+    fn taps(&self, taps: &mut Vec<usize>) {
+        let (hp, wp) = self.padded();
+        taps.clear();
+        for c in 0..self.ci {
+            for ky in 0..self.kh {
+                taps.extend((0..self.kw).map(|kx| c * hp * wp + ky * wp + kx * self.dw));
+            }
+        }
     }
 
     /// Wide positions of one output channel.
@@ -85,11 +105,11 @@ impl Geometry {
     }
 }
 
-/// Whether the direct method computes this window: stride 1, no dilation, padding on each side
-/// at most the kernel's span less one (so the input gradient is a correlation too).
+/// Whether the direct method computes this window: stride 1 (dilated columns too), padding on
+/// each side less than the kernel's span (so the input gradient is a correlation too).
 pub fn applies(win: &Window) -> bool {
-    let fits = |a: &crate::cnn::geometry::Axis, k: usize| a.pad_before < k && a.pad_after < k;
-    (win.sh, win.sw, win.dw) == (1, 1, 1) && fits(&win.rows, win.kh) && fits(&win.cols, win.kw)
+    let fits = |a: &crate::cnn::geometry::Axis, span: usize| a.pad_before < span && a.pad_after < span;
+    (win.sh, win.sw) == (1, 1) && fits(&win.rows, win.kh) && fits(&win.cols, win.span_w())
 }
 
 /// Filters per packed block (the widest register block's).
@@ -166,15 +186,11 @@ pub fn correlate(
         "packed filters"
     );
     let (hp, wp) = geo.padded();
-    ws.taps.clear();
-    for c in 0..geo.ci {
-        for ky in 0..geo.kh {
-            ws.taps.extend((0..geo.kw).map(|kx| c * hp * wp + ky * wp + kx));
-        }
-    }
+    geo.taps(&mut ws.taps);
     // The last register block reads up to MAX_STEP positions past the last wide position,
-    // which is KW − 1 before the end of the last plane (the largest tap offset reaches it).
-    ws.xp.resize(geo.ci * hp * wp + geo.kw + MAX_STEP, 0.0);
+    // which is the span less one before the end of the last plane (the largest tap offset
+    // reaches it).
+    ws.xp.resize(geo.ci * hp * wp + wp + MAX_STEP, 0.0);
     let rows = geo.wide() + MAX_STEP;
     ws.yw.resize(geo.co.next_multiple_of(BLOCK) * rows, 0.0);
     for (x, y) in x.chunks_exact(in_len).zip(y.chunks_exact_mut(out_len)) {

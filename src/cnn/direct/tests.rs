@@ -50,7 +50,7 @@ impl Case {
                             for ky in 0..kh {
                                 for kx in 0..kw {
                                     let iy = (oy + ky) as isize - pt;
-                                    let ix = (ox + kx) as isize - pl;
+                                    let ix = (ox + kx * win.dw) as isize - pl;
                                     if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
                                         let x_at = ((s * c + ch) * h + iy as usize) * w + ix as usize;
                                         let k_at = ((o * c + ch) * kh + ky) * kw + kx;
@@ -96,6 +96,21 @@ fn cases() -> Vec<Case> {
             }
         }
     }
+    // Sequences (one row), dilated kernels among them, causal padding.
+    for steps in [4, 9, 33, 128] {
+        for (kernel, dilation) in [(3, 1), (3, 2), (5, 3), (2, 2), (7, 1)] {
+            for padding in [Padding::Valid, Padding::Same, Padding::Causal] {
+                i += 1;
+                let (c, f) = channels[i % channels.len()];
+                let Some(win) = Window::line(steps, kernel, 1, dilation, padding) else {
+                    continue;
+                };
+                assert!(applies(&win), "{steps} steps, {kernel} dilated {dilation}, {padding:?}");
+                let (n, h, w) = (1 + i % 2, 1, steps);
+                out.push(Case { n, c, h, w, f, win });
+            }
+        }
+    }
     out
 }
 
@@ -129,7 +144,7 @@ fn forward_matches_the_naive_correlation_on_every_path() {
             count += 1;
         }
     }
-    assert!(count >= 30, "only {count} cases ran");
+    assert!(count >= 60, "only {count} cases ran");
 }
 
 #[test]
@@ -183,7 +198,7 @@ fn kernel_gradient_matches_the_naive_sums_on_every_path() {
 }
 
 #[test]
-fn applies_to_stride_1_undilated_windows_only() {
+fn applies_to_stride_1_windows_only() {
     let win = |k, s, p| Window::new(9, 9, k, s, p).unwrap();
     assert!(applies(&win((3, 3), (1, 1), Padding::Same)));
     assert!(applies(&win((5, 1), (1, 1), Padding::Valid)));
@@ -192,7 +207,7 @@ fn applies_to_stride_1_undilated_windows_only() {
     // More padding than the kernel's span less one: the input gradient would cut, not pad.
     assert!(!applies(&win((3, 3), (1, 1), Padding::Explicit(3))));
     assert!(applies(&win((3, 3), (1, 1), Padding::Explicit(2))));
-    let dilated = Window::line(9, 3, 1, 2, Padding::Valid).unwrap();
     assert!(applies(&Window::line(9, 3, 1, 1, Padding::Causal).unwrap()));
-    assert!(!applies(&dilated));
+    assert!(applies(&Window::line(9, 3, 1, 2, Padding::Same).unwrap()));
+    assert!(!applies(&Window::line(9, 3, 2, 2, Padding::Same).unwrap()));
 }

@@ -39,14 +39,9 @@ pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel:
     assert_eq!(dkernel.len(), geo.co * k, "kernel gradient size");
     let (hp, wp) = geo.padded();
     let (f4, k4) = (geo.co.next_multiple_of(ROUND), k.next_multiple_of(ROUND));
-    ws.taps.clear();
-    for c in 0..geo.ci {
-        for ky in 0..geo.kh {
-            ws.taps.extend((0..geo.kw).map(|kx| c * hp * wp + ky * wp + kx));
-        }
-    }
+    geo.taps(&mut ws.taps);
     ws.taps.resize(k4, 0);
-    ws.xp.resize(geo.ci * hp * wp + geo.kw + MAX_STEP, 0.0);
+    ws.xp.resize(geo.ci * hp * wp + wp + MAX_STEP, 0.0);
     // Row length: the wide positions rounded up to whole vectors of any path.
     let ds = geo.wide().next_multiple_of(MAX_LANES);
     ws.dyw.clear();

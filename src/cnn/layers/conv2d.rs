@@ -376,7 +376,7 @@ impl Conv2DLayer {
     /// (the forward pass: C → F; the input gradient: F → C).
     fn algo(&self, c_in: usize, c_out: usize) -> ConvAlgo {
         if self.sequence {
-            ConvAlgo::Im2col
+            ConvAlgo::choose_sequence(&self.win)
         } else {
             ConvAlgo::choose(&self.win, c_in, c_out)
         }
@@ -385,16 +385,12 @@ impl Conv2DLayer {
     /// The algorithm of the kernel gradient (a correlation of the input with the output
     /// gradient, whose cost grows with the input channels).
     fn kernel_algo(&self) -> ConvAlgo {
-        if self.sequence {
-            ConvAlgo::Im2col
-        } else {
-            ConvAlgo::choose_kernel_gradient(&self.win, self.c, self.filters)
-        }
+        ConvAlgo::choose_kernel_gradient(&self.win, self.c, self.filters)
     }
 
     /// `algo`, or im2col where it does not apply.
     fn feasible(&self, algo: ConvAlgo) -> ConvAlgo {
-        if !self.sequence && algo.applies(&self.win) { algo } else { ConvAlgo::Im2col }
+        if algo.applies(&self.win) { algo } else { ConvAlgo::Im2col }
     }
 }
 

@@ -72,6 +72,23 @@ simd::vectorized! {
     }
 }
 
+simd::vectorized! {
+    /// 1-D max pooling of 2 steps, stride 2, without padding, of one (C, W) sample (an odd last
+    /// step is dropped): the larger of each pair (ties to the first) and its index.
+    fn max_pair_on(x: &[f32], c: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
+        let ow = w / 2;
+        for ci in 0..c {
+            let pairs = x[ci * w..ci * w + 2 * ow].chunks_exact(2);
+            let outputs = y[ci * ow..(ci + 1) * ow].iter_mut().zip(&mut arg[ci * ow..(ci + 1) * ow]);
+            for (k, ((y, arg), pair)) in outputs.zip(pairs).enumerate() {
+                let second = pair[1] > pair[0];
+                *y = if second { pair[1] } else { pair[0] };
+                *arg = (ci * w + 2 * k) as u32 + u32::from(second);
+            }
+        }
+    }
+}
+
 /// Outputs pooled together by [`max_2x2_on`].
 const POOL_BLOCK: usize = 16;
 
@@ -147,6 +164,10 @@ impl Layer for MaxPool {
                 {
                     if g.is_plain_2x2() {
                         max_2x2(x, g.c, g.h, g.w, y, arg);
+                        continue;
+                    }
+                    if g.is_plain_pair() {
+                        max_pair_on(Isa::active(), x, g.c, g.w, y, arg);
                         continue;
                     }
                     let mut o = 0;
@@ -234,6 +255,30 @@ mod tests {
                 let mut got = (vec![9.0; want.0.len()], vec![9; want.1.len()]);
                 max_2x2_on(isa, &x, c, h, w, &mut got.0, &mut got.1);
                 assert_eq!(got, want, "{c}×{h}×{w} on {isa}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_1d_pair_fast_path_matches_a_naive_pool_on_every_vector_path() {
+        // MaxPooling1D(2)'s pairs on sequences of even and odd length (the last step dropped),
+        // ties to the first step, against a naive loop; the layer's own results are checked
+        // against Keras in tests/reference_1d.rs.
+        for (c, w) in [(1, 2), (3, 7), (16, 128), (32, 64), (5, 33)] {
+            let x: Vec<f32> = (0..c * w).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+            let ow = w / 2;
+            let mut want = (vec![0.0; c * ow], vec![0u32; c * ow]);
+            for ci in 0..c {
+                for k in 0..ow {
+                    let (a, b) = (ci * w + 2 * k, ci * w + 2 * k + 1);
+                    let at = if x[b] > x[a] { b } else { a };
+                    (want.0[ci * ow + k], want.1[ci * ow + k]) = (x[at], at as u32);
+                }
+            }
+            for isa in Isa::runnable("1-D max pool") {
+                let mut got = (vec![9.0; want.0.len()], vec![9; want.1.len()]);
+                max_pair_on(isa, &x, c, w, &mut got.0, &mut got.1);
+                assert_eq!(got, want, "{c}×{w} on {isa}");
             }
         }
     }

@@ -264,7 +264,18 @@ impl PoolGeom {
     /// The common 2×2, stride 2, unpadded window, which has a branch-light fast path.
     pub fn is_plain_2x2(&self) -> bool {
         let w = &self.win;
-        (w.kh, w.kw, w.sh, w.sw) == (2, 2, 2, 2)
-            && [w.rows.pad_before, w.rows.pad_after, w.cols.pad_before, w.cols.pad_after] == [0; 4]
+        (w.kh, w.kw, w.sh, w.sw) == (2, 2, 2, 2) && self.unpadded()
+    }
+
+    /// The common 1-D window of 2 steps, stride 2, unpadded (one row high), which has a fast
+    /// path too.
+    pub fn is_plain_pair(&self) -> bool {
+        let w = &self.win;
+        self.h == 1 && (w.kh, w.kw, w.sh, w.sw, w.dw) == (1, 2, 1, 2, 1) && self.unpadded()
+    }
+
+    fn unpadded(&self) -> bool {
+        let w = &self.win;
+        [w.rows.pad_before, w.rows.pad_after, w.cols.pad_before, w.cols.pad_after] == [0; 4]
     }
 }
