@@ -27,62 +27,11 @@ use crate::cnn::geometry::Window;
 mod weights;
 pub use weights::{WeightWorkspace, kernel_gradient};
 
-/// A stride-1 correlation of one sample: x (CI, H, W) → y (CO, OH, OW) over a KH × KW kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Geometry {
-    pub ci: usize,
-    pub h: usize,
-    pub w: usize,
-    pub co: usize,
-    pub oh: usize,
-    pub ow: usize,
-    pub kh: usize,
-    pub kw: usize,
-    /// Zero rows above and columns left of the input (less than the kernel's span).
-    pub pad_top: usize,
-    pub pad_left: usize,
-    /// Column dilation: kernel column `kx` reads input column `ox + kx·dw − pad_left`
-    /// (Conv1D's `dilation_rate`; 1 for every 2-D layer).
-    pub dw: usize,
-}
+/// A stride-1 correlation of one sample; the direct method takes those whose padding is
+/// not negative (where [`applies`]).
+pub use crate::cnn::geometry::Correlation as Geometry;
 
 impl Geometry {
-    /// A Conv2D's forward pass: x (C, H, W) → y (F, OH, OW).
-    pub fn forward(win: &Window, c: usize, h: usize, w: usize, f: usize) -> Self {
-        Geometry {
-            ci: c,
-            h,
-            w,
-            co: f,
-            oh: win.rows.out,
-            ow: win.cols.out,
-            kh: win.kh,
-            kw: win.kw,
-            pad_top: win.rows.pad_before,
-            pad_left: win.cols.pad_before,
-            dw: win.dw,
-        }
-    }
-
-    /// A Conv2D's input gradient, the "full" correlation of dy (F, OH, OW) with the rotated
-    /// kernel → dx (C, H, W): `KH − 1 − pad_before` zeros above and left. Only where
-    /// [`applies`] (so the padding is at most `KH − 1`).
-    pub fn input_gradient(win: &Window, c: usize, h: usize, w: usize, f: usize) -> Self {
-        Geometry {
-            ci: f,
-            h: win.rows.out,
-            w: win.cols.out,
-            co: c,
-            oh: h,
-            ow: w,
-            kh: win.kh,
-            kw: win.kw,
-            pad_top: win.kh - 1 - win.rows.pad_before,
-            pad_left: win.span_w() - 1 - win.cols.pad_before,
-            dw: win.dw,
-        }
-    }
-
     /// Padded rows and columns per channel.
     fn padded(&self) -> (usize, usize) {
         (self.oh + self.kh - 1, self.ow + (self.kw - 1) * self.dw)
@@ -217,17 +166,19 @@ fn pad(geo: &Geometry, x: &[f32], xp: &mut [f32]) {
     for (c, planes) in xp.chunks_exact_mut(hp * wp).take(geo.ci).enumerate() {
         let src = &x[c * plane..(c + 1) * plane];
         for (r, row) in planes.chunks_exact_mut(wp).enumerate() {
-            let iy = r as isize - geo.pad_top as isize;
+            let iy = r as isize - geo.pad_top;
             if iy < 0 || iy >= geo.h as isize {
                 row.fill(0.0);
                 continue;
             }
-            // Padded column q holds input column q − pad_left.
+            // Padded column q holds input column q − pad_left (not negative where the
+            // direct method applies).
             let line = &src[iy as usize * geo.w..][..geo.w];
-            let n = geo.w.min(wp - geo.pad_left);
-            row[..geo.pad_left].fill(0.0);
-            row[geo.pad_left..geo.pad_left + n].copy_from_slice(&line[..n]);
-            row[geo.pad_left + n..].fill(0.0);
+            let left = usize::try_from(geo.pad_left).expect("the direct method pads, never cuts");
+            let n = geo.w.min(wp - left);
+            row[..left].fill(0.0);
+            row[left..left + n].copy_from_slice(&line[..n]);
+            row[left + n..].fill(0.0);
         }
     }
 }

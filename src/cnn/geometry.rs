@@ -136,6 +136,63 @@ impl Window {
     }
 }
 
+/// One sample's stride-1 correlation, as the Winograd and direct algorithms compute it:
+/// x (CI, H, W) → y (CO, OH, OW) over a KH × KW kernel whose columns are `dw` apart. Output
+/// pixel (oy, ox) reads input row `oy + ky − pad_top` and column `ox + kx·dw − pad_left`
+/// (outside the image: zeros; a negative padding cuts rows or columns off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Correlation {
+    pub ci: usize,
+    pub h: usize,
+    pub w: usize,
+    pub co: usize,
+    pub oh: usize,
+    pub ow: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub dw: usize,
+    pub pad_top: isize,
+    pub pad_left: isize,
+}
+
+impl Correlation {
+    /// A convolution's forward pass over `win` (stride 1): x (C, H, W) → y (F, OH, OW).
+    pub fn forward(win: &Window, c: usize, h: usize, w: usize, f: usize) -> Self {
+        Correlation {
+            ci: c,
+            h,
+            w,
+            co: f,
+            oh: win.rows.out,
+            ow: win.cols.out,
+            kh: win.kh,
+            kw: win.kw,
+            dw: win.dw,
+            pad_top: win.rows.pad_before as isize,
+            pad_left: win.cols.pad_before as isize,
+        }
+    }
+
+    /// Its input gradient, the "full" correlation of dy (F, OH, OW) with the kernel rotated by
+    /// 180° and its channels swapped → dx (C, H, W): the span less one less the forward
+    /// padding above and left.
+    pub fn input_gradient(win: &Window, c: usize, h: usize, w: usize, f: usize) -> Self {
+        Correlation {
+            ci: f,
+            h: win.rows.out,
+            w: win.cols.out,
+            co: c,
+            oh: h,
+            ow: w,
+            kh: win.kh,
+            kw: win.kw,
+            dw: win.dw,
+            pad_top: win.kh as isize - 1 - win.rows.pad_before as isize,
+            pad_left: win.span_w() as isize - 1 - win.cols.pad_before as isize,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

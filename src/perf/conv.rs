@@ -1,13 +1,13 @@
 //! `cnn-lab bench --conv`: the three convolution algorithms on 3×3 stride-1 layers of several
 //! widths, forward pass, input gradient and kernel gradient, so the rules that pick one
-//! (`cnn::winograd::pays`, `cnn::winograd::direct_pays`, `cnn::winograd::kernel_gradient_pays`)
+//! (`cnn::conv_algo`: `pays`, `direct_pays`, `kernel_gradient_pays`, `direct_kernel_gradient_pays`)
 //! rest on measurements of this machine.
 
 use super::engine::{BATCH, median_secs};
+use crate::cnn::conv_algo::ConvAlgo;
 use crate::cnn::gemm::Isa;
 use crate::cnn::layers::{Conv2DLayer, Layer};
 use crate::cnn::spec::Conv2D;
-use crate::cnn::winograd::ConvAlgo;
 use crate::cnn::{Shape, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

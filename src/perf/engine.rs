@@ -4,10 +4,10 @@
 
 use super::peak::fma_peak_gflops;
 use super::system::{cpu_model, load_average};
+use crate::cnn::conv_algo::ConvAlgo;
 use crate::cnn::gemm::Isa;
 use crate::cnn::layers::{Conv2DLayer, Layer, Mode};
 use crate::cnn::spec::Conv2D;
-use crate::cnn::winograd::ConvAlgo;
 use crate::cnn::{Model, Optimizer, OptimizerKind, Shape, Tensor, zoo};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

@@ -6,23 +6,9 @@
 
 use super::*;
 use crate::cnn::geometry::Padding;
+use crate::cnn::winograd::tests::{relative_error, values};
 
 const MAX_RELATIVE_ERROR: f64 = 1e-5;
-
-fn values(len: usize, seed: f32) -> Vec<f32> {
-    (0..len).map(|v| ((v as f32 + seed) * 0.737).sin()).collect()
-}
-
-fn relative_error(got: &[f32], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    let diff = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| (*g as f64 - w).abs())
-        .fold(0.0, f64::max);
-    let scale = want.iter().map(|w| w.abs()).fold(0.0, f64::max);
-    if scale > 0.0 { diff / scale } else { diff }
-}
 
 /// One convolution: (N, C, H, W) in, F filters of KH × KW, `win`'s padding.
 struct Case {

@@ -6,11 +6,11 @@
 
 use super::conv2d::{Conv2D, Conv2DLayer};
 use super::{Layer, Mode};
+use crate::cnn::conv_algo::ConvAlgo;
 use crate::cnn::gemm::Isa;
 use crate::cnn::geometry::Padding;
 use crate::cnn::shape::Shape;
 use crate::cnn::tensor::Tensor;
-use crate::cnn::winograd::ConvAlgo;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 

@@ -15,55 +15,12 @@ use super::transform::{IN, LANES, OUT, TILE, filter_tiles, input_1d, input_colum
 use super::vector::{Avx2, Avx512};
 use super::vector::{Vector, on_vector};
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
-use crate::cnn::geometry::Window;
 use crate::cnn::simd;
 
-/// A stride-1 3×3 correlation of one sample.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Geometry {
-    /// Input (channels, rows, columns).
-    pub ci: usize,
-    pub h: usize,
-    pub w: usize,
-    /// Output (channels, rows, columns).
-    pub co: usize,
-    pub oh: usize,
-    pub ow: usize,
-    /// Zero rows above and columns left of the input; negative cuts input rows or columns off.
-    pub pad_top: isize,
-    pub pad_left: isize,
-}
+/// A stride-1 3×3 correlation of one sample (`kh`, `kw` 3, `dw` 1).
+pub use crate::cnn::geometry::Correlation as Geometry;
 
 impl Geometry {
-    /// A Conv2D's forward pass: x (C, H, W) → y (F, OH, OW).
-    pub fn forward(win: &Window, c: usize, h: usize, w: usize, f: usize) -> Self {
-        Geometry {
-            ci: c,
-            h,
-            w,
-            co: f,
-            oh: win.rows.out,
-            ow: win.cols.out,
-            pad_top: win.rows.pad_before as isize,
-            pad_left: win.cols.pad_before as isize,
-        }
-    }
-
-    /// A Conv2D's input gradient, the "full" correlation of dy (F, OH, OW) with the kernel
-    /// rotated by 180° → dx (C, H, W): kh − 1 − pad_before zeros above and left.
-    pub fn input_gradient(win: &Window, c: usize, h: usize, w: usize, f: usize) -> Self {
-        Geometry {
-            ci: f,
-            h: win.rows.out,
-            w: win.cols.out,
-            co: c,
-            oh: h,
-            ow: w,
-            pad_top: 2 - win.rows.pad_before as isize,
-            pad_left: 2 - win.cols.pad_before as isize,
-        }
-    }
-
     fn tiles_w(&self) -> usize {
         self.ow.div_ceil(OUT)
     }

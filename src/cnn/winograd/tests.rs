@@ -10,7 +10,7 @@ use crate::cnn::geometry::Padding;
 const MAX_RELATIVE_ERROR: f64 = 1e-4;
 
 /// Deterministic values in [-1, 1).
-fn values(len: usize, seed: f32) -> Vec<f32> {
+pub(crate) fn values(len: usize, seed: f32) -> Vec<f32> {
     (0..len).map(|v| ((v as f32 + seed) * 0.737).sin()).collect()
 }
 
@@ -306,18 +306,6 @@ fn chunks_of_tiles_do_not_change_the_result() {
 }
 
 #[test]
-fn the_environment_value_is_honoured_or_refused_with_a_reason() {
-    assert_eq!(resolve(None), (None, None));
-    assert_eq!(resolve(Some(" ")), (None, None));
-    assert_eq!(resolve(Some("Winograd")), (Some(ConvAlgo::Winograd), None));
-    assert_eq!(resolve(Some("im2col")), (Some(ConvAlgo::Im2col), None));
-    assert_eq!(resolve(Some(" DIRECT")), (Some(ConvAlgo::Direct), None));
-    let (algo, warning) = resolve(Some("fft"));
-    assert_eq!(algo, None);
-    assert!(warning.expect("a warning").contains("im2col, winograd or direct"));
-}
-
-#[test]
 fn only_stride_1_undilated_3x3_windows_apply() {
     let win = |k, s, pad| Window::new(9, 9, (k, k), (s, s), pad).unwrap();
     assert!(applies(&win(3, 1, Padding::Same)));
@@ -325,35 +313,6 @@ fn only_stride_1_undilated_3x3_windows_apply() {
     assert!(!applies(&win(3, 2, Padding::Same)));
     assert!(!applies(&win(5, 1, Padding::Same)));
     assert!(!applies(&Window::line(9, 3, 1, 2, Padding::Same).unwrap()));
-}
-
-#[test]
-fn winograd_pays_from_8_input_and_16_output_channels() {
-    assert!(pays(32, 32) && pays(32, 64) && pays(64, 64) && pays(128, 128));
-    // A thin layer, a 32→64 layer's input gradient, LeNet's second layer.
-    assert!(pays(16, 32) && pays(64, 32) && pays(8, 16));
-    // The cifar model's first layer, its input gradient if it had one, and a narrow output.
-    assert!(!pays(3, 32) && !pays(4, 32) && !pays(32, 3) && !pays(32, 12));
-}
-
-#[test]
-fn the_direct_method_pays_below_12_channels_on_either_side_but_not_for_a_thin_output() {
-    // LeNet's layers and their input gradients, an RGB first layer, a narrowing layer.
-    assert!(direct_pays(1, 8) && direct_pays(8, 16) && direct_pays(16, 8) && direct_pays(8, 1));
-    assert!(direct_pays(3, 32) && direct_pays(8, 32) && direct_pays(64, 8) && direct_pays(8, 64));
-    // Winograd's: both sides at 12 or more.
-    assert!(!direct_pays(12, 32) && !direct_pays(16, 16) && !direct_pays(32, 64));
-    // An RGB layer's input gradient (32 → 3): im2col's one long product.
-    assert!(!direct_pays(32, 3) && !direct_pays(16, 4) && direct_pays(16, 5));
-}
-
-#[test]
-fn the_direct_kernel_gradient_pays_below_16_inputs_or_12_filters_within_4096_pairs() {
-    assert!(direct_kernel_gradient_pays(1, 8) && direct_kernel_gradient_pays(8, 16));
-    assert!(direct_kernel_gradient_pays(16, 8) && direct_kernel_gradient_pays(64, 8));
-    assert!(direct_kernel_gradient_pays(12, 32) && direct_kernel_gradient_pays(3, 512));
-    assert!(!direct_kernel_gradient_pays(16, 16) && !direct_kernel_gradient_pays(32, 64));
-    assert!(!direct_kernel_gradient_pays(8, 1024) && !direct_kernel_gradient_pays(1024, 8));
 }
 
 /// dkernel (F, C, 3, 3) of the same convolution for dy (N, F, OH, OW): every multiply's output
@@ -532,10 +491,4 @@ fn kernel_gradient_does_not_depend_on_the_chunks_or_on_reuse() {
     };
     let (err, _) = kernel_gradient_error(Isa::active(), d, &x, &dy, &mut ws);
     assert!(err <= MAX_RELATIVE_ERROR, "relative error {err:e}");
-}
-
-#[test]
-fn the_kernel_gradient_pays_from_16_input_channels() {
-    assert!(kernel_gradient_pays(16) && kernel_gradient_pays(32) && kernel_gradient_pays(128));
-    assert!(!kernel_gradient_pays(3) && !kernel_gradient_pays(8));
 }
