@@ -52,6 +52,16 @@ impl Geometry {
     fn wide(&self) -> usize {
         self.oh * self.padded().1
     }
+
+    /// Values of one filter: its taps.
+    fn kernel_taps(&self) -> usize {
+        self.ci * self.kh * self.kw
+    }
+
+    /// Floats of the packed filters: whole blocks of [`BLOCK`].
+    fn packed_len(&self) -> usize {
+        self.co.div_ceil(BLOCK) * self.kernel_taps() * BLOCK
+    }
 }
 
 /// Whether the direct method computes this window: stride 1 (dilated columns too), padding on
@@ -81,7 +91,7 @@ pub struct Workspace {
 /// The kernel (F, C, KH, KW) packed for the forward correlation: blocks of [`BLOCK`] filters,
 /// tap by tap (`w[b][k][f]`), zeros past the last filter.
 pub fn pack_forward(kernel: &[f32], geo: &Geometry, w: &mut Vec<f32>) {
-    let taps = geo.ci * geo.kh * geo.kw;
+    let taps = geo.kernel_taps();
     pack(geo, w, |f, k| kernel[f * taps + k]);
 }
 
@@ -98,11 +108,9 @@ pub fn pack_input_gradient(kernel: &[f32], geo: &Geometry, w: &mut Vec<f32>) {
 }
 
 fn pack(geo: &Geometry, w: &mut Vec<f32>, weight: impl Fn(usize, usize) -> f32) {
-    let taps = geo.ci * geo.kh * geo.kw;
-    let blocks = geo.co.div_ceil(BLOCK);
     w.clear();
-    w.resize(blocks * taps * BLOCK, 0.0);
-    for (b, block) in w.chunks_exact_mut(taps * BLOCK).enumerate() {
+    w.resize(geo.packed_len(), 0.0);
+    for (b, block) in w.chunks_exact_mut(geo.kernel_taps() * BLOCK).enumerate() {
         for (k, lanes) in block.chunks_exact_mut(BLOCK).enumerate() {
             for (i, v) in lanes.iter_mut().enumerate() {
                 let f = b * BLOCK + i;
@@ -129,11 +137,7 @@ pub fn correlate(
     mut finish: impl FnMut(&mut [f32]),
 ) {
     let (in_len, out_len) = (geo.ci * geo.h * geo.w, geo.co * geo.oh * geo.ow);
-    assert_eq!(
-        w.len(),
-        geo.co.div_ceil(BLOCK) * geo.ci * geo.kh * geo.kw * BLOCK,
-        "packed filters"
-    );
+    assert_eq!(w.len(), geo.packed_len(), "packed filters");
     let (hp, wp) = geo.padded();
     geo.taps(&mut ws.taps);
     // The last register block reads up to MAX_STEP positions past the last wide position,
@@ -163,6 +167,9 @@ pub fn correlate(
 fn pad(geo: &Geometry, x: &[f32], xp: &mut [f32]) {
     let (hp, wp) = geo.padded();
     let plane = geo.h * geo.w;
+    // Padded column q holds input column q − pad_left.
+    let left = usize::try_from(geo.pad_left).expect("the direct method pads, never cuts");
+    let n = geo.w.min(wp - left);
     for (c, planes) in xp.chunks_exact_mut(hp * wp).take(geo.ci).enumerate() {
         let src = &x[c * plane..(c + 1) * plane];
         for (r, row) in planes.chunks_exact_mut(wp).enumerate() {
@@ -171,11 +178,7 @@ fn pad(geo: &Geometry, x: &[f32], xp: &mut [f32]) {
                 row.fill(0.0);
                 continue;
             }
-            // Padded column q holds input column q − pad_left (not negative where the
-            // direct method applies).
             let line = &src[iy as usize * geo.w..][..geo.w];
-            let left = usize::try_from(geo.pad_left).expect("the direct method pads, never cuts");
-            let n = geo.w.min(wp - left);
             row[..left].fill(0.0);
             row[left..left + n].copy_from_slice(&line[..n]);
             row[left + n..].fill(0.0);
@@ -204,10 +207,9 @@ struct Wide<'a> {
 fn wide_correlation(isa: Isa, op: Wide) {
     // Every load stays inside `xp` and every store inside `yw`: the largest tap offset plus a
     // whole register block's positions; `co` rounded up to whole blocks of filters.
-    let k = op.taps.len();
+    // (The packed filters' length was checked by `correlate`.)
     assert!(op.taps.last().map_or(0, |&t| t) + op.positions + MAX_STEP <= op.xp.len());
     assert!(op.yw.len() >= op.co.next_multiple_of(BLOCK) * op.rows && op.rows >= op.positions + MAX_STEP);
-    assert!(op.w.len() >= op.co.div_ceil(BLOCK) * k * BLOCK);
     #[cfg(target_arch = "x86_64")]
     {
         use x86::{Avx2, Avx512};

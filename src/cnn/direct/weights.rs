@@ -23,7 +23,8 @@ pub struct WeightWorkspace {
     /// Each tap's offset in `xp`, rounded up to [`ROUND`] taps (the extra ones read offset 0
     /// into sums that are dropped).
     taps: Vec<usize>,
-    /// Vector partial sums, block by block: `[fb][kb][f][k][lane]`.
+    /// Vector partial sums `[f][k][lane]`, [`MAX_LANES`] per filter and tap whatever the path
+    /// (one with fewer lanes leaves the rest zero).
     sums: Vec<f32>,
 }
 
@@ -31,11 +32,8 @@ pub struct WeightWorkspace {
 /// `CO·OH·OW`, the gradient at the convolution's output) over the forward geometry `geo`,
 /// overwriting `dkernel`. Runs on `isa`, on the calling thread.
 pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel: &mut [f32], ws: &mut WeightWorkspace) {
-    // The path that runs (the portable one where this CPU lacks `isa`): the layout of `sums`
-    // follows its vectors.
-    let isa = if isa.is_available() { isa } else { Isa::Portable };
     let (in_len, out_len) = (geo.ci * geo.h * geo.w, geo.co * geo.oh * geo.ow);
-    let k = geo.ci * geo.kh * geo.kw;
+    let k = geo.kernel_taps();
     assert_eq!(dkernel.len(), geo.co * k, "kernel gradient size");
     let (hp, wp) = geo.padded();
     let (f4, k4) = (geo.co.next_multiple_of(ROUND), k.next_multiple_of(ROUND));
@@ -65,12 +63,12 @@ pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel:
         };
         accumulate(isa, op);
     }
-    // Lanes summed in order; the partial sums of filters and taps past the real ones dropped.
-    let lanes = lanes(isa);
+    // Lanes summed in order (a path with fewer lanes leaves the rest zero); the partial sums
+    // of filters and taps past the real ones dropped.
     for (f, out) in dkernel.chunks_exact_mut(k).enumerate() {
         for (t, v) in out.iter_mut().enumerate() {
-            let at = block_index(f, t, k4, isa) * lanes;
-            *v = ws.sums[at..at + lanes].iter().sum();
+            let at = (f * k4 + t) * MAX_LANES;
+            *v = ws.sums[at..at + MAX_LANES].iter().sum();
         }
     }
 }
@@ -83,29 +81,6 @@ struct Sums<'a> {
     xp: &'a [f32],
     taps: &'a [usize],
     sums: &'a mut [f32],
-}
-
-/// The register block shape of each path, (filters, taps), as [`accumulate`] runs it.
-fn shape(isa: Isa) -> (usize, usize) {
-    match isa {
-        Isa::Avx512 => (4, 4),
-        _ => (2, 4),
-    }
-}
-
-/// Lanes per vector on `isa`'s path, as [`accumulate`] runs it.
-fn lanes(isa: Isa) -> usize {
-    match isa {
-        Isa::Avx512 => 16,
-        _ => 8,
-    }
-}
-
-/// Which vector of `sums` holds filter `f`, tap `t`: blocks of `NF × NK`, filter-block major.
-fn block_index(f: usize, t: usize, k4: usize, isa: Isa) -> usize {
-    let (nf, nk) = shape(isa);
-    let (fb, kb) = (f / nf, t / nk);
-    (fb * (k4 / nk) + kb) * nf * nk + (f % nf) * nk + t % nk
 }
 
 /// Every block's partial sums, one sample.
@@ -142,17 +117,16 @@ fn accumulate(isa: Isa, op: Sums) {
 ///
 /// # Safety
 /// The CPU must have `R`'s instruction set; `xp` must hold every tap offset plus `ds`, `d` whole
-/// rows of `ds` (a multiple of the lanes), `sums` `NF·NK` vectors per block.
+/// rows of `ds` (a multiple of the lanes), `sums` [`MAX_LANES`] per filter row and tap.
 #[inline(always)]
 unsafe fn blocks_of<R: Reg, const NF: usize, const NK: usize>(op: Sums) {
-    const { assert!(ROUND.is_multiple_of(NF) && ROUND.is_multiple_of(NK) && NF * NK <= 16) };
+    const { assert!(ROUND.is_multiple_of(NF) && ROUND.is_multiple_of(NK) && R::LANES <= MAX_LANES) };
     let (f4, k4) = (op.d.len() / op.ds, op.taps.len());
     let vectors = op.ds / R::LANES;
-    let mut at = 0;
     for fb in (0..f4).step_by(NF) {
         for kb in (0..k4).step_by(NK) {
             let taps: &[usize; NK] = op.taps[kb..kb + NK].try_into().expect("NK taps");
-            // SAFETY: forwarded from the caller; `at` advances one block of NF·NK vectors.
+            // SAFETY: forwarded from the caller: filters fb.., taps kb.. of `sums`.
             unsafe {
                 tap_block::<R, NF, NK>(
                     op.d.as_ptr().add(fb * op.ds),
@@ -160,19 +134,21 @@ unsafe fn blocks_of<R: Reg, const NF: usize, const NK: usize>(op: Sums) {
                     op.xp.as_ptr(),
                     taps,
                     vectors,
-                    op.sums.as_mut_ptr().add(at * R::LANES),
+                    op.sums.as_mut_ptr().add((fb * k4 + kb) * MAX_LANES),
+                    k4 * MAX_LANES,
                 )
             };
-            at += NF * NK;
         }
     }
 }
 
-/// `sums[f][k] += Σ_i d[f][i] · x[taps[k] + i]` over `vectors` vectors of positions.
+/// `sums[f][k] += Σ_i d[f][i] · x[taps[k] + i]` over `vectors` vectors of positions; filter
+/// `f`'s sums start `f·ss` into `sums`, tap `k`'s [`MAX_LANES`] after tap `k − 1`'s.
 ///
 /// # Safety
 /// The CPU must have `R`'s instruction set; `d` readable for `NF` rows `ds` apart of `vectors`
-/// vectors, `x` at every `taps[k]` for as many, `sums` readable and writable for `NF·NK` vectors.
+/// vectors, `x` at every `taps[k]` for as many, `sums` readable and writable for `NF` rows of
+/// `NK` vectors.
 #[inline(always)]
 unsafe fn tap_block<R: Reg, const NF: usize, const NK: usize>(
     d: *const f32,
@@ -181,13 +157,14 @@ unsafe fn tap_block<R: Reg, const NF: usize, const NK: usize>(
     taps: &[usize; NK],
     vectors: usize,
     sums: *mut f32,
+    ss: usize,
 ) {
     // SAFETY (the whole body): the caller's contract.
     unsafe {
         let mut acc = [[R::zero(); NK]; NF];
         for (f, row) in acc.iter_mut().enumerate() {
             for (k, a) in row.iter_mut().enumerate() {
-                *a = R::load(sums.add((f * NK + k) * R::LANES));
+                *a = R::load(sums.add(f * ss + k * MAX_LANES));
             }
         }
         for i in 0..vectors {
@@ -205,7 +182,7 @@ unsafe fn tap_block<R: Reg, const NF: usize, const NK: usize>(
         }
         for (f, row) in acc.iter().enumerate() {
             for (k, a) in row.iter().enumerate() {
-                a.store(sums.add((f * NK + k) * R::LANES));
+                a.store(sums.add(f * ss + k * MAX_LANES));
             }
         }
     }

@@ -439,7 +439,6 @@ impl Conv2DLayer {
     /// The forward pass by Winograd: the kernel transformed once, then each task correlates
     /// its samples, adding the bias and applying the activation sample by sample.
     fn forward_winograd(&mut self, isa: Isa, x: &Tensor, y: &mut Tensor, per_task: usize) {
-        let n = x.batch();
         let (c, f) = (self.c, self.filters);
         let geo = Geometry::forward(&self.win, c, self.h, self.w, f);
         if self.wino_forward_of != self.kernel.value {
@@ -447,42 +446,23 @@ impl Conv2DLayer {
             self.wino_forward_of.clear();
             self.wino_forward_of.extend_from_slice(&self.kernel.value);
         }
-        let tasks = n.div_ceil(per_task);
-        if self.wino.len() < tasks {
-            self.wino.resize_with(tasks, Workspace::default);
-        }
         let (u, bias, act) = (&self.wino_forward, &self.bias.value, self.act);
         let layout = Layout { channels: f, inner: self.p() };
-        let out_len = f * self.p();
-        y.data_mut()
-            .par_chunks_mut(per_task * out_len)
-            .zip(x.data().par_chunks(per_task * c * self.h * self.w))
-            .zip(self.wino[..tasks].par_iter_mut())
-            .for_each(|((ys, xs), ws)| {
-                winograd::correlate(isa, &geo, u, xs, ys, bias, ws, |y| {
-                    activation::forward_inplace(act, y, layout);
-                });
-            });
+        by_task(&mut self.wino, &geo, x, y, per_task, |xs, ys, ws| {
+            winograd::correlate(isa, &geo, u, xs, ys, bias, ws, |y| activation::forward_inplace(act, y, layout));
+        });
     }
 
-    /// The forward pass by the direct method, like [`Self::forward_winograd`].
+    /// The forward pass by the direct method, like [`Self::forward_winograd`] (its filters are
+    /// packed per call: a few thousand values).
     fn forward_direct(&mut self, isa: Isa, x: &Tensor, y: &mut Tensor, per_task: usize) {
-        let (c, f) = (self.c, self.filters);
-        let geo = direct::Geometry::forward(&self.win, c, self.h, self.w, f);
+        let geo = Geometry::forward(&self.win, self.c, self.h, self.w, self.filters);
         direct::pack_forward(&self.kernel.value, &geo, &mut self.direct_filters);
-        let tasks = x.batch().div_ceil(per_task);
-        if self.direct.len() < tasks {
-            self.direct.resize_with(tasks, direct::Workspace::default);
-        }
         let (w, bias, act) = (&self.direct_filters, &self.bias.value, self.act);
-        let layout = Layout { channels: f, inner: self.p() };
-        y.data_mut()
-            .par_chunks_mut(per_task * f * self.p())
-            .zip(x.data().par_chunks(per_task * c * self.h * self.w))
-            .zip(self.direct[..tasks].par_iter_mut())
-            .for_each(|((ys, xs), ws)| {
-                direct::correlate(isa, &geo, w, xs, ys, bias, ws, |y| activation::forward_inplace(act, y, layout));
-            });
+        let layout = Layout { channels: self.filters, inner: self.p() };
+        by_task(&mut self.direct, &geo, x, y, per_task, |xs, ys, ws| {
+            direct::correlate(isa, &geo, w, xs, ys, bias, ws, |y| activation::forward_inplace(act, y, layout));
+        });
     }
 
     /// The backward pass with both gradients by `algo` (im2col where Winograd does not apply),
@@ -520,21 +500,16 @@ impl Conv2DLayer {
         if self.scratch.len() < tasks {
             self.scratch.resize_with(tasks, Scratch::default);
         }
-        let wino = (dx.is_some() && self.feasible(input_algo) == ConvAlgo::Winograd)
-            .then(|| Geometry::input_gradient(&self.win, c, h, w, f));
-        // The kernel gradient by Winograd: the forward correlation's tiles, transposed.
-        let wino_weights =
-            (self.feasible(kernel_algo) == ConvAlgo::Winograd).then(|| Geometry::forward(&self.win, c, h, w, f));
-        let direct_weights = (self.feasible(kernel_algo) == ConvAlgo::Direct)
-            .then(|| direct::Geometry::forward(&self.win, c, h, w, f));
-        let by_im2col = wino_weights.is_none() && direct_weights.is_none();
-        if wino.is_some() {
-            winograd::filters_input_gradient(&self.kernel.value, f, c, &mut self.wino_filters);
-        }
-        let direct = (dx.is_some() && self.feasible(input_algo) == ConvAlgo::Direct)
-            .then(|| direct::Geometry::input_gradient(&self.win, c, h, w, f));
-        if let Some(geo) = direct.as_ref() {
-            direct::pack_input_gradient(&self.kernel.value, geo, &mut self.direct_filters);
+        let (input_algo, kernel_algo) = (self.feasible(input_algo), self.feasible(kernel_algo));
+        // The correlations Winograd and the direct method compute: the kernel gradient reads
+        // the forward one's input; the input gradient is the "full" correlation of dy.
+        let forward = Geometry::forward(&self.win, c, h, w, f);
+        let backward = Geometry::input_gradient(&self.win, c, h, w, f);
+        match input_algo {
+            _ if dx.is_none() => {}
+            ConvAlgo::Winograd => winograd::filters_input_gradient(&self.kernel.value, f, c, &mut self.wino_filters),
+            ConvAlgo::Direct => direct::pack_input_gradient(&self.kernel.value, &backward, &mut self.direct_filters),
+            ConvAlgo::Im2col => {}
         }
         let (u, direct_filters) = (&self.wino_filters, &self.direct_filters);
         let (kernel, win, act, use_bias) = (&self.kernel.value, &self.win, self.act, self.use_bias);
@@ -547,17 +522,17 @@ impl Conv2DLayer {
                 scratch.dkernel.resize(f * k, 0.0);
                 scratch.dbias.clear();
                 scratch.dbias.resize(f, 0.0);
-                if let Some(geo) = wino_weights.as_ref() {
-                    let (dkernel, ws) = (&mut scratch.dkernel, &mut scratch.wino_weights);
-                    winograd::kernel_gradient(isa, geo, xs, dys, dkernel, ws);
-                } else if let Some(geo) = direct_weights.as_ref() {
-                    let (dkernel, ws) = (&mut scratch.dkernel, &mut scratch.direct_weights);
-                    direct::kernel_gradient(isa, geo, xs, dys, dkernel, ws);
-                } else {
-                    scratch.cols.resize(k * p, 0.0);
+                let dkernel = &mut scratch.dkernel;
+                match kernel_algo {
+                    // Winograd: the forward correlation's tiles, transposed.
+                    ConvAlgo::Winograd => {
+                        winograd::kernel_gradient(isa, &forward, xs, dys, dkernel, &mut scratch.wino_weights)
+                    }
+                    ConvAlgo::Direct => direct::kernel_gradient(isa, &forward, xs, dys, dkernel, &mut scratch.direct_weights),
+                    ConvAlgo::Im2col => scratch.cols.resize(k * p, 0.0),
                 }
                 for (i, (dy, x)) in dys.chunks_exact(f * p).zip(xs.chunks_exact(chw)).enumerate() {
-                    if by_im2col {
+                    if kernel_algo == ConvAlgo::Im2col {
                         im2col(x, c, h, w, win, &mut scratch.cols);
                         let dkernel = &mut scratch.dkernel;
                         sgemm_with(isa, f, k, p, dy, Op::N, &scratch.cols, Op::T, dkernel, i > 0, false);
@@ -569,15 +544,15 @@ impl Conv2DLayer {
                     }
                 }
             }
-            match (dxs, wino.as_ref(), direct.as_ref()) {
-                (Some(dxs), Some(geo), _) => {
+            match (dxs, input_algo) {
+                (Some(dxs), ConvAlgo::Winograd) => {
                     // dx = dy ⋆ (kernel rotated by 180°, channels swapped), "full" padding.
-                    winograd::correlate(isa, geo, u, dys, dxs, &[], &mut scratch.wino, |_| {});
+                    winograd::correlate(isa, &backward, u, dys, dxs, &[], &mut scratch.wino, |_| {});
                 }
-                (Some(dxs), None, Some(geo)) => {
-                    direct::correlate(isa, geo, direct_filters, dys, dxs, &[], &mut scratch.direct, |_| {});
+                (Some(dxs), ConvAlgo::Direct) => {
+                    direct::correlate(isa, &backward, direct_filters, dys, dxs, &[], &mut scratch.direct, |_| {});
                 }
-                (Some(dxs), None, None) => {
+                (Some(dxs), ConvAlgo::Im2col) => {
                     // dcols (K, P) = kernelᵀ (K, F) · dy_n (F, P), then scattered back onto the image.
                     scratch.dcols.resize(k * p, 0.0);
                     for (dy, dx) in dys.chunks_exact(f * p).zip(dxs.chunks_exact_mut(chw)) {
@@ -618,6 +593,28 @@ impl Conv2DLayer {
             }
         }
     }
+}
+
+/// `correlate(samples of x, their outputs, workspace)` on each task's run of `per_task` samples
+/// of the correlation `geo`, in parallel, `workspaces` grown to one per task.
+fn by_task<W: Default + Send>(
+    workspaces: &mut Vec<W>,
+    geo: &Geometry,
+    x: &Tensor,
+    y: &mut Tensor,
+    per_task: usize,
+    correlate: impl Fn(&[f32], &mut [f32], &mut W) + Sync,
+) {
+    let tasks = x.batch().div_ceil(per_task);
+    if workspaces.len() < tasks {
+        workspaces.resize_with(tasks, W::default);
+    }
+    let (in_len, out_len) = (geo.ci * geo.h * geo.w, geo.co * geo.oh * geo.ow);
+    y.data_mut()
+        .par_chunks_mut(per_task * out_len)
+        .zip(x.data().par_chunks(per_task * in_len))
+        .zip(workspaces[..tasks].par_iter_mut())
+        .for_each(|((ys, xs), ws)| correlate(xs, ys, ws));
 }
 
 impl Layer for Conv2DLayer {
