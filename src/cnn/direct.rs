@@ -21,6 +21,7 @@
 //! padding, with the kernel rotated by 180° and its channels swapped ([`pack_input_gradient`]);
 //! the kernel gradient is in `weights.rs`.
 
+use crate::cnn::aligned::AlignedVec;
 use crate::cnn::gemm::Isa;
 use crate::cnn::geometry::Window;
 
@@ -81,9 +82,9 @@ const MAX_STEP: usize = 128;
 #[derive(Default)]
 pub struct Workspace {
     /// The padded input planes of one sample, plus slack for the last block's loads.
-    xp: Vec<f32>,
+    xp: AlignedVec,
     /// The wide output of one sample, `CO` rounded up to [`BLOCK`] rows.
-    yw: Vec<f32>,
+    yw: AlignedVec,
     /// Each tap's offset in `xp`, channel by channel, row by row.
     taps: Vec<usize>,
 }

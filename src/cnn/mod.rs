@@ -2,6 +2,7 @@
 //! Pure Rust on `ndarray` + `rayon`; no GUI and no file formats.
 
 pub mod activation;
+pub mod aligned;
 pub mod conv_algo;
 pub mod direct;
 pub mod error;

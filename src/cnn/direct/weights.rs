@@ -6,6 +6,7 @@
 //! the end (in a fixed order: the result does not depend on the path's timing).
 
 use super::{Geometry, MAX_STEP, Portable, Reg, pad};
+use crate::cnn::aligned::AlignedVec;
 use crate::cnn::gemm::Isa;
 
 /// Filters and taps are rounded up to multiples of this (every path's `NF` and `NK` divide it).
@@ -17,15 +18,15 @@ const MAX_LANES: usize = 16;
 /// Per-task buffers of the kernel gradient, grown to the largest call and never shrunk.
 #[derive(Default)]
 pub struct WeightWorkspace {
-    xp: Vec<f32>,
+    xp: AlignedVec,
     /// One sample's output gradient on wide rows, `F` rounded up to [`ROUND`] rows.
-    dyw: Vec<f32>,
+    dyw: AlignedVec,
     /// Each tap's offset in `xp`, rounded up to [`ROUND`] taps (the extra ones read offset 0
     /// into sums that are dropped).
     taps: Vec<usize>,
     /// Vector partial sums `[f][k][lane]`, [`MAX_LANES`] per filter and tap whatever the path
     /// (one with fewer lanes leaves the rest zero).
-    sums: Vec<f32>,
+    sums: AlignedVec,
 }
 
 /// The kernel gradient (F, C, KH, KW) of the samples in `x` (each `CI·H·W`) and `dy` (each

@@ -7,6 +7,7 @@
 //! x (N, C, H, W) → y (N, F, OH, OW); kernel (F, C, KH, KW); bias (F).
 //! With K = C·KH·KW and P = OH·OW: cols (K, P) per sample, y_n = kernel (F, K) · cols (K, P).
 
+use crate::cnn::aligned::AlignedVec;
 use crate::cnn::activation::{self, Layout};
 use super::kind::{Family, Field, Footprint, Incoming, Inferred, Init, LayerKind};
 use super::{Layer, Mode, Param, ParamKind, samples_per_task};
@@ -248,7 +249,7 @@ pub struct Conv2DLayer {
     kernel: Param,
     bias: Param,
     /// im2col columns, (K, P) per forward task.
-    cols: Vec<f32>,
+    cols: AlignedVec,
     /// Winograd buffers per forward task.
     wino: Vec<Workspace>,
     /// The kernel's Winograd transform for the forward pass, `U[36][out][in]`, and the kernel
@@ -268,8 +269,8 @@ pub struct Conv2DLayer {
 
 #[derive(Default)]
 struct Scratch {
-    cols: Vec<f32>,
-    dcols: Vec<f32>,
+    cols: AlignedVec,
+    dcols: AlignedVec,
     dkernel: Vec<f32>,
     dbias: Vec<f32>,
     wino: Workspace,
@@ -346,7 +347,7 @@ impl Conv2DLayer {
             trainable: setup.trainable,
             kernel,
             bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
-            cols: Vec::new(),
+            cols: AlignedVec::default(),
             wino: Vec::new(),
             wino_forward: Vec::new(),
             wino_forward_of: Vec::new(),

@@ -14,6 +14,7 @@ use super::transform::{IN, LANES, OUT, TILE, filter_tiles, input_1d, input_colum
 #[cfg(target_arch = "x86_64")]
 use super::vector::{Avx2, Avx512};
 use super::vector::{Vector, on_vector};
+use crate::cnn::aligned::AlignedVec;
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::simd;
 
@@ -48,14 +49,14 @@ const CHUNK_BYTES: usize = 1 << 19;
 #[derive(Default)]
 pub struct Workspace {
     /// `V[36][in][T]`, the transformed input tiles of one chunk.
-    v: Vec<f32>,
+    v: AlignedVec,
     /// `M[36][out][T]`, the products.
-    m: Vec<f32>,
+    m: AlignedVec,
     /// One channel's input tiles, tile-major: `d[k][t]` is value `k` (row-major 6×6) of tile
     /// `t`, so [`LANES`] neighbouring tiles load as one vector, whatever sample they are in.
-    d: Vec<f32>,
+    d: AlignedVec,
     /// The padded rows of one input plane that a chunk's tiles read.
-    row: Vec<f32>,
+    row: AlignedVec,
     /// Where the output transform writes each lane group's tile-row runs (see
     /// `transform_outputs`).
     segments: Vec<(usize, usize, usize, usize)>,

@@ -15,6 +15,7 @@ use super::conv::{Geometry, Workspace, plane_stride, transformed_inputs};
 use super::moves::quads_avx512;
 use super::transform::{IN, LANES, Lanes, OUT, TILE};
 use super::vector::{Vector, on_vector};
+use crate::cnn::aligned::AlignedVec;
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 
 /// Per-task buffers of [`kernel_gradient`], grown to the largest call and never shrunk, so
@@ -24,9 +25,9 @@ pub struct WeightWorkspace {
     /// The forward pass's input-transform buffers; `V[36][C][T]` of one chunk lives there.
     inputs: Workspace,
     /// `D[36][F][T]`, the transformed output-gradient tiles of one chunk.
-    d: Vec<f32>,
+    d: AlignedVec,
     /// `M[36][F][C]`, the products summed over every chunk.
-    m: Vec<f32>,
+    m: AlignedVec,
 }
 
 /// The kernel gradient `dkernel (F, C, 3, 3)` (overwritten, `F·C·9` values) of the forward
