@@ -205,3 +205,22 @@ fn a_small_conv1d_model_learns_to_tell_waveforms_apart() {
     let accuracy = model.evaluate(&xt, &yt).accuracy();
     assert!(accuracy >= 0.95, "held-out accuracy {accuracy}");
 }
+
+#[test]
+fn inference_with_fused_conv_and_pool_gives_the_bits_of_the_layer_by_layer_pass() {
+    // `logits` in inference computes each Conv2D followed by a 2×2 max pool as one pass;
+    // `forward` runs every layer and keeps every output. Both models have such pairs.
+    for (name, (input, specs)) in [("lenet", zoo::lenet()), ("cifar", zoo::cifar())] {
+        let mut model = Model::build(input, &specs, Some(10), 3).unwrap();
+        for n in [1, 37] {
+            let x = random_tensor(&mut rng(n as u64), n, input);
+            let k = model.logits_layers().len();
+            model.forward(&x, Mode::Infer);
+            let want = model.activations()[k].clone();
+            let got = model.logits(&x, Mode::Infer).clone();
+            let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(got.data().len(), n * 10);
+            assert!(bits(&got) == bits(&want), "{name}, batch {n}: fused logits differ");
+        }
+    }
+}

@@ -156,14 +156,40 @@ impl Model {
         &self.acts[count]
     }
 
+    /// [`Self::forward_to`] in inference mode with each layer that is followed by a 2×2 max
+    /// pool computing both as one pass ([`Layer::forward_pooled`]): the same output, but
+    /// [`Self::activations`] then holds stale values for those layers.
+    fn infer_to(&mut self, x: &Tensor, count: usize) -> &Tensor {
+        self.acts[0].copy_from(x);
+        let mut i = 0;
+        while i < count {
+            let (before, after) = self.acts.split_at_mut(i + 1);
+            let pooled = i + 1 < count
+                && self.layers[i + 1].is_max_pool_2x2()
+                && self.layers[i].forward_pooled(&before[i], &mut after[1]);
+            if pooled {
+                i += 2;
+            } else {
+                self.layers[i].forward(&before[i], &mut after[0], Mode::Infer);
+                i += 1;
+            }
+        }
+        &self.acts[count]
+    }
+
     /// The input (index 0) and every layer's output of the last forward pass.
     pub fn activations(&self) -> &[Tensor] {
         &self.acts
     }
 
-    /// Class scores before softmax.
+    /// Class scores before softmax. In inference mode a layer followed by a 2×2 max pool may
+    /// compute both in one pass, so [`Self::activations`] is only complete after
+    /// [`Self::forward`].
     pub fn logits(&mut self, x: &Tensor, mode: Mode) -> &Tensor {
-        self.forward_to(x, self.logits_layers, mode, None)
+        match mode {
+            Mode::Infer => self.infer_to(x, self.logits_layers),
+            _ => self.forward_to(x, self.logits_layers, mode, None),
+        }
     }
 
     /// [`Model::logits`] in inference mode with each layer's pass run through `observer`

@@ -31,6 +31,8 @@ use rand::rngs::StdRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+mod forward;
+
 /// `Conv2D(filters, kernel_size, strides=(1, 1), padding='valid', activation=None,
 /// use_bias=True, kernel_initializer='glorot_uniform')`, as in Keras.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -248,10 +250,8 @@ pub struct Conv2DLayer {
     trainable: bool,
     kernel: Param,
     bias: Param,
-    /// im2col columns, (K, P) per forward task.
-    cols: AlignedVec,
-    /// Winograd buffers per forward task.
-    wino: Vec<Workspace>,
+    /// The forward pass's buffers, one per task.
+    tasks: Vec<forward::TaskWorkspace>,
     /// The kernel's Winograd transform for the forward pass, `U[36][out][in]`, and the kernel
     /// it was made from: kept while the kernel is unchanged (inference on one image at a time
     /// would otherwise spend most of its time transforming filters).
@@ -261,9 +261,8 @@ pub struct Conv2DLayer {
     wino_filters: Vec<f32>,
     /// Per-task scratch for the backward pass.
     scratch: Vec<Scratch>,
-    /// The direct method's buffers per forward task and its packed filters (forward pass,
-    /// input gradient; packed per call, a few thousand values).
-    direct: Vec<direct::Workspace>,
+    /// The direct method's packed filters (forward pass, input gradient; packed per call, a
+    /// few thousand values).
     direct_filters: Vec<f32>,
 }
 
@@ -347,13 +346,11 @@ impl Conv2DLayer {
             trainable: setup.trainable,
             kernel,
             bias: Param::new("bias", vec![bias_len], ParamKind::Bias),
-            cols: AlignedVec::default(),
-            wino: Vec::new(),
+            tasks: Vec::new(),
             wino_forward: Vec::new(),
             wino_forward_of: Vec::new(),
             wino_filters: Vec::new(),
             scratch: Vec::new(),
-            direct: Vec::new(),
             direct_filters: Vec::new(),
         }
     }
@@ -397,75 +394,6 @@ impl Conv2DLayer {
 }
 
 impl Conv2DLayer {
-    /// The forward pass by `algo` (im2col where Winograd does not apply), products on `isa`.
-    pub(crate) fn forward_with(&mut self, algo: ConvAlgo, isa: Isa, x: &Tensor, y: &mut Tensor) {
-        let n = x.batch();
-        let (k, p, f) = (self.k(), self.p(), self.filters);
-        let chw = self.c * self.h * self.w;
-        y.resize(n, self.output_shape());
-        let per_task = samples_per_task(n);
-        match self.feasible(algo) {
-            ConvAlgo::Winograd => return self.forward_winograd(isa, x, y, per_task),
-            ConvAlgo::Direct => return self.forward_direct(isa, x, y, per_task),
-            ConvAlgo::Im2col => {}
-        }
-        // One column buffer per task, reused sample after sample: it stays in cache between
-        // im2col and the product. (Keeping every sample's columns for the backward pass would
-        // stream the whole batch's columns through memory twice; recomputing them is cheaper.)
-        self.cols.resize(n.div_ceil(per_task) * k * p, 0.0);
-        let (kernel, bias, win, act) = (&self.kernel.value, &self.bias.value, &self.win, self.act);
-        let (c, h, w) = (self.c, self.h, self.w);
-        let layout = Layout { channels: f, inner: p };
-        // Fewer samples than threads (one image in a room): each product splits its rows instead.
-        let split = n < rayon::current_num_threads();
-        y.data_mut()
-            .par_chunks_mut(per_task * f * p)
-            .zip(self.cols.par_chunks_mut(k * p))
-            .zip(x.data().par_chunks(per_task * chw))
-            .for_each(|((ys, cols), xs)| {
-                for (y, x) in ys.chunks_exact_mut(f * p).zip(xs.chunks_exact(chw)) {
-                    im2col(x, c, h, w, win, cols);
-                    sgemm_with(isa, f, p, k, kernel, Op::N, cols, Op::N, y, false, split);
-                    // Bias and activation in one pass while the output is still in cache.
-                    if !bias.is_empty() {
-                        for (row, &b) in y.chunks_exact_mut(p).zip(bias) {
-                            row.iter_mut().for_each(|v| *v += b);
-                        }
-                    }
-                    activation::forward_inplace(act, y, layout);
-                }
-            });
-    }
-
-    /// The forward pass by Winograd: the kernel transformed once, then each task correlates
-    /// its samples, adding the bias and applying the activation sample by sample.
-    fn forward_winograd(&mut self, isa: Isa, x: &Tensor, y: &mut Tensor, per_task: usize) {
-        let (c, f) = (self.c, self.filters);
-        let geo = Geometry::forward(&self.win, c, self.h, self.w, f);
-        if self.wino_forward_of != self.kernel.value {
-            winograd::filters_forward(&self.kernel.value, f, c, &mut self.wino_forward);
-            self.wino_forward_of.clear();
-            self.wino_forward_of.extend_from_slice(&self.kernel.value);
-        }
-        let (u, bias, act) = (&self.wino_forward, &self.bias.value, self.act);
-        let layout = Layout { channels: f, inner: self.p() };
-        by_task(&mut self.wino, &geo, x, y, per_task, |xs, ys, ws| {
-            winograd::correlate(isa, &geo, u, xs, ys, bias, ws, |y| activation::forward_inplace(act, y, layout));
-        });
-    }
-
-    /// The forward pass by the direct method, like [`Self::forward_winograd`] (its filters are
-    /// packed per call: a few thousand values).
-    fn forward_direct(&mut self, isa: Isa, x: &Tensor, y: &mut Tensor, per_task: usize) {
-        let geo = Geometry::forward(&self.win, self.c, self.h, self.w, self.filters);
-        direct::pack_forward(&self.kernel.value, &geo, &mut self.direct_filters);
-        let (w, bias, act) = (&self.direct_filters, &self.bias.value, self.act);
-        let layout = Layout { channels: self.filters, inner: self.p() };
-        by_task(&mut self.direct, &geo, x, y, per_task, |xs, ys, ws| {
-            direct::correlate(isa, &geo, w, xs, ys, bias, ws, |y| activation::forward_inplace(act, y, layout));
-        });
-    }
-
     /// The backward pass with both gradients by `algo` (im2col where Winograd does not apply),
     /// products on `isa`.
     pub(crate) fn backward_with(
@@ -596,28 +524,6 @@ impl Conv2DLayer {
     }
 }
 
-/// `correlate(samples of x, their outputs, workspace)` on each task's run of `per_task` samples
-/// of the correlation `geo`, in parallel, `workspaces` grown to one per task.
-fn by_task<W: Default + Send>(
-    workspaces: &mut Vec<W>,
-    geo: &Geometry,
-    x: &Tensor,
-    y: &mut Tensor,
-    per_task: usize,
-    correlate: impl Fn(&[f32], &mut [f32], &mut W) + Sync,
-) {
-    let tasks = x.batch().div_ceil(per_task);
-    if workspaces.len() < tasks {
-        workspaces.resize_with(tasks, W::default);
-    }
-    let (in_len, out_len) = (geo.ci * geo.h * geo.w, geo.co * geo.oh * geo.ow);
-    y.data_mut()
-        .par_chunks_mut(per_task * out_len)
-        .zip(x.data().par_chunks(per_task * in_len))
-        .zip(workspaces[..tasks].par_iter_mut())
-        .for_each(|((ys, xs), ws)| correlate(xs, ys, ws));
-}
-
 impl Layer for Conv2DLayer {
     fn kind(&self) -> &'static str {
         self.kind
@@ -626,6 +532,11 @@ impl Layer for Conv2DLayer {
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
         let algo = self.algo(self.c, self.filters);
         self.forward_with(algo, Isa::active(), x, y);
+    }
+
+    fn forward_pooled(&mut self, x: &Tensor, y: &mut Tensor) -> bool {
+        let algo = self.algo(self.c, self.filters);
+        self.forward_pooled_with(algo, Isa::active(), x, y)
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {

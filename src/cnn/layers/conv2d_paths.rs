@@ -212,3 +212,56 @@ fn winograd_transforms_the_filters_again_when_the_kernel_changes() {
             .for_each(|(i, v)| *v = *v * -1.5 + (i % 5) as f32 * 0.01);
     }
 }
+
+#[test]
+fn a_conv_fused_with_a_2x2_max_pool_gives_the_bits_of_the_two_layers() {
+    // Every algorithm on every path; odd sizes (the pool drops the last row or column), one
+    // sample (the products split their rows), and 17 (several fused runs per task).
+    use super::max_pooling2d::{MaxPool, MaxPooling2D};
+    let shapes = [
+        (8, 8, 3, 16, 3, Padding::Same),
+        (7, 9, 5, 8, 3, Padding::Same),
+        (13, 12, 2, 4, 5, Padding::Valid),
+        (32, 32, 8, 32, 3, Padding::Same),
+        (28, 28, 1, 20, 5, Padding::Valid),
+    ];
+    let mut cases = 0;
+    for isa in Isa::runnable("conv + pool fused") {
+        for (h, w, c, f, size, padding) in shapes {
+            let spec = Conv2D::new(f, size).padding(padding).relu();
+            let input = Shape::image(h, w, c);
+            let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(4)).unwrap();
+            let mut pool = MaxPool::new(&MaxPooling2D::new(2), layer.output_shape()).unwrap();
+            assert!(pool.is_max_pool_2x2());
+            for algo in ConvAlgo::ALL {
+                for n in [1, 3, 17] {
+                    let x = Tensor::from_vec(n, input, values(n * input.len(), (h * n) as f32)).unwrap();
+                    let (mut y, mut want, mut got) = (Tensor::default(), Tensor::default(), Tensor::default());
+                    layer.forward_with(algo, isa, &x, &mut y);
+                    pool.forward(&y, &mut want, Mode::Infer);
+                    assert!(layer.forward_pooled_with(algo, isa, &x, &mut got));
+                    assert_eq!((got.batch(), got.shape()), (want.batch(), want.shape()));
+                    let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert!(
+                        bits(&got) == bits(&want),
+                        "{isa} {algo:?} {h}×{w}×{c} → {f}, {size}×{size}, batch {n}: fused differs"
+                    );
+                    assert!(want.data().iter().any(|&v| v > 0.0));
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert!(cases >= shapes.len() * ConvAlgo::ALL.len() * 3);
+}
+
+#[test]
+fn a_conv_without_a_2x2_output_does_not_fuse() {
+    let spec = Conv2D::new(4, 3);
+    let mut layer = Conv2DLayer::new(&spec, Shape::image(3, 9, 2), &mut StdRng::seed_from_u64(5)).unwrap();
+    let x = Tensor::from_vec(2, Shape::image(3, 9, 2), values(2 * 54, 0.5)).unwrap();
+    let mut y = Tensor::default();
+    // One output row: no 2×2 window fits.
+    assert!(!layer.forward_pooled(&x, &mut y));
+    assert_eq!(y.data().len(), 0);
+}

@@ -31,7 +31,7 @@ impl PoolKind for Max {
 
 /// 2×2 / stride 2 max pooling of one (C, H, W) sample without padding (an odd last row or column
 /// is dropped, as `valid` does). Ties go to the first cell in row-major order, like the general path.
-fn max_2x2(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
+pub(crate) fn max_2x2(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
     max_2x2_on(Isa::active(), x, c, h, w, y, arg);
 }
 
@@ -142,6 +142,10 @@ impl MaxPool {
 impl Layer for MaxPool {
     fn kind(&self) -> &'static str {
         self.geom.name(Max::NAME, Max::NAME_1D)
+    }
+
+    fn is_max_pool_2x2(&self) -> bool {
+        self.geom.is_plain_2x2()
     }
 
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
