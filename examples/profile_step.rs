@@ -1,8 +1,9 @@
 //! Training steps of a reference model in a loop, for profilers, and where a step's time goes:
 //! `target/release/examples/profile_step cifar 30` (`perf record` it), or `... cifar 20 layers`,
-//! or `... cifar 20 infer [BATCH]` for each layer's share of an inference pass (batch 256);
+//! or `... cifar 20 infer [BATCH]` for each layer's share of an inference pass (batch 256),
+//! or `... cifar 20 logits [BATCH]` for plain inference passes (conv + pool fused);
 //! `lenet` and `signals` for the other reference models.
-use cnn_lab::cnn::{Model, Optimizer, OptimizerKind, Tensor, zoo};
+use cnn_lab::cnn::{Mode, Model, Optimizer, OptimizerKind, Tensor, zoo};
 use cnn_lab::perf::layers::{inference_layer_times, layer_times};
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -23,6 +24,19 @@ fn main() {
     )
     .expect("sizes");
     let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
+    if mode == "logits" {
+        // Plain inference passes (conv + pool pairs fused), for profilers.
+        let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(256);
+        let data = (0..n * input.len()).map(|i| (i % 253) as f32 / 253.0).collect();
+        let x = Tensor::from_vec(n, input, data).expect("sizes");
+        model.logits(&x, Mode::Infer);
+        let t = std::time::Instant::now();
+        for _ in 0..steps {
+            model.logits(&x, Mode::Infer);
+        }
+        println!("{:.0} images/s", (steps * n) as f64 / t.elapsed().as_secs_f64());
+        return;
+    }
     if mode == "infer" {
         let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(256);
         let data = (0..n * input.len()).map(|i| (i % 253) as f32 / 253.0).collect();

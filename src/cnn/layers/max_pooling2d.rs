@@ -31,7 +31,7 @@ impl PoolKind for Max {
 
 /// 2×2 / stride 2 max pooling of one (C, H, W) sample without padding (an odd last row or column
 /// is dropped, as `valid` does). Ties go to the first cell in row-major order, like the general path.
-pub(crate) fn max_2x2(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
+fn max_2x2(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
     max_2x2_on(Isa::active(), x, c, h, w, y, arg);
 }
 
@@ -40,34 +40,62 @@ simd::vectorized! {
     /// fixed-size arrays, so the compiler vectorizes it whatever the row length (LeNet's rows
     /// are 13 and 5 outputs long: a plain loop over a row would run scalar).
     fn max_2x2_on(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
-        let (oh, ow) = (h / 2, w / 2);
-        let total = c * oh * ow;
-        for row in 0..c * oh {
-            let (ci, oy) = (row / oh, row % oh);
-            let r0 = ci * h * w + 2 * oy * w;
-            let mut ox = 0;
-            while ox < ow {
-                let o = row * ow + ox;
-                // A whole block may run past the row's end: its extra lanes read on into the
-                // next rows and write the next row's outputs, which that row then overwrites
-                // (rows go in order). Only the sample's last block must stop at its edges.
-                let whole = o + POOL_BLOCK <= total && r0 + w + 2 * (ox + POOL_BLOCK) <= x.len();
-                let lanes = if whole { POOL_BLOCK } else { ow - ox };
-                let top = &x[r0 + 2 * ox..r0 + 2 * (ox + lanes)];
-                let bottom = &x[r0 + w + 2 * ox..r0 + w + 2 * (ox + lanes)];
-                let (y, arg) = (&mut y[o..o + lanes], &mut arg[o..o + lanes]);
-                let first = (r0 + 2 * ox) as u32;
-                if whole {
-                    let top = <&[f32; 2 * POOL_BLOCK]>::try_from(top).expect("a whole block");
-                    let bottom = <&[f32; 2 * POOL_BLOCK]>::try_from(bottom).expect("a whole block");
+        // Always inlined: a closure called out of line is compiled without the copy's vector
+        // instructions.
+        blocks_2x2(x, c, h, w, #[inline(always)] |o, top, bottom, first| {
+            let lanes = top.len() / 2;
+            let (y, arg) = (&mut y[o..o + lanes], &mut arg[o..o + lanes]);
+            match (<&[f32; 2 * POOL_BLOCK]>::try_from(top), <&[f32; 2 * POOL_BLOCK]>::try_from(bottom)) {
+                (Ok(top), Ok(bottom)) => {
                     let y = <&mut [f32; POOL_BLOCK]>::try_from(y).expect("a whole block");
                     let arg = <&mut [u32; POOL_BLOCK]>::try_from(arg).expect("a whole block");
                     max_2x2_cells(top, bottom, w as u32, first, y, arg);
-                } else {
-                    max_2x2_cells(top, bottom, w as u32, first, y, arg);
                 }
-                ox += lanes;
+                _ => max_2x2_cells(top, bottom, w as u32, first, y, arg),
             }
+        });
+    }
+}
+
+simd::vectorized! {
+    /// [`max_2x2_on`] without the winners' positions (inference, where nothing goes back
+    /// through the pool): the same values, bit for bit, with a quarter of the work.
+    pub(crate) fn max_2x2_values_on(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32]) {
+        blocks_2x2(x, c, h, w, #[inline(always)] |o, top, bottom, _| {
+            let y = &mut y[o..o + top.len() / 2];
+            match (<&[f32; 2 * POOL_BLOCK]>::try_from(top), <&[f32; 2 * POOL_BLOCK]>::try_from(bottom)) {
+                (Ok(top), Ok(bottom)) => {
+                    let y = <&mut [f32; POOL_BLOCK]>::try_from(y).expect("a whole block");
+                    max_2x2_values_cells(top, bottom, y);
+                }
+                _ => max_2x2_values_cells(top, bottom, y),
+            }
+        });
+    }
+}
+
+/// The blocks of a 2×2 / stride-2 pool of one (C, H, W) sample: `block(o, top, bottom, first)`
+/// for outputs `o..o + top.len() / 2`, whose windows are the pairs of `top` (an input row from
+/// index `first`) and `bottom` (the row below). Blocks are [`POOL_BLOCK`] outputs long; one
+/// may run past its row's end: its extra lanes read on into the next rows and write the next
+/// row's outputs, which that row then overwrites (rows go in order). Only the sample's last
+/// block stops at its edges.
+#[inline(always)]
+fn blocks_2x2(x: &[f32], c: usize, h: usize, w: usize, mut block: impl FnMut(usize, &[f32], &[f32], u32)) {
+    let (oh, ow) = (h / 2, w / 2);
+    let total = c * oh * ow;
+    for row in 0..c * oh {
+        let (ci, oy) = (row / oh, row % oh);
+        let r0 = ci * h * w + 2 * oy * w;
+        let mut ox = 0;
+        while ox < ow {
+            let o = row * ow + ox;
+            let whole = o + POOL_BLOCK <= total && r0 + w + 2 * (ox + POOL_BLOCK) <= x.len();
+            let lanes = if whole { POOL_BLOCK } else { ow - ox };
+            let top = &x[r0 + 2 * ox..r0 + 2 * (ox + lanes)];
+            let bottom = &x[r0 + w + 2 * ox..r0 + w + 2 * (ox + lanes)];
+            block(o, top, bottom, (r0 + 2 * ox) as u32);
+            ox += lanes;
         }
     }
 }
@@ -115,6 +143,21 @@ fn max_2x2_cells<T: AsRef<[f32]> + ?Sized, Y: AsMut<[f32]> + ?Sized, A: AsMut<[u
         }
         *y = best;
         *arg = at;
+    }
+}
+
+/// `y[k]`: what [`max_2x2_cells`] makes it, without the position: the same comparisons in the
+/// same order (a strict `>` keeps the first of equal values, signed zeros and NaNs included).
+#[inline(always)]
+fn max_2x2_values_cells<T: AsRef<[f32]> + ?Sized, Y: AsMut<[f32]> + ?Sized>(top: &T, bottom: &T, y: &mut Y) {
+    let (top, bottom) = (top.as_ref(), bottom.as_ref());
+    for (k, y) in y.as_mut().iter_mut().enumerate() {
+        let i = 2 * k;
+        let mut best = top[i];
+        for v in [top[i + 1], bottom[i], bottom[i + 1]] {
+            best = if v > best { v } else { best };
+        }
+        *y = best;
     }
 }
 
@@ -234,6 +277,24 @@ impl Layer for MaxPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_values_only_2x2_pool_gives_the_bits_of_the_full_one_on_every_vector_path() {
+        // Ties between +0 and −0 and NaNs anywhere in a window: both keep the first of equal
+        // values and skip what does not compare greater, so the bits must agree.
+        let pick = [0.0, -0.0, f32::NAN, 1.5, -1.5, 1.5, -0.0, f32::NEG_INFINITY, 0.0, 2.0, -f32::NAN];
+        for (c, h, w) in [(1, 2, 2), (3, 5, 7), (2, 8, 34), (4, 32, 32), (16, 11, 11), (5, 9, 9)] {
+            let x: Vec<f32> = (0..c * h * w).map(|i| pick[(i * 7 + i / 5) % pick.len()]).collect();
+            let len = c * (h / 2) * (w / 2);
+            for isa in Isa::runnable("max pool values") {
+                let (mut want, mut arg, mut got) = (vec![9.0; len], vec![0; len], vec![9.0; len]);
+                max_2x2_on(isa, &x, c, h, w, &mut want, &mut arg);
+                max_2x2_values_on(isa, &x, c, h, w, &mut got);
+                let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{c}×{h}×{w} on {isa}");
+            }
+        }
+    }
 
     #[test]
     fn the_2x2_fast_path_matches_a_naive_pool_on_every_vector_path() {

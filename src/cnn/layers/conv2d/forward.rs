@@ -6,7 +6,8 @@
 //! ([`Layer::forward_pooled`](super::super::Layer::forward_pooled)): a few samples at a time go
 //! into a buffer that stays in cache and are pooled from there, so the full-size output is never
 //! written to memory and read back (the pools had been a quarter of LeNet's inference). The
-//! pool is the pooling layer's own code, so the result is bitwise the unfused one.
+//! pool makes the pooling layer's values without the winners' positions (nothing goes back
+//! through it), bitwise the unfused result.
 
 use super::Conv2DLayer;
 use crate::cnn::activation::{self, Activation, Layout};
@@ -16,7 +17,7 @@ use crate::cnn::direct;
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::geometry::Window;
 use crate::cnn::layers::im2col::im2col;
-use crate::cnn::layers::max_pooling2d::max_2x2;
+use crate::cnn::layers::max_pooling2d::max_2x2_values_on;
 use crate::cnn::layers::samples_per_task;
 use crate::cnn::shape::Shape;
 use crate::cnn::tensor::Tensor;
@@ -34,10 +35,8 @@ pub(super) struct TaskWorkspace {
     cols: AlignedVec,
     wino: Workspace,
     direct: direct::Workspace,
-    /// A run of samples' outputs before the fused pool, and the pool's winning positions
-    /// (computed by the shared pooling code, not needed here).
+    /// A run of samples' outputs before the fused pool.
     unpooled: AlignedVec,
-    winners: Vec<u32>,
 }
 
 /// What every task reads: the algorithm, its prepared filters and the layer's sizes.
@@ -178,9 +177,8 @@ impl Conv2DLayer {
                 for (xs, ys) in xs.chunks(run * chw).zip(ys.chunks_mut(run * pooled_len)) {
                     unpooled.resize(xs.len() / chw * out_len, 0.0);
                     pass.run(xs, &mut unpooled, ws);
-                    ws.winners.resize(pooled_len, 0);
                     for (u, y) in unpooled.chunks_exact(out_len).zip(ys.chunks_exact_mut(pooled_len)) {
-                        max_2x2(u, f, oh, ow, y, &mut ws.winners);
+                        max_2x2_values_on(Isa::active(), u, f, oh, ow, y);
                     }
                 }
                 ws.unpooled = unpooled;
