@@ -208,9 +208,14 @@ fn a_small_conv1d_model_learns_to_tell_waveforms_apart() {
 
 #[test]
 fn inference_with_fused_conv_and_pool_gives_the_bits_of_the_layer_by_layer_pass() {
-    // `logits` in inference computes each Conv2D followed by a 2×2 max pool as one pass;
-    // `forward` runs every layer and keeps every output. Both models have such pairs.
-    for (name, (input, specs)) in [("lenet", zoo::lenet()), ("cifar", zoo::cifar())] {
+    // `logits` in inference computes each Conv2D followed by a 2×2 max pool (each Conv1D
+    // followed by a 2-step one) as one pass; `forward` runs every layer and keeps every output.
+    // All three models have such pairs.
+    for (name, (input, specs)) in [
+        ("lenet", zoo::lenet()),
+        ("cifar", zoo::cifar()),
+        ("signals", zoo::signals()),
+    ] {
         let mut model = Model::build(input, &specs, Some(10), 3).unwrap();
         for n in [1, 37] {
             let x = random_tensor(&mut rng(n as u64), n, input);

@@ -156,7 +156,7 @@ impl Model {
         &self.acts[count]
     }
 
-    /// [`Self::forward_to`] in inference mode with each layer that is followed by a 2×2 max
+    /// [`Self::forward_to`] in inference mode with each layer that is followed by a plain max
     /// pool computing both as one pass ([`Layer::forward_pooled`]): the same output, but
     /// [`Self::activations`] then holds stale values for those layers.
     fn infer_to(&mut self, x: &Tensor, count: usize) -> &Tensor {
@@ -165,7 +165,7 @@ impl Model {
         while i < count {
             let (before, after) = self.acts.split_at_mut(i + 1);
             let pooled = i + 1 < count
-                && self.layers[i + 1].is_max_pool_2x2()
+                && self.layers[i + 1].is_plain_max_pool()
                 && self.layers[i].forward_pooled(&before[i], &mut after[1]);
             if pooled {
                 i += 2;
@@ -182,7 +182,7 @@ impl Model {
         &self.acts
     }
 
-    /// Class scores before softmax. In inference mode a layer followed by a 2×2 max pool may
+    /// Class scores before softmax. In inference mode a layer followed by a plain max pool may
     /// compute both in one pass, so [`Self::activations`] is only complete after
     /// [`Self::forward`].
     pub fn logits(&mut self, x: &Tensor, mode: Mode) -> &Tensor {

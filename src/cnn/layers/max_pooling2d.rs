@@ -117,6 +117,20 @@ simd::vectorized! {
     }
 }
 
+simd::vectorized! {
+    /// [`max_pair_on`] without the winners' positions (inference): the same comparison, so
+    /// bitwise the same values.
+    pub(crate) fn max_pair_values_on(x: &[f32], c: usize, w: usize, y: &mut [f32]) {
+        let ow = w / 2;
+        for ci in 0..c {
+            let pairs = x[ci * w..ci * w + 2 * ow].chunks_exact(2);
+            for (y, pair) in y[ci * ow..(ci + 1) * ow].iter_mut().zip(pairs) {
+                *y = if pair[1] > pair[0] { pair[1] } else { pair[0] };
+            }
+        }
+    }
+}
+
 /// Outputs pooled together by [`max_2x2_on`].
 const POOL_BLOCK: usize = 16;
 
@@ -187,8 +201,8 @@ impl Layer for MaxPool {
         self.geom.name(Max::NAME, Max::NAME_1D)
     }
 
-    fn is_max_pool_2x2(&self) -> bool {
-        self.geom.is_plain_2x2()
+    fn is_plain_max_pool(&self) -> bool {
+        self.geom.is_plain_2x2() || self.geom.is_plain_pair()
     }
 
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, _mode: Mode) {
@@ -292,6 +306,22 @@ mod tests {
                 max_2x2_values_on(isa, &x, c, h, w, &mut got);
                 let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want), "{c}×{h}×{w} on {isa}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_values_only_pair_pool_gives_the_bits_of_the_full_one_on_every_vector_path() {
+        let pick = [0.0, -0.0, f32::NAN, 1.5, -1.5, 1.5, -0.0, f32::NEG_INFINITY, 0.0, 2.0];
+        for (c, w) in [(1, 2), (3, 7), (2, 34), (16, 128), (5, 9)] {
+            let x: Vec<f32> = (0..c * w).map(|i| pick[(i * 7 + i / 3) % pick.len()]).collect();
+            let len = c * (w / 2);
+            for isa in Isa::runnable("max pair values") {
+                let (mut want, mut arg, mut got) = (vec![9.0; len], vec![0; len], vec![9.0; len]);
+                max_pair_on(isa, &x, c, w, &mut want, &mut arg);
+                max_pair_values_on(isa, &x, c, w, &mut got);
+                let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{c}×{w} on {isa}");
             }
         }
     }

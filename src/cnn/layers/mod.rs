@@ -112,17 +112,18 @@ pub trait Layer: Send {
     /// `y = layer(x)`. `y` is resized by the layer. Caches what `backward` needs.
     fn forward(&mut self, x: &Tensor, y: &mut Tensor, mode: Mode);
 
-    /// In inference, this layer's output followed by a 2×2 / stride-2 max pool without padding,
-    /// written to `y` without keeping the layer's own output (the model asks where the next
-    /// layer [`is_max_pool_2x2`](Layer::is_max_pool_2x2)). `false`, with nothing done, for a
+    /// In inference, this layer's output followed by a plain max pool (2×2, stride 2 on
+    /// images; 2 steps, stride 2 on sequences; no padding), written to `y` without keeping the
+    /// layer's own output (the model asks where the next layer
+    /// [`is_plain_max_pool`](Layer::is_plain_max_pool)). `false`, with nothing done, for a
     /// layer that cannot.
     fn forward_pooled(&mut self, _x: &Tensor, _y: &mut Tensor) -> bool {
         false
     }
 
-    /// Whether this layer is a 2×2 / stride-2 max pool without padding, which the layer before
-    /// it may compute along with its own output ([`Layer::forward_pooled`]).
-    fn is_max_pool_2x2(&self) -> bool {
+    /// Whether this layer is a plain max pool (see [`Layer::forward_pooled`]), which the layer
+    /// before it may compute along with its own output.
+    fn is_plain_max_pool(&self) -> bool {
         false
     }
 

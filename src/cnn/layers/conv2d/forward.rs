@@ -2,7 +2,8 @@
 //! samples by im2col, Winograd or the direct method, adding the bias and applying the
 //! activation sample by sample while the output is in cache.
 //!
-//! In inference, a Conv2D followed by a 2×2 / stride-2 max pool can run as one pass
+//! In inference, a Conv2D followed by a 2×2 / stride-2 max pool (a Conv1D by a 2-step one) can
+//! run as one pass
 //! ([`Layer::forward_pooled`](super::super::Layer::forward_pooled)): a few samples at a time go
 //! into a buffer that stays in cache and are pooled from there, so the full-size output is never
 //! written to memory and read back (the pools had been a quarter of LeNet's inference). The
@@ -17,7 +18,7 @@ use crate::cnn::direct;
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::geometry::Window;
 use crate::cnn::layers::im2col::im2col;
-use crate::cnn::layers::max_pooling2d::max_2x2_values_on;
+use crate::cnn::layers::max_pooling2d::{max_2x2_values_on, max_pair_values_on};
 use crate::cnn::layers::samples_per_task;
 use crate::cnn::shape::Shape;
 use crate::cnn::tensor::Tensor;
@@ -98,31 +99,34 @@ impl Conv2DLayer {
     /// The forward pass by `algo` (im2col where it does not apply), products on `isa`.
     pub(crate) fn forward_with(&mut self, algo: ConvAlgo, isa: Isa, x: &Tensor, y: &mut Tensor) {
         y.resize(x.batch(), self.output_shape());
-        self.forward_tasks(algo, isa, x, y.data_mut(), false);
+        self.forward_tasks(algo, isa, x, y.data_mut(), None);
     }
 
-    /// The output shape of this layer followed by a 2×2 / stride-2 max pool without padding,
-    /// or `None` for a layer whose output is a sequence or less than 2×2.
+    /// The output shape of this layer followed by a plain max pool (2×2, stride 2 on images;
+    /// 2 steps, stride 2 on sequences; no padding), or `None` for an output smaller than one
+    /// window.
     pub(super) fn pooled_shape(&self) -> Option<Shape> {
-        let (oh, ow) = (self.win.rows.out, self.win.cols.out);
-        (!self.sequence && oh >= 2 && ow >= 2).then(|| Shape::image(oh / 2, ow / 2, self.filters))
+        let (oh, ow, f) = (self.win.rows.out, self.win.cols.out, self.filters);
+        match self.sequence {
+            true => (ow >= 2).then(|| Shape::sequence(ow / 2, f)),
+            false => (oh >= 2 && ow >= 2).then(|| Shape::image(oh / 2, ow / 2, f)),
+        }
     }
 
-    /// [`Self::forward_with`] followed by a 2×2 / stride-2 max pool without padding, into `y`
-    /// (the layer's own output is not kept). `false` (nothing done) where
-    /// [`Self::pooled_shape`] has none.
+    /// [`Self::forward_with`] followed by a plain max pool, into `y` (the layer's own output is
+    /// not kept). `false` (nothing done) where [`Self::pooled_shape`] has none.
     pub(crate) fn forward_pooled_with(&mut self, algo: ConvAlgo, isa: Isa, x: &Tensor, y: &mut Tensor) -> bool {
         let Some(shape) = self.pooled_shape() else {
             return false;
         };
         y.resize(x.batch(), shape);
-        self.forward_tasks(algo, isa, x, y.data_mut(), true);
+        self.forward_tasks(algo, isa, x, y.data_mut(), Some(shape.len()));
         true
     }
 
-    /// The forward pass of every task into `y`: the layer's outputs, or, with `pooled`, their
-    /// 2×2 max pools.
-    fn forward_tasks(&mut self, algo: ConvAlgo, isa: Isa, x: &Tensor, y: &mut [f32], pooled: bool) {
+    /// The forward pass of every task into `y`: the layer's outputs, or, given the pooled
+    /// length of a sample, their plain max pools.
+    fn forward_tasks(&mut self, algo: ConvAlgo, isa: Isa, x: &Tensor, y: &mut [f32], pooled: Option<usize>) {
         let algo = self.feasible(algo);
         let (c, h, w, f) = (self.c, self.h, self.w, self.filters);
         let geo = Geometry::forward(&self.win, c, h, w, f);
@@ -162,23 +166,26 @@ impl Conv2DLayer {
             p,
             split: n < rayon::current_num_threads(),
         };
-        let (oh, ow) = (self.win.rows.out, self.win.cols.out);
-        let (chw, out_len, pooled_len) = (c * h * w, f * p, f * (oh / 2) * (ow / 2));
-        let y_len = if pooled { pooled_len } else { out_len };
+        let (oh, ow, sequence) = (self.win.rows.out, self.win.cols.out, self.sequence);
+        let (chw, out_len) = (c * h * w, f * p);
+        let y_len = pooled.unwrap_or(out_len);
         let run = (RUN_BYTES / (4 * out_len).max(1)).max(1);
         y.par_chunks_mut(per_task * y_len)
             .zip(x.data().par_chunks(per_task * chw))
             .zip(self.tasks[..tasks].par_iter_mut())
             .for_each(|((ys, xs), ws)| {
-                if !pooled {
+                let Some(pooled_len) = pooled else {
                     return pass.run(xs, ys, ws);
-                }
+                };
                 let mut unpooled = std::mem::take(&mut ws.unpooled);
                 for (xs, ys) in xs.chunks(run * chw).zip(ys.chunks_mut(run * pooled_len)) {
                     unpooled.resize(xs.len() / chw * out_len, 0.0);
                     pass.run(xs, &mut unpooled, ws);
                     for (u, y) in unpooled.chunks_exact(out_len).zip(ys.chunks_exact_mut(pooled_len)) {
-                        max_2x2_values_on(Isa::active(), u, f, oh, ow, y);
+                        match sequence {
+                            true => max_pair_values_on(Isa::active(), u, f, ow, y),
+                            false => max_2x2_values_on(Isa::active(), u, f, oh, ow, y),
+                        }
                     }
                 }
                 ws.unpooled = unpooled;
