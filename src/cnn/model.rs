@@ -134,45 +134,39 @@ impl Model {
 
     /// Runs every layer; afterwards [`Model::activations`] holds each layer's output.
     pub fn forward(&mut self, x: &Tensor, mode: Mode) -> &Tensor {
-        self.forward_to(x, self.layers.len(), mode, None)
+        self.forward_to(x, self.layers.len(), mode, false, None)
     }
 
     /// Runs the first `count` layers (each through `observer`, if any) and returns the last output.
+    /// With `fuse` (honoured in inference without an observer), a layer followed by a plain max
+    /// pool computes both as one pass ([`Layer::forward_pooled`]): the same output, but [`Self::activations`]
+    /// then holds stale values for those layers.
     fn forward_to(
         &mut self,
         x: &Tensor,
         count: usize,
         mode: Mode,
+        fuse: bool,
         mut observer: Option<&mut dyn LayerObserver>,
     ) -> &Tensor {
-        self.acts[0].copy_from(x);
-        for i in 0..count {
-            let (before, after) = self.acts.split_at_mut(i + 1);
-            let layer = &mut self.layers[i];
-            run_layer(observer.as_deref_mut(), i, Pass::Forward, || {
-                layer.forward(&before[i], &mut after[0], mode)
-            });
-        }
-        &self.acts[count]
-    }
-
-    /// [`Self::forward_to`] in inference mode with each layer that is followed by a plain max
-    /// pool computing both as one pass ([`Layer::forward_pooled`]): the same output, but
-    /// [`Self::activations`] then holds stale values for those layers.
-    fn infer_to(&mut self, x: &Tensor, count: usize) -> &Tensor {
+        let fuse = fuse && mode == Mode::Infer && observer.is_none();
         self.acts[0].copy_from(x);
         let mut i = 0;
         while i < count {
             let (before, after) = self.acts.split_at_mut(i + 1);
-            let pooled = i + 1 < count
+            if fuse
+                && i + 1 < count
                 && self.layers[i + 1].is_plain_max_pool()
-                && self.layers[i].forward_pooled(&before[i], &mut after[1]);
-            if pooled {
+                && self.layers[i].forward_pooled(&before[i], &mut after[1])
+            {
                 i += 2;
-            } else {
-                self.layers[i].forward(&before[i], &mut after[0], Mode::Infer);
-                i += 1;
+                continue;
             }
+            let layer = &mut self.layers[i];
+            run_layer(observer.as_deref_mut(), i, Pass::Forward, || {
+                layer.forward(&before[i], &mut after[0], mode)
+            });
+            i += 1;
         }
         &self.acts[count]
     }
@@ -186,16 +180,13 @@ impl Model {
     /// compute both in one pass, so [`Self::activations`] is only complete after
     /// [`Self::forward`].
     pub fn logits(&mut self, x: &Tensor, mode: Mode) -> &Tensor {
-        match mode {
-            Mode::Infer => self.infer_to(x, self.logits_layers),
-            _ => self.forward_to(x, self.logits_layers, mode, None),
-        }
+        self.forward_to(x, self.logits_layers, mode, true, None)
     }
 
     /// [`Model::logits`] in inference mode with each layer's pass run through `observer`
     /// (for profilers: `perf::layers`).
     pub fn observed_logits(&mut self, x: &Tensor, observer: &mut dyn LayerObserver) -> &Tensor {
-        self.forward_to(x, self.logits_layers, Mode::Infer, Some(observer))
+        self.forward_to(x, self.logits_layers, Mode::Infer, false, Some(observer))
     }
 
     /// Class probabilities (N × classes), inference mode.
@@ -209,14 +200,14 @@ impl Model {
     /// Loss and accuracy without changing anything (inference mode).
     pub fn evaluate(&mut self, x: &Tensor, labels: &[u32]) -> LossStats {
         let n = self.logits_layers;
-        self.forward_to(x, n, Mode::Infer, None);
+        self.forward_to(x, n, Mode::Infer, true, None);
         softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n])
     }
 
     /// Forward and backward in training mode: leaves dL/dθ in every trainable parameter.
     pub fn compute_gradients(&mut self, x: &Tensor, labels: &[u32]) -> LossStats {
         let n = self.logits_layers;
-        self.forward_to(x, n, Mode::Train, None);
+        self.forward_to(x, n, Mode::Train, false, None);
         let stats = softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n]);
         let first = self.first_trainable().unwrap_or(n);
         self.backward(first, n, false, None);
@@ -246,7 +237,7 @@ impl Model {
     /// pass run through `observer`; no weight update. For profilers: `perf::layers`.
     pub fn observed_gradients(&mut self, x: &Tensor, labels: &[u32], observer: &mut dyn LayerObserver) -> LossStats {
         let n = self.logits_layers;
-        self.forward_to(x, n, Mode::Train, Some(&mut *observer));
+        self.forward_to(x, n, Mode::Train, false, Some(&mut *observer));
         let stats = softmax_cross_entropy(&self.acts[n], labels, &mut self.grads[n]);
         self.backward(0, n, false, Some(observer));
         stats
@@ -270,7 +261,7 @@ impl Model {
             Objective::ClassScore(_) => self.logits_layers,
             Objective::ChannelMean { layer, .. } => (layer + 1).min(self.layers.len()),
         };
-        self.forward_to(x, end, Mode::Infer, None);
+        self.forward_to(x, end, Mode::Infer, false, None);
         let out = &self.acts[end];
         let g = &mut self.grads[end];
         g.resize(out.batch(), out.shape());

@@ -51,11 +51,7 @@ struct Pass<'a> {
     bias: &'a [f32],
     act: Activation,
     win: &'a Window,
-    /// Input channels, height and width; filters; values per column (C·KH·KW); positions.
-    c: usize,
-    h: usize,
-    w: usize,
-    f: usize,
+    /// Values per im2col column (C·KH·KW) and output positions.
     k: usize,
     p: usize,
     /// Fewer samples than threads (one image in a room): each product splits its rows instead.
@@ -65,7 +61,8 @@ struct Pass<'a> {
 impl Pass<'_> {
     /// The outputs `ys` of the samples `xs`, bias added and activation applied.
     fn run(&self, xs: &[f32], ys: &mut [f32], ws: &mut TaskWorkspace) {
-        let (act, layout) = (self.act, Layout { channels: self.f, inner: self.p });
+        let (c, h, w, f) = (self.geo.ci, self.geo.h, self.geo.w, self.geo.co);
+        let (act, layout) = (self.act, Layout { channels: f, inner: self.p });
         let finish = |y: &mut [f32]| activation::forward_inplace(act, y, layout);
         match self.algo {
             ConvAlgo::Winograd => {
@@ -80,10 +77,9 @@ impl Pass<'_> {
                 // backward pass would stream the whole batch's columns through memory twice;
                 // recomputing them is cheaper.)
                 ws.cols.resize(self.k * self.p, 0.0);
-                let (chw, fp) = (self.c * self.h * self.w, self.f * self.p);
-                for (y, x) in ys.chunks_exact_mut(fp).zip(xs.chunks_exact(chw)) {
-                    im2col(x, self.c, self.h, self.w, self.win, &mut ws.cols);
-                    sgemm_with(self.isa, self.f, self.p, self.k, self.kernel, Op::N, &ws.cols, Op::N, y, false, self.split);
+                for (y, x) in ys.chunks_exact_mut(f * self.p).zip(xs.chunks_exact(c * h * w)) {
+                    im2col(x, c, h, w, self.win, &mut ws.cols);
+                    sgemm_with(self.isa, f, self.p, self.k, self.kernel, Op::N, &ws.cols, Op::N, y, false, self.split);
                     // Bias and activation in one pass while the output is still in cache.
                     for (row, &b) in y.chunks_exact_mut(self.p).zip(self.bias) {
                         row.iter_mut().for_each(|v| *v += b);
@@ -158,10 +154,6 @@ impl Conv2DLayer {
             bias: &self.bias.value,
             act: self.act,
             win: &self.win,
-            c,
-            h,
-            w,
-            f,
             k,
             p,
             split: n < rayon::current_num_threads(),
