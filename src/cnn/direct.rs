@@ -10,12 +10,14 @@
 //! input is contiguous for every tap. So a block of [`Reg::LANES`] neighbouring wide positions
 //! is one unaligned vector load per tap, whatever row it starts on. The `(KW − 1)·DW` positions
 //! past each row's `OW` outputs are computed and dropped when the wide output is compacted into
-//! the sample's output (with the bias).
+//! the sample's output, or skipped by whatever reads the wide output in place ([`correlate_wide`]:
+//! inference's fused pool).
 //!
 //! # The kernel
 //! A register block of `NF` filters × `NP` vectors of positions (8 × 3 on AVX-512, 4 × 3 on
 //! AVX2, within 32 and 16 registers; fewer filters and more positions for 1–4 output channels):
-//! per tap `NP` loads, `NF` broadcasts of packed weights, `NF·NP` fused multiply-adds. Filters
+//! per tap `NP` loads, `NF` broadcasts of packed weights, `NF·NP` fused multiply-adds, then the
+//! bias added to each sum as it is stored (`sum + bias`, as a separate pass would). Filters
 //! are packed in blocks of [`BLOCK`] (zeros past the last), tap by tap. The input gradient is
 //! the same correlation from the output gradient, padded by the span less one less the forward
 //! padding, with the kernel rotated by 180° and its channels swapped ([`pack_input_gradient`]);
@@ -63,6 +65,12 @@ impl Geometry {
     fn packed_len(&self) -> usize {
         self.co.div_ceil(BLOCK) * self.kernel_taps() * BLOCK
     }
+
+    /// Where the wide output of [`correlate_wide`] keeps row `oy` of output channel `f`:
+    /// `f·plane + oy·row`, returned as `(row, plane)`. Its first `OW` values are the outputs.
+    pub fn wide_strides(&self) -> (usize, usize) {
+        (self.padded().1, self.wide() + MAX_STEP)
+    }
 }
 
 /// Whether the direct method computes this window: stride 1 (dilated columns too), padding on
@@ -85,6 +93,9 @@ pub struct Workspace {
     xp: AlignedVec,
     /// The wide output of one sample, `CO` rounded up to [`BLOCK`] rows.
     yw: AlignedVec,
+    /// The bias of each output channel, zeros to whole blocks of [`BLOCK`] (and where there is
+    /// none).
+    bias: Vec<f32>,
     /// Each tap's offset in `xp`, channel by channel, row by row.
     taps: Vec<usize>,
 }
@@ -137,20 +148,47 @@ pub fn correlate(
     ws: &mut Workspace,
     mut finish: impl FnMut(&mut [f32]),
 ) {
-    let (in_len, out_len) = (geo.ci * geo.h * geo.w, geo.co * geo.oh * geo.ow);
+    let out_len = geo.co * geo.oh * geo.ow;
+    let mut ys = y.chunks_exact_mut(out_len);
+    correlate_wide(isa, geo, w, x, bias, ws, |wide| {
+        let y = ys.next().expect("one output per sample");
+        compact(geo, wide, y);
+        finish(y);
+    });
+}
+
+/// [`correlate`] without the compaction: `each` gets every sample's wide output in turn (laid
+/// out as [`Geometry::wide_strides`] says, bias added), to read in place. Values past each
+/// row's `OW` are scratch, which `each` may overwrite too.
+pub fn correlate_wide(
+    isa: Isa,
+    geo: &Geometry,
+    w: &[f32],
+    x: &[f32],
+    bias: &[f32],
+    ws: &mut Workspace,
+    mut each: impl FnMut(&mut [f32]),
+) {
+    let in_len = geo.ci * geo.h * geo.w;
     assert_eq!(w.len(), geo.packed_len(), "packed filters");
+    assert!(bias.is_empty() || bias.len() == geo.co, "one bias per output channel");
     let (hp, wp) = geo.padded();
     geo.taps(&mut ws.taps);
     // The last register block reads up to MAX_STEP positions past the last wide position,
     // which is the span less one before the end of the last plane (the largest tap offset
     // reaches it).
     ws.xp.resize(geo.ci * hp * wp + wp + MAX_STEP, 0.0);
-    let rows = geo.wide() + MAX_STEP;
-    ws.yw.resize(geo.co.next_multiple_of(BLOCK) * rows, 0.0);
-    for (x, y) in x.chunks_exact(in_len).zip(y.chunks_exact_mut(out_len)) {
+    let rows = geo.wide_strides().1;
+    let filters = geo.co.next_multiple_of(BLOCK);
+    ws.yw.resize(filters * rows, 0.0);
+    ws.bias.clear();
+    ws.bias.extend_from_slice(bias);
+    ws.bias.resize(filters, 0.0);
+    for x in x.chunks_exact(in_len) {
         pad(geo, x, &mut ws.xp);
         let op = Wide {
             w,
+            bias: &ws.bias,
             xp: &ws.xp,
             taps: &ws.taps,
             positions: geo.wide(),
@@ -159,8 +197,7 @@ pub fn correlate(
             rows,
         };
         wide_correlation(isa, op);
-        compact(geo, &ws.yw, rows, bias, y);
-        finish(y);
+        each(&mut ws.yw);
     }
 }
 
@@ -170,6 +207,11 @@ fn pad(geo: &Geometry, x: &[f32], xp: &mut [f32]) {
     let plane = geo.h * geo.w;
     // Padded column q holds input column q − pad_left.
     let left = usize::try_from(geo.pad_left).expect("the direct method pads, never cuts");
+    if (geo.pad_top, left, hp, wp) == (0, 0, geo.h, geo.w) {
+        // No padding (a `valid` layer): the planes are the input's, copied in one piece.
+        xp[..x.len()].copy_from_slice(x);
+        return;
+    }
     let n = geo.w.min(wp - left);
     for (c, planes) in xp.chunks_exact_mut(hp * wp).take(geo.ci).enumerate() {
         let src = &x[c * plane..(c + 1) * plane];
@@ -189,8 +231,9 @@ fn pad(geo: &Geometry, x: &[f32], xp: &mut [f32]) {
 
 /// What every register block of one sample's correlation reads, and where it writes.
 struct Wide<'a> {
-    /// The packed filters.
+    /// The packed filters, and the bias of each (zeros to whole blocks).
     w: &'a [f32],
+    bias: &'a [f32],
     /// The padded input planes and each tap's offset in them.
     xp: &'a [f32],
     taps: &'a [usize],
@@ -211,6 +254,11 @@ fn wide_correlation(isa: Isa, op: Wide) {
     // (The packed filters' length was checked by `correlate`.)
     assert!(op.taps.last().map_or(0, |&t| t) + op.positions + MAX_STEP <= op.xp.len());
     assert!(op.yw.len() >= op.co.next_multiple_of(BLOCK) * op.rows && op.rows >= op.positions + MAX_STEP);
+    assert_eq!(
+        op.bias.len(),
+        op.co.next_multiple_of(BLOCK),
+        "a bias for every packed filter"
+    );
     #[cfg(target_arch = "x86_64")]
     {
         use x86::{Avx2, Avx512};
@@ -255,8 +303,8 @@ fn wide_correlation(isa: Isa, op: Wide) {
 ///
 /// # Safety
 /// The CPU must have `R`'s instruction set; `xp` must hold every tap offset plus the positions
-/// plus [`MAX_STEP`], `yw` `co` rounded up to [`BLOCK`] rows of `rows` ≥ the positions plus
-/// [`MAX_STEP`], and `w` `co.div_ceil(BLOCK)` blocks of all taps.
+/// plus [`MAX_STEP`], `yw` and `bias` `co` rounded up to [`BLOCK`] rows of `rows` ≥ the
+/// positions plus [`MAX_STEP`] (and values), and `w` `co.div_ceil(BLOCK)` blocks of all taps.
 #[inline(always)]
 unsafe fn blocks_of<R: Reg, const NF: usize, const NP: usize>(op: Wide) {
     const { assert!(NF <= BLOCK && BLOCK.is_multiple_of(NF)) };
@@ -271,6 +319,7 @@ unsafe fn blocks_of<R: Reg, const NF: usize, const NP: usize>(op: Wide) {
                 unsafe {
                     register_block::<R, NF, NP>(
                         wb.as_ptr().add(part),
+                        op.bias.as_ptr().add(out),
                         op.xp.as_ptr().add(p),
                         op.taps,
                         op.yw.as_mut_ptr().add(out * op.rows + p),
@@ -282,14 +331,16 @@ unsafe fn blocks_of<R: Reg, const NF: usize, const NP: usize>(op: Wide) {
     }
 }
 
-/// `NF` filters × `NP·LANES` positions: `y[f][j] = Σ_taps w[tap][f] · x[tap + j]`.
+/// `NF` filters × `NP·LANES` positions: `y[f][j] = Σ_taps w[tap][f] · x[tap + j] + bias[f]`.
 ///
 /// # Safety
 /// The CPU must have `R`'s instruction set; `w` must be readable at `t·BLOCK + f` for every tap
-/// `t` and `f < NF`, `x` at `taps[t] + j` for `j < NP·LANES`, and `y` writable at `f·stride + j`.
+/// `t` and `f < NF`, `bias` at `f < NF`, `x` at `taps[t] + j` for `j < NP·LANES`, and `y`
+/// writable at `f·stride + j`.
 #[inline(always)]
 unsafe fn register_block<R: Reg, const NF: usize, const NP: usize>(
     w: *const f32,
+    bias: *const f32,
     x: *const f32,
     taps: &[usize],
     y: *mut f32,
@@ -311,25 +362,29 @@ unsafe fn register_block<R: Reg, const NF: usize, const NP: usize>(
             }
         }
         for (f, row) in acc.iter().enumerate() {
+            let b = R::splat(bias.add(f));
             for (j, a) in row.iter().enumerate() {
-                a.store(y.add(f * stride + j * R::LANES));
+                R::add(*a, b).store(y.add(f * stride + j * R::LANES));
             }
         }
     }
 }
 
-/// The wide output's valid positions (columns `< OW` of each row) plus the bias into `y`.
-fn compact(geo: &Geometry, yw: &[f32], rows: usize, bias: &[f32], y: &mut [f32]) {
-    let wp = geo.padded().1;
-    let plane = geo.oh * geo.ow;
-    for (f, out) in y.chunks_exact_mut(plane).enumerate() {
-        let b = bias.get(f).copied().unwrap_or(0.0);
-        let wide = &yw[f * rows..];
-        for (oy, row) in out.chunks_exact_mut(geo.ow).enumerate() {
-            for (v, &s) in row.iter_mut().zip(&wide[oy * wp..oy * wp + geo.ow]) {
-                *v = s + b;
-            }
+/// The wide output's valid positions (columns `< OW` of each row) into `y`.
+fn compact(geo: &Geometry, yw: &[f32], y: &mut [f32]) {
+    let (wp, rows) = geo.wide_strides();
+    if wp == geo.ow {
+        // One row per channel (Conv1D, KW = 1): the outputs are the wide positions.
+        for (out, wide) in y.chunks_exact_mut(geo.oh * geo.ow).zip(yw.chunks(rows)) {
+            out.copy_from_slice(&wide[..out.len()]);
         }
+        return;
+    }
+    for (out, wide) in y
+        .chunks_exact_mut(geo.ow)
+        .zip(yw.chunks(rows).flat_map(|p| p.chunks(wp).take(geo.oh)))
+    {
+        out.copy_from_slice(&wide[..geo.ow]);
     }
 }
 
@@ -348,6 +403,8 @@ trait Reg: Copy {
     unsafe fn splat(p: *const f32) -> Self;
     /// `a·b + c`.
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+    /// `a + b`.
+    unsafe fn add(a: Self, b: Self) -> Self;
     /// # Safety
     /// `p` writable for [`Reg::LANES`] floats.
     unsafe fn store(self, p: *mut f32);
@@ -378,6 +435,14 @@ impl Reg for Portable {
         let mut r = c.0;
         for ((r, a), b) in r.iter_mut().zip(a.0).zip(b.0) {
             *r += a * b;
+        }
+        Portable(r)
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        let mut r = a.0;
+        for (r, b) in r.iter_mut().zip(b.0) {
+            *r += b;
         }
         Portable(r)
     }
@@ -419,6 +484,10 @@ mod x86 {
             unsafe { Avx512(_mm512_fmadd_ps(a.0, b.0, c.0)) }
         }
         #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            unsafe { Avx512(_mm512_add_ps(a.0, b.0)) }
+        }
+        #[inline(always)]
         unsafe fn store(self, p: *mut f32) {
             unsafe { _mm512_storeu_ps(p, self.0) }
         }
@@ -441,6 +510,10 @@ mod x86 {
         #[inline(always)]
         unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
             unsafe { Avx2(_mm256_fmadd_ps(a.0, b.0, c.0)) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            unsafe { Avx2(_mm256_add_ps(a.0, b.0)) }
         }
         #[inline(always)]
         unsafe fn store(self, p: *mut f32) {

@@ -87,6 +87,26 @@ impl Conv1D {
         self
     }
 
+    /// The runtime layer's setup on `input`, or `None` where it does not fit (not a sequence,
+    /// no window).
+    pub(crate) fn setup(&self, input: Shape) -> Option<ConvSetup> {
+        let Shape::Sequence { c, steps } = input else {
+            return None;
+        };
+        Some(ConvSetup {
+            kind: "Conv1D",
+            sequence: true,
+            input: (c, 1, steps),
+            win: Window::line(steps, self.kernel_size, self.strides, self.dilation_rate, self.padding)?,
+            filters: self.filters,
+            kernel_dims: vec![self.filters, c, self.kernel_size],
+            activation: self.activation,
+            use_bias: self.use_bias,
+            trainable: self.trainable,
+            initializer: self.kernel_initializer,
+        })
+    }
+
     /// Steps one filter covers: (kernel_size − 1)·dilation_rate + 1.
     pub fn span(&self) -> usize {
         self.kernel_size
@@ -185,22 +205,7 @@ impl LayerKind for Conv1D {
     }
 
     fn build(&self, input: Shape, init: &mut Init<'_>) -> Option<Box<dyn Layer>> {
-        let Shape::Sequence { c, steps } = input else {
-            return None;
-        };
-        let setup = ConvSetup {
-            kind: "Conv1D",
-            sequence: true,
-            input: (c, 1, steps),
-            win: Window::line(steps, self.kernel_size, self.strides, self.dilation_rate, self.padding)?,
-            filters: self.filters,
-            kernel_dims: vec![self.filters, c, self.kernel_size],
-            activation: self.activation,
-            use_bias: self.use_bias,
-            trainable: self.trainable,
-            initializer: self.kernel_initializer,
-        };
-        Some(Box::new(Conv2DLayer::from_setup(setup, init.rng)))
+        Some(Box::new(Conv2DLayer::from_setup(self.setup(input)?, init.rng)))
     }
 
     fn fields(&mut self) -> Vec<Field<'_>> {

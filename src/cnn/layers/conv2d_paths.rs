@@ -213,46 +213,108 @@ fn winograd_transforms_the_filters_again_when_the_kernel_changes() {
     }
 }
 
-#[test]
-fn a_conv_fused_with_a_2x2_max_pool_gives_the_bits_of_the_two_layers() {
-    // Every algorithm on every path; odd sizes (the pool drops the last row or column), one
-    // sample (the products split their rows), and 17 (several fused runs per task).
-    use super::max_pooling2d::{MaxPool, MaxPooling2D};
-    let shapes = [
-        (8, 8, 3, 16, 3, Padding::Same),
-        (7, 9, 5, 8, 3, Padding::Same),
-        (13, 12, 2, 4, 5, Padding::Valid),
-        (32, 32, 8, 32, 3, Padding::Same),
-        (28, 28, 1, 20, 5, Padding::Valid),
-    ];
+/// A conv and the plain max pool after it, fused against one after the other: bitwise on every
+/// algorithm, every path and batches of 1 (the products split their rows), 3 and 17 (several
+/// fused runs per task). Returns the cases compared.
+fn fused_matches_the_two_layers(layer: &mut Conv2DLayer, input: Shape, pool: &mut dyn Layer, label: &str) -> usize {
+    assert!(pool.is_plain_max_pool(), "{label}");
     let mut cases = 0;
     for isa in Isa::runnable("conv + pool fused") {
-        for (h, w, c, f, size, padding) in shapes {
-            let spec = Conv2D::new(f, size).padding(padding).relu();
-            let input = Shape::image(h, w, c);
-            let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(4)).unwrap();
-            let mut pool = MaxPool::new(&MaxPooling2D::new(2), layer.output_shape()).unwrap();
-            assert!(pool.is_plain_max_pool());
-            for algo in ConvAlgo::ALL {
-                for n in [1, 3, 17] {
-                    let x = Tensor::from_vec(n, input, values(n * input.len(), (h * n) as f32)).unwrap();
-                    let (mut y, mut want, mut got) = (Tensor::default(), Tensor::default(), Tensor::default());
-                    layer.forward_with(algo, isa, &x, &mut y);
-                    pool.forward(&y, &mut want, Mode::Infer);
-                    assert!(layer.forward_pooled_with(algo, isa, &x, &mut got));
-                    assert_eq!((got.batch(), got.shape()), (want.batch(), want.shape()));
-                    let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                    assert!(
-                        bits(&got) == bits(&want),
-                        "{isa} {algo:?} {h}×{w}×{c} → {f}, {size}×{size}, batch {n}: fused differs"
-                    );
-                    assert!(want.data().iter().any(|&v| v > 0.0));
-                    cases += 1;
-                }
+        for algo in ConvAlgo::ALL {
+            for n in [1, 3, 17] {
+                let x = Tensor::from_vec(n, input, values(n * input.len(), (input.len() * n) as f32)).unwrap();
+                let (mut y, mut want, mut got) = (Tensor::default(), Tensor::default(), Tensor::default());
+                layer.forward_with(algo, isa, &x, &mut y);
+                pool.forward(&y, &mut want, Mode::Infer);
+                assert!(layer.forward_pooled_with(algo, isa, &x, &mut got));
+                assert_eq!((got.batch(), got.shape()), (want.batch(), want.shape()));
+                let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert!(
+                    bits(&got) == bits(&want),
+                    "{isa} {algo:?} {label}, batch {n}: fused differs"
+                );
+                assert!(want.data().iter().any(|&v| v > 0.0) && want.data().iter().any(|&v| v != want.data()[0]));
+                cases += 1;
             }
         }
     }
+    cases
+}
+
+#[test]
+fn a_conv_fused_with_a_2x2_max_pool_gives_the_bits_of_the_two_layers() {
+    // Odd sizes (the pool drops the last row or column), every activation (softmax reads
+    // across channels, so the direct method compacts first), padding or none (the direct
+    // method copies a `valid` layer's input in one piece).
+    use super::max_pooling2d::{MaxPool, MaxPooling2D};
+    use crate::cnn::activation::Activation;
+    let shapes = [
+        (8, 8, 3, 16, 3, Padding::Same, Activation::Relu),
+        (7, 9, 5, 8, 3, Padding::Same, Activation::Tanh),
+        (13, 12, 2, 4, 5, Padding::Valid, Activation::Sigmoid),
+        (32, 32, 8, 32, 3, Padding::Same, Activation::LeakyRelu(0.2)),
+        (28, 28, 1, 20, 5, Padding::Valid, Activation::Relu),
+        (11, 10, 3, 6, 3, Padding::Valid, Activation::Softmax),
+        (9, 9, 4, 5, 1, Padding::Valid, Activation::Linear),
+    ];
+    let mut cases = 0;
+    for (h, w, c, f, size, padding, activation) in shapes {
+        let spec = Conv2D {
+            activation,
+            ..Conv2D::new(f, size).padding(padding)
+        };
+        let input = Shape::image(h, w, c);
+        let mut layer = Conv2DLayer::new(&spec, input, &mut StdRng::seed_from_u64(4)).unwrap();
+        let mut pool = MaxPool::new(&MaxPooling2D::new(2), layer.output_shape()).unwrap();
+        let label = format!("{h}×{w}×{c} → {f}, {size}×{size}, {padding:?}, {activation:?}");
+        cases += fused_matches_the_two_layers(&mut layer, input, &mut pool, &label);
+    }
     assert!(cases >= shapes.len() * ConvAlgo::ALL.len() * 3);
+}
+
+#[test]
+fn a_conv1d_fused_with_a_2_step_max_pool_gives_the_bits_of_the_two_layers() {
+    use super::conv1d::Conv1D;
+    use super::kind::{Init, LayerKind};
+    use super::max_pooling1d::MaxPooling1D;
+    use crate::cnn::activation::Activation;
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut cases = 0;
+    // Causal and dilated (the wide rows are longer), an odd output length (the last step is
+    // dropped), a kernel of 1 (the wide rows are the outputs).
+    let specs = [
+        (31, 3, Conv1D::new(8, 5).relu()),
+        (
+            30,
+            4,
+            Conv1D {
+                activation: Activation::Tanh,
+                ..Conv1D::new(6, 3).dilation(2).padding(Padding::Causal)
+            },
+        ),
+        (17, 2, Conv1D::new(12, 1).relu()),
+        (
+            20,
+            3,
+            Conv1D {
+                activation: Activation::Softmax,
+                ..Conv1D::new(5, 3).padding(Padding::Same)
+            },
+        ),
+    ];
+    for (steps, c, spec) in &specs {
+        let input = Shape::sequence(*steps, *c);
+        let mut layer = Conv2DLayer::from_setup(spec.setup(input).unwrap(), &mut rng);
+        let mut init = Init {
+            rng: &mut rng,
+            seed: 6,
+            index: 1,
+        };
+        let mut pool = MaxPooling1D::new(2).build(layer.output_shape(), &mut init).unwrap();
+        let label = format!("{steps}×{c}, {spec:?}");
+        cases += fused_matches_the_two_layers(&mut layer, input, pool.as_mut(), &label);
+    }
+    assert!(cases >= specs.len() * 3);
 }
 
 #[test]

@@ -42,7 +42,7 @@ simd::vectorized! {
     fn max_2x2_on(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
         // Always inlined: a closure called out of line is compiled without the copy's vector
         // instructions.
-        blocks_2x2(x, c, h, w, #[inline(always)] |o, top, bottom, first| {
+        blocks_2x2(x, Planes::packed(c, h, w), #[inline(always)] |o, top, bottom, first| {
             let lanes = top.len() / 2;
             let (y, arg) = (&mut y[o..o + lanes], &mut arg[o..o + lanes]);
             match (<&[f32; 2 * POOL_BLOCK]>::try_from(top), <&[f32; 2 * POOL_BLOCK]>::try_from(bottom)) {
@@ -60,8 +60,8 @@ simd::vectorized! {
 simd::vectorized! {
     /// [`max_2x2_on`] without the winners' positions (inference, where nothing goes back
     /// through the pool): the same values, bit for bit, with a quarter of the work.
-    pub(crate) fn max_2x2_values_on(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32]) {
-        blocks_2x2(x, c, h, w, #[inline(always)] |o, top, bottom, _| {
+    pub(crate) fn max_2x2_values_on(x: &[f32], planes: Planes, y: &mut [f32]) {
+        blocks_2x2(x, planes, #[inline(always)] |o, top, bottom, _| {
             let y = &mut y[o..o + top.len() / 2];
             match (<&[f32; 2 * POOL_BLOCK]>::try_from(top), <&[f32; 2 * POOL_BLOCK]>::try_from(bottom)) {
                 (Ok(top), Ok(bottom)) => {
@@ -74,26 +74,45 @@ simd::vectorized! {
     }
 }
 
-/// The blocks of a 2×2 / stride-2 pool of one (C, H, W) sample: `block(o, top, bottom, first)`
+/// Where C planes of H rows of W values lie in a buffer: row `r` of plane `c` starts at
+/// `c·plane + r·row`. Packed (`row` = W, `plane` = H·W) for a layer's output; wider where each
+/// row or plane is followed by values that are not part of it (the direct convolution's wide
+/// output, pooled in place).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Planes {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub row: usize,
+    pub plane: usize,
+}
+
+impl Planes {
+    pub(crate) fn packed(c: usize, h: usize, w: usize) -> Self {
+        Planes { c, h, w, row: w, plane: h * w }
+    }
+}
+
+/// The blocks of a 2×2 / stride-2 pool of one sample's planes: `block(o, top, bottom, first)`
 /// for outputs `o..o + top.len() / 2`, whose windows are the pairs of `top` (an input row from
 /// index `first`) and `bottom` (the row below). Blocks are [`POOL_BLOCK`] outputs long; one
-/// may run past its row's end: its extra lanes read on into the next rows and write the next
-/// row's outputs, which that row then overwrites (rows go in order). Only the sample's last
-/// block stops at its edges.
+/// may run past its row's end: its extra lanes read on past the row (into the next rows, or
+/// what lies between them) and write the next row's outputs, which that row then overwrites
+/// (rows go in order). Only the sample's last block stops at its edges.
 #[inline(always)]
-fn blocks_2x2(x: &[f32], c: usize, h: usize, w: usize, mut block: impl FnMut(usize, &[f32], &[f32], u32)) {
-    let (oh, ow) = (h / 2, w / 2);
-    let total = c * oh * ow;
-    for row in 0..c * oh {
+fn blocks_2x2(x: &[f32], p: Planes, mut block: impl FnMut(usize, &[f32], &[f32], u32)) {
+    let (oh, ow) = (p.h / 2, p.w / 2);
+    let total = p.c * oh * ow;
+    for row in 0..p.c * oh {
         let (ci, oy) = (row / oh, row % oh);
-        let r0 = ci * h * w + 2 * oy * w;
+        let r0 = ci * p.plane + 2 * oy * p.row;
         let mut ox = 0;
         while ox < ow {
             let o = row * ow + ox;
-            let whole = o + POOL_BLOCK <= total && r0 + w + 2 * (ox + POOL_BLOCK) <= x.len();
+            let whole = o + POOL_BLOCK <= total && r0 + p.row + 2 * (ox + POOL_BLOCK) <= x.len();
             let lanes = if whole { POOL_BLOCK } else { ow - ox };
             let top = &x[r0 + 2 * ox..r0 + 2 * (ox + lanes)];
-            let bottom = &x[r0 + w + 2 * ox..r0 + w + 2 * (ox + lanes)];
+            let bottom = &x[r0 + p.row + 2 * ox..r0 + p.row + 2 * (ox + lanes)];
             block(o, top, bottom, (r0 + 2 * ox) as u32);
             ox += lanes;
         }
@@ -119,11 +138,11 @@ simd::vectorized! {
 
 simd::vectorized! {
     /// [`max_pair_on`] without the winners' positions (inference): the same comparison, so
-    /// bitwise the same values.
-    pub(crate) fn max_pair_values_on(x: &[f32], c: usize, w: usize, y: &mut [f32]) {
-        let ow = w / 2;
-        for ci in 0..c {
-            let pairs = x[ci * w..ci * w + 2 * ow].chunks_exact(2);
+    /// bitwise the same values. Each of `planes` is one row.
+    pub(crate) fn max_pair_values_on(x: &[f32], planes: Planes, y: &mut [f32]) {
+        let ow = planes.w / 2;
+        for ci in 0..planes.c {
+            let pairs = x[ci * planes.plane..ci * planes.plane + 2 * ow].chunks_exact(2);
             for (y, pair) in y[ci * ow..(ci + 1) * ow].iter_mut().zip(pairs) {
                 *y = if pair[1] > pair[0] { pair[1] } else { pair[0] };
             }
@@ -303,7 +322,7 @@ mod tests {
             for isa in Isa::runnable("max pool values") {
                 let (mut want, mut arg, mut got) = (vec![9.0; len], vec![0; len], vec![9.0; len]);
                 max_2x2_on(isa, &x, c, h, w, &mut want, &mut arg);
-                max_2x2_values_on(isa, &x, c, h, w, &mut got);
+                max_2x2_values_on(isa, &x, Planes::packed(c, h, w), &mut got);
                 let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want), "{c}×{h}×{w} on {isa}");
             }
@@ -319,7 +338,7 @@ mod tests {
             for isa in Isa::runnable("max pair values") {
                 let (mut want, mut arg, mut got) = (vec![9.0; len], vec![0; len], vec![9.0; len]);
                 max_pair_on(isa, &x, c, w, &mut want, &mut arg);
-                max_pair_values_on(isa, &x, c, w, &mut got);
+                max_pair_values_on(isa, &x, Planes::packed(c, 1, w), &mut got);
                 let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want), "{c}×{w} on {isa}");
             }

@@ -8,7 +8,8 @@
 //! into a buffer that stays in cache and are pooled from there, so the full-size output is never
 //! written to memory and read back (the pools had been a quarter of LeNet's inference). The
 //! pool makes the pooling layer's values without the winners' positions (nothing goes back
-//! through it), bitwise the unfused result.
+//! through it), bitwise the unfused result. The direct method goes further: it pools each
+//! sample straight from its wide output, which is never compacted.
 
 use super::Conv2DLayer;
 use crate::cnn::activation::{self, Activation, Layout};
@@ -18,7 +19,7 @@ use crate::cnn::direct;
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
 use crate::cnn::geometry::Window;
 use crate::cnn::layers::im2col::im2col;
-use crate::cnn::layers::max_pooling2d::{max_2x2_values_on, max_pair_values_on};
+use crate::cnn::layers::max_pooling2d::{Planes, max_2x2_values_on, max_pair_values_on};
 use crate::cnn::layers::samples_per_task;
 use crate::cnn::shape::Shape;
 use crate::cnn::tensor::Tensor;
@@ -88,6 +89,36 @@ impl Pass<'_> {
                 }
             }
         }
+    }
+}
+
+impl Pass<'_> {
+    /// Whether [`Self::run_pooled_wide`] computes this pass: the direct method, with an
+    /// activation of each value on its own (softmax reads across channels).
+    fn pools_wide(&self) -> bool {
+        self.algo == ConvAlgo::Direct && self.act != Activation::Softmax
+    }
+
+    /// The plain max pools `ys` (`pooled` values each) of the samples `xs`' outputs by the
+    /// direct method, each pooled from its wide output in place: activated plane by plane (the
+    /// values between the rows too, which nothing reads), then pooled, bitwise
+    /// [`Self::run`] followed by the pool.
+    fn run_pooled_wide(&self, xs: &[f32], ys: &mut [f32], pooled: usize, sequence: bool, ws: &mut TaskWorkspace) {
+        let g = &self.geo;
+        let (row, plane) = g.wide_strides();
+        let planes = Planes { c: g.co, h: g.oh, w: g.ow, row, plane };
+        let (act, layout) = (self.act, Layout { channels: 1, inner: g.oh * row });
+        let mut ys = ys.chunks_exact_mut(pooled);
+        direct::correlate_wide(self.isa, g, self.prepared, xs, self.bias, &mut ws.direct, |wide| {
+            for values in wide.chunks_mut(plane).take(g.co) {
+                activation::forward_inplace(act, &mut values[..layout.inner], layout);
+            }
+            let y = ys.next().expect("one pooled output per sample");
+            match sequence {
+                true => max_pair_values_on(Isa::active(), wide, planes, y),
+                false => max_2x2_values_on(Isa::active(), wide, planes, y),
+            }
+        });
     }
 }
 
@@ -169,14 +200,17 @@ impl Conv2DLayer {
                 let Some(pooled_len) = pooled else {
                     return pass.run(xs, ys, ws);
                 };
+                if pass.pools_wide() {
+                    return pass.run_pooled_wide(xs, ys, pooled_len, sequence, ws);
+                }
                 let mut unpooled = std::mem::take(&mut ws.unpooled);
                 for (xs, ys) in xs.chunks(run * chw).zip(ys.chunks_mut(run * pooled_len)) {
                     unpooled.resize(xs.len() / chw * out_len, 0.0);
                     pass.run(xs, &mut unpooled, ws);
                     for (u, y) in unpooled.chunks_exact(out_len).zip(ys.chunks_exact_mut(pooled_len)) {
                         match sequence {
-                            true => max_pair_values_on(Isa::active(), u, f, ow, y),
-                            false => max_2x2_values_on(Isa::active(), u, f, oh, ow, y),
+                            true => max_pair_values_on(Isa::active(), u, Planes::packed(f, 1, ow), y),
+                            false => max_2x2_values_on(Isa::active(), u, Planes::packed(f, oh, ow), y),
                         }
                     }
                 }
