@@ -209,23 +209,33 @@ fn a_small_conv1d_model_learns_to_tell_waveforms_apart() {
 #[test]
 fn inference_with_fused_conv_and_pool_gives_the_bits_of_the_layer_by_layer_pass() {
     // `logits` in inference computes each Conv2D followed by a 2×2 max pool (each Conv1D
-    // followed by a 2-step one) as one pass; `forward` runs every layer and keeps every output.
-    // All three models have such pairs.
+    // followed by a 2-step one) as one pass, reads the input in place and lets Flatten take
+    // its input's storage; `forward` runs every layer and keeps every output. All three models
+    // have such pairs; LeNet and the cifar model a Flatten. Batches change and fused passes
+    // follow each other (Flatten's buffers have changed places).
     for (name, (input, specs)) in [
         ("lenet", zoo::lenet()),
         ("cifar", zoo::cifar()),
         ("signals", zoo::signals()),
     ] {
         let mut model = Model::build(input, &specs, Some(10), 3).unwrap();
-        for n in [1, 37] {
+        let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for n in [1, 37, 5] {
             let x = random_tensor(&mut rng(n as u64), n, input);
             let k = model.logits_layers().len();
             model.forward(&x, Mode::Infer);
             let want = model.activations()[k].clone();
             let got = model.logits(&x, Mode::Infer).clone();
-            let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(got.data().len(), n * 10);
             assert!(bits(&got) == bits(&want), "{name}, batch {n}: fused logits differ");
+            let other = random_tensor(&mut rng(100 + n as u64), n, input);
+            let fused = model.logits(&other, Mode::Infer).clone();
+            model.forward(&other, Mode::Infer);
+            assert!(
+                bits(&fused) == bits(&model.activations()[k]),
+                "{name}, batch {n}: a second fused pass differs"
+            );
+            assert!(bits(&fused) != bits(&got));
         }
     }
 }

@@ -139,8 +139,9 @@ impl Model {
 
     /// Runs the first `count` layers (each through `observer`, if any) and returns the last output.
     /// With `fuse` (honoured in inference without an observer), a layer followed by a plain max
-    /// pool computes both as one pass ([`Layer::forward_pooled`]): the same output, but [`Self::activations`]
-    /// then holds stale values for those layers.
+    /// pool computes both as one pass ([`Layer::forward_pooled`]), a Flatten takes its input's
+    /// storage ([`Layer::forward_taking`]) and the first layer reads `x` in place: the same
+    /// output, but [`Self::activations`] then holds stale values for the input and those layers.
     fn forward_to(
         &mut self,
         x: &Tensor,
@@ -150,21 +151,29 @@ impl Model {
         mut observer: Option<&mut dyn LayerObserver>,
     ) -> &Tensor {
         let fuse = fuse && mode == Mode::Infer && observer.is_none();
-        self.acts[0].copy_from(x);
+        if count == 0 || !fuse {
+            self.acts[0].copy_from(x);
+        }
         let mut i = 0;
         while i < count {
             let (before, after) = self.acts.split_at_mut(i + 1);
+            if fuse && i > 0 && self.layers[i].forward_taking(&mut before[i], &mut after[0]) {
+                i += 1;
+                continue;
+            }
+            // A fused pass reads the input where it is (nothing goes back to it).
+            let input = if i == 0 && fuse { x } else { &before[i] };
             if fuse
                 && i + 1 < count
                 && self.layers[i + 1].is_plain_max_pool()
-                && self.layers[i].forward_pooled(&before[i], &mut after[1])
+                && self.layers[i].forward_pooled(input, &mut after[1])
             {
                 i += 2;
                 continue;
             }
             let layer = &mut self.layers[i];
             run_layer(observer.as_deref_mut(), i, Pass::Forward, || {
-                layer.forward(&before[i], &mut after[0], mode)
+                layer.forward(input, &mut after[0], mode)
             });
             i += 1;
         }

@@ -68,6 +68,13 @@ impl Layer for FlattenLayer {
         y.resize(x.batch(), Shape::flat(x.sample_len()));
     }
 
+    fn forward_taking(&mut self, x: &mut Tensor, y: &mut Tensor) -> bool {
+        // The buffers change places, so each keeps its capacity from call to call.
+        std::mem::swap(x, y);
+        y.resize(y.batch(), Shape::flat(y.sample_len()));
+        true
+    }
+
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             dx.copy_from(dy);

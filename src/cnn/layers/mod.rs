@@ -127,6 +127,13 @@ pub trait Layer: Send {
         false
     }
 
+    /// In inference, `y` made from `x`'s storage (which the layer may exchange with `y`'s,
+    /// leaving `x` stale) by a layer that only relabels its input's shape (Flatten).
+    /// `false`, with nothing done, for the others.
+    fn forward_taking(&mut self, _x: &mut Tensor, _y: &mut Tensor) -> bool {
+        false
+    }
+
     /// Given `dy` = dL/dy (which the layer may overwrite), sets parameter gradients (when the
     /// layer is trainable) and, when `dx` is given, writes dL/dx into it.
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &mut Tensor, dx: Option<&mut Tensor>);
