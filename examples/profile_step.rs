@@ -2,7 +2,8 @@
 //! `target/release/examples/profile_step cifar 30` (`perf record` it), or `... cifar 20 layers`,
 //! or `... cifar 20 infer [BATCH]` for each layer's share of an inference pass (batch 256),
 //! or `... cifar 20 logits [BATCH]` for plain inference passes (conv + pool fused);
-//! `lenet` and `signals` for the other reference models.
+//! `lenet` and `signals` for the other reference models; `conv SECONDS` for `bench`'s Conv2D
+//! 32→64 forward and backward.
 use cnn_lab::cnn::{Mode, Model, Optimizer, OptimizerKind, Tensor, zoo};
 use cnn_lab::perf::layers::{inference_layer_times, layer_times};
 fn main() {
@@ -10,6 +11,11 @@ fn main() {
     let which = args.next().unwrap_or_else(|| "cifar".into());
     let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(30);
     let mode = args.next().unwrap_or_default();
+    if which == "conv" {
+        let gflops = cnn_lab::perf::engine::conv_gflops(std::time::Duration::from_secs(steps as u64));
+        println!("{gflops:.1} GFLOP/s");
+        return;
+    }
     let per_layer = mode == "layers";
     let (input, specs) = match which.as_str() {
         "lenet" => zoo::lenet(),

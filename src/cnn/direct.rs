@@ -306,8 +306,9 @@ fn wide_correlation(isa: Isa, op: Wide) {
 ///
 /// # Safety
 /// The CPU must have `R`'s instruction set; `xp` must hold every tap offset plus the positions
-/// plus [`MAX_STEP`], `yw` and `bias` `co` rounded up to [`BLOCK`] rows of `rows` ≥ the
-/// positions plus [`MAX_STEP`] (and values), and `w` `co.div_ceil(BLOCK)` blocks of all taps.
+/// plus [`MAX_STEP`], `yw` `co` rounded up to [`BLOCK`] rows of `rows` ≥ the positions plus
+/// [`MAX_STEP`], `bias` as many values as `yw` rows, and `w` `co.div_ceil(BLOCK)` blocks of all
+/// taps.
 #[inline(always)]
 unsafe fn blocks_of<R: Reg, const NF: usize, const NP: usize>(op: Wide) {
     const { assert!(NF <= BLOCK && BLOCK.is_multiple_of(NF)) };
@@ -377,7 +378,8 @@ unsafe fn register_block<R: Reg, const NF: usize, const NP: usize>(
 fn compact(geo: &Geometry, yw: &[f32], y: &mut [f32]) {
     let (wp, rows) = geo.wide_strides();
     if wp == geo.ow {
-        // One row per channel (Conv1D, KW = 1): the outputs are the wide positions.
+        // KW = 1: nothing lies between a channel's rows, so its outputs are its first
+        // OH·OW wide positions.
         for (out, wide) in y.chunks_exact_mut(geo.oh * geo.ow).zip(yw.chunks(rows)) {
             out.copy_from_slice(&wide[..out.len()]);
         }

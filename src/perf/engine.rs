@@ -127,8 +127,9 @@ fn model_speed(input: Shape, specs: &[crate::cnn::LayerSpec], budget: Duration) 
     }
 }
 
-/// Conv2D 32→64, 3×3, same, on a 64×32×32×32 batch: forward, then both gradients.
-fn conv_gflops(budget: Duration) -> f64 {
+/// Conv2D 32→64, 3×3, same, on a 64×32×32×32 batch: forward, then both gradients, repeated
+/// for about `budget`; GFLOP/s at the median time.
+pub fn conv_gflops(budget: Duration) -> f64 {
     let input = Shape::image(32, 32, 32);
     let spec = Conv2D::new(64, 3).same();
     let mut rng = StdRng::seed_from_u64(3);
