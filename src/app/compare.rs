@@ -221,11 +221,15 @@ impl Compare {
                 .height(height)
                 .legend(Legend::default().position(Corner::RightTop))
                 .x_axis_label("epoch")
-                .y_axis_label(if log { "loss (log scale)" } else { "loss" })
+                .custom_y_axes(vec![super::plots::y_axis(
+                    if log { "loss (log scale)" } else { "loss" },
+                    log,
+                )])
                 .include_x(0.0)
                 .include_y(if log { to_y(1.0) } else { 0.0 })
-                .y_axis_formatter(move |mark, _| {
-                    super::plots::format_value(if log { 10f64.powf(mark.value) } else { mark.value })
+                .y_grid_spacer(move |input| match log {
+                    true => egui_plot::log_grid_spacer(10)(input),
+                    false => super::plots::nice_grid(input),
                 })
                 .show(ui, |plot| {
                     for (i, run) in self.runs.iter().enumerate() {
@@ -266,7 +270,8 @@ impl Compare {
                 .height(height)
                 .legend(Legend::default().position(Corner::RightBottom))
                 .x_axis_label("epoch")
-                .y_axis_label("accuracy %")
+                .custom_y_axes(vec![super::plots::y_axis("accuracy %", false)])
+                .y_grid_spacer(super::plots::nice_grid)
                 .include_x(0.0)
                 .include_y(0.0)
                 .include_y(100.0)

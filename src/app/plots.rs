@@ -5,7 +5,10 @@ use super::commands::AppCommand;
 use super::context::LabContext;
 use crate::experiment::EpochRecord;
 use egui::{Color32, Id, RichText, Ui};
-use egui_plot::{Corner, HoverPosition, Legend, Line, MarkerShape, Plot, PlotMemory, PlotPoints, Points};
+use egui_plot::{
+    AxisHints, Corner, GridInput, GridMark, HoverPosition, Legend, Line, MarkerShape, Plot, PlotMemory, PlotPoints,
+    Points,
+};
 use serde::{Deserialize, Serialize};
 
 /// The plots' view settings (saved with the app's state).
@@ -99,7 +102,7 @@ impl PlotsPanel {
         let faint = TRAIN.gamma_multiply(0.25);
         let mut loss_plot = Plot::new("loss plot").id(loss_id);
         if !log {
-            loss_plot = loss_plot.include_y(0.0);
+            loss_plot = loss_plot.include_y(0.0).y_grid_spacer(nice_grid);
         }
         if empty {
             // A sensible frame before the first point: cross-entropy starts near ln(classes).
@@ -109,18 +112,11 @@ impl PlotsPanel {
             .height(height)
             .legend(Legend::default().position(Corner::RightTop))
             .x_axis_label("epoch")
-            .y_axis_label(if log { "loss (log₁₀)" } else { "loss" })
+            .custom_y_axes(vec![y_axis(if log { "loss (log₁₀)" } else { "loss" }, log)])
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .include_x(0.0)
             .include_x(last_x)
-            .y_axis_formatter(move |mark, _| {
-                if log {
-                    format_value(10f64.powf(mark.value))
-                } else {
-                    format_value(mark.value)
-                }
-            })
             .label_formatter(move |pos| hover_text(pos, "loss", |y| if log { 10f64.powf(y) } else { y }))
             .show(ui, |plot| {
                 if show_raw {
@@ -176,7 +172,8 @@ impl PlotsPanel {
             .height(height)
             .legend(Legend::default().position(Corner::RightBottom))
             .x_axis_label("epoch")
-            .y_axis_label("accuracy %")
+            .custom_y_axes(vec![y_axis("accuracy %", false)])
+            .y_grid_spacer(nice_grid)
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .include_x(0.0)
@@ -320,6 +317,80 @@ fn hover_text(pos: &HoverPosition<'_>, what: &str, value: impl Fn(f64) -> f64) -
 }
 
 /// A tick label: 3 decimals below 1, 2 above, scientific for the very small and very large.
+/// A y axis labelled `label` whose ticks are labelled as long as a line of text fits between
+/// them (egui_plot's default hides labels closer than 20 points, which left a short loss plot
+/// with "0.000" as its only tick), each with the decimals its step needs, as matplotlib writes
+/// them ("0", "0.1", "0.2"; "0.05"). On a `log` axis a tick at `v` reads 10^v.
+pub(super) fn y_axis(label: &str, log: bool) -> AxisHints<'static> {
+    AxisHints::new_y()
+        .label(label)
+        .label_spacing(14.0..=18.0)
+        .formatter(move |mark, _| match log {
+            true => format_value(10f64.powf(mark.value)),
+            false => format_tick(mark.value, mark.step_size),
+        })
+}
+
+/// Grid lines every 1, 2 or 5 × 10^k, as matplotlib picks its ticks (egui_plot's default steps
+/// by powers of ten, so a short axis from 0 to 0.4 had no labelled tick but 0): the finest such
+/// step at least `input.base_step_size` and the next two that are multiples of it (0.05, 0.1,
+/// 0.2; 0.1, 0.2, 1; 0.2, 1, 2), so the labels of a coarser step never fall between those of a
+/// finer one. A value on several steps' lines is marked once, with the largest step.
+pub(super) fn nice_grid(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let base = input.base_step_size;
+    if !(base > 0.0 && base.is_finite() && lo.is_finite() && hi.is_finite() && lo <= hi) {
+        return Vec::new();
+    }
+    let decade = 10f64.powf(base.log10().floor());
+    let first = [1.0, 2.0, 5.0, 10.0]
+        .map(|m| m * decade)
+        .into_iter()
+        .find(|&s| s >= base * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade);
+    // 1 → 2, 2 → 10, 5 → 10: the next step of the chain, a multiple of this one.
+    let next = |s: f64| {
+        let mantissa = s / 10f64.powf(s.log10().floor());
+        if (mantissa - 2.0).abs() < 0.01 {
+            5.0 * s
+        } else {
+            2.0 * s
+        }
+    };
+    let steps = [first, next(first), next(next(first))];
+    if (hi - lo) / steps[0] > 2_000.0 {
+        return Vec::new();
+    }
+    let mut marks: Vec<GridMark> = Vec::new();
+    // Largest step first, so a value already marked keeps it.
+    for &step in steps.iter().rev() {
+        for i in (lo / step).ceil() as i64..=(hi / step).floor() as i64 {
+            let value = i as f64 * step;
+            if !marks.iter().any(|m| (m.value - value).abs() < 0.1 * steps[0]) {
+                marks.push(GridMark { value, step_size: step });
+            }
+        }
+    }
+    marks
+}
+
+/// `v` with as many decimals as a tick step of `step` needs: (0.1, 0.1) → "0.1", (0.0, 0.1) →
+/// "0", (50.0, 10.0) → "50", (0.05, 0.01) → "0.05"; very large or small values in scientific form.
+pub(super) fn format_tick(v: f64, step: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    if v.abs() >= 1e5 || v.abs() < 1e-4 {
+        return format!("{v:.1e}");
+    }
+    let decimals = if step > 0.0 {
+        (-step.log10().floor()).clamp(0.0, 4.0) as usize
+    } else {
+        3
+    };
+    format!("{v:.decimals$}")
+}
+
 pub(super) fn format_value(v: f64) -> String {
     if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) {
         format!("{v:.1e}")
@@ -351,7 +422,66 @@ pub fn history_csv(epochs: &[EpochRecord]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::decimate;
+    use super::{decimate, format_tick, nice_grid};
+    use egui_plot::GridInput;
+
+    #[test]
+    fn the_grid_steps_by_one_two_and_five() {
+        // A loss axis from 0 to 0.9, 0.03 the finest step that fits: lines every 0.05, 0.1 and
+        // 0.2, each value once with its largest step.
+        let marks = nice_grid(GridInput {
+            bounds: (0.0, 0.9),
+            base_step_size: 0.03,
+        });
+        let step_at = |v: f64| marks.iter().find(|m| (m.value - v).abs() < 1e-9).map(|m| m.step_size);
+        assert_eq!(marks.len(), 19);
+        assert_eq!(step_at(0.0), Some(0.2));
+        assert_eq!(step_at(0.4), Some(0.2));
+        assert_eq!(step_at(0.3), Some(0.1));
+        assert_eq!(step_at(0.05), Some(0.05));
+        assert_eq!(step_at(0.07), None);
+        // Accuracy from 0 to 100 with 7 as the finest step: 10, 20 and 100 (never 50, whose
+        // label would fall between 40's and 60's).
+        let marks = nice_grid(GridInput {
+            bounds: (-3.0, 103.0),
+            base_step_size: 7.0,
+        });
+        assert_eq!(marks.iter().filter(|m| m.step_size == 100.0).count(), 2);
+        assert_eq!(marks.iter().filter(|m| m.step_size == 20.0).count(), 4);
+        assert_eq!(marks.len(), 11);
+        // From 2: 2, 10, 20.
+        let marks = nice_grid(GridInput {
+            bounds: (0.0, 40.0),
+            base_step_size: 1.5,
+        });
+        assert_eq!(marks.iter().filter(|m| m.step_size == 20.0).count(), 3);
+        assert_eq!(marks.len(), 21);
+        assert!(
+            nice_grid(GridInput {
+                bounds: (0.0, f64::NAN),
+                base_step_size: 1.0
+            })
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn ticks_carry_the_decimals_their_step_needs() {
+        let cases = [
+            (0.0, 0.1, "0"),
+            (0.1, 0.1, "0.1"),
+            (0.30000000000000004, 0.1, "0.3"),
+            (0.05, 0.01, "0.05"),
+            (2.5, 0.5, "2.5"),
+            (50.0, 10.0, "50"),
+            (100.0, 50.0, "100"),
+            (-0.2, 0.1, "-0.2"),
+            (250000.0, 100000.0, "2.5e5"),
+        ];
+        for (v, step, want) in cases {
+            assert_eq!(format_tick(v, step), want, "{v} at step {step}");
+        }
+    }
 
     #[test]
     fn decimation_keeps_the_envelope_in_order() {
