@@ -68,14 +68,15 @@ impl ConvAlgo {
 
     /// The algorithm for a correlation over `window` from `c_in` to `c_out` channels:
     /// `CNN_LAB_CONV` where it applies, else the direct method where it applies and
-    /// [`direct_pays`] (not on the portable path), else Winograd where it [`winograd::applies`] and
-    /// [`pays`], else im2col.
+    /// [`direct_pays_on`] the active path (not the portable one), else Winograd where it
+    /// [`winograd::applies`] and [`pays_on`] the active path, else im2col.
     pub fn choose(window: &Window, c_in: usize, c_out: usize) -> ConvAlgo {
-        let direct = Isa::active() != Isa::Portable && direct_pays(c_in, c_out);
+        let isa = Isa::active();
+        let direct = isa != Isa::Portable && direct_pays_on(isa, c_in, c_out);
         match ConvAlgo::forced() {
             Some(algo) if algo.applies(window) => algo,
             _ if direct && ConvAlgo::Direct.applies(window) => ConvAlgo::Direct,
-            _ if winograd::applies(window) && pays(c_in, c_out) => ConvAlgo::Winograd,
+            _ if winograd::applies(window) && pays_on(isa, c_in, c_out) => ConvAlgo::Winograd,
             _ => ConvAlgo::Im2col,
         }
     }
@@ -167,6 +168,33 @@ pub fn direct_pays(c_in: usize, c_out: usize) -> bool {
     (c_in < DIRECT_BELOW || c_out < DIRECT_BELOW) && !thin
 }
 
+/// [`direct_pays`] on `isa`'s kernel. AVX2's register block does 8 FMAs per 6 loads and
+/// broadcasts (AVX-512's, 24 per 11), so there the direct method also needs a small layer, at
+/// most [`DIRECT_AVX2_PAIRS`] channel pairs; Winograd takes the wider ones ([`pays_on`]).
+/// `cnn-lab bench --conv` limited to AVX2 (`CNN_LAB_ISA=avx2`, the same Intel Xeon, 2026-12-06
+/// evening, after the block was made to fit the registers), ms im2col / Winograd / direct,
+/// forward: 28×28 1→8 0.21 / 0.28 / 0.10, 14×14 8→16 0.37 / 0.24 / 0.22, 28×28 8→8 0.72 / 0.60 /
+/// 0.45, 32×32 3→32 0.99 / 1.05 / 0.98, 4→32 1.12 / 1.14 / 1.26, 8→32 2.04 / 1.41 / 2.13,
+/// 16×16 64→8 2.47 / 0.69 / 1.14; input gradients: 8→1 0.23 / 0.45 / 0.14, 32→8 2.60 / 1.81 /
+/// 2.36, 8→64 2.16 / 0.70 / 1.46.
+pub fn direct_pays_on(isa: Isa, c_in: usize, c_out: usize) -> bool {
+    direct_pays(c_in, c_out) && (isa != Isa::Avx2 || c_in * c_out <= DIRECT_AVX2_PAIRS)
+}
+
+/// Channel pairs up to which the direct method pays on AVX2 (see [`direct_pays_on`]): LeNet's
+/// 8 → 16 layer is at the line.
+const DIRECT_AVX2_PAIRS: usize = 128;
+
+/// [`pays`] on `isa`: with AVX2, Winograd also beats im2col on 8 to 15 output channels (the
+/// narrowing layers [`direct_pays_on`] leaves to it there: 32→8 1.81 against 2.60 ms, 16×16
+/// 64→8 0.69 against 2.47).
+pub fn pays_on(isa: Isa, c_in: usize, c_out: usize) -> bool {
+    match isa {
+        Isa::Avx2 => c_in >= MIN_CHANNELS_IN && c_out >= MIN_CHANNELS_IN,
+        _ => pays(c_in, c_out),
+    }
+}
+
 /// Channels (on either side) below which the direct method pays (see [`direct_pays`]).
 const DIRECT_BELOW: usize = 12;
 
@@ -233,6 +261,27 @@ mod tests {
         assert!(!direct_pays(12, 32) && !direct_pays(16, 16) && !direct_pays(32, 64));
         // An RGB layer's input gradient (32 → 3): im2col's one long product.
         assert!(!direct_pays(32, 3) && !direct_pays(16, 4) && direct_pays(16, 5));
+    }
+
+    #[test]
+    fn on_avx2_the_direct_method_keeps_to_small_layers_and_winograd_takes_the_narrowing_ones() {
+        let (avx2, avx512) = (Isa::Avx2, Isa::Avx512);
+        // LeNet's layers and their input gradients, an RGB first layer: direct on both paths.
+        for (c_in, c_out) in [(1, 8), (8, 1), (8, 16), (16, 8), (8, 8), (3, 32)] {
+            assert!(direct_pays_on(avx2, c_in, c_out) && direct_pays_on(avx512, c_in, c_out));
+        }
+        // Wider layers with a thin side: direct with AVX-512, Winograd with AVX2.
+        for (c_in, c_out) in [(8, 32), (32, 8), (64, 8), (8, 64)] {
+            assert!(direct_pays_on(avx512, c_in, c_out), "{c_in}→{c_out}");
+            assert!(
+                !direct_pays_on(avx2, c_in, c_out) && pays_on(avx2, c_in, c_out),
+                "{c_in}→{c_out}"
+            );
+        }
+        // An RGB layer's input gradient stays with im2col; the same rules elsewhere.
+        assert!(!direct_pays_on(avx2, 32, 3) && !pays_on(avx2, 32, 3) && !pays_on(avx2, 3, 32));
+        assert_eq!(pays_on(avx512, 32, 8), pays(32, 8));
+        assert_eq!(direct_pays_on(Isa::Portable, 8, 32), direct_pays(8, 32));
     }
 
     #[test]

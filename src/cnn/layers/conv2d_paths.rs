@@ -120,7 +120,8 @@ fn deterministic(algo: ConvAlgo) {
 fn the_layer_passes_take_the_chosen_algorithm() {
     // Through `Layer::forward`, a 32→32 3×3 layer and a narrowing one (64→32) equal the
     // Winograd path, one with 3, 4 or 8 input channels the direct path (on the portable path
-    // im2col, and Winograd from 8), a strided one the im2col path, bit for bit, unless CNN_LAB_CONV forces one.
+    // im2col, and Winograd from 8; with AVX2 Winograd from 8, over 128 channel pairs), a
+    // strided one the im2col path, bit for bit, unless CNN_LAB_CONV forces one.
     let isa = Isa::active();
     let portable = isa == Isa::Portable;
     let thin = if portable { ConvAlgo::Im2col } else { ConvAlgo::Direct };
@@ -128,7 +129,7 @@ fn the_layer_passes_take_the_chosen_algorithm() {
         (32, 1, ConvAlgo::Winograd),
         (3, 1, thin),
         (4, 1, thin),
-        (8, 1, if portable { ConvAlgo::Winograd } else { ConvAlgo::Direct }),
+        (8, 1, if portable || isa == Isa::Avx2 { ConvAlgo::Winograd } else { ConvAlgo::Direct }),
         (32, 2, ConvAlgo::Im2col),
         (64, 1, ConvAlgo::Winograd),
     ];
