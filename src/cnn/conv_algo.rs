@@ -153,7 +153,8 @@ pub fn pays(c_in: usize, c_out: usize) -> bool {
 }
 
 /// Whether the direct method is the fastest for a correlation from `c_in` to `c_out` channels
-/// (on AVX2 or AVX-512; its portable form has no FMA and is only a fallback): when either side
+/// (with AVX-512; [`direct_pays_on`] adds AVX2's limit; its portable form has no FMA and is only
+/// a fallback): when either side
 /// has fewer than [`DIRECT_BELOW`] channels, except a thin output from many inputs (an input
 /// gradient to an RGB layer), where im2col's one long product wins. `cnn-lab bench --conv`,
 /// Intel Xeon (Emerald Rapids, AVX-512), batch 64, 2026-12-06, ms im2col / Winograd / direct,

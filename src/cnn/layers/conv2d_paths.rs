@@ -125,11 +125,16 @@ fn the_layer_passes_take_the_chosen_algorithm() {
     let isa = Isa::active();
     let portable = isa == Isa::Portable;
     let thin = if portable { ConvAlgo::Im2col } else { ConvAlgo::Direct };
+    let eight = if portable || isa == Isa::Avx2 {
+        ConvAlgo::Winograd
+    } else {
+        ConvAlgo::Direct
+    };
     let cases = [
         (32, 1, ConvAlgo::Winograd),
         (3, 1, thin),
         (4, 1, thin),
-        (8, 1, if portable || isa == Isa::Avx2 { ConvAlgo::Winograd } else { ConvAlgo::Direct }),
+        (8, 1, eight),
         (32, 2, ConvAlgo::Im2col),
         (64, 1, ConvAlgo::Winograd),
     ];
