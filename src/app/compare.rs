@@ -217,20 +217,13 @@ impl Compare {
             let log = self.log_loss;
             let to_y = move |v: f32| if log { (v.max(1e-6) as f64).log10() } else { v as f64 };
             let height = 200.0;
-            Plot::new("compare loss")
+            let loss = Plot::new("compare loss");
+            super::plots::with_y_axis(loss, if log { "loss (log scale)" } else { "loss" }, log)
                 .height(height)
                 .legend(Legend::default().position(Corner::RightTop))
                 .x_axis_label("epoch")
-                .custom_y_axes(vec![super::plots::y_axis(
-                    if log { "loss (log scale)" } else { "loss" },
-                    log,
-                )])
                 .include_x(0.0)
                 .include_y(if log { to_y(1.0) } else { 0.0 })
-                .y_grid_spacer(move |input| match log {
-                    true => egui_plot::log_grid_spacer(10)(input),
-                    false => super::plots::nice_grid(input),
-                })
                 .show(ui, |plot| {
                     for (i, run) in self.runs.iter().enumerate() {
                         let color = series_color(i);
@@ -266,12 +259,10 @@ impl Compare {
                         }
                     }
                 });
-            Plot::new("compare accuracy")
+            super::plots::with_y_axis(Plot::new("compare accuracy"), "accuracy %", false)
                 .height(height)
                 .legend(Legend::default().position(Corner::RightBottom))
                 .x_axis_label("epoch")
-                .custom_y_axes(vec![super::plots::y_axis("accuracy %", false)])
-                .y_grid_spacer(super::plots::nice_grid)
                 .include_x(0.0)
                 .include_y(0.0)
                 .include_y(100.0)

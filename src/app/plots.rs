@@ -100,9 +100,10 @@ impl PlotsPanel {
             .collect();
         let show_raw = self.show_raw && self.smoothing > 0.0;
         let faint = TRAIN.gamma_multiply(0.25);
-        let mut loss_plot = Plot::new("loss plot").id(loss_id);
+        let label = if log { "loss (log₁₀)" } else { "loss" };
+        let mut loss_plot = with_y_axis(Plot::new("loss plot").id(loss_id), label, log);
         if !log {
-            loss_plot = loss_plot.include_y(0.0).y_grid_spacer(nice_grid);
+            loss_plot = loss_plot.include_y(0.0);
         }
         if empty {
             // A sensible frame before the first point: cross-entropy starts near ln(classes).
@@ -112,7 +113,6 @@ impl PlotsPanel {
             .height(height)
             .legend(Legend::default().position(Corner::RightTop))
             .x_axis_label("epoch")
-            .custom_y_axes(vec![y_axis(if log { "loss (log₁₀)" } else { "loss" }, log)])
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .include_x(0.0)
@@ -167,13 +167,10 @@ impl PlotsPanel {
             .iter()
             .filter_map(|r| r.val_accuracy.map(|v| [r.epoch as f64, v as f64 * 100.0]))
             .collect();
-        let accuracy = Plot::new("accuracy plot")
-            .id(accuracy_id)
+        let accuracy = with_y_axis(Plot::new("accuracy plot").id(accuracy_id), "accuracy %", false)
             .height(height)
             .legend(Legend::default().position(Corner::RightBottom))
             .x_axis_label("epoch")
-            .custom_y_axes(vec![y_axis("accuracy %", false)])
-            .y_grid_spacer(nice_grid)
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .include_x(0.0)
@@ -317,18 +314,21 @@ fn hover_text(pos: &HoverPosition<'_>, what: &str, value: impl Fn(f64) -> f64) -
 }
 
 /// A tick label: 3 decimals below 1, 2 above, scientific for the very small and very large.
-/// A y axis labelled `label` whose ticks are labelled as long as a line of text fits between
-/// them (egui_plot's default hides labels closer than 20 points, which left a short loss plot
-/// with "0.000" as its only tick), each with the decimals its step needs, as matplotlib writes
-/// them ("0", "0.1", "0.2"; "0.05"). On a `log` axis a tick at `v` reads 10^v.
-pub(super) fn y_axis(label: &str, log: bool) -> AxisHints<'static> {
-    AxisHints::new_y()
+/// `plot` with a y axis labelled `label`, ticked as matplotlib ticks: a linear axis on the
+/// [`nice_grid`], each tick with the decimals its step needs ("0", "0.1", "0.2"; "0.05"); on a
+/// `log` axis egui_plot's powers of ten, a tick at `v` reading 10^v. Tick labels show as soon
+/// as a line of text fits between them (egui_plot's default hides labels closer than 20 points,
+/// which left a short loss plot with "0.000" as its only tick).
+pub(super) fn with_y_axis<'a>(plot: Plot<'a>, label: &str, log: bool) -> Plot<'a> {
+    let axis = AxisHints::new_y()
         .label(label)
         .label_spacing(14.0..=18.0)
         .formatter(move |mark, _| match log {
             true => format_value(10f64.powf(mark.value)),
             false => format_tick(mark.value, mark.step_size),
-        })
+        });
+    let plot = plot.custom_y_axes(vec![axis]);
+    if log { plot } else { plot.y_grid_spacer(nice_grid) }
 }
 
 /// Grid lines every 1, 2 or 5 × 10^k, as matplotlib picks its ticks (egui_plot's default steps
@@ -361,17 +361,16 @@ pub(super) fn nice_grid(input: GridInput) -> Vec<GridMark> {
     if (hi - lo) / steps[0] > 2_000.0 {
         return Vec::new();
     }
-    let mut marks: Vec<GridMark> = Vec::new();
-    // Largest step first, so a value already marked keeps it.
-    for &step in steps.iter().rev() {
-        for i in (lo / step).ceil() as i64..=(hi / step).floor() as i64 {
-            let value = i as f64 * step;
-            if !marks.iter().any(|m| (m.value - value).abs() < 0.1 * steps[0]) {
-                marks.push(GridMark { value, step_size: step });
-            }
-        }
-    }
-    marks
+    // Every line is on the finest step; the steps are nested, so a line's step is the largest
+    // that divides its value.
+    let on = |value: f64, step: f64| ((value / step) - (value / step).round()).abs() < 1e-6;
+    ((lo / steps[0]).ceil() as i64..=(hi / steps[0]).floor() as i64)
+        .map(|i| {
+            let value = i as f64 * steps[0];
+            let step_size = steps.into_iter().rev().find(|&s| on(value, s)).unwrap_or(steps[0]);
+            GridMark { value, step_size }
+        })
+        .collect()
 }
 
 /// `v` with as many decimals as a tick step of `step` needs: (0.1, 0.1) → "0.1", (0.0, 0.1) →

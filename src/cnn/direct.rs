@@ -377,14 +377,6 @@ unsafe fn register_block<R: Reg, const NF: usize, const NP: usize>(
 /// The wide output's valid positions (columns `< OW` of each row) into `y`.
 fn compact(geo: &Geometry, yw: &[f32], y: &mut [f32]) {
     let (wp, rows) = geo.wide_strides();
-    if wp == geo.ow {
-        // KW = 1: nothing lies between a channel's rows, so its outputs are its first
-        // OH·OW wide positions.
-        for (out, wide) in y.chunks_exact_mut(geo.oh * geo.ow).zip(yw.chunks(rows)) {
-            out.copy_from_slice(&wide[..out.len()]);
-        }
-        return;
-    }
     for (out, wide) in y
         .chunks_exact_mut(geo.ow)
         .zip(yw.chunks(rows).flat_map(|p| p.chunks(wp).take(geo.oh)))

@@ -113,12 +113,17 @@ impl Pass<'_> {
             for values in wide.chunks_mut(plane).take(g.co) {
                 activation::forward_inplace(act, &mut values[..layout.inner], layout);
             }
-            let y = ys.next().expect("one pooled output per sample");
-            match sequence {
-                true => max_pair_values_on(Isa::active(), wide, planes, y),
-                false => max_2x2_values_on(Isa::active(), wide, planes, y),
-            }
+            pool_values(sequence, wide, planes, ys.next().expect("one pooled output per sample"));
         });
+    }
+}
+
+/// The plain max pool's values of one sample's `planes` in `x` into `y`: pairs of steps on a
+/// sequence, 2×2 windows on an image.
+fn pool_values(sequence: bool, x: &[f32], planes: Planes, y: &mut [f32]) {
+    match sequence {
+        true => max_pair_values_on(Isa::active(), x, planes, y),
+        false => max_2x2_values_on(Isa::active(), x, planes, y),
     }
 }
 
@@ -208,10 +213,8 @@ impl Conv2DLayer {
                     unpooled.resize(xs.len() / chw * out_len, 0.0);
                     pass.run(xs, &mut unpooled, ws);
                     for (u, y) in unpooled.chunks_exact(out_len).zip(ys.chunks_exact_mut(pooled_len)) {
-                        match sequence {
-                            true => max_pair_values_on(Isa::active(), u, Planes::packed(f, 1, ow), y),
-                            false => max_2x2_values_on(Isa::active(), u, Planes::packed(f, oh, ow), y),
-                        }
+                        // A sequence's output is one row (OH = 1).
+                        pool_values(sequence, u, Planes::packed(f, oh, ow), y);
                     }
                 }
                 ws.unpooled = unpooled;
