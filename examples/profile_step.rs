@@ -3,7 +3,7 @@
 //! or `... cifar 20 infer [BATCH]` for each layer's share of an inference pass (batch 256),
 //! or `... cifar 20 logits [BATCH]` for plain inference passes (conv + pool fused);
 //! `lenet` and `signals` for the other reference models; `conv SECONDS` for `bench`'s Conv2D
-//! 32→64 forward and backward.
+//! 32→64 forward and backward (GFLOP/s), `conv N steps` for N of its steps, untimed.
 use cnn_lab::cnn::{Mode, Model, Optimizer, OptimizerKind, Tensor, zoo};
 use cnn_lab::perf::layers::{inference_layer_times, layer_times};
 fn main() {
@@ -11,6 +11,10 @@ fn main() {
     let which = args.next().unwrap_or_else(|| "cifar".into());
     let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(30);
     let mode = args.next().unwrap_or_default();
+    if which == "conv" && mode == "steps" {
+        cnn_lab::perf::engine::conv_steps(steps);
+        return;
+    }
     if which == "conv" {
         let gflops = cnn_lab::perf::engine::conv_gflops(std::time::Duration::from_secs(steps as u64));
         println!("{gflops:.1} GFLOP/s");

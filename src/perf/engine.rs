@@ -130,6 +130,19 @@ fn model_speed(input: Shape, specs: &[crate::cnn::LayerSpec], budget: Duration) 
 /// Conv2D 32→64, 3×3, same, on a 64×32×32×32 batch: forward, then both gradients, repeated
 /// for about `budget`; GFLOP/s at the median time.
 pub fn conv_gflops(budget: Duration) -> f64 {
+    let secs = with_conv_step(|step| median_secs(budget, step));
+    let macs = (BATCH * 32 * 32 * 64 * 32 * 9) as f64;
+    3.0 * 2.0 * macs / secs / 1e9
+}
+
+/// [`conv_gflops`]'s step run `steps` times, untimed: a fixed amount of work for profilers
+/// and CPU-time comparisons.
+pub fn conv_steps(steps: usize) {
+    with_conv_step(|step| (0..steps).for_each(|_| step()));
+}
+
+/// `run` given [`conv_gflops`]'s step (the layer and batch made once).
+fn with_conv_step<R>(run: impl FnOnce(&mut dyn FnMut()) -> R) -> R {
     let input = Shape::image(32, 32, 32);
     let spec = Conv2D::new(64, 3).same();
     let mut rng = StdRng::seed_from_u64(3);
@@ -137,15 +150,13 @@ pub fn conv_gflops(budget: Duration) -> f64 {
     let (x, _) = random_batch(input, 10, 4, BATCH);
     let (mut y, mut dx) = (Tensor::default(), Tensor::default());
     let mut dy = Tensor::default();
-    let secs = median_secs(budget, || {
+    run(&mut || {
         layer.forward(&x, &mut y, Mode::Train);
         if dy.data().len() != y.data().len() {
             dy = y.clone();
         }
         layer.backward(&x, &y, &mut dy, Some(&mut dx));
-    });
-    let macs = (BATCH * 32 * 32 * 64 * 32 * 9) as f64;
-    3.0 * 2.0 * macs / secs / 1e9
+    })
 }
 
 /// Measures everything `bench` reports, each measurement for about `seconds`.

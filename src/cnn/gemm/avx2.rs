@@ -10,8 +10,11 @@
 //!   two 8-wide vectors of `B` and broadcasts `R` elements of packed `A` into `2R` FMAs (at most
 //!   15 of the 16 ymm registers). It is instantiated for every `R` in 1..=6 and the row panels
 //!   are balanced (m = 32 → 6, 6, 5, 5, 5, 5), so row tails cost no wasted work.
-//! * `A` is always packed into k-major panels, so every layout (`Op::N`/`Op::T`, any strides)
-//!   takes the same path. `B` is read in place when its rows are contiguous (`Op::N`), unless
+//! * `A` is read in place when its rows are contiguous (`Op::N`: each k step broadcasts from `R`
+//!   row pointers) or its columns are (`Op::T`: `R` consecutive floats per step, unless the
+//!   step's stride piles them into a few L1 sets); otherwise it is packed into k-major panels.
+//!   (Packing was a scalar scatter: a quarter of the FMA time of the Winograd products, whose
+//!   `A` is a 64 × 32 matrix reused by many small calls.) `B` is read in place when its rows are contiguous (`Op::N`), unless
 //!   its row stride aliases in L1 while many `A` panels reread it; otherwise it is packed into
 //!   16-wide k-major panels. A last panel narrower than 16 columns is always packed, zero-padded:
 //!   that tile is computed in full into a small scratch tile and only its valid part is added to
@@ -121,6 +124,9 @@ mod imp {
         // Row-major B is read in place (only a last, narrower panel is packed), unless its row
         // stride piles a panel's lines into a few L1 sets while many A panels reread them.
         let b_direct = b.rows_contiguous() && (m < 8 * MR || stride_spreads(b.rs(), 16, 4));
+        // A in place along its rows, or along its columns unless their stride piles the k
+        // steps' lines into a few L1 sets.
+        let a_direct = a.rows_contiguous() || (a.cols_contiguous() && stride_spreads(a.cs(), kc_nom, 8));
         let mut tile = [0f32; MR * NR];
         for jc in (0..n).step_by(NC_MAX) {
             let nc = NC_MAX.min(n - jc);
@@ -137,7 +143,9 @@ mod imp {
                 }
                 for ic in (0..m).step_by(MC_MAX) {
                     let mc = MC_MAX.min(m - ic);
-                    pack_a(mc, kc, a.offset(ic, pc), abuf);
+                    if !a_direct {
+                        pack_a(mc, kc, a.offset(ic, pc), abuf);
+                    }
                     for jr in (0..nc).step_by(NR) {
                         let nr = NR.min(nc - jr);
                         // This B panel: (pointer to step 0, column 0; row stride).
@@ -149,21 +157,29 @@ mod imp {
                             (bbuf[..kc * NR].as_ptr(), NR)
                         };
                         for (q, (ir, mr)) in row_panels(mc).enumerate() {
-                            let ap = &abuf[q * MR * kc..(q + 1) * MR * kc];
+                            // This A panel: (pointer to row 0, step 0; step stride, row stride).
+                            let (ap, a_ps, a_rs) = if a_direct {
+                                (a.ptr(ic + ir, pc), a.cs(), a.rs())
+                            } else {
+                                (abuf[q * MR * kc..(q + 1) * MR * kc].as_ptr(), MR, 1)
+                            };
                             // Row ic+ir, column jc+jr of C.
                             let at = (ic + ir) * n + jc + jr;
                             if nr == NR {
-                                // SAFETY: the packed A panel holds kc·MR floats; the B panel has
+                                // SAFETY: the A panel (packed: kc·MR floats; in place: rows
+                                // ic+ir..+mr ≤ m, steps pc..pc+kc ≤ k of A) is validated; the B panel has
                                 // kc rows of 16 floats at stride b_rs (packed, or columns
                                 // jc+jr..+16 ≤ n of rows pc..pc+kc ≤ k of B, validated by
                                 // `Product::check`); the mr×16 tile at `at` (row stride n)
                                 // lies inside C since ic+ir+mr ≤ m and jc+jr+16 ≤ n.
-                                unsafe { kernel_rows(mr, kc, ap.as_ptr(), bp, b_rs, c.add(at), n, acc) };
+                                unsafe { kernel_rows(mr, kc, (ap, a_ps, a_rs), bp, b_rs, c.add(at), n, acc) };
                             } else {
                                 // SAFETY: A and B panels as above; the kernel writes mr rows of
                                 // the 6×16 scratch tile (row stride NR) and reads them only if
                                 // `acc` (false here).
-                                unsafe { kernel_rows(mr, kc, ap.as_ptr(), bp, b_rs, tile.as_mut_ptr(), NR, false) };
+                                unsafe {
+                                    kernel_rows(mr, kc, (ap, a_ps, a_rs), bp, b_rs, tile.as_mut_ptr(), NR, false)
+                                };
                                 for r in 0..mr {
                                     for (j, &t) in tile[r * NR..r * NR + nr].iter().enumerate() {
                                         // SAFETY: row ic+ir+r < m, column jc+jr+j < n of C.
@@ -197,12 +213,8 @@ mod imp {
                     row[..w].copy_from_slice(b.row_run(p, j0, w));
                 }
             } else if b.cols_contiguous() {
-                for j in 0..w {
-                    let col = b.col_run(0, j0 + j, kc);
-                    for (d, &v) in panel[j..].iter_mut().step_by(NR).zip(col) {
-                        *d = v;
-                    }
-                }
+                // SAFETY: `blocked`, the only caller, runs on a CPU with AVX2.
+                unsafe { pack_b_columns(kc, j0, w, b, panel) };
             } else {
                 for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
                     for (j, d) in row[..w].iter_mut().enumerate() {
@@ -211,6 +223,70 @@ mod imp {
                 }
             }
         }
+    }
+
+    /// Columns `j0..j0 + w` (`w ≤ 16`) of the `kc`-step block `b`, whose columns are
+    /// contiguous, into one 16-wide panel (step p, column j at `panel[p·NR + j]`): 8 × 8 blocks
+    /// transposed in registers (24 shuffles per 64 values instead of 64 scalar stores), the
+    /// edges value by value.
+    #[target_feature(enable = "avx2")]
+    fn pack_b_columns(kc: usize, j0: usize, w: usize, b: Strided, panel: &mut [f32]) {
+        let (kc8, w8) = (kc - kc % 8, w - w % 8);
+        for jb in (0..w8).step_by(8) {
+            let cols: [&[f32]; 8] = std::array::from_fn(|j| b.col_run(0, j0 + jb + j, kc));
+            for pb in (0..kc8).step_by(8) {
+                // SAFETY: each load reads 8 values of a column slice holding kc ≥ pb + 8.
+                let r = cols.map(|col| unsafe { _mm256_loadu_ps(col[pb..pb + 8].as_ptr()) });
+                for (q, v) in transpose8(r).into_iter().enumerate() {
+                    let row = &mut panel[(pb + q) * NR + jb..][..8];
+                    // SAFETY: `row` holds 8 floats.
+                    unsafe { _mm256_storeu_ps(row.as_mut_ptr(), v) };
+                }
+            }
+        }
+        for j in 0..w {
+            let col = b.col_run(0, j0 + j, kc);
+            let first = if j < w8 { kc8 } else { 0 };
+            for (p, &v) in col.iter().enumerate().skip(first) {
+                panel[p * NR + j] = v;
+            }
+        }
+    }
+
+    /// The 8 × 8 transpose of eight registers: lane `j` of result `q` is lane `q` of `r[j]`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let t = [
+            _mm256_unpacklo_ps(r[0], r[1]),
+            _mm256_unpackhi_ps(r[0], r[1]),
+            _mm256_unpacklo_ps(r[2], r[3]),
+            _mm256_unpackhi_ps(r[2], r[3]),
+            _mm256_unpacklo_ps(r[4], r[5]),
+            _mm256_unpackhi_ps(r[4], r[5]),
+            _mm256_unpacklo_ps(r[6], r[7]),
+            _mm256_unpackhi_ps(r[6], r[7]),
+        ];
+        let s = [
+            _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+            _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+            _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+            _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+            _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+            _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+            _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+            _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+        ];
+        [
+            _mm256_permute2f128_ps::<0x20>(s[0], s[4]),
+            _mm256_permute2f128_ps::<0x20>(s[1], s[5]),
+            _mm256_permute2f128_ps::<0x20>(s[2], s[6]),
+            _mm256_permute2f128_ps::<0x20>(s[3], s[7]),
+            _mm256_permute2f128_ps::<0x31>(s[0], s[4]),
+            _mm256_permute2f128_ps::<0x31>(s[1], s[5]),
+            _mm256_permute2f128_ps::<0x31>(s[2], s[6]),
+            _mm256_permute2f128_ps::<0x31>(s[3], s[7]),
+        ]
     }
 
     /// The row panels of an `mc`-row block: (first row, rows), at most `MR` rows each and
@@ -258,38 +334,44 @@ mod imp {
     unsafe fn kernel_rows(
         mr: usize,
         kc: usize,
-        ap: *const f32,
+        a: (*const f32, usize, usize),
         bp: *const f32,
         b_rs: usize,
         c: *mut f32,
         c_rs: usize,
         acc: bool,
     ) {
+        let (ap, a_ps, a_rs) = a;
         // SAFETY: the caller upholds `kernel`'s contract for R = mr.
         unsafe {
             match mr {
-                6 => kernel::<6>(kc, ap, bp, b_rs, c, c_rs, acc),
-                5 => kernel::<5>(kc, ap, bp, b_rs, c, c_rs, acc),
-                4 => kernel::<4>(kc, ap, bp, b_rs, c, c_rs, acc),
-                3 => kernel::<3>(kc, ap, bp, b_rs, c, c_rs, acc),
-                2 => kernel::<2>(kc, ap, bp, b_rs, c, c_rs, acc),
-                1 => kernel::<1>(kc, ap, bp, b_rs, c, c_rs, acc),
+                6 => kernel::<6>(kc, ap, a_ps, a_rs, bp, b_rs, c, c_rs, acc),
+                5 => kernel::<5>(kc, ap, a_ps, a_rs, bp, b_rs, c, c_rs, acc),
+                4 => kernel::<4>(kc, ap, a_ps, a_rs, bp, b_rs, c, c_rs, acc),
+                3 => kernel::<3>(kc, ap, a_ps, a_rs, bp, b_rs, c, c_rs, acc),
+                2 => kernel::<2>(kc, ap, a_ps, a_rs, bp, b_rs, c, c_rs, acc),
+                1 => kernel::<1>(kc, ap, a_ps, a_rs, bp, b_rs, c, c_rs, acc),
                 _ => unreachable!("bad micro tile height {mr}"),
             }
         }
     }
 
-    /// Micro-kernel: `C[r][j] (+)= Σ_p ap[p·MR + r] · bp[p·b_rs + j]` for an `R`×16 tile.
+    /// Micro-kernel: `C[r][j] (+)= Σ_p ap[p·a_ps + r·a_rs] · bp[p·b_rs + j]` for an `R`×16 tile
+    /// (a packed A panel has `a_ps = MR`, `a_rs = 1`).
     ///
     /// # Safety
-    /// AVX2 and FMA available; `R ≤ MR`; `ap` valid for `kc·MR` reads, `bp` for reads at
+    /// AVX2 and FMA available; `R ≤ MR`; `ap` valid for reads at `p·a_ps + r·a_rs` (`p < kc`,
+    /// `r < R`), `bp` for reads at
     /// `p·b_rs + j` (`p < kc`, `j < 16`); `c` valid for reads and writes at `r·c_rs + j`
     /// (`r < R`, `j < 16`). `c` is read only when `acc` is true.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn kernel<const R: usize>(
         kc: usize,
         ap: *const f32,
+        a_ps: usize,
+        a_rs: usize,
         bp: *const f32,
         b_rs: usize,
         c: *mut f32,
@@ -301,8 +383,8 @@ mod imp {
             // SAFETY: step p < kc of both packed panels.
             let (b0, b1) = unsafe { (_mm256_loadu_ps(bp.add(p * b_rs)), _mm256_loadu_ps(bp.add(p * b_rs + 8))) };
             for (r, row) in ac.iter_mut().enumerate() {
-                // SAFETY: element r < R ≤ MR of step p of the packed A panel.
-                let x = unsafe { _mm256_broadcast_ss(&*ap.add(p * MR + r)) };
+                // SAFETY: row r < R, step p < kc of the A panel.
+                let x = unsafe { _mm256_broadcast_ss(&*ap.add(p * a_ps + r * a_rs)) };
                 row[0] = _mm256_fmadd_ps(x, b0, row[0]);
                 row[1] = _mm256_fmadd_ps(x, b1, row[1]);
             }

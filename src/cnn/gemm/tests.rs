@@ -71,6 +71,9 @@ fn every_path_matches_the_naive_product_on_tail_shapes() {
             (3, 1100, 2),
             // Row stride 4 KiB with many A panels: the AVX2 kernel packs row-major B.
             (50, 1024, 20),
+            // A transposed has a step stride of m: at 4 KiB the AVX2 kernel packs A, which it
+            // reads in place otherwise.
+            (1024, 20, 9),
             (29, 47, 520),
         ] {
             check(isa, m, n, k, false);
@@ -148,6 +151,39 @@ fn throughput() {
             }
             let gflops = 2.0 * (m * n * k * calls) as f64 / start.elapsed().as_secs_f64() / 1e9;
             println!("{isa:>8} m={m:<4} n={n:<5} k={k:<5} {a_op:?}{b_op:?}: {gflops:6.1} GFLOP/s");
+        }
+    }
+}
+
+#[test]
+fn stride_spreads_remembers_only_right_answers() {
+    use super::common::{count_spreads, stride_spreads};
+    // Lines 4 KiB apart all fall in one L1 set; one line apart, in 64 different sets; 2 KiB
+    // apart, in two sets.
+    assert!(!stride_spreads(1024, 64, 8));
+    assert!(!stride_spreads(3 * 1024, 9, 8));
+    assert!(stride_spreads(3 * 1024, 8, 8));
+    assert!(stride_spreads(16, 64, 1));
+    assert!(!stride_spreads(512, 64, 8));
+    assert!(stride_spreads(512, 8, 4));
+    // Asked again and again, in an order that makes the remembered answers change places and
+    // fall out, every answer is the one counted afresh (for strides past 1024 floats too).
+    let cases: Vec<(usize, usize, u8)> = (0..200)
+        .map(|i| {
+            (
+                [1, 16, 48, 512, 1000, 1024, 1040, 2048, 4096 + 16, 65536][i % 10],
+                [1, 8, 16, 64, 256][i % 5],
+                [1, 4, 8][i % 3],
+            )
+        })
+        .collect();
+    for round in 0..3 {
+        for &(stride, count, max) in cases.iter().skip(round) {
+            assert_eq!(
+                stride_spreads(stride, count, max),
+                count_spreads(stride, count, max),
+                "stride {stride}, {count} lines, at most {max} per set"
+            );
         }
     }
 }

@@ -454,8 +454,10 @@ impl Conv2DLayer {
                 let dkernel = &mut scratch.dkernel;
                 match kernel_algo {
                     // Winograd: the forward correlation's tiles, transposed.
+                    // (with the bias gradient, from its transformed output gradients)
                     ConvAlgo::Winograd => {
-                        winograd::kernel_gradient(isa, &forward, xs, dys, dkernel, &mut scratch.wino_weights)
+                        let dbias = if use_bias { &mut scratch.dbias[..] } else { &mut [] };
+                        winograd::kernel_gradient(isa, &forward, xs, dys, dkernel, dbias, &mut scratch.wino_weights)
                     }
                     ConvAlgo::Direct => direct::kernel_gradient(isa, &forward, xs, dys, dkernel, &mut scratch.direct_weights),
                     ConvAlgo::Im2col => scratch.cols.resize(k * p, 0.0),
@@ -466,7 +468,7 @@ impl Conv2DLayer {
                         let dkernel = &mut scratch.dkernel;
                         sgemm_with(isa, f, k, p, dy, Op::N, &scratch.cols, Op::T, dkernel, i > 0, false);
                     }
-                    if use_bias {
+                    if use_bias && kernel_algo != ConvAlgo::Winograd {
                         for (db, row) in scratch.dbias.iter_mut().zip(dy.chunks_exact(p)) {
                             *db += simd::sum(row);
                         }

@@ -347,6 +347,9 @@ unsafe fn transform_inputs_quads<V: QuadRow>(geo: &Geometry, x: &[f32], g0: usiz
         len += ((ty1 - ty0) * OUT + IN) * pw;
     }
     ws.row.resize(ws.row.len().max(len), 0.0);
+    // The padding is the same zeros for every channel: written once here, and each channel
+    // copies only its image values into the rows (`fill_row_inside`).
+    ws.row[..len].fill(0.0);
     // Where each group's quads start in `row`, at row 0 of their tiles; a quad past the chunk
     // reads the group's first (its lanes are not stored).
     let quad_at = |g: usize| {
@@ -368,7 +371,7 @@ unsafe fn transform_inputs_quads<V: QuadRow>(geo: &Geometry, x: &[f32], g0: usiz
             let src = &x[(s * ci + ch) * plane..][..plane];
             let rows = ws.samples.get(k + 1).map_or(len, |next| next.1) - at;
             for (r, line) in ws.row[at..at + rows].chunks_exact_mut(pw).enumerate() {
-                fill_row(geo, src, row0 + r, &mut line[..used]);
+                fill_row_inside(geo, src, row0 + r, &mut line[..used]);
             }
             // The next channel's plane starts on another page, where the hardware prefetcher
             // does not follow: ask for it now.
@@ -437,23 +440,39 @@ fn planes_at(v: &mut [f32], vs: usize, at: usize, count: usize) -> &mut [f32] {
     &mut v[at..at + (TILE - 1) * vs + count]
 }
 
-/// Padded row `r` (row `r − pad_top` of the input plane `src`, zeros outside it) into `row`.
+/// Where padded row `r` of `pw` columns holds image values: `(lo, hi, from)`, padded columns
+/// `lo..hi` are input columns `from..` of row `r − pad_top`; `None` for a row of zeros.
 #[inline(always)]
-fn fill_row(geo: &Geometry, src: &[f32], r: usize, row: &mut [f32]) {
-    let pw = row.len();
+fn image_span(geo: &Geometry, r: usize, pw: usize) -> Option<(usize, usize, usize)> {
     // Padded column `q` holds input column `q − pad_left`.
     let lo = geo.pad_left.clamp(0, pw as isize) as usize;
     let hi = (geo.w as isize + geo.pad_left).clamp(lo as isize, pw as isize) as usize;
     let iy = r as isize - geo.pad_top;
     if iy < 0 || iy >= geo.h as isize || hi == lo {
-        zero_short(row);
-        return;
+        return None;
     }
-    let from = (lo as isize - geo.pad_left) as usize;
-    let line = &src[iy as usize * geo.w..(iy as usize + 1) * geo.w];
-    zero_short(&mut row[..lo]);
-    copy_short(&line[from..from + (hi - lo)], &mut row[lo..hi]);
-    zero_short(&mut row[hi..]);
+    Some((lo, hi, iy as usize * geo.w + (lo as isize - geo.pad_left) as usize))
+}
+
+/// Padded row `r` (row `r − pad_top` of the input plane `src`, zeros outside it) into `row`.
+#[inline(always)]
+fn fill_row(geo: &Geometry, src: &[f32], r: usize, row: &mut [f32]) {
+    match image_span(geo, r, row.len()) {
+        None => zero_short(row),
+        Some((lo, hi, from)) => {
+            zero_short(&mut row[..lo]);
+            copy_short(&src[from..from + (hi - lo)], &mut row[lo..hi]);
+            zero_short(&mut row[hi..]);
+        }
+    }
+}
+
+/// [`fill_row`] into a row whose padding is already zero: only the image's values are copied.
+#[inline(always)]
+fn fill_row_inside(geo: &Geometry, src: &[f32], r: usize, row: &mut [f32]) {
+    if let Some((lo, hi, from)) = image_span(geo, r, row.len()) {
+        copy_short(&src[from..from + (hi - lo)], &mut row[lo..hi]);
+    }
 }
 
 /// [`transform_outputs`] compiled for `isa`, like [`transform_inputs_on`].

@@ -272,6 +272,12 @@ pub(super) trait QuadRow: Vector {
     /// # Safety
     /// The CPU must have this type's instruction set.
     unsafe fn quad_row(row: &[f32], at: [usize; 4]) -> [Self; IN];
+
+    /// Four whole quads of 4×4 tiles: see [`quads_avx512`].
+    ///
+    /// # Safety
+    /// The CPU must have this type's instruction set.
+    unsafe fn quads(src: &[f32], starts: [usize; 4], stride: usize) -> [Self; OUT * OUT];
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -280,6 +286,12 @@ impl QuadRow for Avx512 {
     unsafe fn quad_row(row: &[f32], at: [usize; 4]) -> [Self; IN] {
         // SAFETY: the caller guarantees AVX-512F.
         unsafe { quad_row_avx512(row, at) }
+    }
+
+    #[inline(always)]
+    unsafe fn quads(src: &[f32], starts: [usize; 4], stride: usize) -> [Self; OUT * OUT] {
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe { quads_avx512(src, starts, stride) }
     }
 }
 
@@ -290,6 +302,44 @@ impl QuadRow for Avx2 {
         // SAFETY: the caller guarantees AVX2.
         unsafe { quad_row_avx2(row, at) }
     }
+
+    #[inline(always)]
+    unsafe fn quads(src: &[f32], starts: [usize; 4], stride: usize) -> [Self; OUT * OUT] {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { quads_avx2(src, starts, stride) }
+    }
+}
+
+/// [`quads_avx512`] with AVX2's in-lane shuffles ([`columns_avx2`]): each row of quads 0 and 1
+/// gives lanes 0–7, of quads 2 and 3 lanes 8–15.
+///
+/// # Safety
+/// The CPU must have AVX2. Always inlined, like [`quad_row_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) unsafe fn quads_avx2(src: &[f32], starts: [usize; 4], stride: usize) -> [Avx2; OUT * OUT] {
+    use std::arch::x86_64::*;
+    // SAFETY (every block below): the caller guarantees AVX2; each load reads 8 floats of a
+    // piece checked to hold 16.
+    let mut y = [Avx2([unsafe { _mm256_setzero_ps() }; 2]); OUT * OUT];
+    for r in 0..OUT {
+        for half in 0..2 {
+            let (a, b) = (starts[2 * half] + r * stride, starts[2 * half + 1] + r * stride);
+            let (a, b) = (&src[a..][..16], &src[b..][..16]);
+            let c = unsafe {
+                columns_avx2([
+                    _mm256_loadu_ps(a.as_ptr()),
+                    _mm256_loadu_ps(a[8..].as_ptr()),
+                    _mm256_loadu_ps(b.as_ptr()),
+                    _mm256_loadu_ps(b[8..].as_ptr()),
+                ])
+            };
+            for q in 0..OUT {
+                y[r * OUT + q].0[half] = c[q];
+            }
+        }
+    }
+    y
 }
 
 /// [`quad_row_avx512`] with AVX2's in-lane shuffles, as [`deinterleave_avx2`] does for eight

@@ -334,7 +334,19 @@ fn naive_kernel_gradient(dy: &[f32], x: &[f32], d: Dims) -> (Vec<f64>, Vec<f64>)
 fn kernel_gradient_error(isa: Isa, d: Dims, x: &[f32], dy: &[f32], ws: &mut WeightWorkspace) -> (f64, f64) {
     let geo = Geometry::forward(d.win, d.c, d.h, d.w, d.f);
     let mut dk = vec![f32::NAN; d.f * d.c * 9];
-    kernel_gradient(isa, &geo, x, dy, &mut dk, ws);
+    let mut db = vec![f32::NAN; d.f];
+    kernel_gradient(isa, &geo, x, dy, &mut dk, &mut db, ws);
+    // The bias gradient, summed from the transformed tiles: each channel's dy summed, to f32
+    // rounding of its values' magnitudes.
+    let plane = dy.len() / (d.n * d.f).max(1);
+    for (o, got) in db.iter().enumerate() {
+        let values = (0..d.n).flat_map(|s| &dy[(s * d.f + o) * plane..][..plane]);
+        let (sum, magnitude) = values.fold((0.0, 0.0), |(s, m), &v| (s + v as f64, m + (v as f64).abs()));
+        assert!(
+            (*got as f64 - sum).abs() <= 1e-5 * magnitude.max(1e-30),
+            "bias gradient of channel {o}: {got} vs {sum}"
+        );
+    }
     let (want, magnitude) = naive_kernel_gradient(dy, x, d);
     let max = |v: &[f64]| v.iter().map(|v| v.abs()).fold(0.0, f64::max);
     let cancellation = if max(&want) > 0.0 {
@@ -467,7 +479,7 @@ fn kernel_gradient_does_not_depend_on_the_chunks_or_on_reuse() {
     let (x, dy) = (values(n * c * h * w, 0.2), values(n * f * h * w, 5.1));
     let mut ws = WeightWorkspace::default();
     let mut first = vec![0.0; f * c * 9];
-    kernel_gradient(Isa::active(), &geo, &x, &dy, &mut first, &mut ws);
+    kernel_gradient(Isa::active(), &geo, &x, &dy, &mut first, &mut [], &mut ws);
     let small = Geometry::forward(&win, 1, h, w, 2);
     let mut other = vec![0.0; 2 * 9];
     kernel_gradient(
@@ -476,10 +488,11 @@ fn kernel_gradient_does_not_depend_on_the_chunks_or_on_reuse() {
         &x[..h * w],
         &dy[..2 * h * w],
         &mut other,
+        &mut [0.0; 2],
         &mut ws,
     );
     let mut again = vec![0.0; f * c * 9];
-    kernel_gradient(Isa::active(), &geo, &x, &dy, &mut again, &mut ws);
+    kernel_gradient(Isa::active(), &geo, &x, &dy, &mut again, &mut [], &mut ws);
     assert!(first == again);
     let d = Dims {
         n,

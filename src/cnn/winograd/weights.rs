@@ -12,11 +12,17 @@
 
 use super::conv::{Geometry, Workspace, plane_stride, transformed_inputs};
 #[cfg(target_arch = "x86_64")]
-use super::moves::quads_avx512;
+use super::moves::QuadRow;
 use super::transform::{IN, LANES, Lanes, OUT, TILE};
+#[cfg(target_arch = "x86_64")]
+use super::vector::{Avx2, Avx512};
 use super::vector::{Vector, on_vector};
 use crate::cnn::aligned::AlignedVec;
 use crate::cnn::gemm::{Isa, Op, sgemm_with};
+use crate::cnn::simd;
+
+/// The value of `A dy Aᵀ` (row 1, column 1 of the 6×6 result) that is its 4×4 tile's sum.
+const TILE_SUM: usize = IN + 1;
 
 /// Per-task buffers of [`kernel_gradient`], grown to the largest call and never shrunk, so
 /// steady-state calls do not allocate.
@@ -32,9 +38,28 @@ pub struct WeightWorkspace {
 
 /// The kernel gradient `dkernel (F, C, 3, 3)` (overwritten, `F·C·9` values) of the forward
 /// correlation `geo` (from [`Geometry::forward`]) over the samples in `x` (each `C·H·W`) with
-/// output gradients `dy` (each `F·OH·OW`). Products run on `isa`, on the calling thread.
-pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel: &mut [f32], ws: &mut WeightWorkspace) {
+/// output gradients `dy` (each `F·OH·OW`); and, unless `dbias` is empty, the bias gradient
+/// (overwritten, `F` values: each channel's `dy` summed). Products run on `isa`, on the
+/// calling thread.
+///
+/// The bias gradient comes from the transformed output gradients: value (1, 1) of
+/// `A dy Aᵀ` is the sum of the tile's 16 values (row 1 of `A` is all ones), so summing that
+/// row of `D` over the tiles sums `dy` without reading it again.
+pub fn kernel_gradient(
+    isa: Isa,
+    geo: &Geometry,
+    x: &[f32],
+    dy: &[f32],
+    dkernel: &mut [f32],
+    dbias: &mut [f32],
+    ws: &mut WeightWorkspace,
+) {
     let (c, f) = (geo.ci, geo.co);
+    assert!(
+        dbias.is_empty() || dbias.len() == f,
+        "a bias gradient per output channel"
+    );
+    dbias.fill(0.0);
     let samples = x.len().checked_div(c * geo.h * geo.w).unwrap_or(0);
     let total = samples * geo.tiles();
     let chunk = geo.chunk_tiles();
@@ -49,6 +74,12 @@ pub fn kernel_gradient(isa: Isa, geo: &Geometry, x: &[f32], dy: &[f32], dkernel:
         let (ds, vs) = (plane_stride(f * tc), plane_stride(c * tc));
         ws.d.resize(TILE * ds, 0.0);
         transform_grads_on(isa, geo, dy, g0, g1, &mut ws.d);
+        if !dbias.is_empty() {
+            let sums = &ws.d[TILE_SUM * ds..][..f * tc];
+            for (db, row) in dbias.iter_mut().zip(sums.chunks_exact(tc)) {
+                *db += simd::sum(row);
+            }
+        }
         let v = transformed_inputs(isa, geo, x, g0, g1, &mut ws.inputs);
         for xi in 0..TILE {
             sgemm_with(
@@ -222,14 +253,28 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
         let all_quads = count == LANES && quad.iter().all(|&whole| whole);
         for o in 0..co {
             #[cfg(target_arch = "x86_64")]
-            if all_quads && isa == Isa::Avx512 {
+            if all_quads && isa != Isa::Portable {
                 // Four whole quads: each 4×4 transpose done in registers (a stack copy written
                 // in 4-float pieces and read back 16 at a time cannot be forwarded).
                 let starts = [at[0].start, at[4].start, at[8].start, at[12].start];
-                // SAFETY: `isa` is only a vector path on a CPU that has it.
-                unsafe {
-                    let y = quads_avx512(&dy[o * plane..], starts, ow);
-                    grad_tiles(y, d, ds, o * tc + start, count);
+                #[inline(always)]
+                unsafe fn quads<V: QuadRow>(
+                    dy: &[f32],
+                    starts: [usize; 4],
+                    ow: usize,
+                    d: &mut [f32],
+                    ds: usize,
+                    at: usize,
+                ) {
+                    // SAFETY: the caller guarantees the instruction set.
+                    grad_tiles(unsafe { V::quads(dy, starts, ow) }, d, ds, at, LANES);
+                }
+                let (dy, at) = (&dy[o * plane..], o * tc + start);
+                match isa {
+                    // SAFETY: `isa` is only a vector path on a CPU that has it.
+                    Isa::Avx512 => unsafe { quads::<Avx512>(dy, starts, ow, d, ds, at) },
+                    // SAFETY: as above.
+                    _ => unsafe { quads::<Avx2>(dy, starts, ow, d, ds, at) },
                 }
                 continue;
             }
