@@ -453,8 +453,8 @@ impl Conv2DLayer {
                 scratch.dbias.resize(f, 0.0);
                 let dkernel = &mut scratch.dkernel;
                 match kernel_algo {
-                    // Winograd: the forward correlation's tiles, transposed.
-                    // (with the bias gradient, from its transformed output gradients)
+                    // Winograd: the forward correlation's tiles, transposed; the bias gradient
+                    // comes with it, from the transformed output gradients.
                     ConvAlgo::Winograd => {
                         let dbias = if use_bias { &mut scratch.dbias[..] } else { &mut [] };
                         winograd::kernel_gradient(isa, &forward, xs, dys, dkernel, dbias, &mut scratch.wino_weights)
