@@ -154,8 +154,7 @@ pub fn pays(c_in: usize, c_out: usize) -> bool {
 
 /// Whether the direct method is the fastest for a correlation from `c_in` to `c_out` channels
 /// (with AVX-512; [`direct_pays_on`] adds AVX2's limit; its portable form has no FMA and is only
-/// a fallback): when either side
-/// has fewer than [`DIRECT_BELOW`] channels, except a thin output from many inputs (an input
+/// a fallback): when either side has fewer than [`DIRECT_BELOW`] channels, except a thin output from many inputs (an input
 /// gradient to an RGB layer), where im2col's one long product wins. `cnn-lab bench --conv`,
 /// Intel Xeon (Emerald Rapids, AVX-512), batch 64, 2026-12-06, ms im2col / Winograd / direct,
 /// forward: 28×28 1→8 0.27 / 0.43 / 0.15, 14×14 8→16 0.65 / 0.47 / 0.30, 16→8 1.02 / 0.49 /

@@ -7,16 +7,17 @@
 //! Design (simpler than the AVX-512 kernel, which picks an orientation and reads more operands
 //! in place):
 //! * Micro-kernel: an `R×16` tile of `C` (`R ≤ 6`) in `2R` ymm accumulators; each k step loads
-//!   two 8-wide vectors of `B` and broadcasts `R` elements of packed `A` into `2R` FMAs (at most
-//!   15 of the 16 ymm registers). It is instantiated for every `R` in 1..=6 and the row panels
-//!   are balanced (m = 32 → 6, 6, 5, 5, 5, 5), so row tails cost no wasted work.
+//!   two 8-wide vectors of `B` and broadcasts `R` elements of `A` into `2R` FMAs (at most 15 of
+//!   the 16 ymm registers). It is instantiated for every `R` in 1..=6 and the row panels are
+//!   balanced (m = 32 → 6, 6, 5, 5, 5, 5), so row tails cost no wasted work.
 //! * `A` is read in place when its rows are contiguous (`Op::N`: each k step broadcasts from `R`
 //!   row pointers) or its columns are (`Op::T`: `R` consecutive floats per step, unless the
 //!   step's stride piles them into a few L1 sets); otherwise it is packed into k-major panels.
 //!   (Packing was a scalar scatter: a quarter of the FMA time of the Winograd products, whose
-//!   `A` is a 64 × 32 matrix reused by many small calls.) `B` is read in place when its rows are contiguous (`Op::N`), unless
-//!   its row stride aliases in L1 while many `A` panels reread it; otherwise it is packed into
-//!   16-wide k-major panels. A last panel narrower than 16 columns is always packed, zero-padded:
+//!   `A` is a 64 × 32 matrix reused by many small calls.)
+//! * `B` is read in place when its rows are contiguous (`Op::N`), unless its row stride aliases
+//!   in L1 while many `A` panels reread it; otherwise it is packed into 16-wide k-major panels
+//!   (contiguous columns by 8 × 8 register transposes). A last panel narrower than 16 columns is always packed, zero-padded:
 //!   that tile is computed in full into a small scratch tile and only its valid part is added to
 //!   or stored into `C`, so no masks are needed and nothing outside the matrices is read or
 //!   written.
@@ -213,7 +214,7 @@ mod imp {
                     row[..w].copy_from_slice(b.row_run(p, j0, w));
                 }
             } else if b.cols_contiguous() {
-                // SAFETY: `blocked`, the only caller, runs on a CPU with AVX2.
+                // SAFETY: `pack_b` is only called from `blocked`, which requires AVX2.
                 unsafe { pack_b_columns(kc, j0, w, b, panel) };
             } else {
                 for (p, row) in panel.chunks_exact_mut(NR).enumerate() {

@@ -447,7 +447,8 @@ fn planes_at(v: &mut [f32], vs: usize, at: usize, count: usize) -> &mut [f32] {
 }
 
 /// Where padded row `r` of `pw` columns holds image values: `(lo, hi, from)`, padded columns
-/// `lo..hi` are input columns `from..` of row `r − pad_top`; `None` for a row of zeros.
+/// `lo..hi` hold the input plane's values from offset `from` on (row `r − pad_top`); `None`
+/// for a row of zeros.
 #[inline(always)]
 fn image_span(geo: &Geometry, r: usize, pw: usize) -> Option<(usize, usize, usize)> {
     // Padded column `q` holds input column `q − pad_left`.

@@ -261,24 +261,12 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
                 // Four whole quads: each 4×4 transpose done in registers (a stack copy written
                 // in 4-float pieces and read back 16 at a time cannot be forwarded).
                 let starts = [at[0].start, at[4].start, at[8].start, at[12].start];
-                #[inline(always)]
-                unsafe fn quads<V: QuadRow>(
-                    dy: &[f32],
-                    starts: [usize; 4],
-                    ow: usize,
-                    d: &mut [f32],
-                    ds: usize,
-                    at: usize,
-                ) {
-                    // SAFETY: the caller guarantees the instruction set.
-                    grad_tiles(unsafe { V::quads(dy, starts, ow) }, d, ds, at, LANES);
-                }
                 let (dy, at) = (&dy[o * plane..], o * tc + start);
                 match isa {
                     // SAFETY: `isa` is only a vector path on a CPU that has it.
-                    Isa::Avx512 => unsafe { quads::<Avx512>(dy, starts, ow, d, ds, at) },
+                    Isa::Avx512 => unsafe { grad_quads::<Avx512>(dy, starts, ow, d, ds, at) },
                     // SAFETY: as above.
-                    _ => unsafe { quads::<Avx2>(dy, starts, ow, d, ds, at) },
+                    _ => unsafe { grad_quads::<Avx2>(dy, starts, ow, d, ds, at) },
                 }
                 continue;
             }
@@ -306,6 +294,18 @@ fn transform_grads(geo: &Geometry, dy: &[f32], g0: usize, g1: usize, d: &mut [f3
         }
         start += count;
     }
+}
+
+/// [`grad_tiles`] of four whole quads of output-gradient tiles (`starts`, rows `ow` apart in
+/// `dy`), gathered in registers, into `d` at `at` of each plane.
+///
+/// # Safety
+/// The CPU must have `V`'s instruction set.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn grad_quads<V: QuadRow>(dy: &[f32], starts: [usize; 4], ow: usize, d: &mut [f32], ds: usize, at: usize) {
+    // SAFETY: the caller guarantees the instruction set.
+    grad_tiles(unsafe { V::quads(dy, starts, ow) }, d, ds, at, LANES);
 }
 
 /// Lane `l` of `src` from the tile at `tile` (its start counted from `dy`'s beginning), zeros
