@@ -4,7 +4,9 @@
 
 mod support;
 
+use cnn_lab::app::LabApp;
 use cnn_lab::app::rooms::Weights;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::time::Duration;
 use support::app::{app_on, step_until};
@@ -47,6 +49,46 @@ fn a_conv1d_added_from_the_palette_shows_its_shape_and_parameter_formula() {
         harness.state().experiment().layers[0]
             .describe()
             .contains("padding causal")
+    );
+}
+
+#[test]
+fn a_1d_pools_strides_are_edited_in_place_and_default_to_its_pool_size() {
+    let mut harness = app_on("signals_conv1d.ron");
+    let pool = |h: &Harness<'_, LabApp>| h.state().experiment().layers[1].describe();
+    // Keras: strides default to pool_size, so the 2-step pool halves 128 steps to 64.
+    assert!(pool(&harness).contains("strides 2"), "{}", pool(&harness));
+    assert_eq!(
+        harness.state().document().analysis().summary.layers[1].output.hwc(),
+        "64×16"
+    );
+    // Overlapping windows: strides 1 gives floor((128 − 2)/1) + 1 = 127 steps.
+    harness.get_by_label("layer 2 strides").set_value_accesskit(1.0);
+    harness.run();
+    harness.run();
+    assert!(pool(&harness).contains("strides 1"), "{}", pool(&harness));
+    assert_eq!(
+        harness.state().document().analysis().summary.layers[1].output.hwc(),
+        "127×16"
+    );
+    harness.get_by_label("127×16");
+    // Back to the pool size: unset again, so the file keeps Keras's default (no `strides:`).
+    harness.get_by_label("layer 2 strides").set_value_accesskit(2.0);
+    harness.run();
+    harness.run();
+    assert_eq!(
+        harness.state().document().analysis().summary.layers[1].output.hwc(),
+        "64×16"
+    );
+    let ron = cnn_lab::experiment::to_text(harness.state().experiment());
+    let pool_text = ron
+        .split("MaxPooling1D(")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .expect("a pool");
+    assert!(
+        pool_text.contains("pool_size: 2") && !pool_text.contains("strides"),
+        "{pool_text}"
     );
 }
 

@@ -53,6 +53,24 @@ fn field_ui(ui: &mut Ui, name: &dyn Fn(&str) -> String, field: Field<'_>, frozen
                 false
             }
         }
+        Field::DefaultedCount {
+            name: label,
+            value,
+            default,
+            max,
+            speed,
+            hint,
+        } => {
+            ui.label(label);
+            let mut count = value.unwrap_or(default);
+            let response = ui.add(drag(&mut count).range(1..=max).speed(speed));
+            let changed = with_hint(response, hint).accessible_name(name(label)).changed();
+            if changed {
+                // As for pooling strides in 2-D: unset while they equal their default.
+                *value = (count != default).then_some(count);
+            }
+            changed
+        }
         Field::Number {
             name: label,
             value,

@@ -381,6 +381,15 @@ pub enum Field<'a> {
         default: (usize, usize),
         max: usize,
     },
+    /// A whole number that defaults to `default` when unset (1-D pooling strides = pool_size).
+    DefaultedCount {
+        name: &'static str,
+        value: &'a mut Option<usize>,
+        default: usize,
+        max: usize,
+        speed: f64,
+        hint: Option<&'static str>,
+    },
     /// A real number in a range (Dropout's rate, BatchNormalization's momentum).
     Number {
         name: &'static str,

@@ -132,14 +132,22 @@ impl<K: PoolKind> LayerKind for Pool1D<K> {
     }
 
     fn fields(&mut self) -> Vec<Field<'_>> {
-        // Strides keep their Keras default (pool_size) unless the file sets them.
+        let default = self.pool_size;
         vec![
             Field::Count {
                 name: "pool",
                 value: &mut self.pool_size,
                 max: 256,
                 speed: 0.1,
-                hint: Some("Steps per window; strides default to the same"),
+                hint: Some("Steps per window (pool_size)"),
+            },
+            Field::DefaultedCount {
+                name: "strides",
+                value: &mut self.strides,
+                default,
+                max: 256,
+                speed: 0.05,
+                hint: Some("Steps from one window to the next; by default pool_size"),
             },
             Field::Padding(&mut self.padding),
         ]
