@@ -5,9 +5,11 @@
 mod support;
 
 use cnn_lab::app::LabApp;
+use cnn_lab::app::playground::Dims;
 use cnn_lab::app::rooms::Weights;
+use cnn_lab::cnn::Padding;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use std::time::Duration;
 use support::app::{app_on, step_until};
 
@@ -90,6 +92,65 @@ fn a_1d_pools_strides_are_edited_in_place_and_default_to_its_pool_size() {
         pool_text.contains("pool_size: 2") && !pool_text.contains("strides"),
         "{pool_text}"
     );
+}
+
+#[test]
+fn the_playground_opened_on_a_conv1d_shows_its_steps_and_writes_a_dilation_back() {
+    let mut harness = app_on("signals_conv1d.ron");
+    let conv = |h: &Harness<'_, LabApp>| match &h.state().experiment().layers[0] {
+        cnn_lab::cnn::LayerSpec::Conv1D(c) => c.clone(),
+        other => panic!("{}", other.kind()),
+    };
+    harness
+        .get_by_label("padding and stride playground for layer 1")
+        .click();
+    harness.run();
+    harness.run();
+    let playground = harness.state().playground().clone();
+    assert!(playground.open);
+    assert_eq!(
+        (
+            playground.dims,
+            playground.n,
+            playground.f,
+            playground.padding,
+            playground.channels
+        ),
+        (Dims::Sequence, 128, 9, Padding::Same, 1)
+    );
+    let shows = |h: &Harness<'_, LabApp>, text: &str| h.query_all_by_label_contains(text).next().is_some();
+    assert!(shows(&harness, "⌈128/1⌉ = 128"));
+    // The first output step's window: 4 zeros of `same` padding, then steps 0–4.
+    assert!(shows(&harness, "reads 4 padding zeros, then input steps 0, 1, 2, 3, 4"));
+    // Dilation 2: 9 taps span (9 − 1)·2 + 1 = 17 steps; `same` keeps 128 steps.
+    harness.get_by_label("playground d").set_value_accesskit(2.0);
+    harness.run();
+    harness.run();
+    assert!(shows(&harness, "(9 − 1)·2 + 1 = 17 steps"));
+    assert!(shows(&harness, "= 16 zeros: 8 before, 8 after"));
+    // Of the 8 zeros before, the taps (2 apart) land on 4.
+    assert!(shows(&harness, "reads 4 padding zeros, then input steps 0, 2, 4, 6, 8"));
+    harness.get_by_label("Apply to layer 1 (Conv1D)").click();
+    harness.run();
+    harness.run();
+    assert_eq!(conv(&harness).dilation_rate, 2);
+    // Strides with dilation: the engine's refusal in its own words, and nothing to apply.
+    harness.get_by_label("playground s").set_value_accesskit(2.0);
+    harness.run();
+    harness.run();
+    assert!(shows(
+        &harness,
+        "Keras refuses strides above 1 together with dilation above 1"
+    ));
+    assert!(
+        harness
+            .get_by_label("Apply to layer 1 (Conv1D)")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run();
+    assert_eq!(conv(&harness).dilation_rate, 1, "one undo step");
 }
 
 #[test]

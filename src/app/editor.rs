@@ -229,7 +229,12 @@ impl EditorPanel {
         }
         if matches!(
             row.layer,
-            LayerSpec::Conv2D(_) | LayerSpec::MaxPooling2D(_) | LayerSpec::AveragePooling2D(_)
+            LayerSpec::Conv2D(_)
+                | LayerSpec::MaxPooling2D(_)
+                | LayerSpec::AveragePooling2D(_)
+                | LayerSpec::Conv1D(_)
+                | LayerSpec::MaxPooling1D(_)
+                | LayerSpec::AveragePooling1D(_)
         ) && icon(
             ui,
             true,
