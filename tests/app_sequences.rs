@@ -1,6 +1,8 @@
 //! The app on sequence models, driven headless through egui_kittest: a Conv1D added from the
-//! palette shows its shape and the course's parameter formula, and the trained signals project
-//! shows one plot per filter in the filter room and one row per filter in the feature maps.
+//! palette shows its shape and the course's parameter formula, a 1-D pool's strides are edited in
+//! place, the padding and stride playground runs along steps (dilation, causal padding, the
+//! engine's refusal), and the trained signals project shows one plot per filter in the filter
+//! room and one row per filter in the feature maps.
 
 mod support;
 
@@ -151,6 +153,29 @@ fn the_playground_opened_on_a_conv1d_shows_its_steps_and_writes_a_dilation_back(
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     harness.run();
     assert_eq!(conv(&harness).dilation_rate, 1, "one undo step");
+}
+
+#[test]
+fn the_playground_from_the_menu_switches_to_a_sequence_with_causal_padding() {
+    let mut harness = app_on("mnist_lenet.ron");
+    harness.get_by_label("View").click();
+    harness.run();
+    harness.get_by_label("Padding and stride playground").click();
+    harness.run();
+    assert_eq!(harness.state().playground().dims, Dims::Image);
+    harness.get_by_label("sequence (1-D)").click();
+    harness.run();
+    harness.run();
+    let shows = |h: &Harness<'_, LabApp>, text: &str| h.query_all_by_label_contains(text).next().is_some();
+    // 16 steps, a 3-tap window, valid: ⌊(16 − 3)/1⌋ + 1 = 14.
+    assert_eq!(harness.state().playground().n, 16);
+    assert!(shows(&harness, "⌊(16 − 3)/1⌋ + 1 = 14"));
+    harness.get_by_label("causal").click();
+    harness.run();
+    harness.run();
+    // Causal: 2 zeros before, none after, 16 steps out; step 0 reads the zeros and itself.
+    assert!(shows(&harness, "⌊(16 − 1)/1⌋ + 1 = 16"));
+    assert!(shows(&harness, "reads 2 padding zeros, then input step 0"));
 }
 
 #[test]
