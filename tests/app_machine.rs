@@ -700,6 +700,27 @@ fn saving_from_the_app_keeps_the_files_comments() {
 }
 
 #[test]
+fn both_compare_plots_are_in_view_without_scrolling_on_every_screen() {
+    for (pixels, scale) in SCREENS {
+        let pixels = egui::Vec2::from(pixels);
+        let mut harness = harness_at(AppState::default(), "pretrained/mnist_lenet.ron", pixels, scale);
+        harness.state().send(AppCommand::OpenCompare);
+        harness.run();
+        harness.get_by_label("➕ This experiment").click();
+        harness.run();
+        harness.run();
+        let figure = harness.state().compare().figure_area().expect("the figure is drawn");
+        let screen = pixels / scale;
+        // Both plots (200 points each where there is room, at least 120), inside the screen
+        // below the menu bar and above the status bar (1280×720 at 150% is 480 points high).
+        assert!(
+            figure.height() >= 2.0 * 120.0 && figure.top() >= 24.0 && figure.bottom() <= screen.y - 24.0,
+            "{pixels:?} at {scale}: the figure spans {figure:?} of a {screen:?} screen"
+        );
+    }
+}
+
+#[test]
 fn two_runs_compared_show_both_names_with_what_sets_them_apart_and_export_as_csv() {
     let dir = temp_dir("compare");
     let text = std::fs::read_to_string(project("pretrained/mnist_lenet.ron")).unwrap();

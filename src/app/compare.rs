@@ -10,6 +10,10 @@ use egui::{RichText, Ui};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 use std::path::{Path, PathBuf};
 
+/// Points of the screen's height the window leaves to the menu bar, the status bar and its own
+/// title bar.
+const WINDOW_MARGIN: f32 = 140.0;
+
 /// A run on the figure: an experiment's file (or the one being edited) and its history.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -129,8 +133,8 @@ impl Compare {
             .default_pos(ctx.content_rect().left_top() + egui::vec2(24.0, 64.0))
             .show(ctx, |ui| {
                 egui::ScrollArea::vertical()
-                    .max_height(ctx.content_rect().height() - 140.0)
-                    .min_scrolled_height((ctx.content_rect().height() - 140.0).min(560.0))
+                    .max_height(ctx.content_rect().height() - WINDOW_MARGIN)
+                    .min_scrolled_height((ctx.content_rect().height() - WINDOW_MARGIN).min(560.0))
                     .show(ui, |ui| {
                         self.ui(ui, current, current_path, recent, commands);
                     })
@@ -216,7 +220,10 @@ impl Compare {
             );
             let log = self.log_loss;
             let to_y = move |v: f32| if log { (v.max(1e-6) as f64).log10() } else { v as f64 };
-            let height = 200.0;
+            // Both plots in view without scrolling where the window allows (below them the
+            // table scrolls): 200 points each, less on short screens (1280×720 at 150%).
+            let room = ui.ctx().content_rect().height() - WINDOW_MARGIN - 90.0;
+            let height = (room / 2.0).clamp(120.0, 200.0);
             let loss = Plot::new("compare loss");
             super::plots::with_y_axis(loss, if log { "loss (log scale)" } else { "loss" }, log)
                 .height(height)
