@@ -85,7 +85,8 @@ enum Task {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Also score the images moved by 1…K pixels (left, right, up, down; the mean of the
-        /// four): how well the model copes with a shift (JSON key `shift_accuracy`, 0…K).
+        /// four), or the sequences by 1…K steps (later, earlier): how well the model copes with
+        /// a shift (JSON key `shift_accuracy`, 0…K).
         #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(0..=16))]
         shifts: Option<u32>,
         #[arg(long)]

@@ -1,12 +1,13 @@
 //! The shift test (the course's case for convolution): accuracy on test images moved by 0…K
-//! pixels, from the CLI and the library, on the bundled MNIST models.
+//! pixels, from the CLI and the library, on the bundled MNIST models; and on sequences moved by
+//! 0…K steps, the signals project's Conv1D model against a dense one.
 
 mod support;
 
 use cnn_lab::experiment::load_dataset;
 use cnn_lab::inspect::shift_accuracy;
 use cnn_lab::training::RunOptions;
-use support::{project, projects_dir, train};
+use support::{TempDir, project, projects_dir, train};
 
 fn eval_json(args: &[&str]) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-lab"))
@@ -57,6 +58,7 @@ fn shift_curve(name: &str, epochs: usize) -> Vec<f32> {
         trained.input.shape(),
         &trained.training.normalization,
         3,
+        1,
         &mut |_, _| true,
     )
     .unwrap()
@@ -76,5 +78,76 @@ fn the_dense_model_falls_faster_than_lenet_when_the_digits_move() {
         "dense {dense:?} (drop {}), lenet {lenet:?} (drop {})",
         drop(&dense),
         drop(&lenet)
+    );
+}
+
+/// Trains `experiment` (RON text) for `epochs` through the CLI into `dir` and returns `eval
+/// --shifts K --json`'s accuracies at shifts 0…K.
+fn trained_shift_curve(dir: &TempDir, name: &str, experiment: &str, epochs: &str, k: &str) -> Vec<f64> {
+    let source = dir.join(format!("{name}-source.ron"));
+    std::fs::write(&source, experiment).unwrap();
+    let trained = dir.join(format!("{name}.ron"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-lab"))
+        .args([
+            "train",
+            source.to_str().unwrap(),
+            "--epochs",
+            epochs,
+            "--out",
+            trained.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = eval_json(&["eval", trained.to_str().unwrap(), "--shifts", k, "--json"]);
+    let curve: Vec<f64> = report["shift_accuracy"]
+        .as_array()
+        .expect("shift_accuracy")
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        curve[0],
+        report["accuracy"].as_f64().unwrap(),
+        "shift 0 is the plain evaluation"
+    );
+    curve
+}
+
+#[test]
+fn sequences_moved_by_16_steps_cost_a_dense_model_more_than_the_conv1d_one() {
+    let dir = TempDir::new("sequence-shift");
+    let conv_text = std::fs::read_to_string(projects_dir().join("signals_conv1d.ron")).unwrap();
+    // The same data and training, the layers replaced by Flatten and two Dense layers.
+    let (start, end) = (conv_text.find("  layers: [").unwrap(), conv_text.find("  ],").unwrap());
+    let dense_text = format!(
+        "{}  layers: [\n    Flatten,\n    Dense(units: 64, activation: relu),\n    Dense(units: 6),\n{}",
+        &conv_text[..start],
+        &conv_text[end..]
+    );
+    let conv = trained_shift_curve(&dir, "conv", &conv_text, "2", "16");
+    let dense = trained_shift_curve(&dir, "dense", &dense_text, "4", "16");
+    assert_eq!((conv.len(), dense.len()), (17, 17), "shifts 0…16 steps");
+    assert!(conv.iter().chain(&dense).all(|a| (0.0..=1.0).contains(a)));
+    // Both learn the waveforms (6 classes: chance is 17%)…
+    assert!(conv[0] > 0.8 && dense[0] > 0.6, "conv {conv:?}, dense {dense:?}");
+    // …but 16 steps of shift (of 128) cost the dense model far more: the Conv1D filters find a
+    // pattern wherever it is and GlobalAveragePooling1D asks only how much of it there is.
+    let drop = |curve: &[f64]| curve[0] - curve[16];
+    assert!(
+        drop(&dense) > drop(&conv) + 0.05,
+        "dense {dense:?} (drop {}), conv {conv:?} (drop {})",
+        drop(&dense),
+        drop(&conv)
+    );
+    // The text report names steps, not pixels.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-lab"))
+        .args(["eval", dir.join("conv.ron").to_str().unwrap(), "--shifts", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("sequences moved by k steps (mean of later and earlier)"),
+        "{text}"
     );
 }

@@ -1,5 +1,6 @@
 //! `cnn-lab eval FILE [--data PATH] [--shifts K]`: test accuracy, per-class accuracy, the
-//! confusion matrix, and with `--shifts` the accuracy on images moved by 1…K pixels.
+//! confusion matrix, and with `--shifts` the accuracy on images moved by 1…K pixels (sequences
+//! by 1…K steps).
 
 use super::{load_experiment, printable, require_weights};
 use crate::experiment::load_dataset;
@@ -36,12 +37,6 @@ pub fn eval(file: &Path, data: Option<PathBuf>, shifts: Option<usize>, as_json: 
         );
     }
     let per_class = result.per_class_accuracy();
-    if shifts.is_some() && dataset.is_sequence() {
-        anyhow::bail!(
-            "--shifts moves images by whole pixels; {} holds sequences, so leave it out",
-            dataset.name
-        );
-    }
     let shift_accuracy = match shifts {
         Some(k) => shift_accuracy(
             &mut model,
@@ -50,6 +45,7 @@ pub fn eval(file: &Path, data: Option<PathBuf>, shifts: Option<usize>, as_json: 
             experiment.input.shape(),
             &experiment.training.normalization,
             k,
+            1,
             &mut |_, _| true,
         )?,
         None => None,
@@ -111,7 +107,11 @@ pub fn eval(file: &Path, data: Option<PathBuf>, shifts: Option<usize>, as_json: 
         text.push('\n');
     }
     if let Some(shifted) = shift_accuracy {
-        text += "\naccuracy with the images moved by k pixels (mean of left, right, up, down):\n";
+        text += if dataset.is_sequence() {
+            "\naccuracy with the sequences moved by k steps (mean of later and earlier):\n"
+        } else {
+            "\naccuracy with the images moved by k pixels (mean of left, right, up, down):\n"
+        };
         for (k, accuracy) in shifted.iter().enumerate() {
             text += &format!("  k = {k:>2}  {:.2}%\n", accuracy * 100.0);
         }

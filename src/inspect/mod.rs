@@ -17,7 +17,7 @@ pub use closeup::{CloseUp, Target, close_up};
 pub use maximize::{MaximizeSettings, Maximized, maximize_channel};
 pub use mistakes::cell_members;
 pub use receptive::{InputRect, receptive_window};
-pub use shift::{shift_accuracy, shifted};
+pub use shift::{shift_accuracy, shift_work, shifted};
 
 use crate::cnn::{Mode, Model, Tensor};
 

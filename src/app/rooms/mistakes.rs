@@ -184,14 +184,11 @@ impl MistakesView {
                 self.shown = GALLERY_PAGE;
             }
         }
-        // The shift test moves pictures; a sequence model is shift-tolerant by construction.
-        if !dataset.is_sequence() {
-            let unfold = self.shift.take_unfold().then_some(true);
-            egui::CollapsingHeader::new(RichText::new("Shift test: why convolution").strong())
-                .id_salt("shift test")
-                .open(unfold)
-                .show(ui, |ui| self.shift.ui(ui, lens, dataset));
-        }
+        let unfold = self.shift.take_unfold().then_some(true);
+        egui::CollapsingHeader::new(RichText::new("Shift test: why convolution").strong())
+            .id_salt("shift test")
+            .open(unfold)
+            .show(ui, |ui| self.shift.ui(ui, lens, dataset));
         self.scored.as_ref()?;
         let mut navigate = None;
         ui.add_space(6.0);

@@ -1,20 +1,36 @@
 //! The shift test in the Mistakes room: the test split's accuracy with every image moved by
-//! 0…K pixels, scored in the background, one curve per model looked at in this session, so a
-//! dense model and a CNN sit side by side with their parameter counts.
+//! 0…K pixels (every sequence by 0…K units of steps), scored in the background, one curve per
+//! model looked at in this session, so a dense model and a CNN sit side by side with their
+//! parameter counts.
 
 use super::colormap;
 use super::jobs::Job;
 use super::lens::{Lens, browse_split, prepare};
 use crate::cnn::summary::group_digits;
 use crate::data::Dataset;
-use crate::inspect::{shift_accuracy, shifted};
+use crate::inspect::{shift_accuracy, shift_work, shifted};
 use egui::{RichText, TextureHandle, TextureOptions, Ui, vec2};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Shifts 0…MAX_SHIFT pixels.
+/// Shifts 0…MAX_SHIFT units: pixels of an image, [`unit`] steps of a sequence.
 const MAX_SHIFT: usize = 4;
+
+/// Pixels (or steps) per unit of shift: 1 pixel, or 1/32 of a sequence (4 steps of 128), so the
+/// largest shift moves both about as far for their size (4 of 28 pixels, 16 of 128 steps).
+pub fn unit(dataset: &Dataset) -> usize {
+    if dataset.is_sequence() {
+        (dataset.width / 32).max(1)
+    } else {
+        1
+    }
+}
+
+/// The unit's name, for labels.
+fn unit_name(dataset: &Dataset) -> &'static str {
+    if dataset.is_sequence() { "steps" } else { "px" }
+}
 /// Curves kept (the newest per model name).
 const MAX_CURVES: usize = 6;
 
@@ -84,8 +100,8 @@ impl ShiftPanel {
         let (lens, dataset) = (lens.clone(), dataset.clone());
         let id = lens.id;
         let (_, split) = browse_split(&dataset);
-        let total = split.len() * (1 + 4 * MAX_SHIFT);
-        let job = Job::spawn("shifting the test images", total, Some(ctx.clone()), move |handle| {
+        let total = shift_work(split, MAX_SHIFT);
+        let job = Job::spawn("shifting the test samples", total, Some(ctx.clone()), move |handle| {
             score(&lens, &dataset, &mut |done| handle.progress(done))
         });
         self.job = Some((Some(id), job));
@@ -94,7 +110,7 @@ impl ShiftPanel {
     /// Loads an experiment file and its data, then scores it like the model on show.
     fn start_file(&mut self, ctx: &egui::Context, path: PathBuf, total: usize) {
         let label = format!(
-            "shifting the test images for {}",
+            "shifting the test samples for {}",
             path.file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         );
@@ -137,20 +153,28 @@ impl ShiftPanel {
                 self.start(ui.ctx(), lens, dataset);
             } else if !self.queue.is_empty() {
                 let path = self.queue.remove(0);
-                let total = browse_split(dataset).1.len() * (1 + 4 * MAX_SHIFT);
+                let total = shift_work(browse_split(dataset).1, MAX_SHIFT);
                 self.start_file(ui.ctx(), path, total);
             }
             self.auto_start = false;
         }
-        ui.label(
-            RichText::new(
-                "Why convolution: every test image moved 1, 2, … pixels (left, right, up, down; zeros \
-                 move in). A network that learned where strokes are falls fast; one that learned what \
-                 they look like holds. Open another model (e.g. mnist_dense.ron and mnist_lenet.ron, \
-                 trained) to add its curve.",
+        let (step, units) = (unit(dataset), unit_name(dataset));
+        let text = if dataset.is_sequence() {
+            format!(
+                "Why convolution: every test sequence moved {step}, {}, … steps (later and earlier; zeros \
+                 move in). A network that learned at which step a pattern is falls fast; one that learned \
+                 what it looks like, and pools over the steps, holds. Open another model trained on the \
+                 same data (e.g. one with Flatten and Dense instead of the convolutions) to add its curve.",
+                2 * step
             )
-            .weak(),
-        );
+        } else {
+            "Why convolution: every test image moved 1, 2, … pixels (left, right, up, down; zeros \
+             move in). A network that learned where strokes are falls fast; one that learned what \
+             they look like holds. Open another model (e.g. mnist_dense.ron and mnist_lenet.ron, \
+             trained) to add its curve."
+                .to_string()
+        };
+        ui.label(RichText::new(text).weak());
         ui.horizontal(|ui| {
             if let Some((_, job)) = &self.job {
                 ui.spinner();
@@ -161,8 +185,12 @@ impl ShiftPanel {
                 }
             } else if stale
                 && ui
-                    .button(format!("▶ Run the shift test (0–{MAX_SHIFT} pixels)"))
-                    .on_hover_text("Scores the test split 1 + 4·K times, in the background")
+                    .button(format!("▶ Run the shift test (0–{} {units})", MAX_SHIFT * step))
+                    .on_hover_text(if dataset.is_sequence() {
+                        "Scores the test split 1 + 2·K times, in the background"
+                    } else {
+                        "Scores the test split 1 + 4·K times, in the background"
+                    })
                     .clicked()
             {
                 self.error = None;
@@ -180,16 +208,18 @@ impl ShiftPanel {
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
-        self.strip_ui(ui, dataset);
+        if !dataset.is_sequence() {
+            self.strip_ui(ui, dataset);
+        }
         if self.curves.is_empty() {
             return;
         }
-        self.plot_ui(ui);
+        self.plot_ui(ui, step, units);
         egui::Grid::new("shift table").striped(true).show(ui, |ui| {
             ui.strong("model");
             ui.strong("parameters");
             for k in 0..=MAX_SHIFT {
-                ui.strong(format!("{k} px"));
+                ui.strong(format!("{} {units}", k * step));
             }
             ui.end_row();
             for curve in &self.curves {
@@ -203,7 +233,8 @@ impl ShiftPanel {
         });
     }
 
-    fn plot_ui(&self, ui: &mut Ui) {
+    /// Accuracy against the shift in pixels (or steps: `step` per unit).
+    fn plot_ui(&self, ui: &mut Ui, step: usize, units: &str) {
         const MARKERS: [MarkerShape; 4] = [
             MarkerShape::Circle,
             MarkerShape::Square,
@@ -214,12 +245,16 @@ impl ShiftPanel {
             .height(220.0)
             .width(ui.available_width().clamp(240.0, 520.0))
             .legend(Legend::default().position(Corner::LeftBottom))
-            .x_axis_label("shift (pixels)")
+            .x_axis_label(if units == "px" {
+                "shift (pixels)".to_string()
+            } else {
+                format!("shift ({units})")
+            })
             .y_axis_label("accuracy %")
             .include_y(0.0)
             .include_y(100.0)
             .include_x(0.0)
-            .include_x(MAX_SHIFT as f64)
+            .include_x((MAX_SHIFT * step) as f64)
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
@@ -230,7 +265,7 @@ impl ShiftPanel {
                         .accuracy
                         .iter()
                         .enumerate()
-                        .map(|(k, a)| [k as f64, *a as f64 * 100.0])
+                        .map(|(k, a)| [(k * step) as f64, *a as f64 * 100.0])
                         .collect();
                     let color = colormap::series_color(n);
                     plot.line(
@@ -285,7 +320,7 @@ impl ShiftPanel {
     }
 }
 
-/// The accuracy of `lens`'s model on `dataset`'s browsed split, shifted by 0…MAX_SHIFT pixels.
+/// The accuracy of `lens`'s model on `dataset`'s browsed split, shifted by 0…MAX_SHIFT units.
 fn score(
     lens: &Arc<Lens>,
     dataset: &Arc<Dataset>,
@@ -301,6 +336,7 @@ fn score(
         lens.input,
         &lens.normalization,
         MAX_SHIFT,
+        unit(dataset),
         &mut |done, _| progress(done),
     )?
     .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
