@@ -3,7 +3,7 @@
 //! model looked at in this session, so a dense model and a CNN sit side by side with their
 //! parameter counts.
 
-use super::colormap;
+use super::{colormap, sparkline};
 use super::jobs::Job;
 use super::lens::{Lens, browse_split, prepare};
 use crate::cnn::summary::group_digits;
@@ -208,7 +208,9 @@ impl ShiftPanel {
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
-        if !dataset.is_sequence() {
+        if dataset.is_sequence() {
+            sequence_strip_ui(ui, dataset, step);
+        } else {
             self.strip_ui(ui, dataset);
         }
         if self.curves.is_empty() {
@@ -318,6 +320,36 @@ impl ShiftPanel {
             });
         }
     }
+}
+
+/// One test signal moved later by 0…K units of `step` steps, as sparklines (texts: none; their
+/// tokens move the same way).
+fn sequence_strip_ui(ui: &mut Ui, dataset: &Dataset, step: usize) {
+    let (_, split) = browse_split(dataset);
+    if split.is_empty() || dataset.vocabulary().is_some() {
+        return;
+    }
+    let one = crate::data::Split {
+        pixels: Vec::new(),
+        labels: vec![split.labels[0]],
+        values: split.sequence(0).to_vec(),
+    };
+    let dims = (dataset.channels, 1, dataset.width);
+    ui.horizontal(|ui| {
+        for k in 0..=MAX_SHIFT {
+            let moved = shifted(&one, dims, 0, (k * step) as i64);
+            ui.vertical(|ui| {
+                let (rect, _) = ui.allocate_exact_size(vec2(96.0, 36.0), egui::Sense::hover());
+                let series = sparkline::Series {
+                    values: &moved.values,
+                    channels: dataset.channels,
+                };
+                let color = ui.visuals().strong_text_color();
+                sparkline::draw(&ui.painter_at(rect), ui.visuals(), rect, &series, color, None);
+                ui.small(format!("{} steps →", k * step));
+            });
+        }
+    });
 }
 
 /// The accuracy of `lens`'s model on `dataset`'s browsed split, shifted by 0…MAX_SHIFT units.
