@@ -32,11 +32,7 @@ pub(super) fn row_ui(ui: &mut Ui, n: usize, f: usize, d: usize, a: &Axis, cell: 
     let painter = ui.painter_at(rect);
     let visuals = ui.visuals();
     let accent = visuals.selection.bg_fill;
-    let (pixel, zero) = if visuals.dark_mode {
-        (egui::Color32::from_gray(88), egui::Color32::from_gray(40))
-    } else {
-        (egui::Color32::from_gray(205), egui::Color32::from_gray(245))
-    };
+    let (pixel, zero) = shades(visuals);
     let real = |i: usize| i >= a.pad_before && i < a.pad_before + n;
     if overview > 0.0 {
         // Every padded step, thin; the shown part bracketed, the taps marked.
@@ -72,22 +68,8 @@ pub(super) fn row_ui(ui: &mut Ui, n: usize, f: usize, d: usize, a: &Axis, cell: 
     {
         *cell = o;
     }
-    let weak = Stroke::new(0.5, visuals.weak_text_color());
     for i in lo..hi {
-        let r = input_cell(i).shrink(0.5);
-        painter.rect_filled(r, 1.0, if real(i) { pixel } else { zero });
-        if !real(i) {
-            painter.rect_stroke(r, 1.0, weak, egui::StrokeKind::Inside);
-            if size >= 10.0 {
-                painter.text(
-                    r.center(),
-                    egui::Align2::CENTER_CENTER,
-                    "0",
-                    egui::FontId::monospace(size * 0.55),
-                    visuals.weak_text_color(),
-                );
-            }
-        }
+        value_or_zero(&painter, visuals, input_cell(i), real(i));
     }
     let edge = input_cell(a.pad_before.max(lo)).union(input_cell((a.pad_before + n - 1).min(hi - 1)));
     painter.rect_stroke(
@@ -140,33 +122,9 @@ pub(super) fn grid_ui(ui: &mut Ui, n: usize, f: usize, a: &Axis, cell: (usize, u
         )
     };
     let inside = |i: usize| i >= a.pad_before && i < a.pad_before + n;
-    let (pixel, zero) = if visuals.dark_mode {
-        (egui::Color32::from_gray(88), egui::Color32::from_gray(40))
-    } else {
-        (egui::Color32::from_gray(205), egui::Color32::from_gray(245))
-    };
     for y in 0..total {
         for x in 0..total {
-            let real = inside(y) && inside(x);
-            let r = cell_rect(y, x).shrink(0.5);
-            painter.rect_filled(r, 1.0, if real { pixel } else { zero });
-            if !real {
-                painter.rect_stroke(
-                    r,
-                    1.0,
-                    Stroke::new(0.5, visuals.weak_text_color()),
-                    egui::StrokeKind::Inside,
-                );
-                if size >= 10.0 {
-                    painter.text(
-                        r.center(),
-                        egui::Align2::CENTER_CENTER,
-                        "0",
-                        egui::FontId::monospace(size * 0.55),
-                        visuals.weak_text_color(),
-                    );
-                }
-            }
+            value_or_zero(&painter, visuals, cell_rect(y, x), inside(y) && inside(x));
         }
     }
     // The input's edge, inside the padding.
@@ -191,5 +149,39 @@ pub(super) fn grid_ui(ui: &mut Ui, n: usize, f: usize, a: &Axis, cell: (usize, u
         let window = cell_rect(y, x).union(cell_rect(y + f - 1, x + f - 1));
         painter.rect_filled(window, 2.0, accent.gamma_multiply(0.25));
         painter.rect_stroke(window, 2.0, Stroke::new(2.0, accent), egui::StrokeKind::Inside);
+    }
+}
+
+/// The shades of an input value and of a padding zero.
+fn shades(visuals: &egui::Visuals) -> (egui::Color32, egui::Color32) {
+    if visuals.dark_mode {
+        (egui::Color32::from_gray(88), egui::Color32::from_gray(40))
+    } else {
+        (egui::Color32::from_gray(205), egui::Color32::from_gray(245))
+    }
+}
+
+/// One input cell: grey for a value of the input, light and outlined with a "0" (where there is
+/// room) for a padding zero.
+fn value_or_zero(painter: &egui::Painter, visuals: &egui::Visuals, cell: Rect, real: bool) {
+    let (pixel, zero) = shades(visuals);
+    let r = cell.shrink(0.5);
+    painter.rect_filled(r, 1.0, if real { pixel } else { zero });
+    if !real {
+        painter.rect_stroke(
+            r,
+            1.0,
+            Stroke::new(0.5, visuals.weak_text_color()),
+            egui::StrokeKind::Inside,
+        );
+        if r.height() >= 9.0 {
+            painter.text(
+                r.center(),
+                egui::Align2::CENTER_CENTER,
+                "0",
+                egui::FontId::monospace(r.height() * 0.55),
+                visuals.weak_text_color(),
+            );
+        }
     }
 }

@@ -3,9 +3,9 @@
 //! model looked at in this session, so a dense model and a CNN sit side by side with their
 //! parameter counts.
 
-use super::{colormap, sparkline};
 use super::jobs::Job;
 use super::lens::{Lens, browse_split, prepare};
+use super::{colormap, sparkline};
 use crate::cnn::summary::group_digits;
 use crate::data::Dataset;
 use crate::inspect::{shift_accuracy, shift_work, shifted};
