@@ -14,25 +14,38 @@ use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Shifts 0…MAX_SHIFT units: pixels of an image, [`unit`] steps of a sequence.
+/// Shifts 0…MAX_SHIFT units: pixels of an image, [`Units::step`] steps of a sequence.
 const MAX_SHIFT: usize = 4;
-
-/// Pixels (or steps) per unit of shift: 1 pixel, or 1/32 of a sequence (4 steps of 128), so the
-/// largest shift moves both about as far for their size (4 of 28 pixels, 16 of 128 steps).
-pub fn unit(dataset: &Dataset) -> usize {
-    if dataset.is_sequence() {
-        (dataset.width / 32).max(1)
-    } else {
-        1
-    }
-}
-
-/// The unit's name, for labels.
-fn unit_name(dataset: &Dataset) -> &'static str {
-    if dataset.is_sequence() { "steps" } else { "px" }
-}
 /// Curves kept (the newest per model name).
 const MAX_CURVES: usize = 6;
+
+/// What one unit of shift is on a dataset.
+struct Units {
+    /// Pixels (or steps) per unit: 1 pixel, or 1/32 of a sequence (4 steps of 128), so the
+    /// largest shift moves both about as far for their size (4 of 28 pixels, 16 of 128 steps).
+    step: usize,
+    /// "px" or "steps" in the table, "pixels" or "steps" on the axis.
+    short: &'static str,
+    long: &'static str,
+}
+
+impl Units {
+    fn of(dataset: &Dataset) -> Self {
+        if dataset.is_sequence() {
+            Units {
+                step: (dataset.width / 32).max(1),
+                short: "steps",
+                long: "steps",
+            }
+        } else {
+            Units {
+                step: 1,
+                short: "px",
+                long: "pixels",
+            }
+        }
+    }
+}
 
 /// One model's accuracy at each shift.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,7 +171,8 @@ impl ShiftPanel {
             }
             self.auto_start = false;
         }
-        let (step, units) = (unit(dataset), unit_name(dataset));
+        let units = Units::of(dataset);
+        let step = units.step;
         let text = if dataset.is_sequence() {
             format!(
                 "Why convolution: every test sequence moved {step}, {}, … steps (later and earlier; zeros \
@@ -185,7 +199,7 @@ impl ShiftPanel {
                 }
             } else if stale
                 && ui
-                    .button(format!("▶ Run the shift test (0–{} {units})", MAX_SHIFT * step))
+                    .button(format!("▶ Run the shift test (0–{} {})", MAX_SHIFT * step, units.long))
                     .on_hover_text(if dataset.is_sequence() {
                         "Scores the test split 1 + 2·K times, in the background"
                     } else {
@@ -216,12 +230,12 @@ impl ShiftPanel {
         if self.curves.is_empty() {
             return;
         }
-        self.plot_ui(ui, step, units);
+        self.plot_ui(ui, &units);
         egui::Grid::new("shift table").striped(true).show(ui, |ui| {
             ui.strong("model");
             ui.strong("parameters");
             for k in 0..=MAX_SHIFT {
-                ui.strong(format!("{} {units}", k * step));
+                ui.strong(format!("{} {}", k * step, units.short));
             }
             ui.end_row();
             for curve in &self.curves {
@@ -235,8 +249,9 @@ impl ShiftPanel {
         });
     }
 
-    /// Accuracy against the shift in pixels (or steps: `step` per unit).
-    fn plot_ui(&self, ui: &mut Ui, step: usize, units: &str) {
+    /// Accuracy against the shift in pixels (or steps).
+    fn plot_ui(&self, ui: &mut Ui, units: &Units) {
+        let step = units.step;
         const MARKERS: [MarkerShape; 4] = [
             MarkerShape::Circle,
             MarkerShape::Square,
@@ -247,11 +262,7 @@ impl ShiftPanel {
             .height(220.0)
             .width(ui.available_width().clamp(240.0, 520.0))
             .legend(Legend::default().position(Corner::LeftBottom))
-            .x_axis_label(if units == "px" {
-                "shift (pixels)".to_string()
-            } else {
-                format!("shift ({units})")
-            })
+            .x_axis_label(format!("shift ({})", units.long))
             .y_axis_label("accuracy %")
             .include_y(0.0)
             .include_y(100.0)
@@ -368,7 +379,7 @@ fn score(
         lens.input,
         &lens.normalization,
         MAX_SHIFT,
-        unit(dataset),
+        Units::of(dataset).step,
         &mut |done, _| progress(done),
     )?
     .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
