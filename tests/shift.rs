@@ -117,14 +117,9 @@ fn trained_shift_curve(dir: &TempDir, name: &str, experiment: &str, epochs: &str
 #[test]
 fn sequences_moved_by_16_steps_cost_a_dense_model_more_than_the_conv1d_one() {
     let dir = TempDir::new("sequence-shift");
-    let conv_text = std::fs::read_to_string(projects_dir().join("signals_conv1d.ron")).unwrap();
-    // The same data and training, the layers replaced by Flatten and two Dense layers.
-    let (start, end) = (conv_text.find("  layers: [").unwrap(), conv_text.find("  ],").unwrap());
-    let dense_text = format!(
-        "{}  layers: [\n    Flatten,\n    Dense(units: 64, activation: relu),\n    Dense(units: 6),\n{}",
-        &conv_text[..start],
-        &conv_text[end..]
-    );
+    let text = |name: &str| std::fs::read_to_string(projects_dir().join(name)).unwrap();
+    // The lesson pair: the same data and training, Flatten and two Dense layers against Conv1D.
+    let (conv_text, dense_text) = (text("signals_conv1d.ron"), text("signals_dense.ron"));
     let conv = trained_shift_curve(&dir, "conv", &conv_text, "2", "16");
     let dense = trained_shift_curve(&dir, "dense", &dense_text, "4", "16");
     assert_eq!((conv.len(), dense.len()), (17, 17), "shifts 0…16 steps");
