@@ -105,6 +105,11 @@ pub fn train(args: TrainArgs) -> Result<String> {
             }
         });
     }
+    // What one sample is, in the progress lines.
+    let samples = match experiment.input.shape() {
+        crate::cnn::Shape::Sequence { .. } => "sequences",
+        _ => "images",
+    };
     let trainer = Trainer::spawn(experiment, options).context("cannot start the training thread")?;
     let bar = if args.json {
         ProgressBar::hidden()
@@ -165,7 +170,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
             } => {
                 bar.set_length(((last_epoch + 1 - first_epoch) * batches_per_epoch) as u64);
                 say(format!(
-                    "training epochs {first_epoch}–{last_epoch} on {train_samples} images ({val_samples} validation, {test_samples} test)"
+                    "training epochs {first_epoch}–{last_epoch} on {train_samples} {samples} ({val_samples} validation, {test_samples} test)"
                 ));
             }
             Event::Batch {
