@@ -46,12 +46,10 @@ fn a_trained_conv1d_transfers_frozen_to_series_of_another_length() {
     );
     run.assert_clean();
     assert_eq!(run.code, Some(0), "{}", run.output());
-    // Progress speaks of sequences, not images: 3,000 signals less a validation tenth.
-    assert!(
-        run.output().contains("on 2700 sequences (300 validation, 600 test)"),
-        "{}",
-        run.output()
-    );
+    // Progress and speed speak of sequences, not images: 3,000 signals less a validation tenth.
+    let out = run.output();
+    assert!(out.contains("on 2700 sequences (300 validation, 600 test)"), "{out}");
+    assert!(out.contains(" sequences/s): train loss"), "{out}");
 
     // GunPoint's 150-step series, with the signals model's first Conv1D (16 filters of 9 steps)
     // transferred and frozen.

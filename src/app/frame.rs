@@ -253,6 +253,7 @@ impl LabApp {
                 let (trained, summary) = *done;
                 self.doc.absorb_run(trained);
                 self.curves.epochs = self.doc.experiment().history.clone();
+                let per = self.doc.experiment().input.shape().sample_names().1;
                 let test = summary
                     .test_accuracy
                     .map_or_else(String::new, |a| format!(", test accuracy {:.2}%", a * 100.0));
@@ -271,7 +272,7 @@ impl LabApp {
                     )
                 } else {
                     format!(
-                        "{how} after {} epoch{}: loss {:.4}, accuracy {:.1}%{test}, {:.0} img/s; not saved yet (Ctrl+S)",
+                        "{how} after {} epoch{}: loss {:.4}, accuracy {:.1}%{test}, {:.0} {per}/s; not saved yet (Ctrl+S)",
                         summary.epochs_run,
                         if summary.epochs_run == 1 { "" } else { "s" },
                         summary.train_loss,

@@ -283,7 +283,8 @@ fn progress_ui(ui: &mut Ui, lab: &LabContext) {
             None => "…".into(),
         };
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new(format!("{:.0} img/s", run.images_per_sec)).monospace());
+            let per = lab.experiment.input.shape().sample_names().1;
+            ui.label(RichText::new(format!("{:.0} {per}/s", run.images_per_sec)).monospace());
             ui.weak("·");
             ui.label(RichText::new(format!("ETA {eta}")).monospace());
             ui.weak("·");

@@ -106,10 +106,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
         });
     }
     // What one sample is, in the progress lines.
-    let samples = match experiment.input.shape() {
-        crate::cnn::Shape::Sequence { .. } => "sequences",
-        _ => "images",
-    };
+    let (samples, per) = experiment.input.shape().sample_names();
     let trainer = Trainer::spawn(experiment, options).context("cannot start the training thread")?;
     let bar = if args.json {
         ProgressBar::hidden()
@@ -183,7 +180,7 @@ pub fn train(args: TrainArgs) -> Result<String> {
                 bar.set_prefix(format!("epoch {}/{}", progress.epoch, progress.last_epoch));
                 bar.inc(1);
                 bar.set_message(format!(
-                    "loss {loss:.4} acc {:.1}% {images_per_sec:.0} img/s",
+                    "loss {loss:.4} acc {:.1}% {images_per_sec:.0} {per}/s",
                     accuracy * 100.0
                 ));
             }
@@ -233,10 +230,18 @@ pub fn train(args: TrainArgs) -> Result<String> {
             eprintln!("note: {}", printable(note));
         }
     }
-    Ok(report(&summary, &out, args.json, &warnings, &notes))
+    Ok(report(&summary, &out, args.json, &warnings, &notes, samples))
 }
 
-fn report(s: &RunSummary, out: &std::path::Path, as_json: bool, warnings: &[String], notes: &[String]) -> String {
+/// The run in words (or JSON); `samples` names what was trained on ("images", "sequences").
+fn report(
+    s: &RunSummary,
+    out: &std::path::Path,
+    as_json: bool,
+    warnings: &[String],
+    notes: &[String],
+    samples: &str,
+) -> String {
     if as_json {
         return json!({
             "warnings": warnings,
@@ -255,7 +260,7 @@ fn report(s: &RunSummary, out: &std::path::Path, as_json: bool, warnings: &[Stri
         .to_string();
     }
     let mut text = format!(
-        "{} epoch(s) in {:.1} s ({:.0} images/s): train loss {:.4}, accuracy {:.2}%",
+        "{} epoch(s) in {:.1} s ({:.0} {samples}/s): train loss {:.4}, accuracy {:.2}%",
         s.epochs_run,
         s.wall_secs,
         s.images_per_sec,

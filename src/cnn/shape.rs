@@ -24,6 +24,15 @@ impl Default for Shape {
 }
 
 impl Shape {
+    /// What a sample of this shape is called where speeds are reported: ("images", "img"), or
+    /// ("sequences", "seq") for a sequence.
+    pub fn sample_names(&self) -> (&'static str, &'static str) {
+        match self {
+            Shape::Sequence { .. } => ("sequences", "seq"),
+            _ => ("images", "img"),
+        }
+    }
+
     pub const fn image(h: usize, w: usize, c: usize) -> Self {
         Shape::Image { c, h, w }
     }
