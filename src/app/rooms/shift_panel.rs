@@ -174,9 +174,14 @@ impl ShiftPanel {
         let units = Units::of(dataset);
         let step = units.step;
         let text = if dataset.is_sequence() {
+            let fill = if dataset.vocabulary().is_some() {
+                "padding moves"
+            } else {
+                "zeros move"
+            };
             format!(
-                "Why convolution: every test sequence moved {step}, {}, … steps (later and earlier; zeros \
-                 move in). A network that learned at which step a pattern is falls fast; one that learned \
+                "Why convolution: every test sequence moved {step}, {}, … steps (later and earlier; {fill} \
+                 in). A network that learned at which step a pattern is falls fast; one that learned \
                  what it looks like, and pools over the steps, holds. Open another model trained on the \
                  same data (e.g. one with Flatten and Dense instead of the convolutions) to add its curve.",
                 2 * step
@@ -333,11 +338,11 @@ impl ShiftPanel {
     }
 }
 
-/// One test signal moved later by 0…K units of `step` steps, as sparklines (texts: none; their
-/// tokens move the same way).
+/// One test sequence moved later by 0…K units of `step` steps: a signal as sparklines, a text
+/// as its first tokens (· for the padding that moves in).
 fn sequence_strip_ui(ui: &mut Ui, dataset: &Dataset, step: usize) {
     let (_, split) = browse_split(dataset);
-    if split.is_empty() || dataset.vocabulary().is_some() {
+    if split.is_empty() {
         return;
     }
     let one = crate::data::Split {
@@ -346,6 +351,28 @@ fn sequence_strip_ui(ui: &mut Ui, dataset: &Dataset, step: usize) {
         values: split.sequence(0).to_vec(),
     };
     let dims = (dataset.channels, 1, dataset.width);
+    if let Some(vocabulary) = dataset.vocabulary() {
+        let gap = if vocabulary.level == crate::data::TokenLevel::Words {
+            " "
+        } else {
+            ""
+        };
+        egui::Grid::new("shifted text").show(ui, |ui| {
+            for k in 0..=MAX_SHIFT {
+                let moved = shifted(&one, dims, 0, (k * step) as i64);
+                let text: Vec<&str> = moved
+                    .values
+                    .iter()
+                    .take(40)
+                    .map(|&id| if id < 1.0 { "·" } else { vocabulary.token(id as u32) })
+                    .collect();
+                ui.small(format!("{} steps →", k * step));
+                ui.label(RichText::new(text.join(gap)).monospace().small());
+                ui.end_row();
+            }
+        });
+        return;
+    }
     ui.horizontal(|ui| {
         for k in 0..=MAX_SHIFT {
             let moved = shifted(&one, dims, 0, (k * step) as i64);
