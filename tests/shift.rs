@@ -7,7 +7,7 @@ mod support;
 use cnn_lab::experiment::load_dataset;
 use cnn_lab::inspect::shift_accuracy;
 use cnn_lab::training::RunOptions;
-use support::{TempDir, project, projects_dir, train};
+use support::{TempDir, cli, project, projects_dir, train};
 
 fn eval_json(args: &[&str]) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-lab"))
@@ -81,24 +81,13 @@ fn the_dense_model_falls_faster_than_lenet_when_the_digits_move() {
     );
 }
 
-/// Trains `experiment` (RON text) for `epochs` through the CLI into `dir` and returns `eval
+/// Trains the bundled `project` for `epochs` through the CLI into `dir` and returns `eval
 /// --shifts K --json`'s accuracies at shifts 0…K.
-fn trained_shift_curve(dir: &TempDir, name: &str, experiment: &str, epochs: &str, k: &str) -> Vec<f64> {
-    let source = dir.join(format!("{name}-source.ron"));
-    std::fs::write(&source, experiment).unwrap();
-    let trained = dir.join(format!("{name}.ron"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-lab"))
-        .args([
-            "train",
-            source.to_str().unwrap(),
-            "--epochs",
-            epochs,
-            "--out",
-            trained.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+fn trained_shift_curve(dir: &TempDir, project: &str, epochs: &str, k: &str) -> Vec<f64> {
+    let trained = dir.join(project);
+    let source = projects_dir().join(project);
+    let run = cli::run(&["train", cli::s(&source), "--epochs", epochs, "--out", cli::s(&trained)]);
+    assert_eq!(run.code, Some(0), "{}", run.output());
     let report = eval_json(&["eval", trained.to_str().unwrap(), "--shifts", k, "--json"]);
     let curve: Vec<f64> = report["shift_accuracy"]
         .as_array()
@@ -117,11 +106,9 @@ fn trained_shift_curve(dir: &TempDir, name: &str, experiment: &str, epochs: &str
 #[test]
 fn sequences_moved_by_16_steps_cost_a_dense_model_more_than_the_conv1d_one() {
     let dir = TempDir::new("sequence-shift");
-    let text = |name: &str| std::fs::read_to_string(projects_dir().join(name)).unwrap();
     // The lesson pair: the same data and training, Flatten and two Dense layers against Conv1D.
-    let (conv_text, dense_text) = (text("signals_conv1d.ron"), text("signals_dense.ron"));
-    let conv = trained_shift_curve(&dir, "conv", &conv_text, "2", "16");
-    let dense = trained_shift_curve(&dir, "dense", &dense_text, "4", "16");
+    let conv = trained_shift_curve(&dir, "signals_conv1d.ron", "2", "16");
+    let dense = trained_shift_curve(&dir, "signals_dense.ron", "4", "16");
     assert_eq!((conv.len(), dense.len()), (17, 17), "shifts 0…16 steps");
     assert!(conv.iter().chain(&dense).all(|a| (0.0..=1.0).contains(a)));
     // Both learn the waveforms (6 classes: chance is 17%)…
@@ -136,11 +123,8 @@ fn sequences_moved_by_16_steps_cost_a_dense_model_more_than_the_conv1d_one() {
         drop(&conv)
     );
     // The text report names steps, not pixels.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-lab"))
-        .args(["eval", dir.join("conv.ron").to_str().unwrap(), "--shifts", "2"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let run = cli::run(&["eval", cli::s(&dir.join("signals_conv1d.ron")), "--shifts", "2"]);
+    let text = &run.stdout;
     assert!(
         text.contains("sequences moved by k steps (mean of later and earlier)"),
         "{text}"

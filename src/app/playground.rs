@@ -155,9 +155,9 @@ impl Playground {
         }
     }
 
-    /// Steps (or pixels) one window spans: (f − 1)·d + 1.
+    /// Steps (or pixels) one window spans.
     pub fn span(&self) -> usize {
-        (self.f.max(1) - 1) * self.dilation() + 1
+        span_of(self.f, self.dilation())
     }
 
     /// Steps between two taps: Conv1D's dilation; pools and images have none.
@@ -496,6 +496,11 @@ impl Playground {
             ui.label(format!("output {0}×{0}×{depth}", a.out));
         }
     }
+}
+
+/// Steps (or pixels) a window of `f` taps `d` apart spans: (f − 1)·d + 1.
+fn span_of(f: usize, d: usize) -> usize {
+    (f.max(1) - 1) * d.max(1) + 1
 }
 
 /// What output step `o` reads: each tap's input step, or `None` for a padding zero.

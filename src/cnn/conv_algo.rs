@@ -154,10 +154,10 @@ pub fn pays(c_in: usize, c_out: usize) -> bool {
 
 /// Whether the direct method is the fastest for a correlation from `c_in` to `c_out` channels
 /// (with AVX-512; [`direct_pays_on`] adds AVX2's limit; its portable form has no FMA and is only
-/// a fallback): when either side has fewer than [`DIRECT_BELOW`] channels, except a thin output from many inputs (an input
-/// gradient to an RGB layer), where im2col's one long product wins. `cnn-lab bench --conv`,
-/// Intel Xeon (Emerald Rapids, AVX-512), batch 64, 2026-12-06, ms im2col / Winograd / direct,
-/// forward: 28×28 1→8 0.27 / 0.43 / 0.15, 14×14 8→16 0.65 / 0.47 / 0.30, 16→8 1.02 / 0.49 /
+/// a fallback): when either side has fewer than [`DIRECT_BELOW`] channels, except a thin output
+/// from many inputs (an input gradient to an RGB layer), where im2col's one long product wins.
+/// `cnn-lab bench --conv`, Intel Xeon (Emerald Rapids, AVX-512), batch 64, 2026-12-06, ms
+/// im2col / Winograd / direct, forward: 28×28 1→8 0.27 / 0.43 / 0.15, 14×14 8→16 0.65 / 0.47 / 0.30, 16→8 1.02 / 0.49 /
 /// 0.30, 28×28 8→8 1.31 / 1.12 / 0.61, 32×32 3→32 1.63 / 4.08 / 1.54, 8→32 3.50 / 2.58 /
 /// 2.15, 12→32 5.16 / 2.98 / 3.48, 16→32 7.56 / 3.41 / 3.99, 16×16 16→16 1.56 / 0.60 / 0.63,
 /// 64→8 4.74 / 1.58 / 1.33; input gradients (from the filters to the inputs): 8→1 0.24 / 0.76 /

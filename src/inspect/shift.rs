@@ -36,20 +36,20 @@ pub fn shifted(split: &Split, (c, h, w): (usize, usize, usize), dy: i64, dx: i64
         return Split {
             pixels: Vec::new(),
             labels: split.labels.clone(),
-            values: moved(&split.values, (c, h, w), dy, dx, 0.0),
+            values: moved(&split.values, (c, h, w), dy, dx),
         };
     }
     Split {
-        pixels: moved(&split.pixels, (c, h, w), dy, dx, 0),
+        pixels: moved(&split.pixels, (c, h, w), dy, dx),
         labels: split.labels.clone(),
         values: Vec::new(),
     }
 }
 
-/// `samples` (each `c` planes of `h × w`) moved `dy` rows down and `dx` columns right, `fill`
+/// `samples` (each `c` planes of `h × w`) moved `dy` rows down and `dx` columns right, zero
 /// where nothing moves in.
-fn moved<T: Copy>(samples: &[T], (c, h, w): (usize, usize, usize), dy: i64, dx: i64, fill: T) -> Vec<T> {
-    let mut pixels = vec![fill; samples.len()];
+fn moved<T: Copy + Default>(samples: &[T], (c, h, w): (usize, usize, usize), dy: i64, dx: i64) -> Vec<T> {
+    let mut pixels = vec![T::default(); samples.len()];
     let plane = h * w;
     for (source, target) in samples.chunks_exact(c * plane).zip(pixels.chunks_exact_mut(c * plane)) {
         for ch in 0..c {

@@ -1,7 +1,7 @@
 //! Drawing the playground: the padded image as a grid, or the padded steps as a row with the
 //! outputs below.
 
-use super::Axis;
+use super::{Axis, span_of};
 use egui::{Rect, Sense, Stroke, Ui, pos2, vec2};
 
 /// Cells of the step row narrower than this get a zoomed view around the chosen window.
@@ -14,7 +14,7 @@ const READABLE: f32 = 12.0;
 pub(super) fn row_ui(ui: &mut Ui, n: usize, f: usize, d: usize, a: &Axis, cell: &mut usize) {
     let total = n + a.pad_before + a.pad_after;
     let width = ui.available_width().min(640.0);
-    let span = (f.max(1) - 1) * d + 1;
+    let span = span_of(f, d);
     let start = a.starts.get(*cell).copied().unwrap_or(0);
     let fit = width / total as f32;
     // The padded steps shown at readable size: all of them, or those around the window.
@@ -25,16 +25,17 @@ pub(super) fn row_ui(ui: &mut Ui, n: usize, f: usize, d: usize, a: &Axis, cell: 
         let lo = (start + span / 2).saturating_sub(shown / 2).min(total - shown);
         (width / shown as f32, lo, lo + shown)
     };
-    let overview = if hi - lo < total { 10.0 } else { 0.0 };
+    // A thin overview of every step above a zoomed view, and the space below it.
+    let (overview, band) = if hi - lo < total { (10.0, 18.0) } else { (0.0, 0.0) };
     let gap = (size * 2.0).max(28.0);
-    let height = overview + 2.0 * size + gap + if overview > 0.0 { 8.0 } else { 0.0 };
+    let height = band + 2.0 * size + gap;
     let (rect, response) = ui.allocate_exact_size(vec2(width, height), Sense::click());
     let painter = ui.painter_at(rect);
     let visuals = ui.visuals();
     let accent = visuals.selection.bg_fill;
     let (pixel, zero) = shades(visuals);
     let real = |i: usize| i >= a.pad_before && i < a.pad_before + n;
-    if overview > 0.0 {
+    if band > 0.0 {
         // Every padded step, thin; the shown part bracketed, the taps marked.
         let w = width / total as f32;
         let at = |i: usize| Rect::from_min_size(pos2(rect.left() + i as f32 * w, rect.top()), vec2(w, overview));
@@ -51,7 +52,7 @@ pub(super) fn row_ui(ui: &mut Ui, n: usize, f: usize, d: usize, a: &Axis, cell: 
             egui::StrokeKind::Outside,
         );
     }
-    let top = rect.top() + overview + if overview > 0.0 { 8.0 } else { 0.0 };
+    let top = rect.top() + band;
     let x_of = |i: f32| rect.left() + (i - lo as f32) * size;
     let input_cell = |i: usize| Rect::from_min_size(pos2(x_of(i as f32), top), vec2(size, size));
     // Output o sits under the middle of its window.

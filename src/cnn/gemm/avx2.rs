@@ -17,10 +17,10 @@
 //!   `A` is a 64 × 32 matrix reused by many small calls.)
 //! * `B` is read in place when its rows are contiguous (`Op::N`), unless its row stride aliases
 //!   in L1 while many `A` panels reread it; otherwise it is packed into 16-wide k-major panels
-//!   (contiguous columns by 8 × 8 register transposes). A last panel narrower than 16 columns is always packed, zero-padded:
-//!   that tile is computed in full into a small scratch tile and only its valid part is added to
-//!   or stored into `C`, so no masks are needed and nothing outside the matrices is read or
-//!   written.
+//!   (contiguous columns by 8 × 8 register transposes). A last panel narrower than 16 columns is
+//!   always packed, zero-padded: that tile is computed in full into a small scratch tile and
+//!   only its valid part is added to or stored into `C`, so no masks are needed and nothing
+//!   outside the matrices is read or written.
 //! * Blocking: k in balanced blocks of ≤ 256 (a 16-wide `B` panel stays in L1), `A` in blocks of
 //!   ≤ 120 rows (L2), `B` in blocks of ≤ 1024 columns. Loop order: `B` block, k block (pack
 //!   `B`), `A` block (pack `A`), `B` panel, `A` panel.
